@@ -1,0 +1,134 @@
+//! Per-request calibration records (`requests.csv`, one row per request) as the fit reads them.
+//! Extra columns are ignored, so records from newer versions of llmcap still fit.
+
+use serde::Deserialize;
+
+use crate::perf::Sample;
+
+use super::InputError;
+
+/// The columns the fit needs. `status` other than `ok` is skipped (throttles and errors say
+/// nothing about decode speed); `prompt_tokens_target` groups requests whose server-side counts
+/// differ slightly, falling back to `input_tokens`.
+#[derive(Debug, Deserialize)]
+struct FitColumns {
+    concurrency: f64,
+    #[serde(default)]
+    prompt_tokens_target: Option<f64>,
+    input_tokens: Option<f64>,
+    output_tokens: Option<f64>,
+    ttft_s: Option<f64>,
+    tpot_s: Option<f64>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// Samples from successful requests, and how many rows were skipped as unsuccessful.
+#[derive(Debug)]
+pub struct ParsedRecords {
+    pub samples: Vec<Sample>,
+    pub skipped: usize,
+}
+
+pub fn parse(text: &str, origin: &str) -> Result<ParsedRecords, InputError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| InputError::new(origin, format!("cannot read the header: {e}")))?
+        .clone();
+    for name in [
+        "concurrency",
+        "input_tokens",
+        "output_tokens",
+        "ttft_s",
+        "tpot_s",
+    ] {
+        if !header.iter().any(|h| h == name) {
+            return Err(InputError::new(
+                origin,
+                format!("missing column `{name}`; per-request records need concurrency, input_tokens, output_tokens, ttft_s, tpot_s"),
+            ));
+        }
+    }
+    let mut samples = Vec::new();
+    let mut skipped = 0;
+    for (row, record) in reader.deserialize::<FitColumns>().enumerate() {
+        let line = row + 2;
+        let r = record.map_err(|e| InputError::new(origin, format!("line {line}: {e}")))?;
+        if r.status.as_deref().is_some_and(|s| s != "ok") {
+            skipped += 1;
+            continue;
+        }
+        let missing = |name: &str| {
+            InputError::new(
+                origin,
+                format!("line {line}: `{name}` is empty on a request with status ok"),
+            )
+        };
+        let input = r.input_tokens.ok_or_else(|| missing("input_tokens"))?;
+        let output = r.output_tokens.ok_or_else(|| missing("output_tokens"))?;
+        let ttft = r.ttft_s.ok_or_else(|| missing("ttft_s"))?;
+        for (name, value) in [
+            ("concurrency", r.concurrency),
+            ("input_tokens", input),
+            ("output_tokens", output),
+            ("ttft_s", ttft),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                return Err(InputError::new(
+                    origin,
+                    format!("line {line}, column `{name}`: {value} must be a finite number ≥ 0"),
+                ));
+            }
+        }
+        samples.push(Sample {
+            concurrency: r.concurrency,
+            nominal_prompt_tokens: r.prompt_tokens_target.unwrap_or(input),
+            prompt_tokens: input,
+            output_tokens: output,
+            ttft_s: ttft,
+            tpot_s: r.tpot_s.filter(|_| output >= 2.0),
+        });
+    }
+    if samples.is_empty() {
+        return Err(InputError::new(
+            origin,
+            format!("no successful requests ({skipped} rows with a status other than ok)"),
+        ));
+    }
+    Ok(ParsedRecords { samples, skipped })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_failures_and_ignores_extra_columns() {
+        let text = "concurrency,input_tokens,output_tokens,ttft_s,tpot_s,status,e2e_s\n\
+                    1,64,128,0.1,0.01,ok,1.4\n\
+                    1,64,0,,,throttled,\n\
+                    2,64,1,0.2,,ok,0.2\n";
+        let parsed = parse(text, "r.csv").unwrap();
+        assert_eq!(parsed.samples.len(), 2);
+        assert_eq!(parsed.skipped, 1);
+        assert_eq!(parsed.samples[1].tpot_s, None);
+    }
+
+    #[test]
+    fn names_bad_cells() {
+        let text = "concurrency,input_tokens,output_tokens,ttft_s,tpot_s\n1,-5,10,0.1,0.01\n";
+        let error = parse(text, "r.csv").unwrap_err().to_string();
+        assert!(
+            error.contains("line 2") && error.contains("input_tokens"),
+            "{error}"
+        );
+        let text = "concurrency,input_tokens,output_tokens,ttft_s\n";
+        assert!(parse(text, "r.csv")
+            .unwrap_err()
+            .to_string()
+            .contains("missing column `tpot_s`"));
+    }
+}

@@ -1,0 +1,174 @@
+//! Reading an aggregate table of level medians, in the format of
+//! `calibration/reference/seed002_bedrock_llama33_70b.csv`:
+//! one row per (prompt size, concurrency) with median tokens/s per request and a TTFT range.
+
+use crate::perf::Level;
+
+use super::InputError;
+
+/// Columns a table must have.
+const REQUIRED: [&str; 5] = [
+    "input_tokens",
+    "max_output_tokens",
+    "concurrency",
+    "median_tps_per_request",
+    "median_ttft_s_low",
+];
+/// Columns a table may have.
+const OPTIONAL: [&str; 4] = ["prompt_class", "system_tps", "median_ttft_s_high", "note"];
+
+/// True when a CSV header looks like an aggregate table rather than per-request records.
+pub fn is_reference_table(header: &csv::StringRecord) -> bool {
+    header.iter().any(|h| h.trim() == "median_tps_per_request")
+}
+
+/// Parses a table of medians. TTFT is the middle of the published low–high range; a row with an
+/// empty tokens/s cell contributes TTFT only.
+pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| InputError::new(origin, format!("cannot read the header: {e}")))?
+        .clone();
+    for name in header.iter() {
+        if !REQUIRED.contains(&name) && !OPTIONAL.contains(&name) {
+            return Err(InputError::new(
+                origin,
+                format!(
+                    "unknown column `{name}`; a table of medians has columns {} (optional: {})",
+                    REQUIRED.join(", "),
+                    OPTIONAL.join(", ")
+                ),
+            ));
+        }
+    }
+    for name in REQUIRED {
+        if !header.iter().any(|h| h == name) {
+            return Err(InputError::new(origin, format!("missing column `{name}`")));
+        }
+    }
+    let index = |name: &str| header.iter().position(|h| h == name);
+    let mut levels = Vec::new();
+    for (row, record) in reader.records().enumerate() {
+        let line = row + 2;
+        let record = record.map_err(|e| InputError::new(origin, format!("line {line}: {e}")))?;
+        let cell = |name: &str| -> Result<Option<f64>, InputError> {
+            let Some(text) = index(name)
+                .and_then(|i| record.get(i))
+                .filter(|t| !t.is_empty())
+            else {
+                return Ok(None);
+            };
+            let value: f64 = text.parse().map_err(|_| {
+                InputError::new(
+                    origin,
+                    format!("line {line}, column `{name}`: `{text}` is not a number"),
+                )
+            })?;
+            if !value.is_finite() {
+                return Err(InputError::new(
+                    origin,
+                    format!("line {line}, column `{name}`: `{text}` is not a finite number"),
+                ));
+            }
+            if value < 0.0 {
+                return Err(InputError::new(
+                    origin,
+                    format!("line {line}, column `{name}`: {value} is negative; token counts, rates and times are ≥ 0"),
+                ));
+            }
+            Ok(Some(value))
+        };
+        let required = |name: &str| -> Result<f64, InputError> {
+            cell(name)?.ok_or_else(|| {
+                InputError::new(
+                    origin,
+                    format!("line {line}, column `{name}`: empty; it is required"),
+                )
+            })
+        };
+        let tps = cell("median_tps_per_request")?;
+        if tps == Some(0.0) {
+            return Err(InputError::new(
+                origin,
+                format!("line {line}, column `median_tps_per_request`: 0 tokens/s; leave the cell empty if not measured"),
+            ));
+        }
+        let ttft_low = cell("median_ttft_s_low")?;
+        let ttft = match (ttft_low, cell("median_ttft_s_high")?) {
+            (Some(low), Some(high)) => Some(0.5 * (low + high)),
+            (low, _) => low,
+        };
+        levels.push(Level {
+            concurrency: required("concurrency")?,
+            prompt_tokens: required("input_tokens")?,
+            output_tokens: required("max_output_tokens")?,
+            tpot_s: tps.map(|t| 1.0 / t),
+            ttft_s: ttft,
+            samples: 0,
+        });
+    }
+    if levels.is_empty() {
+        return Err(InputError::new(
+            origin,
+            "the table has a header but no data rows",
+        ));
+    }
+    Ok(levels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "prompt_class,input_tokens,max_output_tokens,concurrency,median_tps_per_request,system_tps,median_ttft_s_low,median_ttft_s_high,note";
+
+    #[test]
+    fn reads_the_seed_002_table() {
+        let text = include_str!("../../calibration/reference/seed002_bedrock_llama33_70b.csv");
+        let levels = parse(text, "seed002.csv").unwrap();
+        assert_eq!(levels.len(), 9);
+        let c40 = levels.iter().find(|l| l.concurrency == 40.0).unwrap();
+        assert!(c40.tpot_s.is_none() && c40.ttft_s == Some(0.92));
+        let small = &levels[0];
+        assert!((small.ttft_s.unwrap() - 0.285).abs() < 1e-12);
+        assert!((1.0 / small.tpot_s.unwrap() - 136.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn names_the_problem() {
+        let cases = [
+            (format!("{HEADER}\n"), "no data rows"),
+            (
+                format!("{HEADER}\nsmall,43,350,1,NaN,1,0.2,0.3,x\n"),
+                "not a finite number",
+            ),
+            (
+                format!("{HEADER}\nsmall,-43,350,1,100,1,0.2,0.3,x\n"),
+                "negative",
+            ),
+            (
+                format!("{HEADER}\nsmall,43,350,1,abc,1,0.2,0.3,x\n"),
+                "`abc` is not a number",
+            ),
+            (
+                format!("{HEADER},colour\nsmall,43,350,1,100,1,0.2,0.3,x,red\n"),
+                "unknown column `colour`",
+            ),
+            (
+                "input_tokens,median_tps_per_request\n1,2\n".to_string(),
+                "missing column `max_output_tokens`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = parse(&text, "t.csv").unwrap_err().to_string();
+            assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+            assert!(
+                error.starts_with("t.csv"),
+                "{error:?} does not name the file"
+            );
+        }
+    }
+}

@@ -1,0 +1,2 @@
+pub mod calibrate;
+pub mod perf;

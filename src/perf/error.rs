@@ -1,0 +1,25 @@
+use thiserror::Error;
+
+/// Why a fit or a prediction could not be made. Each message names the problem and the fix.
+#[derive(Debug, Error, PartialEq)]
+pub enum PerfError {
+    #[error("no usable measurements: {0}")]
+    Empty(String),
+    #[error(
+        "only one concurrency level (n = {0}) was measured: the decay with concurrency cannot be \
+         fitted. Measure at least two levels (three or more for leave-one-level-out), e.g. 1,10,30"
+    )]
+    OneLevel(f64),
+    #[error(
+        "{field} = {value} at concurrency {concurrency}, prompt {prompt_tokens} tokens: {fix}"
+    )]
+    BadValue {
+        field: &'static str,
+        value: f64,
+        concurrency: f64,
+        prompt_tokens: f64,
+        fix: &'static str,
+    },
+    #[error("{0}")]
+    BadRequest(String),
+}

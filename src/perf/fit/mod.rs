@@ -1,0 +1,298 @@
+//! Fitting the performance model: candidate forms by Levenberg–Marquardt on level medians (robust
+//! to spikes), chosen by leave-one-level-out error, with the errors reported per level.
+
+pub mod forms;
+pub mod lm;
+pub mod noise;
+
+use serde::{Deserialize, Serialize};
+
+use self::forms::{tpot_model, ttft_model, Candidate};
+use self::lm::{best_fit, Form, Point};
+use super::error::PerfError;
+use super::levels::{distinct_concurrencies, levels_from_samples, validate_levels, Level, Sample};
+use super::model::{TpotForm, TtftForm};
+use super::noise::NoiseModel;
+use super::predict::{FitRange, PerfModel};
+
+/// Measured against predicted at one level. Errors are `(predicted / measured − 1) · 100`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelFit {
+    pub concurrency: f64,
+    pub prompt_tokens: f64,
+    pub output_tokens: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_tps_per_request: Option<f64>,
+    pub predicted_tps_per_request: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tps_error_pct: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_ttft_s: Option<f64>,
+    pub predicted_ttft_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_error_pct: Option<f64>,
+}
+
+/// How one candidate form did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CandidateScore {
+    /// `tpot` or `ttft`.
+    pub metric: String,
+    pub form: String,
+    pub parameters: usize,
+    /// Root-mean-square of the log errors, in percent.
+    pub in_sample_rms_pct: f64,
+    /// The same over predictions of each interior concurrency level from a fit without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave_one_level_out_rms_pct: Option<f64>,
+    pub chosen: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitReport {
+    pub model: PerfModel,
+    pub levels: Vec<LevelFit>,
+    pub leave_one_level_out: Vec<LevelFit>,
+    pub candidates: Vec<CandidateScore>,
+}
+
+/// Fits per-request samples: medians per level, noise from the spread around them.
+pub fn fit_samples(samples: &[Sample]) -> Result<FitReport, PerfError> {
+    let levels = levels_from_samples(samples)?;
+    let (tpot_noise, ttft_noise) = noise::estimate(samples);
+    fit_levels(&levels, tpot_noise, ttft_noise)
+}
+
+/// Fits level medians with the given noise model.
+pub fn fit_levels(
+    levels: &[Level],
+    tpot_noise: NoiseModel,
+    ttft_noise: NoiseModel,
+) -> Result<FitReport, PerfError> {
+    validate_levels(levels)?;
+    let tpot_points = points(levels, |l| l.tpot_s, &tpot_noise);
+    let ttft_points = points(levels, |l| l.ttft_s, &ttft_noise);
+    if ttft_points.is_empty() {
+        return Err(PerfError::Empty("no level has a TTFT measurement".into()));
+    }
+    let (tpot_form, tpot_u, mut candidates) = select(&TpotForm::CANDIDATES, &tpot_points, "tpot")?;
+    let (ttft_form, ttft_u, ttft_candidates) = select(&TtftForm::ALL, &ttft_points, "ttft")?;
+    candidates.extend(ttft_candidates);
+
+    let range = fitted_range(levels);
+    let build = |tpot_u: &[f64], ttft_u: &[f64]| PerfModel {
+        tpot: tpot_model(tpot_form, tpot_u),
+        ttft: ttft_model(ttft_form, ttft_u),
+        tpot_noise: tpot_noise.clone(),
+        ttft_noise: ttft_noise.clone(),
+        range: range.clone(),
+    };
+    let model = build(&tpot_u, &ttft_u);
+
+    // Leave-one-level-out for the chosen forms: each concurrency level predicted from the others.
+    let mut leave_one_level_out = Vec::new();
+    for concurrency in distinct_concurrencies(levels.iter()) {
+        let without = |pts: &[Point]| -> Vec<Point> {
+            pts.iter()
+                .filter(|p| p.concurrency != concurrency)
+                .copied()
+                .collect()
+        };
+        let tpot_fit = best_fit(
+            &tpot_form,
+            &without(&tpot_points),
+            &tpot_form.starts(&tpot_points),
+        );
+        let ttft_fit = best_fit(
+            &ttft_form,
+            &without(&ttft_points),
+            &ttft_form.starts(&ttft_points),
+        );
+        if let (Some((tu, _)), Some((su, _))) = (tpot_fit, ttft_fit) {
+            let held_out: Vec<Level> = levels
+                .iter()
+                .filter(|l| l.concurrency == concurrency)
+                .cloned()
+                .collect();
+            leave_one_level_out.extend(evaluate(&build(&tu, &su), &held_out));
+        }
+    }
+    Ok(FitReport {
+        levels: evaluate(&model, levels),
+        model,
+        leave_one_level_out,
+        candidates,
+    })
+}
+
+/// Measured against predicted for each level (used in-sample, held out and left out alike).
+pub fn evaluate(model: &PerfModel, levels: &[Level]) -> Vec<LevelFit> {
+    levels
+        .iter()
+        .filter_map(|level| {
+            let prediction = model
+                .predict(level.concurrency, level.prompt_tokens, level.output_tokens)
+                .ok()?;
+            let measured_tps = level.tpot_s.map(|t| 1.0 / t);
+            let predicted_tps = prediction.tps_per_request();
+            let predicted_ttft = prediction.ttft_p50_s();
+            Some(LevelFit {
+                concurrency: level.concurrency,
+                prompt_tokens: level.prompt_tokens,
+                output_tokens: level.output_tokens,
+                measured_tps_per_request: measured_tps,
+                predicted_tps_per_request: predicted_tps,
+                tps_error_pct: measured_tps.map(|m| (predicted_tps / m - 1.0) * 100.0),
+                measured_ttft_s: level.ttft_s,
+                predicted_ttft_s: predicted_ttft,
+                ttft_error_pct: level.ttft_s.map(|m| (predicted_ttft / m - 1.0) * 100.0),
+            })
+        })
+        .collect()
+}
+
+/// Fit targets: each measured median divided by the noise's median shift at its concurrency, so
+/// that the fitted model's p50 (spikes included) lands on the measurement.
+fn points(
+    levels: &[Level],
+    metric: impl Fn(&Level) -> Option<f64>,
+    noise: &NoiseModel,
+) -> Vec<Point> {
+    levels
+        .iter()
+        .filter_map(|l| {
+            let shift = noise.at(1.0, l.concurrency).quantile(0.5);
+            metric(l).map(|value| Point {
+                concurrency: l.concurrency,
+                prompt_tokens: l.prompt_tokens,
+                output_tokens: l.output_tokens,
+                target: value / shift,
+            })
+        })
+        .collect()
+}
+
+fn fitted_range(levels: &[Level]) -> FitRange {
+    let span = |f: fn(&Level) -> f64| {
+        levels
+            .iter()
+            .map(f)
+            .fold([f64::INFINITY, f64::NEG_INFINITY], |[lo, hi], v| {
+                [lo.min(v), hi.max(v)]
+            })
+    };
+    FitRange {
+        concurrency: span(|l| l.concurrency),
+        prompt_tokens: span(|l| l.prompt_tokens),
+        output_tokens: span(|l| l.output_tokens),
+    }
+}
+
+fn rms_pct(errors: &[f64]) -> f64 {
+    100.0 * (errors.iter().map(|e| e * e).sum::<f64>() / errors.len() as f64).sqrt()
+}
+
+fn log_errors<F: Form>(form: &F, u: &[f64], points: &[Point]) -> Vec<f64> {
+    points
+        .iter()
+        .map(|p| (form.eval(u, p) / p.target).ln())
+        .collect()
+}
+
+/// Fits every candidate; keeps the one with the lowest leave-one-level-out error (fewer
+/// parameters on a tie). When some candidate has no informative fold (too few levels), all are
+/// scored by their in-sample error corrected for degrees of freedom instead.
+fn select<F: Candidate>(
+    forms: &[F],
+    points: &[Point],
+    metric: &str,
+) -> Result<(F, Vec<f64>, Vec<CandidateScore>), PerfError> {
+    let mut fitted = Vec::new();
+    for &form in forms {
+        let Some((u, _)) = best_fit(&form, points, &form.starts(points)) else {
+            continue;
+        };
+        let in_sample = rms_pct(&log_errors(&form, &u, points));
+        let lolo = leave_one_level_out_errors(&form, points).map(|e| rms_pct(&e));
+        fitted.push((form, u, in_sample, lolo));
+    }
+    if fitted.is_empty() {
+        return Err(PerfError::Empty(format!(
+            "too few {metric} levels to fit any form (have {}, the simplest form needs {})",
+            points.len(),
+            forms.iter().map(|f| f.parameter_count()).min().unwrap_or(0)
+        )));
+    }
+    // Held-out error where every candidate has an informative fold; otherwise the in-sample
+    // error corrected for degrees of freedom, which every candidate with points to spare has.
+    let all_lolo = fitted.iter().all(|f| f.3.is_some());
+    let n = points.len() as f64;
+    let score = |f: &(F, Vec<f64>, f64, Option<f64>)| {
+        if all_lolo {
+            f.3.unwrap_or(f64::INFINITY)
+        } else {
+            let k = f.0.parameter_count() as f64;
+            if n > k {
+                f.2 * (n / (n - k)).sqrt()
+            } else {
+                f64::INFINITY
+            }
+        }
+    };
+    // Scores within 0.05 percentage points are a tie, and a tie goes to the simpler form.
+    let best = (0..fitted.len())
+        .min_by(|&a, &b| {
+            let (sa, sb) = (score(&fitted[a]), score(&fitted[b]));
+            if (sa - sb).abs() < 0.05 {
+                fitted[a]
+                    .0
+                    .parameter_count()
+                    .cmp(&fitted[b].0.parameter_count())
+            } else {
+                sa.total_cmp(&sb)
+            }
+        })
+        .expect("non-empty");
+    let scores = fitted
+        .iter()
+        .enumerate()
+        .map(|(i, (form, _, in_sample, lolo))| CandidateScore {
+            metric: metric.to_string(),
+            form: form.label().to_string(),
+            parameters: form.parameter_count(),
+            in_sample_rms_pct: *in_sample,
+            leave_one_level_out_rms_pct: *lolo,
+            chosen: i == best,
+        })
+        .collect();
+    let (form, u, _, _) = fitted.swap_remove(best);
+    Ok((form, u, scores))
+}
+
+/// Log errors of predicting each interior concurrency level from a fit on the others, over the
+/// folds whose training set has more points than the form has parameters (a fold with none to
+/// spare fits anything exactly and tells nothing); `None` when no fold is informative.
+///
+/// Only interior levels score a form: leaving out the lowest or highest level tests
+/// extrapolation, which a profile flags rather than promises, and a knee that lies beyond the
+/// remaining levels cannot be seen by any form.
+fn leave_one_level_out_errors<F: Candidate>(form: &F, points: &[Point]) -> Option<Vec<f64>> {
+    let mut concurrencies: Vec<f64> = points.iter().map(|p| p.concurrency).collect();
+    concurrencies.sort_by(f64::total_cmp);
+    concurrencies.dedup();
+    if concurrencies.len() < 3 {
+        return None;
+    }
+    let starts = form.starts(points);
+    let mut errors = Vec::new();
+    for &c in &concurrencies[1..concurrencies.len() - 1] {
+        let (train, test): (Vec<Point>, Vec<Point>) =
+            points.iter().partition(|p| p.concurrency != c);
+        if train.len() <= form.parameter_count() {
+            continue;
+        }
+        let (u, _) = best_fit(form, &train, &starts)?;
+        errors.extend(log_errors(form, &u, &test));
+    }
+    (!errors.is_empty()).then_some(errors)
+}

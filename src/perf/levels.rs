@@ -1,0 +1,171 @@
+//! Measurements as the model sees them: per-request samples, grouped into levels of medians.
+
+use std::collections::BTreeMap;
+
+use super::error::PerfError;
+
+/// One measured request: the part of a calibration record the performance model needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// The sweep's concurrency level this request ran at.
+    pub concurrency: f64,
+    /// The prompt size the sweep asked for; groups requests whose server counts differ slightly.
+    pub nominal_prompt_tokens: f64,
+    /// Input tokens as the server counted them.
+    pub prompt_tokens: f64,
+    pub output_tokens: f64,
+    pub ttft_s: f64,
+    /// `None` when fewer than two tokens came back (TPOT is undefined).
+    pub tpot_s: Option<f64>,
+}
+
+/// Medians at one operating point (concurrency × prompt size × output size).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Level {
+    pub concurrency: f64,
+    pub prompt_tokens: f64,
+    pub output_tokens: f64,
+    pub tpot_s: Option<f64>,
+    pub ttft_s: Option<f64>,
+    /// Requests behind the medians (0 for a published table of medians).
+    pub samples: usize,
+}
+
+/// Groups samples by (concurrency, nominal prompt size) and takes medians.
+pub fn levels_from_samples(samples: &[Sample]) -> Result<Vec<Level>, PerfError> {
+    if samples.is_empty() {
+        return Err(PerfError::Empty(
+            "no successful requests in the records; check the run's status column".into(),
+        ));
+    }
+    let mut groups: BTreeMap<(u64, u64), Vec<&Sample>> = BTreeMap::new();
+    for sample in samples {
+        validate_sample(sample)?;
+        let key = (
+            sample.concurrency.to_bits(),
+            sample.nominal_prompt_tokens.to_bits(),
+        );
+        groups.entry(key).or_default().push(sample);
+    }
+    let mut levels: Vec<Level> = groups
+        .into_values()
+        .map(|group| {
+            let column = |f: &dyn Fn(&Sample) -> Option<f64>| {
+                median(&mut group.iter().filter_map(|s| f(s)).collect::<Vec<_>>())
+            };
+            Level {
+                concurrency: group[0].concurrency,
+                prompt_tokens: column(&|s| Some(s.prompt_tokens)).unwrap_or(0.0),
+                output_tokens: column(&|s| Some(s.output_tokens)).unwrap_or(0.0),
+                tpot_s: column(&|s| s.tpot_s),
+                ttft_s: column(&|s| Some(s.ttft_s)),
+                samples: group.len(),
+            }
+        })
+        .collect();
+    levels.sort_by(|a, b| {
+        (a.prompt_tokens, a.concurrency)
+            .partial_cmp(&(b.prompt_tokens, b.concurrency))
+            .expect("validated finite")
+    });
+    Ok(levels)
+}
+
+fn validate_sample(s: &Sample) -> Result<(), PerfError> {
+    let bad = |field, value, fix| PerfError::BadValue {
+        field,
+        value,
+        concurrency: s.concurrency,
+        prompt_tokens: s.prompt_tokens,
+        fix,
+    };
+    check(s.concurrency, "concurrency", 1.0, &bad)?;
+    check(s.prompt_tokens, "input_tokens", 1.0, &bad)?;
+    check(s.output_tokens, "output_tokens", 1.0, &bad)?;
+    check(s.ttft_s, "ttft_s", f64::MIN_POSITIVE, &bad)?;
+    if let Some(tpot) = s.tpot_s {
+        check(tpot, "tpot_s", f64::MIN_POSITIVE, &bad)?;
+    }
+    Ok(())
+}
+
+/// Checks that every level is finite, positive and usable, and that at least two concurrency
+/// levels exist.
+pub fn validate_levels(levels: &[Level]) -> Result<(), PerfError> {
+    if levels.is_empty() {
+        return Err(PerfError::Empty("the table has no data rows".into()));
+    }
+    for level in levels {
+        let bad = |field, value, fix| PerfError::BadValue {
+            field,
+            value,
+            concurrency: level.concurrency,
+            prompt_tokens: level.prompt_tokens,
+            fix,
+        };
+        check(level.concurrency, "concurrency", 1.0, &bad)?;
+        check(level.prompt_tokens, "input_tokens", 1.0, &bad)?;
+        check(level.output_tokens, "output_tokens", 1.0, &bad)?;
+        if let Some(tpot) = level.tpot_s {
+            check(tpot, "tpot_s", f64::MIN_POSITIVE, &bad)?;
+        }
+        if let Some(ttft) = level.ttft_s {
+            check(ttft, "ttft_s", f64::MIN_POSITIVE, &bad)?;
+        }
+    }
+    if !levels.iter().any(|l| l.tpot_s.is_some()) {
+        return Err(PerfError::Empty(
+            "no level has a tokens/s (TPOT) measurement".into(),
+        ));
+    }
+    let distinct = distinct_concurrencies(levels.iter().filter(|l| l.tpot_s.is_some()));
+    if distinct.len() < 2 {
+        return Err(PerfError::OneLevel(distinct[0]));
+    }
+    Ok(())
+}
+
+fn check(
+    value: f64,
+    field: &'static str,
+    minimum: f64,
+    bad: &dyn Fn(&'static str, f64, &'static str) -> PerfError,
+) -> Result<(), PerfError> {
+    if !value.is_finite() {
+        Err(bad(field, value, "every value must be a finite number"))
+    } else if value < minimum {
+        Err(bad(
+            field,
+            value,
+            if minimum >= 1.0 {
+                "must be at least 1"
+            } else {
+                "must be greater than zero"
+            },
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Sorted distinct concurrency values.
+pub fn distinct_concurrencies<'a>(levels: impl Iterator<Item = &'a Level>) -> Vec<f64> {
+    let mut values: Vec<f64> = levels.map(|l| l.concurrency).collect();
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    values
+}
+
+/// Median of a slice (sorted in place); `None` when empty.
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        0.5 * (values[mid - 1] + values[mid])
+    })
+}

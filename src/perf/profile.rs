@@ -1,0 +1,121 @@
+//! The profile: a fitted performance model with the service's model id, where it came from, what
+//! range it was fitted on and how well it fits. Stored as TOML in `models/` and run directories.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::PerfError;
+use super::fit::{CandidateScore, FitReport, LevelFit};
+use super::predict::PerfModel;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The service's own id, e.g. `meta.llama3-3-70b-instruct-v1:0`.
+    pub model_id: String,
+    /// A readable name for tables and reports.
+    pub name: String,
+    pub provenance: Provenance,
+    #[serde(flatten)]
+    pub model: PerfModel,
+    pub fit: FitSummary,
+}
+
+/// Where the numbers came from, so a reader can judge them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The measurements: a calibration run or a publication.
+    pub source: String,
+    /// When the measurements were taken or published (or the fit date when unknown).
+    pub date: String,
+    /// The endpoint measured: service, region, deployment.
+    pub target: String,
+    /// How the profile was made (command and tool version).
+    pub method: String,
+}
+
+/// How well the profile fits; copied from the fit report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitSummary {
+    pub candidates: Vec<CandidateScore>,
+    pub levels: Vec<LevelFit>,
+    #[serde(default)]
+    pub leave_one_level_out: Vec<LevelFit>,
+    /// Levels measured but deliberately left out of the fit, predicted by it.
+    #[serde(default)]
+    pub held_out: Vec<LevelFit>,
+}
+
+impl Profile {
+    pub fn from_fit(
+        model_id: String,
+        name: String,
+        provenance: Provenance,
+        report: &FitReport,
+        held_out: Vec<LevelFit>,
+    ) -> Profile {
+        Profile {
+            model_id,
+            name,
+            provenance,
+            model: report.model.clone(),
+            fit: FitSummary {
+                candidates: report.candidates.clone(),
+                levels: report.levels.clone(),
+                leave_one_level_out: report.leave_one_level_out.clone(),
+                held_out,
+            },
+        }
+    }
+
+    pub fn from_toml_str(text: &str) -> Result<Profile, String> {
+        let profile: Profile = toml::from_str(text).map_err(|e| e.to_string())?;
+        profile.check().map_err(|e| e.to_string())?;
+        Ok(profile)
+    }
+
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string(self).expect("a profile always serialises")
+    }
+
+    /// Every parameter a prediction uses must be finite and non-negative.
+    pub fn check(&self) -> Result<(), PerfError> {
+        let m = &self.model;
+        let values = [
+            ("tpot.t0_s", m.tpot.t0_s),
+            ("tpot.t1_s", m.tpot.t1_s),
+            ("tpot.t2_s", m.tpot.t2_s),
+            ("tpot.theta", m.tpot.theta.unwrap_or(1.0)),
+            ("ttft.a0_s", m.ttft.a0_s),
+            ("ttft.a1_s", m.ttft.a1_s),
+            ("ttft.a2", m.ttft.a2),
+            ("ttft.gamma", m.ttft.gamma.unwrap_or(1.0)),
+            ("tpot_noise.sigma0", m.tpot_noise.sigma0),
+            ("ttft_noise.sigma0", m.ttft_noise.sigma0),
+            (
+                "tpot_noise.spike_probability",
+                m.tpot_noise.spike_probability,
+            ),
+            (
+                "ttft_noise.spike_probability",
+                m.ttft_noise.spike_probability,
+            ),
+        ];
+        for (field, value) in values {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(PerfError::BadRequest(format!(
+                    "field `{field}` is {value}; it must be a finite number ≥ 0 (refit with `llmcap fit`)"
+                )));
+            }
+        }
+        if m.tpot.t0_s <= 0.0 {
+            return Err(PerfError::BadRequest(
+                "field `tpot.t0_s` must be > 0: a server cannot decode in no time".into(),
+            ));
+        }
+        if self.model_id.trim().is_empty() {
+            return Err(PerfError::BadRequest(
+                "field `model_id` is empty; set the service's model id, e.g. meta.llama3-3-70b-instruct-v1:0".into(),
+            ));
+        }
+        Ok(())
+    }
+}
