@@ -140,7 +140,7 @@ fn ttft_starts(form: TtftForm, points: &[Point]) -> Vec<Vec<f64>> {
         TtftForm::PrefillLoad => vec![vec![a0, a1, (0.05 * y_min / (others * p_max)).ln()]],
         TtftForm::ConcurrencyPower => [1.5, 3.0, 5.0]
             .iter()
-            .map(|&gamma: &f64| vec![a0, a1, (0.1 / others.powf(gamma)).ln(), gamma_to(gamma)])
+            .map(|&gamma: &f64| vec![a0, a1, 0.1_f64.ln(), gamma_to(gamma)])
             .collect(),
     }
 }
