@@ -1,5 +1,6 @@
 //! The measured half of llmcap: calibration records and the tables they are read from.
 
+pub mod input;
 pub mod records;
 pub mod reference_table;
 

@@ -1,0 +1,198 @@
+//! `llmcap fit`: measurements → profile, with the fit's errors per level.
+
+use anyhow::{bail, Result};
+
+use crate::calibrate::input::{self, Measurements};
+use crate::cli::FitArgs;
+use crate::files::{today_utc, write_atomically};
+use crate::perf::fit::{evaluate, fit_levels, fit_samples, noise::assumed_for_medians, FitReport};
+use crate::perf::levels::{distinct_concurrencies, levels_from_samples};
+use crate::perf::profile::Provenance;
+use crate::perf::{Level, Profile};
+use crate::report::tables;
+
+pub fn run(args: &FitArgs) -> Result<()> {
+    let loaded = input::load(&args.input)?;
+    let selected = |c: f64| {
+        args.concurrency
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|x| (x - c).abs() < 1e-9))
+    };
+    let (report, held_out_levels, described) = match loaded.measurements {
+        Measurements::Medians(levels) => {
+            let (train, held): (Vec<Level>, Vec<Level>) = levels
+                .iter()
+                .cloned()
+                .partition(|l| selected(l.concurrency));
+            check_selection(&train, &levels, args)?;
+            let report = fit_levels(
+                &train,
+                assumed_for_medians("TPOT"),
+                assumed_for_medians("TTFT"),
+            )?;
+            (report, held, format!("{} level medians", train.len()))
+        }
+        Measurements::Requests { samples, skipped } => {
+            let all_levels = levels_from_samples(&samples)?;
+            let (train, held): (Vec<_>, Vec<_>) =
+                samples.into_iter().partition(|s| selected(s.concurrency));
+            let train_levels = if train.is_empty() {
+                Vec::new()
+            } else {
+                levels_from_samples(&train)?
+            };
+            check_selection(&train_levels, &all_levels, args)?;
+            let report = fit_samples(&train)?;
+            let held_levels = if held.is_empty() {
+                Vec::new()
+            } else {
+                levels_from_samples(&held)?
+            };
+            let note = format!("{} requests ({skipped} unsuccessful skipped)", train.len());
+            (report, held_levels, note)
+        }
+    };
+    let held_out = evaluate(&report.model, &held_out_levels);
+    let profile = Profile::from_fit(
+        model_id(args, loaded.manifest.as_ref())?,
+        args.name
+            .clone()
+            .unwrap_or_else(|| model_name(args, loaded.manifest.as_ref())),
+        provenance(args, loaded.manifest.as_ref()),
+        &report,
+        held_out,
+    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&profile)?);
+    } else {
+        print_report(&profile, &report, &described);
+    }
+    if let Some(out) = &args.out {
+        let text = format!(
+            "# llmcap performance profile, written by `llmcap fit`. Equations: DESIGN.md, \
+             \"The performance model\".\n{}",
+            profile.to_toml_string()
+        );
+        write_atomically(out, &text)?;
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn check_selection(train: &[Level], all: &[Level], args: &FitArgs) -> Result<()> {
+    if let Some(list) = &args.concurrency {
+        if train.is_empty() {
+            let measured: Vec<String> = distinct_concurrencies(all.iter())
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            bail!(
+                "--concurrency {:?} selects no measured level; the input has concurrency {}",
+                list,
+                measured.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn manifest_text(manifest: Option<&serde_json::Value>, key: &str) -> Option<String> {
+    manifest?.get(key)?.as_str().map(str::to_string)
+}
+
+fn model_id(args: &FitArgs, manifest: Option<&serde_json::Value>) -> Result<String> {
+    match args.model_id.clone().or_else(|| manifest_text(manifest, "model_id")) {
+        Some(id) => Ok(id),
+        None if args.out.is_some() => bail!(
+            "a profile needs the service's model id: pass --model-id (e.g. meta.llama3-3-70b-instruct-v1:0)"
+        ),
+        None => Ok("unknown".to_string()),
+    }
+}
+
+fn model_name(args: &FitArgs, manifest: Option<&serde_json::Value>) -> String {
+    args.model_id
+        .clone()
+        .or_else(|| manifest_text(manifest, "model_id"))
+        .unwrap_or_else(|| "unnamed profile".into())
+}
+
+fn provenance(args: &FitArgs, manifest: Option<&serde_json::Value>) -> Provenance {
+    Provenance {
+        source: args
+            .source
+            .clone()
+            .unwrap_or_else(|| args.input.display().to_string()),
+        date: args
+            .date
+            .clone()
+            .or_else(|| manifest_text(manifest, "started_at"))
+            .unwrap_or_else(today_utc),
+        target: args
+            .target
+            .clone()
+            .or_else(|| manifest_text(manifest, "target"))
+            .unwrap_or_else(|| "unknown".into()),
+        method: format!(
+            "llmcap {} fit on {} (fitted {})",
+            env!("CARGO_PKG_VERSION"),
+            today_utc(),
+            args.concurrency
+                .as_ref()
+                .map(|c| format!("concurrency {c:?} only"))
+                .unwrap_or_else(|| "all levels".into())
+        ),
+    }
+}
+
+fn print_report(profile: &Profile, report: &FitReport, described: &str) {
+    let m = &report.model;
+    println!("{} — fitted on {described}", profile.name);
+    println!("  TPOT form {:?}: {}", m.tpot.form, m.tpot.equation);
+    println!(
+        "    t0 = {:.3} ms, t1 = {:.3e} s/request, t2 = {:.3e} s/token{}",
+        m.tpot.t0_s * 1e3,
+        m.tpot.t1_s,
+        m.tpot.t2_s,
+        m.tpot
+            .theta
+            .map(|t| format!(", theta = {t:.4e}"))
+            .unwrap_or_default()
+    );
+    println!("  TTFT form {:?}: {}", m.ttft.form, m.ttft.equation);
+    println!(
+        "    a0 = {:.3} s, a1 = {:.3e} s/token, a2 = {:.3e}{}",
+        m.ttft.a0_s,
+        m.ttft.a1_s,
+        m.ttft.a2,
+        m.ttft
+            .gamma
+            .map(|g| format!(", gamma = {g:.2}"))
+            .unwrap_or_default()
+    );
+    println!("  noise: {}", m.tpot_noise.source);
+    println!(
+        "  range: concurrency {}–{}, prompt {}–{} tokens, output {}–{} tokens",
+        m.range.concurrency[0],
+        m.range.concurrency[1],
+        m.range.prompt_tokens[0],
+        m.range.prompt_tokens[1],
+        m.range.output_tokens[0],
+        m.range.output_tokens[1]
+    );
+    println!("\nLevels (in sample): measured vs predicted");
+    println!("{}", tables::level_fits(&report.levels));
+    if !report.leave_one_level_out.is_empty() {
+        println!(
+            "\nLeave one level out: each concurrency level predicted by a fit without it \
+             (the lowest and highest are extrapolations; forms are chosen on the interior ones)"
+        );
+        println!("{}", tables::level_fits(&report.leave_one_level_out));
+    }
+    if !profile.fit.held_out.is_empty() {
+        println!("\nHeld out (measured, not fitted): predicted by this profile");
+        println!("{}", tables::level_fits(&profile.fit.held_out));
+    }
+    println!("\nCandidate forms (lowest leave-one-level-out error wins)");
+    println!("{}", tables::candidates(&report.candidates));
+}

@@ -1,0 +1,69 @@
+//! `llmcap predict`: a profile → speed at the requested operating points.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::PredictArgs;
+use crate::files::load_profile;
+use crate::perf::Prediction;
+use crate::report::tables;
+
+/// The JSON contract of `llmcap predict --json`: exactly these keys.
+#[derive(Serialize)]
+struct PredictionRow {
+    concurrency: f64,
+    prompt_tokens: f64,
+    output_tokens: f64,
+    ttft_s: f64,
+    tpot_s: f64,
+    tps_per_request: f64,
+    system_tps: f64,
+    extrapolated: bool,
+}
+
+impl From<&Prediction> for PredictionRow {
+    fn from(p: &Prediction) -> Self {
+        PredictionRow {
+            concurrency: p.concurrency,
+            prompt_tokens: p.prompt_tokens,
+            output_tokens: p.output_tokens,
+            ttft_s: p.ttft_p50_s(),
+            tpot_s: p.tpot_p50_s(),
+            tps_per_request: p.tps_per_request(),
+            system_tps: p.system_tps(),
+            extrapolated: p.extrapolated,
+        }
+    }
+}
+
+pub fn run(args: &PredictArgs) -> Result<()> {
+    let profile = load_profile(&args.profile)?;
+    let mut predictions = Vec::new();
+    for &prompt in &args.prompt_tokens {
+        for &concurrency in &args.concurrency {
+            predictions.push(
+                profile
+                    .model
+                    .predict(concurrency, prompt, args.output_tokens)?,
+            );
+        }
+    }
+    if args.json {
+        let rows: Vec<PredictionRow> = predictions.iter().map(PredictionRow::from).collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{} ({}) — {}",
+        profile.name, profile.model_id, profile.provenance.source
+    );
+    println!("{}", tables::predictions(&predictions));
+    if predictions.iter().any(|p| p.extrapolated) {
+        let r = &profile.model.range;
+        println!(
+            "extrapolated: outside the fitted range (concurrency {}–{}, prompt {}–{} tokens, output {}–{} tokens) or past the saturation knee",
+            r.concurrency[0], r.concurrency[1], r.prompt_tokens[0], r.prompt_tokens[1], r.output_tokens[0], r.output_tokens[1]
+        );
+    }
+    Ok(())
+}

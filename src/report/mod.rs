@@ -1,0 +1,3 @@
+//! What people read: terminal tables now; exports, charts and HTML as they arrive.
+
+pub mod tables;

@@ -1,0 +1,104 @@
+//! Terminal tables (comfy-table) for fits and predictions.
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
+
+use crate::perf::fit::{CandidateScore, LevelFit};
+use crate::perf::Prediction;
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
+    for index in 0..header.len() {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+fn optional(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "—".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+fn signed(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".to_string(), |v| format!("{v:+.1}"))
+}
+
+/// Measured against predicted, one row per level.
+pub fn level_fits(rows: &[LevelFit]) -> Table {
+    let mut t = table(&[
+        "concurrency",
+        "prompt tok",
+        "output tok",
+        "tok/s/req measured",
+        "tok/s/req predicted",
+        "error %",
+        "TTFT s measured",
+        "TTFT s predicted",
+        "error %",
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            format!("{}", r.concurrency),
+            format!("{}", r.prompt_tokens),
+            format!("{}", r.output_tokens),
+            optional(r.measured_tps_per_request, 1),
+            format!("{:.1}", r.predicted_tps_per_request),
+            signed(r.tps_error_pct),
+            optional(r.measured_ttft_s, 3),
+            format!("{:.3}", r.predicted_ttft_s),
+            signed(r.ttft_error_pct),
+        ]);
+    }
+    t
+}
+
+pub fn candidates(rows: &[CandidateScore]) -> Table {
+    let mut t = table(&[
+        "metric",
+        "form",
+        "parameters",
+        "in-sample RMS %",
+        "leave-one-level-out RMS %",
+        "chosen",
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            r.metric.clone(),
+            r.form.clone(),
+            r.parameters.to_string(),
+            format!("{:.2}", r.in_sample_rms_pct),
+            optional(r.leave_one_level_out_rms_pct, 2),
+            if r.chosen { "✔" } else { "" }.to_string(),
+        ]);
+    }
+    t
+}
+
+pub fn predictions(rows: &[Prediction]) -> Table {
+    let mut t = table(&[
+        "concurrency",
+        "prompt tok",
+        "output tok",
+        "TTFT p50 s",
+        "TPOT p50 s",
+        "tok/s per request",
+        "system tok/s",
+        "extrapolated",
+    ]);
+    for p in rows {
+        t.add_row(vec![
+            format!("{}", p.concurrency),
+            format!("{}", p.prompt_tokens),
+            format!("{}", p.output_tokens),
+            format!("{:.3}", p.ttft_p50_s()),
+            format!("{:.5}", p.tpot_p50_s()),
+            format!("{:.1}", p.tps_per_request()),
+            format!("{:.0}", p.system_tps()),
+            if p.extrapolated { "yes" } else { "no" }.to_string(),
+        ]);
+    }
+    t
+}
