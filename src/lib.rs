@@ -6,4 +6,5 @@ pub mod cli;
 pub mod commands;
 pub mod files;
 pub mod perf;
+pub mod quota;
 pub mod report;
