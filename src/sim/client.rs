@@ -1,0 +1,68 @@
+//! Client behaviour: timeouts, retries with exponential backoff and full jitter, giving up.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientPolicy {
+    /// Seconds the client waits for a response before abandoning the attempt; none by default.
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+    /// Attempts per request including the first (the AWS SDKs' standard mode uses 3).
+    #[serde(default = "three")]
+    pub max_attempts: u32,
+    /// Backoff before retry k is uniform in [0, min(cap, base·2^(k−1))] (AWS "full jitter").
+    #[serde(default = "half_second")]
+    pub backoff_base_s: f64,
+    #[serde(default = "twenty_seconds")]
+    pub backoff_cap_s: f64,
+}
+
+fn three() -> u32 {
+    3
+}
+fn half_second() -> f64 {
+    0.5
+}
+fn twenty_seconds() -> f64 {
+    20.0
+}
+
+impl Default for ClientPolicy {
+    fn default() -> Self {
+        ClientPolicy {
+            timeout_s: None,
+            max_attempts: 3,
+            backoff_base_s: 0.5,
+            backoff_cap_s: 20.0,
+        }
+    }
+}
+
+impl ClientPolicy {
+    /// No retries: what a measurement wants.
+    pub fn single_attempt() -> ClientPolicy {
+        ClientPolicy {
+            max_attempts: 1,
+            ..ClientPolicy::default()
+        }
+    }
+
+    pub fn backoff_s<R: Rng + ?Sized>(&self, failed_attempt: u32, rng: &mut R) -> f64 {
+        let exponent = failed_attempt.saturating_sub(1).min(30) as i32;
+        let ceiling = (self.backoff_base_s * 2f64.powi(exponent)).min(self.backoff_cap_s);
+        rng.random::<f64>() * ceiling
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_attempts == 0 {
+            return Err("client.max_attempts must be ≥ 1".into());
+        }
+        if let Some(t) = self.timeout_s {
+            if !(t > 0.0) {
+                return Err(format!("client.timeout_s = {t}: must be > 0"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! What a simulation is asked to do.
+
+use serde::{Deserialize, Serialize};
+
+use super::client::ClientPolicy;
+use super::metrics::Slo;
+use super::sagemaker::FleetConfig;
+use super::serverless::ServerlessConfig;
+use crate::perf::noise::NoiseModel;
+use crate::perf::PerfModel;
+use crate::quota::QuotaLimits;
+use crate::workload::{ArrivalProcess, WorkloadSpec};
+
+/// How traffic is generated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Load {
+    /// `concurrency` clients, each sending its next request as soon as the last one ends.
+    Closed { concurrency: u32, requests: u64 },
+    /// Independent requests from an arrival process, sent for `duration_s`.
+    Open {
+        arrivals: ArrivalProcess,
+        duration_s: f64,
+    },
+    /// Active users with think time, sessions and growing conversations, for `duration_s`.
+    Users { users: u32, duration_s: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EndpointSpec {
+    Bedrock {
+        #[serde(default)]
+        quota: Option<QuotaLimits>,
+        /// Reserved when a request leaves max_tokens unset.
+        model_max_tokens: f64,
+    },
+    SageMaker(FleetConfig),
+    Serverless(ServerlessConfig),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    pub model: PerfModel,
+    pub endpoint: EndpointSpec,
+    pub workload: WorkloadSpec,
+    pub load: Load,
+    pub client: ClientPolicy,
+    pub seed: u64,
+    /// Off: every request gets the model's median (checks against `predict` and queueing theory).
+    pub noise: bool,
+    pub slo: Slo,
+    /// Prompts are capped at this, less room for the reply.
+    pub context_window: f64,
+}
+
+impl SimConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        self.workload.validate()?;
+        self.client.validate()?;
+        match &self.load {
+            Load::Closed {
+                concurrency,
+                requests,
+            } => {
+                if *concurrency == 0 || *requests == 0 {
+                    return Err("closed loop: concurrency and requests must be ≥ 1".into());
+                }
+            }
+            Load::Open {
+                arrivals,
+                duration_s,
+            } => {
+                arrivals.validate()?;
+                positive_duration(*duration_s)?;
+            }
+            Load::Users { users, duration_s } => {
+                if *users == 0 {
+                    return Err("users must be ≥ 1".into());
+                }
+                positive_duration(*duration_s)?;
+            }
+        }
+        match &self.endpoint {
+            EndpointSpec::Bedrock {
+                quota,
+                model_max_tokens,
+            } => {
+                if !(*model_max_tokens >= 1.0) {
+                    return Err("bedrock: model_max_tokens must be ≥ 1".into());
+                }
+                if let Some(q) = quota {
+                    if !(q.tpm > 0.0) {
+                        return Err(format!("quota.tpm = {}: must be > 0", q.tpm));
+                    }
+                }
+            }
+            EndpointSpec::SageMaker(fleet) => {
+                if fleet.instances == 0 || fleet.slots_per_instance == 0 {
+                    return Err("sagemaker: instances and slots_per_instance must be ≥ 1".into());
+                }
+                if let Some(a) = &fleet.autoscaling {
+                    if a.min_instances > a.max_instances || a.target <= 0.0 {
+                        return Err(format!(
+                            "sagemaker autoscaling: need 1 ≤ min ({}) ≤ max ({}) and target > 0",
+                            a.min_instances, a.max_instances
+                        ));
+                    }
+                }
+            }
+            EndpointSpec::Serverless(s) => {
+                if !(1..=200).contains(&s.max_concurrency) {
+                    return Err(format!(
+                        "serverless: max_concurrency = {}: must be 1–200",
+                        s.max_concurrency
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The model as the run uses it: noise removed when `noise` is off.
+    pub fn effective_model(&self) -> PerfModel {
+        let mut model = self.model.clone();
+        if !self.noise {
+            let quiet = NoiseModel {
+                sigma0: 0.0,
+                sigma_per_request: 0.0,
+                spike_probability: 0.0,
+                spike_factor: 1.0,
+                source: "noise off".into(),
+            };
+            model.tpot_noise = quiet.clone();
+            model.ttft_noise = quiet;
+        }
+        model
+    }
+}
+
+fn positive_duration(duration_s: f64) -> Result<(), String> {
+    if duration_s.is_finite() && duration_s > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("duration {duration_s} s: must be > 0"))
+    }
+}

@@ -1,0 +1,405 @@
+//! The event loop: arrivals, admissions, first tokens, completions, retries, timeouts and ticks.
+//! Seeded and deterministic; each request costs O(log n) through the shared decode clock.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::bedrock::BedrockEndpoint;
+use super::config::{EndpointSpec, Load, SimConfig};
+use super::endpoint::{Admitted, Endpoint, Submit};
+use super::event::EventQueue;
+use super::metrics::Metrics;
+use super::request::{Attempt, Slab};
+use super::result::SimResult;
+use super::sagemaker::Fleet;
+use super::serverless::Serverless;
+use crate::workload::users::exponential;
+use crate::workload::{ArrivalSampler, Conversation};
+
+/// Marks open-loop requests, which have no client to continue.
+const NO_CLIENT: u32 = u32::MAX;
+
+enum Event {
+    OpenArrival,
+    ClientSend { client: u32 },
+    FirstToken { id: u32 },
+    Retry { id: u32 },
+    Timeout { id: u32, sent_s: f64 },
+    Tick,
+}
+
+struct Engine<'a> {
+    config: &'a SimConfig,
+    now: f64,
+    events: EventQueue<Event>,
+    attempts: Slab,
+    endpoint: Box<dyn Endpoint>,
+    rng: StdRng,
+    metrics: Metrics,
+    admitted: Vec<Admitted>,
+    /// Closed loop: requests issued so far.
+    issued: u64,
+    /// No new requests at or after this time (open loop and users).
+    stop_sending_s: f64,
+    conversations: Vec<Conversation>,
+    arrivals: Option<ArrivalSampler>,
+    model_max_tokens: f64,
+    timeout_s: Option<f64>,
+    in_flight: u64,
+}
+
+/// Runs one simulation to completion (every request sent is resolved).
+pub fn run(config: &SimConfig) -> Result<SimResult, String> {
+    config.validate()?;
+    let model = config.effective_model();
+    let (endpoint, model_max_tokens, invocation_limit): (Box<dyn Endpoint>, f64, Option<f64>) =
+        match &config.endpoint {
+            EndpointSpec::Bedrock {
+                quota,
+                model_max_tokens,
+            } => (
+                Box::new(BedrockEndpoint::new(model, quota.clone())),
+                *model_max_tokens,
+                None,
+            ),
+            EndpointSpec::SageMaker(fleet) => (
+                Box::new(Fleet::new(model, fleet.clone())),
+                f64::INFINITY,
+                Some(fleet.invocation_timeout_s),
+            ),
+            EndpointSpec::Serverless(s) => (
+                Box::new(Serverless::new(model, s.clone())),
+                f64::INFINITY,
+                Some(60.0),
+            ),
+        };
+    let timeout_s = match (config.client.timeout_s, invocation_limit) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let mut engine = Engine {
+        config,
+        now: 0.0,
+        events: EventQueue::default(),
+        attempts: Slab::default(),
+        endpoint,
+        rng: StdRng::seed_from_u64(config.seed),
+        metrics: Metrics::new(config.slo.clone()),
+        admitted: Vec::new(),
+        issued: 0,
+        stop_sending_s: f64::INFINITY,
+        conversations: Vec::new(),
+        arrivals: None,
+        model_max_tokens,
+        timeout_s,
+        in_flight: 0,
+    };
+    engine.start();
+    engine.run_loop();
+    Ok(engine.finish())
+}
+
+impl Engine<'_> {
+    fn start(&mut self) {
+        match &self.config.load {
+            Load::Closed {
+                concurrency,
+                requests,
+            } => {
+                for client in 0..(*concurrency as u64).min(*requests) as u32 {
+                    self.events.push(0.0, Event::ClientSend { client });
+                }
+            }
+            Load::Open {
+                arrivals,
+                duration_s,
+            } => {
+                self.stop_sending_s = *duration_s;
+                let mut sampler = arrivals.sampler();
+                if let Some(t) = sampler.next_after(0.0, &mut self.rng) {
+                    self.events.push(t, Event::OpenArrival);
+                }
+                self.arrivals = Some(sampler);
+            }
+            Load::Users { users, duration_s } => {
+                self.stop_sending_s = *duration_s;
+                let behaviour = &self.config.workload.behaviour;
+                for client in 0..*users {
+                    self.conversations
+                        .push(Conversation::start(behaviour, &mut self.rng));
+                    // Spread first messages over one think time so users do not start in lockstep.
+                    let offset = self.rng.random::<f64>() * behaviour.think_time_s;
+                    self.events.push(offset, Event::ClientSend { client });
+                }
+            }
+        }
+        if self.endpoint.tick_period_s().is_some() {
+            self.events.push(0.0, Event::Tick);
+        }
+    }
+
+    fn run_loop(&mut self) {
+        loop {
+            let next_event = self.events.peek_time();
+            let next_done = self.endpoint.next_completion_s();
+            if next_event.is_infinite() && next_done.is_infinite() {
+                break;
+            }
+            // On a tie, completions go first: a slot frees before the next arrival looks for one.
+            if next_done <= next_event {
+                self.now = next_done;
+                if let Some(id) = self.endpoint.pop_completion(self.now) {
+                    self.complete(id);
+                }
+                continue;
+            }
+            let (time, event) = self.events.pop().expect("peeked");
+            self.now = time;
+            match event {
+                Event::OpenArrival => self.open_arrival(),
+                Event::ClientSend { client } => self.send_new(client),
+                Event::FirstToken { id } => self.first_token(id),
+                Event::Retry { id } => self.send(id),
+                Event::Timeout { id, sent_s } => self.timeout(id, sent_s),
+                Event::Tick => self.tick(),
+            }
+        }
+    }
+
+    fn open_arrival(&mut self) {
+        if self.now >= self.stop_sending_s {
+            return;
+        }
+        self.send_new(NO_CLIENT);
+        let sampler = self.arrivals.as_mut().expect("open loop has arrivals");
+        if let Some(t) = sampler.next_after(self.now, &mut self.rng) {
+            if t < self.stop_sending_s {
+                self.events.push(t, Event::OpenArrival);
+            }
+        }
+    }
+
+    /// A new logical request from `client`.
+    fn send_new(&mut self, client: u32) {
+        if self.now >= self.stop_sending_s {
+            return;
+        }
+        let workload = &self.config.workload;
+        let (prompt, output) = if client != NO_CLIENT && !self.conversations.is_empty() {
+            self.conversations[client as usize].next_prompt(
+                workload,
+                self.config.context_window,
+                &mut self.rng,
+            )
+        } else {
+            let prompt = workload.system_prompt_tokens + workload.prompt.sample(&mut self.rng);
+            let output = workload.output.sample(&mut self.rng);
+            (prompt.min(self.config.context_window), output)
+        };
+        let max_tokens = workload.max_tokens.unwrap_or(self.model_max_tokens);
+        // A reply never runs past max_tokens.
+        let output = if max_tokens.is_finite() {
+            output.min(max_tokens)
+        } else {
+            output
+        };
+        self.issued += 1;
+        self.in_flight += 1;
+        self.metrics.arrive(self.now);
+        let id = self.attempts.insert(Attempt {
+            prompt,
+            output,
+            max_tokens: if max_tokens.is_finite() {
+                max_tokens
+            } else {
+                output
+            },
+            client,
+            attempt: 1,
+            first_sent_s: self.now,
+            ..Attempt::default()
+        });
+        self.send(id);
+    }
+
+    /// Offers attempt `id` to the endpoint.
+    fn send(&mut self, id: u32) {
+        {
+            let attempt = self.attempts.get_mut(id);
+            attempt.sent_s = self.now;
+            attempt.admitted_s = f64::NAN;
+        }
+        self.metrics.attempts += 1;
+        match self
+            .endpoint
+            .submit(self.now, id, &mut self.attempts, &mut self.rng)
+        {
+            Submit::Started { ttft_s } => self.started(id, ttft_s),
+            Submit::Queued => {}
+            Submit::Refused => {
+                self.metrics.throttle(self.now);
+                self.failed(id, false);
+                return;
+            }
+        }
+        if let Some(limit) = self.timeout_s {
+            self.events.push(
+                self.now + limit,
+                Event::Timeout {
+                    id,
+                    sent_s: self.now,
+                },
+            );
+        }
+    }
+
+    fn started(&mut self, id: u32, ttft_s: f64) {
+        let attempt = self.attempts.get_mut(id);
+        attempt.admitted_s = self.now;
+        attempt.first_token_s = self.now + ttft_s;
+        let (prompt, reserved) = (attempt.prompt, attempt.prompt + attempt.max_tokens);
+        self.metrics.start(self.now, prompt, reserved);
+        self.events
+            .push(self.now + ttft_s, Event::FirstToken { id });
+    }
+
+    fn first_token(&mut self, id: u32) {
+        if self.attempts.get(id).output <= 1.0 {
+            self.complete(id);
+        } else {
+            self.endpoint
+                .start_decode(self.now, id, &self.attempts, &mut self.rng);
+        }
+    }
+
+    /// The server is done with attempt `id`.
+    fn complete(&mut self, id: u32) {
+        let charged = self.endpoint.release(
+            self.now,
+            id,
+            &mut self.attempts,
+            &mut self.rng,
+            &mut self.admitted,
+        );
+        self.metrics.charge(self.now, charged);
+        let mut admitted = std::mem::take(&mut self.admitted);
+        for a in admitted.drain(..) {
+            if a.ttft_s.is_nan() {
+                self.attempts.remove(a.id);
+            } else {
+                self.started(a.id, a.ttft_s);
+            }
+        }
+        self.admitted = admitted;
+        let attempt = self.attempts.get(id).clone();
+        self.attempts.remove(id);
+        if attempt.abandoned {
+            return;
+        }
+        let tpot = (attempt.output > 1.0)
+            .then(|| (self.now - attempt.first_token_s) / (attempt.output - 1.0));
+        self.metrics.complete(
+            self.now,
+            attempt.first_token_s - attempt.sent_s,
+            tpot,
+            self.now - attempt.sent_s,
+            attempt.admitted_s - attempt.sent_s,
+            attempt.prompt,
+            attempt.output,
+        );
+        self.resolve(attempt.client, attempt.first_sent_s);
+    }
+
+    fn timeout(&mut self, id: u32, sent_s: f64) {
+        let attempt = self.attempts.get(id);
+        if !attempt.live || attempt.sent_s != sent_s || attempt.abandoned {
+            return;
+        }
+        self.metrics.timeouts += 1;
+        self.attempts.get_mut(id).abandoned = true;
+        self.failed(id, true);
+    }
+
+    /// Attempt `id` was refused or timed out: retry after a backoff, or give up.
+    /// `held` says whether a server still holds the attempt (then a retry needs a new slot).
+    fn failed(&mut self, id: u32, held: bool) {
+        let attempt = self.attempts.get(id).clone();
+        if attempt.attempt < self.config.client.max_attempts {
+            self.metrics.retry(self.now);
+            let retry_id = if held {
+                self.attempts.insert(Attempt {
+                    attempt: attempt.attempt + 1,
+                    abandoned: false,
+                    reserved: 0.0,
+                    ..attempt
+                })
+            } else {
+                let a = self.attempts.get_mut(id);
+                a.attempt += 1;
+                a.reserved = 0.0;
+                id
+            };
+            let backoff = self.config.client.backoff_s(attempt.attempt, &mut self.rng);
+            self.events
+                .push(self.now + backoff, Event::Retry { id: retry_id });
+        } else {
+            self.metrics.fail(self.now);
+            if !held {
+                self.attempts.remove(id);
+            }
+            self.resolve(attempt.client, attempt.first_sent_s);
+        }
+    }
+
+    /// A logical request is over (success or give-up); its client carries on.
+    fn resolve(&mut self, client: u32, first_sent_s: f64) {
+        self.metrics.resolve(self.now, first_sent_s);
+        self.in_flight -= 1;
+        if client == NO_CLIENT {
+            return;
+        }
+        match &self.config.load {
+            Load::Closed { requests, .. } => {
+                if self.issued < *requests {
+                    self.send_new(client);
+                }
+            }
+            Load::Users { .. } => {
+                let behaviour = &self.config.workload.behaviour;
+                let conversation = &mut self.conversations[client as usize];
+                let wait = if conversation.turns_left > 0 {
+                    exponential(behaviour.think_time_s, &mut self.rng)
+                } else {
+                    *conversation = Conversation::start(behaviour, &mut self.rng);
+                    exponential(behaviour.session_gap_s, &mut self.rng)
+                };
+                if self.now + wait < self.stop_sending_s {
+                    self.events
+                        .push(self.now + wait, Event::ClientSend { client });
+                }
+            }
+            Load::Open { .. } => {}
+        }
+    }
+
+    fn tick(&mut self) {
+        let (serving, total) = self.endpoint.tick(self.now);
+        self.metrics.set_instances(self.now, serving, total);
+        let more = self.now < self.stop_sending_s.min(1e12) || self.in_flight > 0;
+        if let (Some(period), true) = (self.endpoint.tick_period_s(), more) {
+            self.events.push(self.now + period, Event::Tick);
+        }
+    }
+
+    fn finish(mut self) -> SimResult {
+        let end_s = self.now;
+        self.metrics.finish(end_s);
+        self.metrics.instance_seconds = self.endpoint.instance_seconds(end_s);
+        self.metrics.compute_seconds = self.endpoint.compute_seconds();
+        let duration_s = match &self.config.load {
+            Load::Closed { .. } => end_s,
+            Load::Open { duration_s, .. } | Load::Users { duration_s, .. } => *duration_s,
+        };
+        SimResult::from_metrics(&self.metrics, duration_s, end_s, self.attempts.capacity())
+    }
+}

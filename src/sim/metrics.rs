@@ -1,0 +1,368 @@
+//! Streaming metrics: memory grows with simulated minutes, never with the number of requests.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Latencies are recorded in microseconds; 3 significant digits overall, 2 per minute.
+const MICROS: f64 = 1e6;
+
+fn histogram(digits: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 24 * 3_600 * 1_000_000, digits).expect("valid bounds")
+}
+
+fn micros(seconds: f64) -> u64 {
+    (seconds * MICROS).round().max(1.0) as u64
+}
+
+/// p50/p90/p95/p99 of a latency, seconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub mean: f64,
+}
+
+impl Percentiles {
+    fn of(h: &Histogram<u64>) -> Percentiles {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        let q = |q: f64| h.value_at_quantile(q) as f64 / MICROS;
+        Percentiles {
+            p50: q(0.50),
+            p90: q(0.90),
+            p95: q(0.95),
+            p99: q(0.99),
+            mean: h.mean() / MICROS,
+        }
+    }
+}
+
+/// A service-level objective: what counts as good.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Slo {
+    pub ttft_s: f64,
+    pub tpot_s: f64,
+}
+
+impl Default for Slo {
+    fn default() -> Self {
+        Slo {
+            ttft_s: 0.5,
+            tpot_s: 0.1,
+        }
+    }
+}
+
+/// One simulated minute.
+#[derive(Clone, Debug)]
+pub struct Minute {
+    pub started: u64,
+    pub completed: u64,
+    pub throttled: u64,
+    pub failed: u64,
+    pub retries: u64,
+    pub input_tokens: f64,
+    pub output_tokens: f64,
+    /// Tokens reserved at request starts (input + max_tokens): what TPM admission sees.
+    pub reserved_tokens: f64,
+    /// Tokens charged at settlement (input + cache write + output × burndown): what TPM counts.
+    pub charged_tokens: f64,
+    /// ∫ requests in flight dt over the minute, for the average.
+    pub concurrency_area: f64,
+    pub concurrency_max: u32,
+    pub instances_in_service: u32,
+    pub instances_total: u32,
+    ttft: Histogram<u64>,
+    tpot: Histogram<u64>,
+}
+
+impl Minute {
+    fn new() -> Minute {
+        Minute {
+            started: 0,
+            completed: 0,
+            throttled: 0,
+            failed: 0,
+            retries: 0,
+            input_tokens: 0.0,
+            output_tokens: 0.0,
+            reserved_tokens: 0.0,
+            charged_tokens: 0.0,
+            concurrency_area: 0.0,
+            concurrency_max: 0,
+            instances_in_service: 0,
+            instances_total: 0,
+            ttft: histogram(2),
+            tpot: histogram(2),
+        }
+    }
+}
+
+/// One row of the per-minute series, as exported.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MinuteRow {
+    pub minute: u32,
+    pub started: u64,
+    pub completed: u64,
+    pub throttled: u64,
+    pub failed: u64,
+    pub retries: u64,
+    pub input_tokens: f64,
+    pub output_tokens: f64,
+    pub tpm_reserved: f64,
+    pub tpm_charged: f64,
+    pub rpm: u64,
+    pub concurrency_mean: f64,
+    pub concurrency_max: u32,
+    pub instances_in_service: u32,
+    pub instances_total: u32,
+    pub ttft_p50_s: f64,
+    pub ttft_p95_s: f64,
+    pub tpot_p50_s: f64,
+    pub tpot_p95_s: f64,
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    ttft: Histogram<u64>,
+    tpot: Histogram<u64>,
+    e2e: Histogram<u64>,
+    queue_wait: Histogram<u64>,
+    pub minutes: Vec<Minute>,
+    slo: Slo,
+    pub completed: u64,
+    pub good: u64,
+    pub throttled: u64,
+    pub retries: u64,
+    pub failed: u64,
+    pub timeouts: u64,
+    pub attempts: u64,
+    pub input_tokens: f64,
+    pub output_tokens: f64,
+    pub reserved_tokens: f64,
+    pub charged_tokens: f64,
+    /// Little's law bookkeeping over logical requests (first send → success or give-up).
+    in_system: u32,
+    in_system_area: f64,
+    area_at_s: f64,
+    sojourn_sum_s: f64,
+    resolved: u64,
+    first_arrival_s: f64,
+    pub instance_seconds: f64,
+    pub compute_seconds: f64,
+}
+
+impl Metrics {
+    pub fn new(slo: Slo) -> Metrics {
+        Metrics {
+            ttft: histogram(3),
+            tpot: histogram(3),
+            e2e: histogram(3),
+            queue_wait: histogram(3),
+            minutes: Vec::new(),
+            slo,
+            completed: 0,
+            good: 0,
+            throttled: 0,
+            retries: 0,
+            failed: 0,
+            timeouts: 0,
+            attempts: 0,
+            input_tokens: 0.0,
+            output_tokens: 0.0,
+            reserved_tokens: 0.0,
+            charged_tokens: 0.0,
+            in_system: 0,
+            in_system_area: 0.0,
+            area_at_s: 0.0,
+            sojourn_sum_s: 0.0,
+            resolved: 0,
+            first_arrival_s: f64::NAN,
+            instance_seconds: 0.0,
+            compute_seconds: 0.0,
+        }
+    }
+
+    pub fn minute(&mut self, now_s: f64) -> &mut Minute {
+        let index = (now_s.max(0.0) / 60.0) as usize;
+        while self.minutes.len() <= index {
+            self.minutes.push(Minute::new());
+        }
+        &mut self.minutes[index]
+    }
+
+    /// Accumulates ∫ n dt up to `now_s`, split across minute boundaries.
+    fn integrate(&mut self, now_s: f64) {
+        let mut t = self.area_at_s;
+        let n = f64::from(self.in_system);
+        while t < now_s {
+            let boundary = ((t / 60.0).floor() + 1.0) * 60.0;
+            let end = boundary.min(now_s);
+            self.in_system_area += n * (end - t);
+            let in_system = self.in_system;
+            let minute = self.minute(t);
+            minute.concurrency_area += n * (end - t);
+            minute.concurrency_max = minute.concurrency_max.max(in_system);
+            t = end;
+        }
+        self.area_at_s = self.area_at_s.max(now_s);
+    }
+
+    /// A logical request enters the system (its first attempt).
+    pub fn arrive(&mut self, now_s: f64) {
+        if self.first_arrival_s.is_nan() {
+            self.first_arrival_s = now_s;
+            self.area_at_s = now_s;
+        }
+        self.integrate(now_s);
+        self.in_system += 1;
+        let in_system = self.in_system;
+        let minute = self.minute(now_s);
+        minute.concurrency_max = minute.concurrency_max.max(in_system);
+    }
+
+    /// A logical request leaves: succeeded or gave up.
+    pub fn resolve(&mut self, now_s: f64, first_sent_s: f64) {
+        self.integrate(now_s);
+        self.in_system -= 1;
+        self.sojourn_sum_s += now_s - first_sent_s;
+        self.resolved += 1;
+    }
+
+    pub fn start(&mut self, now_s: f64, input: f64, reserved: f64) {
+        self.reserved_tokens += reserved;
+        let minute = self.minute(now_s);
+        minute.started += 1;
+        minute.reserved_tokens += reserved;
+        let _ = input;
+    }
+
+    pub fn throttle(&mut self, now_s: f64) {
+        self.throttled += 1;
+        self.minute(now_s).throttled += 1;
+    }
+
+    pub fn retry(&mut self, now_s: f64) {
+        self.retries += 1;
+        self.minute(now_s).retries += 1;
+    }
+
+    pub fn fail(&mut self, now_s: f64) {
+        self.failed += 1;
+        self.minute(now_s).failed += 1;
+    }
+
+    pub fn charge(&mut self, now_s: f64, charged: f64) {
+        self.charged_tokens += charged;
+        self.minute(now_s).charged_tokens += charged;
+    }
+
+    /// A successful attempt with its latencies (seconds).
+    #[allow(clippy::too_many_arguments)]
+    pub fn complete(
+        &mut self,
+        now_s: f64,
+        ttft_s: f64,
+        tpot_s: Option<f64>,
+        e2e_s: f64,
+        queue_wait_s: f64,
+        input: f64,
+        output: f64,
+    ) {
+        self.completed += 1;
+        self.input_tokens += input;
+        self.output_tokens += output;
+        self.ttft.saturating_record(micros(ttft_s));
+        self.e2e.saturating_record(micros(e2e_s));
+        self.queue_wait.saturating_record(micros(queue_wait_s));
+        if let Some(tpot) = tpot_s {
+            self.tpot.saturating_record(micros(tpot));
+        }
+        if ttft_s <= self.slo.ttft_s && tpot_s.is_none_or(|t| t <= self.slo.tpot_s) {
+            self.good += 1;
+        }
+        let minute = self.minute(now_s);
+        minute.completed += 1;
+        minute.input_tokens += input;
+        minute.output_tokens += output;
+        minute.ttft.saturating_record(micros(ttft_s));
+        if let Some(tpot) = tpot_s {
+            minute.tpot.saturating_record(micros(tpot));
+        }
+    }
+
+    pub fn set_instances(&mut self, now_s: f64, in_service: u32, total: u32) {
+        let minute = self.minute(now_s);
+        minute.instances_in_service = minute.instances_in_service.max(in_service);
+        minute.instances_total = minute.instances_total.max(total);
+    }
+
+    pub fn finish(&mut self, end_s: f64) {
+        self.integrate(end_s);
+    }
+
+    pub fn ttft(&self) -> Percentiles {
+        Percentiles::of(&self.ttft)
+    }
+    pub fn tpot(&self) -> Percentiles {
+        Percentiles::of(&self.tpot)
+    }
+    pub fn e2e(&self) -> Percentiles {
+        Percentiles::of(&self.e2e)
+    }
+    pub fn queue_wait(&self) -> Percentiles {
+        Percentiles::of(&self.queue_wait)
+    }
+
+    /// (L, λ·W): time-average requests in the system, and arrival rate × mean time in it.
+    pub fn littles_law(&self) -> (f64, f64) {
+        let span = self.area_at_s - self.first_arrival_s;
+        if self.resolved == 0 || !(span > 0.0) {
+            return (0.0, 0.0);
+        }
+        let l = self.in_system_area / span;
+        let lambda = self.resolved as f64 / span;
+        let w = self.sojourn_sum_s / self.resolved as f64;
+        (l, lambda * w)
+    }
+
+    pub fn minute_rows(&self) -> Vec<MinuteRow> {
+        self.minutes
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let q = |h: &Histogram<u64>, q: f64| {
+                    if h.is_empty() {
+                        0.0
+                    } else {
+                        h.value_at_quantile(q) as f64 / MICROS
+                    }
+                };
+                MinuteRow {
+                    minute: i as u32,
+                    started: m.started,
+                    completed: m.completed,
+                    throttled: m.throttled,
+                    failed: m.failed,
+                    retries: m.retries,
+                    input_tokens: m.input_tokens,
+                    output_tokens: m.output_tokens,
+                    tpm_reserved: m.reserved_tokens,
+                    tpm_charged: m.charged_tokens,
+                    rpm: m.started,
+                    concurrency_mean: m.concurrency_area / 60.0,
+                    concurrency_max: m.concurrency_max,
+                    instances_in_service: m.instances_in_service,
+                    instances_total: m.instances_total,
+                    ttft_p50_s: q(&m.ttft, 0.5),
+                    ttft_p95_s: q(&m.ttft, 0.95),
+                    tpot_p50_s: q(&m.tpot, 0.5),
+                    tpot_p95_s: q(&m.tpot, 0.95),
+                }
+            })
+            .collect()
+    }
+}

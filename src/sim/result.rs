@@ -1,0 +1,110 @@
+//! What a simulation reports.
+
+use serde::Serialize;
+
+use super::metrics::{Metrics, MinuteRow, Percentiles};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LittlesLaw {
+    /// Time-average requests in the system.
+    pub l: f64,
+    /// Arrival rate × mean time in the system.
+    pub lambda_w: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SimResult {
+    /// Logical requests resolved (succeeded or gave up).
+    pub requests: u64,
+    pub completed: u64,
+    /// Attempts refused (429 quota/concurrency, 503 no capacity).
+    pub throttled: u64,
+    pub retries: u64,
+    /// Requests that gave up after their last attempt.
+    pub failed: u64,
+    pub timeouts: u64,
+    pub attempts: u64,
+    /// The load's duration (closed loop: until the last request ended).
+    pub duration_s: f64,
+    /// When the last request ended.
+    pub end_s: f64,
+    pub ttft_s: Percentiles,
+    pub tpot_s: Percentiles,
+    pub e2e_s: Percentiles,
+    pub queue_wait_s: Percentiles,
+    /// Completed requests within the SLO, per second of duration.
+    pub goodput_per_s: f64,
+    pub error_rate: f64,
+    pub input_tokens: f64,
+    pub output_tokens: f64,
+    pub reserved_tokens: f64,
+    pub charged_tokens: f64,
+    pub instance_hours: f64,
+    pub serverless_compute_s: f64,
+    pub littles_law: LittlesLaw,
+    /// The most attempts held in memory at once (memory follows this, not the request count).
+    pub peak_attempt_slots: usize,
+    #[serde(skip)]
+    pub minutes: Vec<MinuteRow>,
+}
+
+impl SimResult {
+    pub fn from_metrics(m: &Metrics, duration_s: f64, end_s: f64, slots: usize) -> SimResult {
+        let (l, lambda_w) = m.littles_law();
+        let requests = m.completed + m.failed;
+        SimResult {
+            requests,
+            completed: m.completed,
+            throttled: m.throttled,
+            retries: m.retries,
+            failed: m.failed,
+            timeouts: m.timeouts,
+            attempts: m.attempts,
+            duration_s,
+            end_s,
+            ttft_s: m.ttft(),
+            tpot_s: m.tpot(),
+            e2e_s: m.e2e(),
+            queue_wait_s: m.queue_wait(),
+            goodput_per_s: if duration_s > 0.0 {
+                m.good as f64 / duration_s
+            } else {
+                0.0
+            },
+            error_rate: if requests > 0 {
+                m.failed as f64 / requests as f64
+            } else {
+                0.0
+            },
+            input_tokens: m.input_tokens,
+            output_tokens: m.output_tokens,
+            reserved_tokens: m.reserved_tokens,
+            charged_tokens: m.charged_tokens,
+            instance_hours: m.instance_seconds / 3_600.0,
+            serverless_compute_s: m.compute_seconds,
+            littles_law: LittlesLaw { l, lambda_w },
+            peak_attempt_slots: slots,
+            minutes: m.minute_rows(),
+        }
+    }
+
+    /// The busiest minute's charged tokens (what a TPM quota must cover), by percentile.
+    pub fn tpm_percentile(&self, q: f64) -> f64 {
+        let mut tpm: Vec<f64> = self.minutes.iter().map(|m| m.tpm_charged).collect();
+        percentile(&mut tpm, q)
+    }
+
+    pub fn rpm_percentile(&self, q: f64) -> f64 {
+        let mut rpm: Vec<f64> = self.minutes.iter().map(|m| m.rpm as f64).collect();
+        percentile(&mut rpm, q)
+    }
+}
+
+fn percentile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let index = ((values.len() - 1) as f64 * q).round() as usize;
+    values[index]
+}
