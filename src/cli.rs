@@ -24,6 +24,9 @@ pub struct Cli {
 pub enum Command {
     Fit(FitArgs),
     Predict(PredictArgs),
+    Simulate(Box<SimulateArgs>),
+    Workloads(WorkloadsArgs),
+    BenchSim(BenchSimArgs),
 }
 
 /// Fit a performance profile from calibration records or a table of level medians.
@@ -98,6 +101,131 @@ pub struct PredictArgs {
     pub output_tokens: f64,
     /// Print a JSON array of objects with keys concurrency, prompt_tokens, output_tokens,
     /// ttft_s, tpot_s, tps_per_request, system_tps, extrapolated.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Simulate traffic through a profile, Bedrock's quotas or a SageMaker fleet.
+///
+/// A seeded discrete-event simulation: requests arrive (open loop --rate, think-time --users, or
+/// a closed loop of --concurrency clients), are admitted by the endpoint (Bedrock: TPM/RPM
+/// buckets, reserve input + max_tokens at start, settle at the end; SageMaker: instances with a
+/// slot limit, a router and target-tracking autoscaling; serverless: a concurrency cap and cold
+/// starts), are decoded at the profile's speed for the load at that moment, and are retried
+/// with backoff when throttled.
+///
+/// Printed: TTFT, TPOT, E2E and queue-wait percentiles, goodput within the SLO, throttles,
+/// retries and failures, tokens, the busiest minute's TPM/RPM, instance-hours, and a Little's
+/// law check (L = λW) of the run itself.
+///
+/// Examples:
+///   llmcap simulate --profile models/bedrock-llama3-3-70b-instruct.toml \
+///       --workload multi_turn_chat --users 500 --duration 1h --quota-tpm 600000
+///   llmcap simulate --profile models/bedrock-llama3-3-70b-instruct.toml \
+///       --concurrency 30 --prompt-tokens 6027 --output-tokens 350 --requests 2000 --json
+///   llmcap simulate --profile P --workload rag_document_qa --rate 5/s --duration 30m \
+///       --sagemaker --instance-type ml.g5.12xlarge --instances 1..4
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct SimulateArgs {
+    /// A simulation scenario (TOML); flags given as well override it.
+    #[arg(long, value_name = "F.toml")]
+    pub scenario: Option<PathBuf>,
+    /// The performance profile (TOML).
+    #[arg(long, value_name = "P.toml")]
+    pub profile: Option<PathBuf>,
+    /// A built-in workload (see `llmcap workloads`).
+    #[arg(long, default_value = "multi_turn_chat")]
+    pub workload: String,
+    /// Active users, each with think time between messages.
+    #[arg(long, conflicts_with_all = ["rate", "concurrency"])]
+    pub users: Option<u32>,
+    /// Open-loop arrivals, e.g. 5/s, 300/min or 2.5 (per second); Poisson.
+    #[arg(long, conflicts_with = "concurrency")]
+    pub rate: Option<String>,
+    /// How long traffic is sent, e.g. 90s, 30m, 1h.
+    #[arg(long, default_value = "1h")]
+    pub duration: String,
+    /// Closed loop: clients each keeping one request in flight.
+    #[arg(long, requires = "requests")]
+    pub concurrency: Option<u32>,
+    /// Closed loop: prompt tokens per request.
+    #[arg(long, requires = "concurrency")]
+    pub prompt_tokens: Option<f64>,
+    /// Closed loop: output tokens per request.
+    #[arg(long, requires = "concurrency")]
+    pub output_tokens: Option<f64>,
+    /// Closed loop: requests in all.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Bedrock tokens-per-minute quota (none: unlimited).
+    #[arg(long)]
+    pub quota_tpm: Option<f64>,
+    /// Bedrock requests-per-minute quota.
+    #[arg(long)]
+    pub quota_rpm: Option<f64>,
+    /// max_tokens on every request (overrides the workload's; Bedrock reserves it).
+    #[arg(long)]
+    pub max_tokens: Option<f64>,
+    /// What Bedrock reserves when max_tokens is unset.
+    #[arg(long, default_value_t = 4096.0)]
+    pub model_max_tokens: f64,
+    /// Simulate a SageMaker real-time endpoint instead of Bedrock.
+    #[arg(long)]
+    pub sagemaker: bool,
+    #[arg(long, default_value = "ml.g5.12xlarge", requires = "sagemaker")]
+    pub instance_type: String,
+    /// Instances: N for a fixed fleet, MIN..MAX for autoscaling.
+    #[arg(long, default_value = "1", requires = "sagemaker")]
+    pub instances: String,
+    /// Requests one instance serves at once.
+    #[arg(long, default_value_t = 32, requires = "sagemaker")]
+    pub slots: u32,
+    /// Autoscaling target: invocations per instance per minute.
+    #[arg(long, default_value_t = 100.0, requires = "sagemaker")]
+    pub target_invocations: f64,
+    /// Seconds before a new instance serves.
+    #[arg(long, default_value = "6m", requires = "sagemaker")]
+    pub cold_start: String,
+    /// Attempts per request including the first.
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Client timeout per attempt, e.g. 30s.
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// Every request gets the model's median speed (for checks).
+    #[arg(long)]
+    pub no_noise: bool,
+    /// Print JSON (ttft_s, tpot_s, e2e_s, queue_wait_s with p50/p90/p95/p99, requests, throttled,
+    /// failed, duration_s, ...).
+    #[arg(long)]
+    pub json: bool,
+    /// Write the per-minute series (CSV) and the summary (JSON) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// List the built-in workload profiles (seed 004's SageMaker benchmark profiles).
+#[derive(Debug, Args)]
+pub struct WorkloadsArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Benchmark the simulator: simulated requests per second and peak memory.
+///
+/// Runs a 1 M-request Bedrock scenario, a 1 M-request SageMaker autoscaling scenario, and a
+/// 10 M-request Bedrock scenario to show memory stays flat in the number of requests.
+#[derive(Debug, Args)]
+pub struct BenchSimArgs {
+    /// Requests in the small runs.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub requests: u64,
+    /// Skip the 10x run.
+    #[arg(long)]
+    pub quick: bool,
     #[arg(long)]
     pub json: bool,
 }

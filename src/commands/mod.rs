@@ -1,7 +1,11 @@
 //! One module per command: read inputs, call the pure computation, print or write results.
 
+mod bench_sim;
 mod fit;
 mod predict;
+mod simulate;
+mod units;
+mod workloads;
 
 use anyhow::Result;
 
@@ -11,5 +15,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Fit(args) => fit::run(&args),
         Command::Predict(args) => predict::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Workloads(args) => workloads::run(&args),
+        Command::BenchSim(args) => bench_sim::run(&args),
     }
 }

@@ -102,3 +102,56 @@ pub fn predictions(rows: &[Prediction]) -> Table {
     }
     t
 }
+
+/// Latency percentiles of a simulation.
+pub fn latencies(r: &crate::sim::SimResult) -> Table {
+    let mut t = table(&["latency (s)", "p50", "p90", "p95", "p99", "mean"]);
+    for (name, p) in [
+        ("TTFT", &r.ttft_s),
+        ("TPOT", &r.tpot_s),
+        ("E2E", &r.e2e_s),
+        ("queue wait", &r.queue_wait_s),
+    ] {
+        t.add_row(vec![
+            name.to_string(),
+            format!("{:.4}", p.p50),
+            format!("{:.4}", p.p90),
+            format!("{:.4}", p.p95),
+            format!("{:.4}", p.p99),
+            format!("{:.4}", p.mean),
+        ]);
+    }
+    t
+}
+
+/// Counts, tokens and capacity of a simulation.
+pub fn outcomes(r: &crate::sim::SimResult) -> Table {
+    let mut t = table(&["measure", "value"]);
+    let rows = [
+        ("requests resolved", r.requests.to_string()),
+        ("completed", r.completed.to_string()),
+        ("throttled attempts (429/503)", r.throttled.to_string()),
+        ("retries", r.retries.to_string()),
+        (
+            "failed (gave up)",
+            format!("{} ({:.2} %)", r.failed, r.error_rate * 100.0),
+        ),
+        ("timeouts", r.timeouts.to_string()),
+        (
+            "goodput within SLO (req/s)",
+            format!("{:.2}", r.goodput_per_s),
+        ),
+        ("input tokens", format!("{:.0}", r.input_tokens)),
+        ("output tokens", format!("{:.0}", r.output_tokens)),
+        (
+            "TPM charged, p99 minute",
+            format!("{:.0}", r.tpm_percentile(0.99)),
+        ),
+        ("RPM, p99 minute", format!("{:.0}", r.rpm_percentile(0.99))),
+        ("instance-hours", format!("{:.2}", r.instance_hours)),
+    ];
+    for (name, value) in rows {
+        t.add_row(vec![name.to_string(), value]);
+    }
+    t
+}

@@ -37,16 +37,15 @@ impl Endpoint for BedrockEndpoint {
         let n = self
             .server
             .admit(&self.model, now_s, attempt.prompt, attempt.output);
-        let median = self.model.ttft.median_s(n, attempt.prompt);
         Submit::Started {
-            ttft_s: self.model.ttft_noise.at(median, n).sample(rng),
+            ttft_s: self.model.ttft_distribution(n, attempt.prompt).sample(rng),
         }
     }
 
     fn start_decode(&mut self, now_s: f64, id: u32, attempts: &Slab, rng: &mut StdRng) {
         let attempt = attempts.get(id);
         let n = f64::from(self.server.admitted());
-        let factor = self.model.tpot_noise.at(1.0, n).sample(rng);
+        let factor = self.model.tpot_factor(n).sample(rng);
         self.server
             .start_decode(now_s, id, (attempt.output - 1.0).max(0.0) * factor);
     }

@@ -13,7 +13,7 @@ use crate::workload::{ArrivalProcess, WorkloadSpec};
 
 /// How traffic is generated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Load {
     /// `concurrency` clients, each sending its next request as soon as the last one ends.
     Closed { concurrency: u32, requests: u64 },
@@ -27,7 +27,7 @@ pub enum Load {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EndpointSpec {
     Bedrock {
         #[serde(default)]

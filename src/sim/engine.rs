@@ -19,6 +19,9 @@ use crate::workload::{ArrivalSampler, Conversation};
 /// Marks open-loop requests, which have no client to continue.
 const NO_CLIENT: u32 = u32::MAX;
 
+/// How long after the last send the simulation waits for requests to finish.
+const DRAIN_LIMIT_S: f64 = 86_400.0;
+
 enum Event {
     OpenArrival,
     ClientSend { client: u32 },
@@ -139,10 +142,16 @@ impl Engine<'_> {
     }
 
     fn run_loop(&mut self) {
+        // Requests still unresolved a day after sending stopped are left unfinished: an
+        // overloaded endpoint must not keep the simulation running for ever.
+        let drain_limit_s = self.stop_sending_s + DRAIN_LIMIT_S;
         loop {
             let next_event = self.events.peek_time();
             let next_done = self.endpoint.next_completion_s();
             if next_event.is_infinite() && next_done.is_infinite() {
+                break;
+            }
+            if next_event.min(next_done) > drain_limit_s {
                 break;
             }
             // On a tie, completions go first: a slot frees before the next arrival looks for one.
@@ -400,6 +409,9 @@ impl Engine<'_> {
             Load::Closed { .. } => end_s,
             Load::Open { duration_s, .. } | Load::Users { duration_s, .. } => *duration_s,
         };
-        SimResult::from_metrics(&self.metrics, duration_s, end_s, self.attempts.capacity())
+        let mut result =
+            SimResult::from_metrics(&self.metrics, duration_s, end_s, self.attempts.capacity());
+        result.unfinished = self.in_flight;
+        result
     }
 }

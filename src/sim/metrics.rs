@@ -75,8 +75,11 @@ pub struct Minute {
     pub concurrency_max: u32,
     pub instances_in_service: u32,
     pub instances_total: u32,
-    ttft: Histogram<u64>,
-    tpot: Histogram<u64>,
+    /// Filled in when the minute closes (its histograms are then dropped).
+    pub ttft_p50_s: f64,
+    pub ttft_p95_s: f64,
+    pub tpot_p50_s: f64,
+    pub tpot_p95_s: f64,
 }
 
 impl Minute {
@@ -95,9 +98,20 @@ impl Minute {
             concurrency_max: 0,
             instances_in_service: 0,
             instances_total: 0,
-            ttft: histogram(2),
-            tpot: histogram(2),
+            ttft_p50_s: 0.0,
+            ttft_p95_s: 0.0,
+            tpot_p50_s: 0.0,
+            tpot_p95_s: 0.0,
         }
+    }
+}
+
+/// Percentile of a histogram in seconds; 0 when empty.
+fn quantile_s(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_quantile(q) as f64 / MICROS
     }
 }
 
@@ -132,6 +146,10 @@ pub struct Metrics {
     e2e: Histogram<u64>,
     queue_wait: Histogram<u64>,
     pub minutes: Vec<Minute>,
+    /// Histograms of the minute still open; simulated time only moves forward, so once a
+    /// minute closes its percentiles are kept and its histograms reused (memory stays flat).
+    minute_ttft: Histogram<u64>,
+    minute_tpot: Histogram<u64>,
     slo: Slo,
     pub completed: u64,
     pub good: u64,
@@ -163,6 +181,8 @@ impl Metrics {
             e2e: histogram(3),
             queue_wait: histogram(3),
             minutes: Vec::new(),
+            minute_ttft: histogram(2),
+            minute_tpot: histogram(2),
             slo,
             completed: 0,
             good: 0,
@@ -188,10 +208,24 @@ impl Metrics {
 
     pub fn minute(&mut self, now_s: f64) -> &mut Minute {
         let index = (now_s.max(0.0) / 60.0) as usize;
-        while self.minutes.len() <= index {
-            self.minutes.push(Minute::new());
+        if self.minutes.len() <= index {
+            self.close_minute();
+            while self.minutes.len() <= index {
+                self.minutes.push(Minute::new());
+            }
         }
         &mut self.minutes[index]
+    }
+
+    fn close_minute(&mut self) {
+        if let Some(last) = self.minutes.last_mut() {
+            last.ttft_p50_s = quantile_s(&self.minute_ttft, 0.50);
+            last.ttft_p95_s = quantile_s(&self.minute_ttft, 0.95);
+            last.tpot_p50_s = quantile_s(&self.minute_tpot, 0.50);
+            last.tpot_p95_s = quantile_s(&self.minute_tpot, 0.95);
+        }
+        self.minute_ttft.reset();
+        self.minute_tpot.reset();
     }
 
     /// Accumulates ∫ n dt up to `now_s`, split across minute boundaries.
@@ -288,9 +322,9 @@ impl Metrics {
         minute.completed += 1;
         minute.input_tokens += input;
         minute.output_tokens += output;
-        minute.ttft.saturating_record(micros(ttft_s));
+        self.minute_ttft.saturating_record(micros(ttft_s));
         if let Some(tpot) = tpot_s {
-            minute.tpot.saturating_record(micros(tpot));
+            self.minute_tpot.saturating_record(micros(tpot));
         }
     }
 
@@ -302,6 +336,7 @@ impl Metrics {
 
     pub fn finish(&mut self, end_s: f64) {
         self.integrate(end_s);
+        self.close_minute();
     }
 
     pub fn ttft(&self) -> Percentiles {
@@ -333,35 +368,26 @@ impl Metrics {
         self.minutes
             .iter()
             .enumerate()
-            .map(|(i, m)| {
-                let q = |h: &Histogram<u64>, q: f64| {
-                    if h.is_empty() {
-                        0.0
-                    } else {
-                        h.value_at_quantile(q) as f64 / MICROS
-                    }
-                };
-                MinuteRow {
-                    minute: i as u32,
-                    started: m.started,
-                    completed: m.completed,
-                    throttled: m.throttled,
-                    failed: m.failed,
-                    retries: m.retries,
-                    input_tokens: m.input_tokens,
-                    output_tokens: m.output_tokens,
-                    tpm_reserved: m.reserved_tokens,
-                    tpm_charged: m.charged_tokens,
-                    rpm: m.started,
-                    concurrency_mean: m.concurrency_area / 60.0,
-                    concurrency_max: m.concurrency_max,
-                    instances_in_service: m.instances_in_service,
-                    instances_total: m.instances_total,
-                    ttft_p50_s: q(&m.ttft, 0.5),
-                    ttft_p95_s: q(&m.ttft, 0.95),
-                    tpot_p50_s: q(&m.tpot, 0.5),
-                    tpot_p95_s: q(&m.tpot, 0.95),
-                }
+            .map(|(i, m)| MinuteRow {
+                minute: i as u32,
+                started: m.started,
+                completed: m.completed,
+                throttled: m.throttled,
+                failed: m.failed,
+                retries: m.retries,
+                input_tokens: m.input_tokens,
+                output_tokens: m.output_tokens,
+                tpm_reserved: m.reserved_tokens,
+                tpm_charged: m.charged_tokens,
+                rpm: m.started,
+                concurrency_mean: m.concurrency_area / 60.0,
+                concurrency_max: m.concurrency_max,
+                instances_in_service: m.instances_in_service,
+                instances_total: m.instances_total,
+                ttft_p50_s: m.ttft_p50_s,
+                ttft_p95_s: m.ttft_p95_s,
+                tpot_p50_s: m.tpot_p50_s,
+                tpot_p95_s: m.tpot_p95_s,
             })
             .collect()
     }

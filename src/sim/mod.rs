@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod request;
 pub mod result;
 pub mod sagemaker;
+pub mod scenario;
 pub mod server;
 pub mod serverless;
 

@@ -24,6 +24,8 @@ pub struct SimResult {
     pub failed: u64,
     pub timeouts: u64,
     pub attempts: u64,
+    /// Requests still in flight when the drain limit (a day after sending stopped) was reached.
+    pub unfinished: u64,
     /// The load's duration (closed loop: until the last request ended).
     pub duration_s: f64,
     /// When the last request ended.
@@ -60,6 +62,7 @@ impl SimResult {
             failed: m.failed,
             timeouts: m.timeouts,
             attempts: m.attempts,
+            unfinished: 0,
             duration_s,
             end_s,
             ttft_s: m.ttft(),
@@ -88,14 +91,26 @@ impl SimResult {
         }
     }
 
-    /// The busiest minute's charged tokens (what a TPM quota must cover), by percentile.
+    /// Minutes while traffic was being sent (the drain after it would dilute percentiles).
+    fn load_minutes(&self) -> &[MinuteRow] {
+        let n = ((self.duration_s / 60.0).ceil() as usize).clamp(1, self.minutes.len().max(1));
+        &self.minutes[..n.min(self.minutes.len())]
+    }
+
+    /// Charged tokens in a minute (what a TPM quota must cover), by percentile over the load.
     pub fn tpm_percentile(&self, q: f64) -> f64 {
-        let mut tpm: Vec<f64> = self.minutes.iter().map(|m| m.tpm_charged).collect();
+        let mut tpm: Vec<f64> = self.load_minutes().iter().map(|m| m.tpm_charged).collect();
+        percentile(&mut tpm, q)
+    }
+
+    /// Tokens reserved at starts in a minute (input + max_tokens), by percentile over the load.
+    pub fn reserved_tpm_percentile(&self, q: f64) -> f64 {
+        let mut tpm: Vec<f64> = self.load_minutes().iter().map(|m| m.tpm_reserved).collect();
         percentile(&mut tpm, q)
     }
 
     pub fn rpm_percentile(&self, q: f64) -> f64 {
-        let mut rpm: Vec<f64> = self.minutes.iter().map(|m| m.rpm as f64).collect();
+        let mut rpm: Vec<f64> = self.load_minutes().iter().map(|m| m.rpm as f64).collect();
         percentile(&mut rpm, q)
     }
 }

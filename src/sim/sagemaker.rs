@@ -184,8 +184,7 @@ impl Fleet {
             .server
             .admit(&self.model, now_s, attempt.prompt, attempt.output);
         instance.next_completion_s = instance.server.next_completion_s();
-        let median = self.model.ttft.median_s(n, attempt.prompt);
-        self.model.ttft_noise.at(median, n).sample(rng)
+        self.model.ttft_distribution(n, attempt.prompt).sample(rng)
     }
 
     /// One autoscaling evaluation (every 60 s).
@@ -284,7 +283,7 @@ impl Endpoint for Fleet {
         let attempt = attempts.get(id);
         let instance = &mut self.instances[attempt.server as usize];
         let n = f64::from(instance.server.admitted());
-        let factor = self.model.tpot_noise.at(1.0, n).sample(rng);
+        let factor = self.model.tpot_factor(n).sample(rng);
         instance
             .server
             .start_decode(now_s, id, (attempt.output - 1.0).max(0.0) * factor);

@@ -69,8 +69,10 @@ impl Endpoint for Serverless {
         };
         self.busy += 1;
         let attempt = attempts.get(id);
-        let median = self.model.ttft.median_s(1.0, attempt.prompt);
-        let prefill = self.model.ttft_noise.at(median, 1.0).sample(rng);
+        let prefill = self
+            .model
+            .ttft_distribution(1.0, attempt.prompt)
+            .sample(rng);
         self.compute_s += prefill;
         Submit::Started {
             ttft_s: cold + prefill,

@@ -1,0 +1,231 @@
+//! `llmcap simulate`: a profile and a workload through the discrete-event simulator.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::units::{parse_duration_s, parse_rate_per_s};
+use crate::cli::SimulateArgs;
+use crate::files::{load_profile, write_atomically};
+use crate::quota::QuotaLimits;
+use crate::report::tables;
+use crate::sim::sagemaker::{Autoscaling, FleetConfig, Router, ScalingMetric};
+use crate::sim::scenario::SimScenario;
+use crate::sim::{ClientPolicy, EndpointSpec, Load, SimConfig, SimResult, Slo};
+use crate::workload::{profiles, ArrivalProcess, WorkloadSpec};
+
+pub fn run(args: &SimulateArgs) -> Result<()> {
+    let config = match &args.scenario {
+        Some(path) => from_scenario(path)?,
+        None => from_flags(args)?,
+    };
+    let clock = Instant::now();
+    let result = crate::sim::run(&config).map_err(|e| anyhow!("invalid simulation: {e}"))?;
+    let elapsed = clock.elapsed().as_secs_f64();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print_summary(&config, &result, elapsed);
+    }
+    if let Some(dir) = &args.out {
+        write_outputs(dir, &result)?;
+        eprintln!(
+            "wrote {}/minutes.csv and {}/summary.json",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn from_scenario(path: &Path) -> Result<SimConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read scenario {}", path.display()))?;
+    let scenario = SimScenario::from_toml_str(&text)
+        .map_err(|e| anyhow!("scenario {}: {e}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let profile = load_profile(&base.join(&scenario.profile))?;
+    let workload = match (&scenario.workload, scenario.custom_workload) {
+        (_, Some(custom)) => custom,
+        (Some(name), None) => named_workload(name)?,
+        (None, None) => bail!(
+            "scenario {}: set `workload = \"<name>\"` (see `llmcap workloads`) or a [custom_workload] table",
+            path.display()
+        ),
+    };
+    Ok(SimConfig {
+        model: profile.model,
+        endpoint: scenario.endpoint,
+        workload,
+        load: scenario.load,
+        client: scenario.client,
+        seed: scenario.seed,
+        noise: scenario.noise,
+        slo: scenario.slo,
+        context_window: scenario.context_window,
+    })
+}
+
+fn named_workload(name: &str) -> Result<WorkloadSpec> {
+    profiles::by_name(name).ok_or_else(|| {
+        let names: Vec<String> = profiles::builtin().into_iter().map(|w| w.name).collect();
+        anyhow!("unknown workload `{name}`; built in: {}", names.join(", "))
+    })
+}
+
+fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
+    let profile_path = args
+        .profile
+        .as_ref()
+        .ok_or_else(|| anyhow!("give --profile P.toml (or --scenario F.toml)"))?;
+    let profile = load_profile(profile_path)?;
+    let duration_s = parse_duration_s(&args.duration)?;
+    let (mut workload, load) = match (args.concurrency, args.users, &args.rate) {
+        (Some(concurrency), _, _) => {
+            let prompt = args
+                .prompt_tokens
+                .ok_or_else(|| anyhow!("closed loop: give --prompt-tokens"))?;
+            let output = args
+                .output_tokens
+                .ok_or_else(|| anyhow!("closed loop: give --output-tokens"))?;
+            let requests = args
+                .requests
+                .ok_or_else(|| anyhow!("closed loop: give --requests"))?;
+            (
+                WorkloadSpec::fixed(prompt, output),
+                Load::Closed {
+                    concurrency,
+                    requests,
+                },
+            )
+        }
+        (None, Some(users), _) => (
+            named_workload(&args.workload)?,
+            Load::Users { users, duration_s },
+        ),
+        (None, None, Some(rate)) => (
+            named_workload(&args.workload)?,
+            Load::Open {
+                arrivals: ArrivalProcess::Poisson {
+                    rate_per_s: parse_rate_per_s(rate)?,
+                },
+                duration_s,
+            },
+        ),
+        (None, None, None) => {
+            bail!("give the load: --users N, --rate R/s, or --concurrency C with --requests N")
+        }
+    };
+    if let Some(max_tokens) = args.max_tokens {
+        workload.max_tokens = Some(max_tokens);
+    }
+    let endpoint = if args.sagemaker {
+        EndpointSpec::SageMaker(fleet(args)?)
+    } else {
+        EndpointSpec::Bedrock {
+            quota: args.quota_tpm.map(|tpm| QuotaLimits {
+                tpm,
+                rpm: args.quota_rpm,
+                tpd: None,
+                output_burndown: 1.0,
+                headroom: 1.0,
+            }),
+            model_max_tokens: args.model_max_tokens,
+        }
+    };
+    Ok(SimConfig {
+        model: profile.model,
+        endpoint,
+        workload,
+        load,
+        client: ClientPolicy {
+            max_attempts: args.max_attempts,
+            timeout_s: args.timeout.as_deref().map(parse_duration_s).transpose()?,
+            ..ClientPolicy::default()
+        },
+        seed: args.seed,
+        noise: !args.no_noise,
+        slo: Slo::default(),
+        context_window: 128_000.0,
+    })
+}
+
+/// `--instances N` is a fixed fleet; `--instances MIN..MAX` autoscales between them.
+fn fleet(args: &SimulateArgs) -> Result<FleetConfig> {
+    let parse = |s: &str| -> Result<u32> {
+        s.trim().parse().map_err(|_| {
+            anyhow!(
+                "--instances `{}`: expected N or MIN..MAX, e.g. 1..4",
+                args.instances
+            )
+        })
+    };
+    let (min, max) = match args.instances.split_once("..") {
+        Some((lo, hi)) => (parse(lo)?, parse(hi)?),
+        None => {
+            let n = parse(&args.instances)?;
+            (n, n)
+        }
+    };
+    if min == 0 || min > max {
+        bail!("--instances {}: need 1 ≤ MIN ≤ MAX", args.instances);
+    }
+    Ok(FleetConfig {
+        instance_type: args.instance_type.clone(),
+        instances: min,
+        slots_per_instance: args.slots,
+        router: Router::LeastOutstanding,
+        cold_start_s: parse_duration_s(&args.cold_start)?,
+        invocation_timeout_s: 60.0,
+        autoscaling: (max > min).then_some(Autoscaling {
+            metric: ScalingMetric::InvocationsPerInstance,
+            target: args.target_invocations,
+            min_instances: min,
+            max_instances: max,
+            scale_out_periods: 3,
+            scale_in_periods: 15,
+            scale_out_cooldown_s: 300.0,
+            scale_in_cooldown_s: 300.0,
+        }),
+    })
+}
+
+fn print_summary(config: &SimConfig, r: &SimResult, elapsed_s: f64) {
+    println!(
+        "workload {} — {} requests resolved in {:.0} s simulated ({:.2} s wall, {:.0} simulated requests/s)",
+        config.workload.name,
+        r.requests,
+        r.end_s,
+        elapsed_s,
+        r.requests as f64 / elapsed_s.max(1e-9)
+    );
+    println!("{}", tables::latencies(r));
+    println!("{}", tables::outcomes(r));
+    if r.unfinished > 0 {
+        println!(
+            "{} requests were still in flight a day after sending stopped: the endpoint is overloaded \
+             (the profile was fitted up to concurrency {}; this load is far past it)",
+            r.unfinished, config.model.range.concurrency[1]
+        );
+    } else {
+        let gap = (r.littles_law.l / r.littles_law.lambda_w - 1.0) * 100.0;
+        println!(
+            "Little's law: L = {:.3} requests in system, λW = {:.3} ({gap:+.2} %)",
+            r.littles_law.l, r.littles_law.lambda_w
+        );
+    }
+}
+
+fn write_outputs(dir: &Path, result: &SimResult) -> Result<()> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in &result.minutes {
+        writer.serialize(row)?;
+    }
+    let csv = String::from_utf8(writer.into_inner().map_err(|e| anyhow!("{e}"))?)?;
+    write_atomically(&dir.join("minutes.csv"), &csv)?;
+    write_atomically(
+        &dir.join("summary.json"),
+        &serde_json::to_string_pretty(result)?,
+    )
+}

@@ -1,0 +1,212 @@
+//! `simulate`, `workloads` and `bench-sim` as a user runs them.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const PROFILE: &str = "models/bedrock-llama3-3-70b-instruct.toml";
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("llmcap")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn closed_loop_json_contract_and_agreement_with_predict() {
+    let sim = json(&[
+        "simulate",
+        "--profile",
+        PROFILE,
+        "--concurrency",
+        "30",
+        "--prompt-tokens",
+        "6027",
+        "--output-tokens",
+        "350",
+        "--requests",
+        "3000",
+        "--no-noise",
+        "--json",
+    ]);
+    for key in ["ttft_s", "tpot_s"] {
+        for q in ["p50", "p90", "p95", "p99"] {
+            assert!(sim[key][q].as_f64().unwrap() > 0.0, "{key}.{q}");
+        }
+    }
+    for key in ["requests", "throttled", "failed", "duration_s"] {
+        assert!(sim[key].is_number(), "{key}");
+    }
+    assert_eq!(sim["requests"], 3000);
+    let predicted = json(&[
+        "predict",
+        "--profile",
+        PROFILE,
+        "--concurrency",
+        "30",
+        "--prompt-tokens",
+        "6027",
+        "--json",
+    ]);
+    let tpot = predicted[0]["tpot_s"].as_f64().unwrap();
+    let simulated = sim["tpot_s"]["p50"].as_f64().unwrap();
+    assert!(
+        (simulated / tpot - 1.0).abs() < 0.01,
+        "simulated {simulated} vs predicted {tpot}"
+    );
+}
+
+#[test]
+fn quota_throttles_show_up() {
+    let sim = json(&[
+        "simulate",
+        "--profile",
+        PROFILE,
+        "--workload",
+        "rag_document_qa",
+        "--rate",
+        "10/s",
+        "--duration",
+        "10m",
+        "--quota-tpm",
+        "600000",
+        "--json",
+    ]);
+    // 10 requests/s × (2,048 + 512 reserved) tokens is ~1.5 M tokens a minute against 600 k.
+    assert!(sim["throttled"].as_u64().unwrap() > 1000, "{sim}");
+    assert!(sim["failed"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn sagemaker_autoscaling_run_writes_its_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(&[
+        "simulate",
+        "--profile",
+        PROFILE,
+        "--workload",
+        "multi_turn_chat",
+        "--users",
+        "400",
+        "--duration",
+        "30m",
+        "--sagemaker",
+        "--instances",
+        "1..6",
+        "--slots",
+        "16",
+        "--target-invocations",
+        "60",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.path().join("minutes.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.contains("tpm_charged") && header.contains("instances_in_service"));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert!(
+        summary["instance_hours"].as_f64().unwrap() >= 0.5,
+        "{summary}"
+    );
+}
+
+#[test]
+fn workloads_lists_the_six_profiles() {
+    let list = json(&["workloads", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 6);
+    let text = String::from_utf8(run(&["workloads"]).stdout).unwrap();
+    for name in [
+        "multi_turn_chat",
+        "rag_document_qa",
+        "agent_tool_calling",
+        "long_context_scaling",
+        "production_traffic_mix",
+        "shared_system_prompt",
+    ] {
+        assert!(text.contains(name), "{name}");
+    }
+}
+
+#[test]
+fn bad_simulations_are_explained() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "simulate",
+                "--profile",
+                PROFILE,
+                "--workload",
+                "chitchat",
+                "--users",
+                "5",
+            ],
+            "unknown workload `chitchat`",
+        ),
+        (
+            &["simulate", "--profile", PROFILE, "--rate", "fast"],
+            "rate `fast`",
+        ),
+        (
+            &[
+                "simulate",
+                "--profile",
+                PROFILE,
+                "--users",
+                "5",
+                "--duration",
+                "5 weeks",
+            ],
+            "unknown unit",
+        ),
+        (
+            &["simulate", "--workload", "multi_turn_chat", "--users", "5"],
+            "--profile",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = run(args);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{stderr:?} lacks {expected:?}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, "profile = \"p.toml\"\nworkload = \"multi_turn_chat\"\n[load]\nkind = \"users\"\nusers = 5\nduration_s = 60\n[endpoint]\nkind = \"bedrock\"\nmodel_max_tokens = 4096\nwarp = 9\n").unwrap();
+    let stderr =
+        String::from_utf8(run(&["simulate", "--scenario", scenario.to_str().unwrap()]).stderr)
+            .unwrap();
+    assert!(
+        stderr.contains("s.toml") && stderr.contains("warp"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bench_sim_prints_its_json_keys() {
+    let figures = json(&["bench-sim", "--requests", "20000", "--quick", "--json"]);
+    for key in [
+        "bedrock_requests_per_s",
+        "sagemaker_requests_per_s",
+        "peak_rss_bytes",
+    ] {
+        assert!(figures[key].as_f64().unwrap() > 0.0, "{key}");
+    }
+}
