@@ -7,6 +7,7 @@
 pub mod calibrate;
 pub mod cli;
 pub mod commands;
+pub mod cost;
 pub mod files;
 pub mod perf;
 pub mod quota;

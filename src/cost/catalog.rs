@@ -1,0 +1,193 @@
+//! Dated, sourced price catalogs (`pricing/*.toml`), parsed from text.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BedrockPrice {
+    pub model_id: String,
+    pub name: String,
+    pub region: String,
+    /// `regional` or `global` cross-region inference profile pricing.
+    #[serde(default = "regional")]
+    pub inference_profile: String,
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+    #[serde(default)]
+    pub batch_input_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub batch_output_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub cache_write_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub cache_read_per_mtok: Option<f64>,
+    pub source: String,
+    pub date: String,
+}
+
+fn regional() -> String {
+    "regional".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstancePrice {
+    pub instance_type: String,
+    pub region: String,
+    pub usd_per_hour: f64,
+    pub source: String,
+    pub date: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerlessPrice {
+    pub memory_mb: u32,
+    pub region: String,
+    pub usd_per_second: f64,
+    pub source: String,
+    pub date: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BedrockCatalog {
+    #[serde(default)]
+    pub model: Vec<BedrockPrice>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SageMakerCatalog {
+    #[serde(default)]
+    pub instance: Vec<InstancePrice>,
+    #[serde(default)]
+    pub serverless: Vec<ServerlessPrice>,
+}
+
+/// Both catalogs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Catalog {
+    pub bedrock: BedrockCatalog,
+    pub sagemaker: SageMakerCatalog,
+}
+
+fn check_price(origin: &str, row: &str, field: &str, value: f64) -> Result<(), String> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{origin}: {row}: `{field}` = {value}; a price is a finite number ≥ 0 (USD)"))
+    }
+}
+
+fn check_dated(origin: &str, row: &str, source: &str, date: &str) -> Result<(), String> {
+    if source.trim().is_empty() || date.trim().is_empty() {
+        return Err(format!("{origin}: {row}: every price needs a `source` and a `date`"));
+    }
+    Ok(())
+}
+
+impl Catalog {
+    pub fn parse(bedrock: &str, bedrock_origin: &str, sagemaker: &str, sagemaker_origin: &str) -> Result<Catalog, String> {
+        let b: BedrockCatalog = toml::from_str(bedrock).map_err(|e| format!("{bedrock_origin}: {e}"))?;
+        let s: SageMakerCatalog = toml::from_str(sagemaker).map_err(|e| format!("{sagemaker_origin}: {e}"))?;
+        for m in &b.model {
+            let row = format!("model {} in {}", m.model_id, m.region);
+            check_dated(bedrock_origin, &row, &m.source, &m.date)?;
+            check_price(bedrock_origin, &row, "input_per_mtok", m.input_per_mtok)?;
+            check_price(bedrock_origin, &row, "output_per_mtok", m.output_per_mtok)?;
+        }
+        for i in &s.instance {
+            let row = format!("instance {} in {}", i.instance_type, i.region);
+            check_dated(sagemaker_origin, &row, &i.source, &i.date)?;
+            check_price(sagemaker_origin, &row, "usd_per_hour", i.usd_per_hour)?;
+        }
+        for v in &s.serverless {
+            let row = format!("serverless {} MB in {}", v.memory_mb, v.region);
+            check_dated(sagemaker_origin, &row, &v.source, &v.date)?;
+            check_price(sagemaker_origin, &row, "usd_per_second", v.usd_per_second)?;
+        }
+        Ok(Catalog { bedrock: b, sagemaker: s })
+    }
+
+    /// The Bedrock price of a model in a region (regional profile unless `global` is asked for).
+    pub fn bedrock(&self, model_id: &str, region: &str, global: bool) -> Result<&BedrockPrice, String> {
+        let wanted = if global { "global" } else { "regional" };
+        let base = |id: &str| id.trim_start_matches("us.").trim_start_matches("eu.").trim_start_matches("global.").to_string();
+        let candidates: Vec<&BedrockPrice> = self.bedrock.model.iter().filter(|m| base(&m.model_id) == base(model_id)).collect();
+        if candidates.is_empty() {
+            return Err(format!(
+                "no Bedrock price for model `{model_id}`; add a [[model]] row to pricing/bedrock.toml (known: {})",
+                known(self.bedrock.model.iter().map(|m| m.model_id.as_str()))
+            ));
+        }
+        let in_region: Vec<&&BedrockPrice> = candidates.iter().filter(|m| m.region == region).collect();
+        if in_region.is_empty() {
+            return Err(format!(
+                "model `{model_id}` has no price in region `{region}`; regions in the catalog: {}",
+                known(candidates.iter().map(|m| m.region.as_str()))
+            ));
+        }
+        Ok(in_region
+            .iter()
+            .find(|m| m.inference_profile == wanted)
+            .or_else(|| in_region.first())
+            .expect("non-empty"))
+    }
+
+    pub fn instance(&self, instance_type: &str, region: &str) -> Result<&InstancePrice, String> {
+        self.sagemaker
+            .instance
+            .iter()
+            .find(|i| i.instance_type == instance_type && i.region == region)
+            .ok_or_else(|| {
+                format!(
+                    "no SageMaker price for `{instance_type}` in `{region}`; add an [[instance]] row to pricing/sagemaker.toml (known: {})",
+                    known(self.sagemaker.instance.iter().map(|i| i.instance_type.as_str()))
+                )
+            })
+    }
+}
+
+fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut names: Vec<&str> = names.collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog::parse(
+            include_str!("../../pricing/bedrock.toml"),
+            "pricing/bedrock.toml",
+            include_str!("../../pricing/sagemaker.toml"),
+            "pricing/sagemaker.toml",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_shipped_catalogs_parse_and_answer() {
+        let c = catalog();
+        let sonnet = c.bedrock("anthropic.claude-3-5-sonnet-20241022-v2:0", "us-east-1", false).unwrap();
+        assert_eq!((sonnet.input_per_mtok, sonnet.output_per_mtok), (3.0, 15.0));
+        let global = c.bedrock("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "us-west-2", true).unwrap();
+        assert_eq!(global.inference_profile, "global");
+        assert!(c.instance("ml.g5.12xlarge", "us-west-2").unwrap().usd_per_hour > 5.0);
+    }
+
+    #[test]
+    fn malformed_catalogs_name_the_problem() {
+        let c = catalog();
+        assert!(c.bedrock("acme.unknown-v1", "us-east-1", false).unwrap_err().contains("no Bedrock price"));
+        assert!(c.bedrock("meta.llama3-3-70b-instruct-v1:0", "eu-north-9", false).unwrap_err().contains("regions in the catalog"));
+        let bad = "[[model]]\nmodel_id = \"x\"\nname = \"x\"\nregion = \"r\"\ninput_per_mtok = -1\noutput_per_mtok = 1\nsource = \"s\"\ndate = \"d\"\n";
+        assert!(Catalog::parse(bad, "b.toml", "", "s.toml").unwrap_err().contains("b.toml: model x in r: `input_per_mtok`"));
+        let missing = "[[model]]\nmodel_id = \"x\"\nname = \"x\"\nregion = \"r\"\noutput_per_mtok = 1\nsource = \"s\"\ndate = \"d\"\n";
+        assert!(Catalog::parse(missing, "b.toml", "", "s.toml").unwrap_err().contains("input_per_mtok"));
+    }
+}

@@ -1,0 +1,5 @@
+//! Cost (pure): price catalogs, Bedrock and SageMaker monthly cost, break-even, realistic budget.
+
+pub mod budget;
+pub mod catalog;
+pub mod money;
