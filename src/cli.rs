@@ -27,6 +27,9 @@ pub enum Command {
     Simulate(Box<SimulateArgs>),
     Workloads(WorkloadsArgs),
     BenchSim(BenchSimArgs),
+    ProfileFromRanges(ProfileFromRangesArgs),
+    Pricing(PricingArgs),
+    Plan(PlanArgs),
 }
 
 /// Fit a performance profile from calibration records or a table of level medians.
@@ -226,6 +229,71 @@ pub struct BenchSimArgs {
     /// Skip the 10x run.
     #[arg(long)]
     pub quick: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Make a profile from published TTFT/TPOT ranges when no calibration exists.
+///
+/// TPOT rises linearly from its low end (one request) to its high end (max concurrency); TTFT
+/// along a quadratic knee. The profile says it comes from published ranges; calibrate to replace.
+#[derive(Debug, Args)]
+pub struct ProfileFromRangesArgs {
+    #[arg(long)]
+    pub model_id: String,
+    #[arg(long)]
+    pub name: String,
+    /// TTFT range in milliseconds, e.g. 300..600.
+    #[arg(long)]
+    pub ttft_ms: String,
+    /// TPOT range in milliseconds, e.g. 25..40.
+    #[arg(long)]
+    pub tpot_ms: String,
+    #[arg(long)]
+    pub max_concurrency: f64,
+    #[arg(long, default_value_t = 8192.0)]
+    pub max_prompt_tokens: f64,
+    #[arg(long)]
+    pub source: String,
+    #[arg(long)]
+    pub date: String,
+    #[arg(long)]
+    pub target: String,
+    #[arg(long, value_name = "PROFILE.toml")]
+    pub out: PathBuf,
+}
+
+/// List the price catalogs (pricing/*.toml): every row with its source and date.
+#[derive(Debug, Args)]
+pub struct PricingArgs {
+    /// Directory holding bedrock.toml and sagemaker.toml.
+    #[arg(long, default_value = "pricing")]
+    pub dir: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Plan a deployment: users supported, quota needed, monthly cost, break-even and a realistic
+/// budget for each option of a scenario, written into a report directory.
+///
+/// With no scenario it runs the built-in example: 2,000 employees using a chat assistant, on
+/// Claude 3.5 Sonnet or Llama 3.3 70B on Bedrock, or ml.g5.12xlarge instances on SageMaker.
+///
+/// Method: for each option, bisection over simulated peak-hour users finds the most users whose
+/// p95 TTFT, p95 TPOT and error rate meet the SLO (the knee); the plan uses 60 % of it (seed 000).
+/// The quota needed is the p99 minute of simulated TPM/RPM at the planned peak (reservations
+/// included). Cost = monthly tokens × catalog prices (Bedrock) or instance-hours × hourly price
+/// (SageMaker, always on); the budget multiplies list price by seed 000's hidden-cost factors.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A plan scenario (TOML); none runs the built-in example.
+    pub scenario: Option<PathBuf>,
+    /// The report directory.
+    #[arg(long, default_value = "llmcap-plan")]
+    pub out: PathBuf,
+    /// Directory with bedrock.toml and sagemaker.toml.
+    #[arg(long, default_value = "pricing")]
+    pub pricing: PathBuf,
     #[arg(long)]
     pub json: bool,
 }

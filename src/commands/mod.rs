@@ -2,7 +2,10 @@
 
 mod bench_sim;
 mod fit;
+mod plan;
 mod predict;
+mod pricing;
+mod profile_from_ranges;
 mod simulate;
 mod units;
 mod workloads;
@@ -18,5 +21,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Simulate(args) => simulate::run(&args),
         Command::Workloads(args) => workloads::run(&args),
         Command::BenchSim(args) => bench_sim::run(&args),
+        Command::ProfileFromRanges(args) => profile_from_ranges::run(&args),
+        Command::Pricing(args) => pricing::run(&args),
+        Command::Plan(args) => plan::run(&args),
     }
 }

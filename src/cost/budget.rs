@@ -23,15 +23,25 @@ impl Factor {
 /// Seed 000's hidden cost factors. The system-prompt and history uplifts are measured from the
 /// simulated workload (its tokens against the bare messages a price calculator would count).
 pub fn seed000_factors(system_prompt_uplift: f64, history_uplift: f64) -> Vec<Factor> {
-    let measured = |name: &str, value: f64, what: &str| Factor {
+    let measured = |name: &str, value: f64, what: &str| {
+        Factor {
         name: name.into(),
         low: value,
         high: value,
         source: format!("measured in the simulation: {what}; seed 000 says system prompts are often 200-500 tokens"),
+    }
     };
     vec![
-        measured("system prompt on every request", system_prompt_uplift, "system-prompt tokens priced against the bare request"),
-        measured("conversation history", history_uplift, "earlier turns carried in prompts, priced against the bare request"),
+        measured(
+            "system prompt on every request",
+            system_prompt_uplift,
+            "system-prompt tokens priced against the bare request",
+        ),
+        measured(
+            "conversation history",
+            history_uplift,
+            "earlier turns carried in prompts, priced against the bare request",
+        ),
         Factor {
             name: "retries and failures".into(),
             low: 0.05,
@@ -54,7 +64,8 @@ pub fn seed000_factors(system_prompt_uplift: f64, history_uplift: f64) -> Vec<Fa
             name: "peak-hour variability".into(),
             low: 0.10,
             high: 0.30,
-            source: "assumed headroom; seed 000: performance varies 3x between peak and off-peak".into(),
+            source: "assumed headroom; seed 000: performance varies 3x between peak and off-peak"
+                .into(),
         },
     ]
 }
@@ -87,7 +98,13 @@ pub fn realistic(list_monthly_usd: f64, factors: &[Factor], samples: usize, seed
         .map(|_| {
             let uplift: f64 = factors
                 .iter()
-                .map(|f| if f.high > f.low { rng.random_range(f.low..=f.high) } else { f.low })
+                .map(|f| {
+                    if f.high > f.low {
+                        rng.random_range(f.low..=f.high)
+                    } else {
+                        f.low
+                    }
+                })
                 .sum();
             list_monthly_usd * (1.0 + uplift)
         })
@@ -103,7 +120,13 @@ pub fn realistic(list_monthly_usd: f64, factors: &[Factor], samples: usize, seed
             fraction_of_uplift: if uplift > 0.0 { f.mean() / uplift } else { 0.0 },
         })
         .collect();
-    let multiplier = |usd: f64| if list_monthly_usd > 0.0 { usd / list_monthly_usd } else { 0.0 };
+    let multiplier = |usd: f64| {
+        if list_monthly_usd > 0.0 {
+            usd / list_monthly_usd
+        } else {
+            0.0
+        }
+    };
     Budget {
         list_monthly_usd,
         mean_monthly_usd: list_monthly_usd * (1.0 + uplift),
@@ -125,7 +148,10 @@ mod tests {
         // ($2,400 per million requests); the 200-token system prompt adds $600 (+25 %) and the
         // carried history (300 tokens on average) $900 (+37.5 %).
         let budget = realistic(10_000.0, &seed000_factors(0.25, 0.375), 20_000, 1);
-        assert!(budget.multiplier_p50 >= 2.0 && budget.multiplier_p90 <= 3.0, "{budget:?}");
+        assert!(
+            budget.multiplier_p50 >= 2.0 && budget.multiplier_p90 <= 3.0,
+            "{budget:?}"
+        );
         assert!(budget.p90_monthly_usd > budget.p50_monthly_usd);
     }
 

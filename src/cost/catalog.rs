@@ -76,21 +76,32 @@ fn check_price(origin: &str, row: &str, field: &str, value: f64) -> Result<(), S
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {
-        Err(format!("{origin}: {row}: `{field}` = {value}; a price is a finite number ≥ 0 (USD)"))
+        Err(format!(
+            "{origin}: {row}: `{field}` = {value}; a price is a finite number ≥ 0 (USD)"
+        ))
     }
 }
 
 fn check_dated(origin: &str, row: &str, source: &str, date: &str) -> Result<(), String> {
     if source.trim().is_empty() || date.trim().is_empty() {
-        return Err(format!("{origin}: {row}: every price needs a `source` and a `date`"));
+        return Err(format!(
+            "{origin}: {row}: every price needs a `source` and a `date`"
+        ));
     }
     Ok(())
 }
 
 impl Catalog {
-    pub fn parse(bedrock: &str, bedrock_origin: &str, sagemaker: &str, sagemaker_origin: &str) -> Result<Catalog, String> {
-        let b: BedrockCatalog = toml::from_str(bedrock).map_err(|e| format!("{bedrock_origin}: {e}"))?;
-        let s: SageMakerCatalog = toml::from_str(sagemaker).map_err(|e| format!("{sagemaker_origin}: {e}"))?;
+    pub fn parse(
+        bedrock: &str,
+        bedrock_origin: &str,
+        sagemaker: &str,
+        sagemaker_origin: &str,
+    ) -> Result<Catalog, String> {
+        let b: BedrockCatalog =
+            toml::from_str(bedrock).map_err(|e| format!("{bedrock_origin}: {e}"))?;
+        let s: SageMakerCatalog =
+            toml::from_str(sagemaker).map_err(|e| format!("{sagemaker_origin}: {e}"))?;
         for m in &b.model {
             let row = format!("model {} in {}", m.model_id, m.region);
             check_dated(bedrock_origin, &row, &m.source, &m.date)?;
@@ -107,21 +118,40 @@ impl Catalog {
             check_dated(sagemaker_origin, &row, &v.source, &v.date)?;
             check_price(sagemaker_origin, &row, "usd_per_second", v.usd_per_second)?;
         }
-        Ok(Catalog { bedrock: b, sagemaker: s })
+        Ok(Catalog {
+            bedrock: b,
+            sagemaker: s,
+        })
     }
 
     /// The Bedrock price of a model in a region (regional profile unless `global` is asked for).
-    pub fn bedrock(&self, model_id: &str, region: &str, global: bool) -> Result<&BedrockPrice, String> {
+    pub fn bedrock(
+        &self,
+        model_id: &str,
+        region: &str,
+        global: bool,
+    ) -> Result<&BedrockPrice, String> {
         let wanted = if global { "global" } else { "regional" };
-        let base = |id: &str| id.trim_start_matches("us.").trim_start_matches("eu.").trim_start_matches("global.").to_string();
-        let candidates: Vec<&BedrockPrice> = self.bedrock.model.iter().filter(|m| base(&m.model_id) == base(model_id)).collect();
+        let base = |id: &str| {
+            id.trim_start_matches("us.")
+                .trim_start_matches("eu.")
+                .trim_start_matches("global.")
+                .to_string()
+        };
+        let candidates: Vec<&BedrockPrice> = self
+            .bedrock
+            .model
+            .iter()
+            .filter(|m| base(&m.model_id) == base(model_id))
+            .collect();
         if candidates.is_empty() {
             return Err(format!(
                 "no Bedrock price for model `{model_id}`; add a [[model]] row to pricing/bedrock.toml (known: {})",
                 known(self.bedrock.model.iter().map(|m| m.model_id.as_str()))
             ));
         }
-        let in_region: Vec<&&BedrockPrice> = candidates.iter().filter(|m| m.region == region).collect();
+        let in_region: Vec<&&BedrockPrice> =
+            candidates.iter().filter(|m| m.region == region).collect();
         if in_region.is_empty() {
             return Err(format!(
                 "model `{model_id}` has no price in region `{region}`; regions in the catalog: {}",
@@ -173,21 +203,48 @@ mod tests {
     #[test]
     fn the_shipped_catalogs_parse_and_answer() {
         let c = catalog();
-        let sonnet = c.bedrock("anthropic.claude-3-5-sonnet-20241022-v2:0", "us-east-1", false).unwrap();
+        let sonnet = c
+            .bedrock(
+                "anthropic.claude-3-5-sonnet-20241022-v2:0",
+                "us-east-1",
+                false,
+            )
+            .unwrap();
         assert_eq!((sonnet.input_per_mtok, sonnet.output_per_mtok), (3.0, 15.0));
-        let global = c.bedrock("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "us-west-2", true).unwrap();
+        let global = c
+            .bedrock(
+                "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "us-west-2",
+                true,
+            )
+            .unwrap();
         assert_eq!(global.inference_profile, "global");
-        assert!(c.instance("ml.g5.12xlarge", "us-west-2").unwrap().usd_per_hour > 5.0);
+        assert!(
+            c.instance("ml.g5.12xlarge", "us-west-2")
+                .unwrap()
+                .usd_per_hour
+                > 5.0
+        );
     }
 
     #[test]
     fn malformed_catalogs_name_the_problem() {
         let c = catalog();
-        assert!(c.bedrock("acme.unknown-v1", "us-east-1", false).unwrap_err().contains("no Bedrock price"));
-        assert!(c.bedrock("meta.llama3-3-70b-instruct-v1:0", "eu-north-9", false).unwrap_err().contains("regions in the catalog"));
+        assert!(c
+            .bedrock("acme.unknown-v1", "us-east-1", false)
+            .unwrap_err()
+            .contains("no Bedrock price"));
+        assert!(c
+            .bedrock("meta.llama3-3-70b-instruct-v1:0", "eu-north-9", false)
+            .unwrap_err()
+            .contains("regions in the catalog"));
         let bad = "[[model]]\nmodel_id = \"x\"\nname = \"x\"\nregion = \"r\"\ninput_per_mtok = -1\noutput_per_mtok = 1\nsource = \"s\"\ndate = \"d\"\n";
-        assert!(Catalog::parse(bad, "b.toml", "", "s.toml").unwrap_err().contains("b.toml: model x in r: `input_per_mtok`"));
+        assert!(Catalog::parse(bad, "b.toml", "", "s.toml")
+            .unwrap_err()
+            .contains("b.toml: model x in r: `input_per_mtok`"));
         let missing = "[[model]]\nmodel_id = \"x\"\nname = \"x\"\nregion = \"r\"\noutput_per_mtok = 1\nsource = \"s\"\ndate = \"d\"\n";
-        assert!(Catalog::parse(missing, "b.toml", "", "s.toml").unwrap_err().contains("input_per_mtok"));
+        assert!(Catalog::parse(missing, "b.toml", "", "s.toml")
+            .unwrap_err()
+            .contains("input_per_mtok"));
     }
 }

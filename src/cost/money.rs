@@ -27,7 +27,10 @@ pub fn bedrock_on_demand(v: &TokenVolume, p: &BedrockPrice) -> f64 {
 
 /// Bedrock batch (half price where offered); `None` when the model has no batch price.
 pub fn bedrock_batch(v: &TokenVolume, p: &BedrockPrice) -> Option<f64> {
-    Some((v.input_tokens * p.batch_input_per_mtok? + v.output_tokens * p.batch_output_per_mtok?) / 1e6)
+    Some(
+        (v.input_tokens * p.batch_input_per_mtok? + v.output_tokens * p.batch_output_per_mtok?)
+            / 1e6,
+    )
 }
 
 /// SageMaker real-time: instance-hours × hourly price, busy or idle.
@@ -37,7 +40,12 @@ pub fn sagemaker_month(instance_hours: f64, usd_per_hour: f64) -> f64 {
 
 /// The monthly volume at which `fixed_a + per_unit_a·v = fixed_b + per_unit_b·v`; `None` when
 /// the lines never cross at a positive volume.
-pub fn crossover_volume(fixed_a: f64, per_unit_a: f64, fixed_b: f64, per_unit_b: f64) -> Option<f64> {
+pub fn crossover_volume(
+    fixed_a: f64,
+    per_unit_a: f64,
+    fixed_b: f64,
+    per_unit_b: f64,
+) -> Option<f64> {
     let slope = per_unit_a - per_unit_b;
     if slope == 0.0 {
         return None;

@@ -8,6 +8,7 @@ pub mod model;
 pub mod noise;
 pub mod predict;
 pub mod profile;
+pub mod published;
 
 pub use error::PerfError;
 pub use levels::{Level, Sample};

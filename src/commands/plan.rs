@@ -1,0 +1,719 @@
+//! `llmcap plan`: users supported, quota needed, monthly cost, break-even and a realistic budget
+//! for each option of a scenario, into a report directory.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use serde::{Deserialize, Serialize};
+
+use super::pricing::load_catalog;
+use crate::cli::PlanArgs;
+use crate::cost::budget::{realistic, seed000_factors, Budget};
+use crate::cost::catalog::Catalog;
+use crate::cost::money::{
+    bedrock_batch, bedrock_on_demand, breakeven_hours, crossover_volume, TokenVolume,
+    HOURS_PER_MONTH,
+};
+use crate::files::{today_utc, write_atomically};
+use crate::perf::Profile;
+use crate::quota::capacity::{search, SloLimits};
+use crate::quota::justify::{justification_markdown, tidy, QuotaEvidence, HEADROOM};
+use crate::quota::QuotaLimits;
+use crate::sim::sagemaker::{FleetConfig, Router};
+use crate::sim::{ClientPolicy, EndpointSpec, Load, SimConfig, SimResult, Slo};
+use crate::workload::{profiles, WorkloadSpec};
+
+const BUILTIN_SCENARIO: &str = include_str!("../../scenarios/chat-assistant.toml");
+/// Profiles the built-in scenario names, compiled in so `plan` runs from any directory.
+const BUILTIN_PROFILES: [(&str, &str); 3] = [
+    (
+        "../models/bedrock-claude-3-5-sonnet.toml",
+        include_str!("../../models/bedrock-claude-3-5-sonnet.toml"),
+    ),
+    (
+        "../models/bedrock-llama3-3-70b-instruct.toml",
+        include_str!("../../models/bedrock-llama3-3-70b-instruct.toml"),
+    ),
+    (
+        "../models/sagemaker-ml-g5-12xlarge.toml",
+        include_str!("../../models/sagemaker-ml-g5-12xlarge.toml"),
+    ),
+];
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanScenario {
+    name: String,
+    use_case: String,
+    employees: u32,
+    peak_active_fraction: f64,
+    sessions_per_user_per_day: f64,
+    workdays_per_month: f64,
+    workload: String,
+    region: String,
+    #[serde(default)]
+    slo: SloLimits,
+    #[serde(default = "one")]
+    seed: u64,
+    #[serde(default = "half_hour")]
+    peak_duration_s: f64,
+    option: Vec<PlanOption>,
+}
+
+fn one() -> u64 {
+    1
+}
+fn half_hour() -> f64 {
+    1_800.0
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum PlanOption {
+    Bedrock {
+        name: String,
+        profile: String,
+        model_id: String,
+        quota_tpm: f64,
+        #[serde(default)]
+        quota_rpm: Option<f64>,
+        #[serde(default = "model_max")]
+        model_max_tokens: f64,
+    },
+    Sagemaker {
+        name: String,
+        profile: String,
+        instance_type: String,
+        slots_per_instance: u32,
+    },
+}
+
+fn model_max() -> f64 {
+    4_096.0
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct OptionPlan {
+    name: String,
+    kind: String,
+    profile_source: String,
+    /// Most peak-hour users meeting the SLO (the knee), and 60 % of it.
+    knee_users: u32,
+    planned_users: u32,
+    /// Bedrock: the knee at the current quota. SageMaker: per instance.
+    knee_users_at_current_quota: Option<u32>,
+    instances: Option<u32>,
+    peak_users: u32,
+    peak_meets_slo: bool,
+    peak_ttft_p95_s: f64,
+    peak_tpot_p95_s: f64,
+    quota: Option<QuotaEvidence>,
+    monthly_requests: f64,
+    mean_input_tokens: f64,
+    mean_output_tokens: f64,
+    /// Requests one active user sends per hour at the peak (simulated).
+    requests_per_user_hour: f64,
+    monthly_list_usd: f64,
+    monthly_on_demand_usd: f64,
+    monthly_batch_usd: Option<f64>,
+    monthly_cached_prompt_usd: Option<f64>,
+    cost_per_request_usd: f64,
+    budget: Budget,
+    price_source: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct BreakEven {
+    per_token: String,
+    dedicated: String,
+    /// Requests a month above which the dedicated fleet costs less.
+    crossover_requests_per_month: Option<f64>,
+    /// Hours a month of one instance's planned traffic above which it costs less.
+    breakeven_hours_per_month: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct Plan {
+    scenario: String,
+    generated_on: String,
+    peak_users: u32,
+    monthly_requests: f64,
+    slo: SloLimits,
+    options: Vec<OptionPlan>,
+    break_even: Vec<BreakEven>,
+    elapsed_s: f64,
+    assumptions: Vec<String>,
+}
+
+pub fn run(args: &PlanArgs) -> Result<()> {
+    let clock = Instant::now();
+    let (text, origin, base) = match &args.scenario {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read scenario {}", path.display()))?,
+            path.display().to_string(),
+            Some(path.parent().unwrap_or(Path::new(".")).to_path_buf()),
+        ),
+        None => (
+            BUILTIN_SCENARIO.to_string(),
+            "built-in scenario (scenarios/chat-assistant.toml)".to_string(),
+            None,
+        ),
+    };
+    let scenario: PlanScenario = toml::from_str(&text).map_err(|e| anyhow!("{origin}: {e}"))?;
+    validate(&scenario, &origin)?;
+    let catalog = load_catalog(&args.pricing)?;
+    let workload = profiles::by_name(&scenario.workload).ok_or_else(|| {
+        anyhow!(
+            "{origin}: field `workload`: unknown workload `{}`; see `llmcap workloads`",
+            scenario.workload
+        )
+    })?;
+    let peak_users = (f64::from(scenario.employees) * scenario.peak_active_fraction).ceil() as u32;
+    let monthly_requests = f64::from(scenario.employees)
+        * scenario.sessions_per_user_per_day
+        * workload.behaviour.turns_per_session
+        * scenario.workdays_per_month;
+    let mut options = Vec::new();
+    for option in &scenario.option {
+        let profile = load_option_profile(option, base.as_deref(), &origin)?;
+        options.push(plan_option(
+            &scenario,
+            option,
+            &profile,
+            &workload,
+            &catalog,
+            peak_users,
+            monthly_requests,
+            &origin,
+        )?);
+    }
+    let break_even = break_even(&options);
+    let plan = Plan {
+        scenario: scenario.name.clone(),
+        generated_on: today_utc(),
+        peak_users,
+        monthly_requests,
+        slo: scenario.slo.clone(),
+        options,
+        break_even,
+        elapsed_s: clock.elapsed().as_secs_f64(),
+        assumptions: assumptions(&scenario, &workload),
+    };
+    write_report(&args.out, &plan, &scenario)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print_summary(&plan, &args.out);
+    }
+    Ok(())
+}
+
+fn validate(s: &PlanScenario, origin: &str) -> Result<()> {
+    let bad = |field: &str, why: &str| anyhow!("{origin}: field `{field}`: {why}");
+    if s.employees == 0 {
+        return Err(bad("employees", "must be ≥ 1"));
+    }
+    if !(s.peak_active_fraction > 0.0 && s.peak_active_fraction <= 1.0) {
+        return Err(bad(
+            "peak_active_fraction",
+            "must be in (0, 1]: the share of employees active in the peak hour",
+        ));
+    }
+    if !(s.sessions_per_user_per_day > 0.0) || !(s.workdays_per_month > 0.0) {
+        return Err(bad(
+            "sessions_per_user_per_day / workdays_per_month",
+            "must be > 0",
+        ));
+    }
+    if !(s.peak_duration_s >= 300.0) {
+        return Err(bad(
+            "peak_duration_s",
+            "must be ≥ 300 s so that quota minutes are meaningful",
+        ));
+    }
+    if s.option.is_empty() {
+        bail!("{origin}: no [[option]]: add at least one bedrock or sagemaker option");
+    }
+    Ok(())
+}
+
+fn load_option_profile(option: &PlanOption, base: Option<&Path>, origin: &str) -> Result<Profile> {
+    let path = match option {
+        PlanOption::Bedrock { profile, .. } | PlanOption::Sagemaker { profile, .. } => profile,
+    };
+    match base {
+        Some(dir) => crate::files::load_profile(&dir.join(path)),
+        None => {
+            let text = BUILTIN_PROFILES
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, t)| *t)
+                .ok_or_else(|| anyhow!("{origin}: profile `{path}` is not built in"))?;
+            Profile::from_toml_str(text).map_err(|e| anyhow!("built-in profile {path}: {e}"))
+        }
+    }
+}
+
+fn sim_config(
+    scenario: &PlanScenario,
+    model: &Profile,
+    workload: &WorkloadSpec,
+    users: u32,
+    endpoint: EndpointSpec,
+) -> SimConfig {
+    SimConfig {
+        model: model.model.clone(),
+        endpoint,
+        workload: workload.clone(),
+        load: Load::Users {
+            users,
+            duration_s: scenario.peak_duration_s,
+        },
+        client: ClientPolicy::default(),
+        seed: scenario.seed,
+        noise: true,
+        slo: Slo {
+            ttft_s: scenario.slo.ttft_p95_s,
+            tpot_s: scenario.slo.tpot_p95_s,
+        },
+        context_window: 128_000.0,
+    }
+}
+
+fn run_sim(config: &SimConfig) -> SimResult {
+    crate::sim::run(config).expect("plan builds valid simulations")
+}
+
+/// Users are searched up to this many times the peak, so an option far above need stops early.
+const SEARCH_LIMIT_FACTOR: u32 = 4;
+
+#[allow(clippy::too_many_arguments)]
+fn plan_option(
+    scenario: &PlanScenario,
+    option: &PlanOption,
+    profile: &Profile,
+    workload: &WorkloadSpec,
+    catalog: &Catalog,
+    peak_users: u32,
+    monthly_requests: f64,
+    origin: &str,
+) -> Result<OptionPlan> {
+    let limit = peak_users * SEARCH_LIMIT_FACTOR;
+    let slo = &scenario.slo;
+    match option {
+        PlanOption::Bedrock {
+            name,
+            model_id,
+            quota_tpm,
+            quota_rpm,
+            model_max_tokens,
+            ..
+        } => {
+            let price = catalog
+                .bedrock(model_id, &scenario.region, false)
+                .map_err(|e| anyhow!("{origin}: option `{name}`: {e}"))?;
+            let bedrock = |quota: Option<QuotaLimits>| EndpointSpec::Bedrock {
+                quota,
+                model_max_tokens: *model_max_tokens,
+            };
+            let limits = |tpm: f64, rpm: Option<f64>| QuotaLimits {
+                tpm,
+                rpm,
+                tpd: None,
+                output_burndown: 1.0,
+                headroom: 1.0,
+            };
+            let service = search(limit, slo, |u| {
+                run_sim(&sim_config(scenario, profile, workload, u, bedrock(None)))
+            });
+            let at_quota = search(limit, slo, |u| {
+                run_sim(&sim_config(
+                    scenario,
+                    profile,
+                    workload,
+                    u,
+                    bedrock(Some(limits(*quota_tpm, *quota_rpm))),
+                ))
+            });
+            let peak = run_sim(&sim_config(
+                scenario,
+                profile,
+                workload,
+                peak_users,
+                bedrock(None),
+            ));
+            let reserved = peak.reserved_tpm_percentile(0.99);
+            let requested_tpm = tidy(reserved * HEADROOM, 100_000.0).max(*quota_tpm);
+            let requested_rpm =
+                quota_rpm.map(|r| tidy(peak.rpm_percentile(0.99) * HEADROOM, 100.0).max(r));
+            let current = run_sim(&sim_config(
+                scenario,
+                profile,
+                workload,
+                peak_users,
+                bedrock(Some(limits(*quota_tpm, *quota_rpm))),
+            ));
+            let requested = run_sim(&sim_config(
+                scenario,
+                profile,
+                workload,
+                peak_users,
+                bedrock(Some(limits(requested_tpm, requested_rpm))),
+            ));
+            let throttle_rate = |r: &SimResult| {
+                if r.attempts > 0 {
+                    r.throttled as f64 / r.attempts as f64
+                } else {
+                    0.0
+                }
+            };
+            let (mean_in, mean_out) = mean_tokens(&peak);
+            let volume = |input: f64, output: f64| TokenVolume {
+                input_tokens: monthly_requests * input,
+                output_tokens: monthly_requests * output,
+                ..TokenVolume::default()
+            };
+            let on_demand = bedrock_on_demand(&volume(mean_in, mean_out), price);
+            let batch = bedrock_batch(&volume(mean_in, mean_out), price);
+            let cached = price.cache_read_per_mtok.map(|_| {
+                let system = workload.system_prompt_tokens;
+                bedrock_on_demand(
+                    &TokenVolume {
+                        input_tokens: monthly_requests * (mean_in - system),
+                        output_tokens: monthly_requests * mean_out,
+                        cache_read_tokens: monthly_requests * system,
+                        cache_write_tokens: 0.0,
+                    },
+                    price,
+                )
+            });
+            // The price calculator's view: the bare message and the reply.
+            let bare_in = workload.prompt.mean();
+            let list = bedrock_on_demand(&volume(bare_in, mean_out), price);
+            let per_request_list = list / monthly_requests;
+            let uplift = |tokens: f64| tokens * price.input_per_mtok / 1e6 / per_request_list;
+            let history = (mean_in - workload.system_prompt_tokens - bare_in).max(0.0);
+            let budget = realistic(
+                list,
+                &seed000_factors(uplift(workload.system_prompt_tokens), uplift(history)),
+                20_000,
+                scenario.seed,
+            );
+            Ok(OptionPlan {
+                name: name.clone(),
+                kind: "bedrock".into(),
+                profile_source: profile.provenance.source.clone(),
+                knee_users: service.knee,
+                planned_users: service.planned,
+                knee_users_at_current_quota: Some(at_quota.knee),
+                instances: None,
+                peak_users,
+                peak_meets_slo: slo.met_by(&peak),
+                peak_ttft_p95_s: peak.ttft_s.p95,
+                peak_tpot_p95_s: peak.tpot_s.p95,
+                quota: Some(QuotaEvidence {
+                    option: name.clone(),
+                    model_id: model_id.clone(),
+                    region: scenario.region.clone(),
+                    use_case: scenario.use_case.clone(),
+                    workload: format!(
+                        "{} employees, {:.0} % active in the peak hour ({peak_users} users); workload `{}`: {}",
+                        scenario.employees,
+                        scenario.peak_active_fraction * 100.0,
+                        workload.name,
+                        workload.description
+                    ),
+                    calibration: format!("{} ({}; {})", profile.provenance.source, profile.provenance.date, profile.provenance.method),
+                    planned_users: peak_users,
+                    knee_users: service.knee,
+                    peak_tpm_reserved: reserved,
+                    peak_tpm_charged: peak.tpm_percentile(0.99),
+                    peak_rpm: peak.rpm_percentile(0.99),
+                    current_tpm: *quota_tpm,
+                    current_rpm: *quota_rpm,
+                    requested_tpm,
+                    requested_rpm,
+                    throttle_rate_current: throttle_rate(&current),
+                    throttle_rate_requested: throttle_rate(&requested),
+                    error_rate_current: current.error_rate,
+                    error_rate_requested: requested.error_rate,
+                }),
+                monthly_requests,
+                mean_input_tokens: mean_in,
+                mean_output_tokens: mean_out,
+                requests_per_user_hour: requests_per_user_hour(&peak, peak_users),
+                monthly_list_usd: list,
+                monthly_on_demand_usd: on_demand,
+                monthly_batch_usd: batch,
+                monthly_cached_prompt_usd: cached,
+                cost_per_request_usd: on_demand / monthly_requests,
+                budget,
+                price_source: format!("{} ({})", price.source, price.date),
+            })
+        }
+        PlanOption::Sagemaker {
+            name,
+            instance_type,
+            slots_per_instance,
+            ..
+        } => {
+            let price = catalog
+                .instance(instance_type, &scenario.region)
+                .map_err(|e| anyhow!("{origin}: option `{name}`: {e}"))?;
+            let fleet = |instances: u32| {
+                EndpointSpec::SageMaker(FleetConfig {
+                    instance_type: instance_type.clone(),
+                    instances,
+                    slots_per_instance: *slots_per_instance,
+                    router: Router::LeastOutstanding,
+                    cold_start_s: 0.0,
+                    invocation_timeout_s: 60.0,
+                    autoscaling: None,
+                })
+            };
+            let per_instance = search(limit, slo, |u| {
+                run_sim(&sim_config(scenario, profile, workload, u, fleet(1)))
+            });
+            let instances = if per_instance.planned == 0 {
+                bail!("{origin}: option `{name}`: one {instance_type} cannot meet the SLO even for one user")
+            } else {
+                peak_users.div_ceil(per_instance.planned)
+            };
+            let peak = run_sim(&sim_config(
+                scenario,
+                profile,
+                workload,
+                peak_users,
+                fleet(instances),
+            ));
+            let (mean_in, mean_out) = mean_tokens(&peak);
+            let monthly = f64::from(instances) * HOURS_PER_MONTH * price.usd_per_hour;
+            let budget = realistic(monthly, &seed000_factors(0.0, 0.0), 20_000, scenario.seed);
+            Ok(OptionPlan {
+                name: name.clone(),
+                kind: "sagemaker".into(),
+                profile_source: profile.provenance.source.clone(),
+                knee_users: per_instance.knee * instances,
+                planned_users: per_instance.planned * instances,
+                knee_users_at_current_quota: None,
+                instances: Some(instances),
+                peak_users,
+                peak_meets_slo: slo.met_by(&peak),
+                peak_ttft_p95_s: peak.ttft_s.p95,
+                peak_tpot_p95_s: peak.tpot_s.p95,
+                quota: None,
+                monthly_requests,
+                mean_input_tokens: mean_in,
+                mean_output_tokens: mean_out,
+                requests_per_user_hour: requests_per_user_hour(&peak, peak_users),
+                monthly_list_usd: monthly,
+                monthly_on_demand_usd: monthly,
+                monthly_batch_usd: None,
+                monthly_cached_prompt_usd: None,
+                cost_per_request_usd: monthly / monthly_requests,
+                budget,
+                price_source: format!("{} ({})", price.source, price.date),
+            })
+        }
+    }
+}
+
+fn requests_per_user_hour(r: &SimResult, users: u32) -> f64 {
+    r.completed as f64 / f64::from(users.max(1)) / (r.duration_s / 3_600.0)
+}
+
+fn mean_tokens(r: &SimResult) -> (f64, f64) {
+    let n = r.completed.max(1) as f64;
+    (r.input_tokens / n, r.output_tokens / n)
+}
+
+fn break_even(options: &[OptionPlan]) -> Vec<BreakEven> {
+    let mut rows = Vec::new();
+    for dedicated in options.iter().filter(|o| o.kind == "sagemaker") {
+        let instances = f64::from(dedicated.instances.unwrap_or(1));
+        let per_instance_monthly = dedicated.monthly_on_demand_usd / instances;
+        // Requests an hour one instance carries at its planning point.
+        let per_instance_hourly_requests =
+            dedicated.planned_users as f64 / instances * dedicated.requests_per_user_hour;
+        for per_token in options.iter().filter(|o| o.kind == "bedrock") {
+            rows.push(BreakEven {
+                per_token: per_token.name.clone(),
+                dedicated: dedicated.name.clone(),
+                crossover_requests_per_month: crossover_volume(
+                    0.0,
+                    per_token.cost_per_request_usd,
+                    dedicated.monthly_on_demand_usd,
+                    0.0,
+                ),
+                breakeven_hours_per_month: breakeven_hours(
+                    per_instance_monthly / HOURS_PER_MONTH,
+                    per_instance_hourly_requests * per_token.cost_per_request_usd,
+                ),
+            });
+        }
+    }
+    rows
+}
+
+fn assumptions(s: &PlanScenario, w: &WorkloadSpec) -> Vec<String> {
+    vec![
+        format!("Peak hour: {:.0} % of {} employees in conversation at once, simulated for {:.0} s.", s.peak_active_fraction * 100.0, s.employees, s.peak_duration_s),
+        format!("Monthly volume: employees × {} sessions a day × {} turns × {} workdays.", s.sessions_per_user_per_day, w.behaviour.turns_per_session, s.workdays_per_month),
+        "Bedrock list price counts the bare message and reply; the realistic budget adds the simulated system prompt and history, and seed 000's ranges for the rest.".into(),
+        "SageMaker fleets are always on (730 h a month) and sized for the peak; an autoscaled fleet would bill fewer hours off-peak.".into(),
+        "Break-even hours assume an instance's planned traffic per hour; profiles marked 'published ranges' or 'ASSUMED' extrapolate beyond any measurement.".into(),
+    ]
+}
+
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn summary_table(plan: &Plan) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "option",
+        "users (knee → plan 60 %)",
+        "at current quota",
+        "peak SLO",
+        "quota needed TPM / RPM",
+        "list $/mo",
+        "P50 $/mo",
+        "P90 $/mo",
+        "x list",
+    ]);
+    for o in &plan.options {
+        let quota = o.quota.as_ref().map_or_else(
+            || format!("{} instances", o.instances.unwrap_or(0)),
+            |q| {
+                format!(
+                    "{:.0} / {}",
+                    q.requested_tpm,
+                    q.requested_rpm.map_or("—".into(), |r| format!("{r:.0}"))
+                )
+            },
+        );
+        t.add_row(vec![
+            o.name.clone(),
+            format!("{} → {}", o.knee_users, o.planned_users),
+            o.knee_users_at_current_quota
+                .map_or("—".into(), |k| k.to_string()),
+            if o.peak_meets_slo {
+                "met".into()
+            } else {
+                "missed".into()
+            },
+            quota,
+            format!("{:.0}", o.budget.list_monthly_usd),
+            format!("{:.0}", o.budget.p50_monthly_usd),
+            format!("{:.0}", o.budget.p90_monthly_usd),
+            format!(
+                "{:.2}–{:.2}",
+                o.budget.multiplier_p50, o.budget.multiplier_p90
+            ),
+        ]);
+    }
+    t
+}
+
+fn print_summary(plan: &Plan, out: &Path) {
+    println!(
+        "{} — peak {} users, {:.0} requests/month; SLO p95 TTFT ≤ {} s, p95 TPOT ≤ {} s, errors ≤ {:.0} %",
+        plan.scenario, plan.peak_users, plan.monthly_requests, plan.slo.ttft_p95_s, plan.slo.tpot_p95_s, plan.slo.max_error_rate * 100.0
+    );
+    println!("{}", summary_table(plan));
+    for b in &plan.break_even {
+        println!(
+            "break-even {} vs {}: {} requests/month; a dedicated instance wins above {:.0} h/month of its planned load",
+            b.per_token,
+            b.dedicated,
+            b.crossover_requests_per_month.map_or("never".into(), |v| format!("{v:.0}")),
+            b.breakeven_hours_per_month
+        );
+    }
+    println!(
+        "report: {}/plan.md, plan.json, quota-*.md — finished in {:.1} s",
+        out.display(),
+        plan.elapsed_s
+    );
+}
+
+fn write_report(dir: &Path, plan: &Plan, scenario: &PlanScenario) -> Result<()> {
+    let mut md = format!(
+        "# {}\n\nGenerated by llmcap on {}.\n\n{}\n\n",
+        plan.scenario, plan.generated_on, scenario.use_case
+    );
+    md += "## For architects: capacity\n\n";
+    md += &format!("{}\n\n", summary_table(plan));
+    md += "## For finance: cost and budget\n\n";
+    for o in &plan.options {
+        md += &format!(
+            "### {}\n\n- list price: ${:.0}/month; realistic P50 ${:.0}, P90 ${:.0} ({:.2}x–{:.2}x list)\n- on-demand as simulated: ${:.0}/month{}{}\n- prices: {}\n- profile: {}\n\n| factor | mean $/month | share of uplift |\n| --- | --- | --- |\n",
+            o.name,
+            o.budget.list_monthly_usd,
+            o.budget.p50_monthly_usd,
+            o.budget.p90_monthly_usd,
+            o.budget.multiplier_p50,
+            o.budget.multiplier_p90,
+            o.monthly_on_demand_usd,
+            o.monthly_batch_usd.map_or(String::new(), |b| format!("; batch ${b:.0}")),
+            o.monthly_cached_prompt_usd.map_or(String::new(), |c| format!("; system prompt cached ${c:.0}")),
+            o.price_source,
+            o.profile_source
+        );
+        for s in &o.budget.shares {
+            md += &format!(
+                "| {} | {:.0} | {:.1} % |\n",
+                s.factor,
+                s.usd,
+                s.fraction_of_uplift * 100.0
+            );
+        }
+        md += "\n";
+    }
+    for b in &plan.break_even {
+        md += &format!(
+            "Break-even {} vs {}: {} requests/month; dedicated wins above {:.0} hours/month.\n\n",
+            b.per_token,
+            b.dedicated,
+            b.crossover_requests_per_month
+                .map_or("never".into(), |v| format!("{v:.0}")),
+            b.breakeven_hours_per_month
+        );
+    }
+    md += "## For engineers: quota\n\n";
+    for o in &plan.options {
+        if let Some(q) = &o.quota {
+            let file = format!("quota-{}.md", slug(&o.name));
+            write_atomically(
+                &dir.join(&file),
+                &justification_markdown(q, &plan.generated_on),
+            )?;
+            md += &format!(
+                "- {}: p99 minute {:.0} TPM reserved at the planned peak; ask {:.0} TPM (current {:.0}): see [{file}]({file})\n",
+                o.name, q.peak_tpm_reserved, q.requested_tpm, q.current_tpm
+            );
+        }
+    }
+    md += "\n## Assumptions\n\n";
+    for a in &plan.assumptions {
+        md += &format!("- {a}\n");
+    }
+    write_atomically(&dir.join("plan.md"), &md)?;
+    write_atomically(&dir.join("plan.json"), &serde_json::to_string_pretty(plan)?)
+}

@@ -1,0 +1,103 @@
+//! `llmcap pricing`: the price catalogs with their sources and dates.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+
+use crate::cli::PricingArgs;
+use crate::cost::catalog::Catalog;
+
+pub fn load_catalog(dir: &Path) -> Result<Catalog> {
+    let bedrock_path = dir.join("bedrock.toml");
+    let sagemaker_path = dir.join("sagemaker.toml");
+    let read = |p: &Path| {
+        std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read price catalog {}", p.display()))
+    };
+    Catalog::parse(
+        &read(&bedrock_path)?,
+        &bedrock_path.display().to_string(),
+        &read(&sagemaker_path)?,
+        &sagemaker_path.display().to_string(),
+    )
+    .map_err(|e| anyhow!(e))
+}
+
+pub fn run(args: &PricingArgs) -> Result<()> {
+    let catalog = load_catalog(&args.dir)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "bedrock": catalog.bedrock.model,
+                "sagemaker_instances": catalog.sagemaker.instance,
+                "sagemaker_serverless": catalog.sagemaker.serverless,
+            }))?
+        );
+        return Ok(());
+    }
+    let mut bedrock = Table::new();
+    bedrock.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "model",
+        "region",
+        "profile",
+        "in $/Mtok",
+        "out $/Mtok",
+        "batch in/out",
+        "cache w/r",
+        "date",
+        "source",
+    ]);
+    let opt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v}"));
+    for m in &catalog.bedrock.model {
+        bedrock.add_row(vec![
+            m.model_id.clone(),
+            m.region.clone(),
+            m.inference_profile.clone(),
+            format!("{}", m.input_per_mtok),
+            format!("{}", m.output_per_mtok),
+            format!(
+                "{}/{}",
+                opt(m.batch_input_per_mtok),
+                opt(m.batch_output_per_mtok)
+            ),
+            format!(
+                "{}/{}",
+                opt(m.cache_write_per_mtok),
+                opt(m.cache_read_per_mtok)
+            ),
+            m.date.clone(),
+            m.source.clone(),
+        ]);
+    }
+    println!("Amazon Bedrock on-demand\n{bedrock}");
+    let mut sagemaker = Table::new();
+    sagemaker
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(vec!["instance", "region", "$/hour", "date", "source"]);
+    for i in &catalog.sagemaker.instance {
+        sagemaker.add_row(vec![
+            i.instance_type.clone(),
+            i.region.clone(),
+            format!("{}", i.usd_per_hour),
+            i.date.clone(),
+            i.source.clone(),
+        ]);
+    }
+    for s in &catalog.sagemaker.serverless {
+        sagemaker.add_row(vec![
+            format!("serverless {} MB", s.memory_mb),
+            s.region.clone(),
+            format!(
+                "{:.4} ($/s {})",
+                s.usd_per_second * 3_600.0,
+                s.usd_per_second
+            ),
+            s.date.clone(),
+            s.source.clone(),
+        ]);
+    }
+    println!("Amazon SageMaker\n{sagemaker}");
+    Ok(())
+}

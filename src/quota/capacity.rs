@@ -1,0 +1,93 @@
+//! The most users (or the highest rate) meeting an SLO, by bisection over simulations; the plan
+//! then uses 60 % of it (seed 000: plan for headroom).
+
+use serde::{Deserialize, Serialize};
+
+use crate::sim::{SimConfig, SimResult};
+
+/// Seed 000's planning point: 60 % of the load at which the SLO breaks.
+pub const PLANNING_FRACTION: f64 = 0.6;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SloLimits {
+    pub ttft_p95_s: f64,
+    pub tpot_p95_s: f64,
+    pub max_error_rate: f64,
+}
+
+impl Default for SloLimits {
+    fn default() -> Self {
+        SloLimits {
+            ttft_p95_s: 0.5,
+            tpot_p95_s: 0.1,
+            max_error_rate: 0.01,
+        }
+    }
+}
+
+impl SloLimits {
+    pub fn met_by(&self, r: &SimResult) -> bool {
+        r.unfinished == 0
+            && r.completed > 0
+            && r.ttft_s.p95 <= self.ttft_p95_s
+            && r.tpot_s.p95 <= self.tpot_p95_s
+            && r.error_rate <= self.max_error_rate
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Capacity {
+    /// The most load meeting the SLO (the knee); 0 when even the smallest load fails.
+    pub knee: u32,
+    /// What to plan for: 60 % of the knee.
+    pub planned: u32,
+    /// Simulations run.
+    pub simulations: u32,
+}
+
+/// Bisection over load `1..=limit`: doubling to the first failure, then halving the gap until
+/// it is within 2 %. `simulate(n)` runs the scenario at load `n` (users or requests/s × unit).
+/// When `met(n)` only gets harder as n grows, a stricter SLO can only find a lower knee.
+pub fn search(limit: u32, slo: &SloLimits, mut simulate: impl FnMut(u32) -> SimResult) -> Capacity {
+    let mut simulations = 0;
+    let mut meets = |n: u32| {
+        simulations += 1;
+        slo.met_by(&simulate(n))
+    };
+    if !meets(1) {
+        return Capacity {
+            knee: 0,
+            planned: 0,
+            simulations,
+        };
+    }
+    let (mut pass, mut fail) = (1u32, None);
+    while fail.is_none() && pass < limit {
+        let next = (pass * 2).min(limit);
+        if meets(next) {
+            pass = next;
+        } else {
+            fail = Some(next);
+        }
+    }
+    if let Some(mut fail) = fail {
+        while fail - pass > 1 && f64::from(fail - pass) > 0.02 * f64::from(pass) {
+            let mid = pass + (fail - pass) / 2;
+            if meets(mid) {
+                pass = mid;
+            } else {
+                fail = mid;
+            }
+        }
+    }
+    Capacity {
+        knee: pass,
+        planned: ((f64::from(pass) * PLANNING_FRACTION).floor() as u32).max(1),
+        simulations,
+    }
+}
+
+/// Helper for callers that build a config per load level.
+pub fn run_at(config: &SimConfig) -> SimResult {
+    crate::sim::run(config).expect("validated scenario")
+}

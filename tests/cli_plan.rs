@@ -1,0 +1,159 @@
+//! `llmcap plan` and the capacity planner's monotonicity.
+
+use assert_cmd::Command;
+use llmcap::quota::capacity::{search, SloLimits};
+use llmcap::quota::QuotaLimits;
+use llmcap::sim::{run, ClientPolicy, EndpointSpec, Load, SimConfig, Slo};
+use llmcap::workload::profiles;
+use serde_json::Value;
+
+fn llmcap(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("llmcap")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn builtin_plan_writes_its_report_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan");
+    let output = llmcap(&["plan", "--out", out.to_str().unwrap(), "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(plan["elapsed_s"].as_f64().unwrap() < 30.0);
+    let options = plan["options"].as_array().unwrap();
+    assert_eq!(options.len(), 3);
+    for o in options {
+        assert!(
+            o["budget"]["p90_monthly_usd"].as_f64().unwrap()
+                >= o["budget"]["p50_monthly_usd"].as_f64().unwrap()
+        );
+        assert!(o["knee_users"].as_u64().unwrap() >= o["planned_users"].as_u64().unwrap());
+    }
+    // Sonnet's budget, with seed 000's ranges, is 2-3x its list price.
+    let sonnet = &options[0]["budget"];
+    assert!(
+        sonnet["multiplier_p50"].as_f64().unwrap() >= 2.0
+            && sonnet["multiplier_p90"].as_f64().unwrap() <= 3.0,
+        "{sonnet}"
+    );
+    for file in ["plan.md", "plan.json", "quota-claude-3-5-sonnet-bedrock.md"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    let md = std::fs::read_to_string(out.join("quota-claude-3-5-sonnet-bedrock.md")).unwrap();
+    assert!(
+        md.contains("## The ask") && md.contains("Calibration evidence") && md.contains("seed 000")
+    );
+}
+
+fn plan_error(scenario: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, scenario).unwrap();
+    let output = llmcap(&[
+        "plan",
+        path.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+#[test]
+fn malformed_scenarios_name_file_field_and_fix() {
+    let good = include_str!("../scenarios/chat-assistant.toml").replace(
+        "../models/",
+        &format!("{}/models/", env!("CARGO_MANIFEST_DIR")),
+    );
+    let cases = [
+        (
+            good.replace("employees = 2000", "employees = -5"),
+            "employees",
+        ),
+        (
+            good.replace("region = \"us-east-1\"", "region = \"mars-1\""),
+            "regions in the catalog",
+        ),
+        (
+            good.replace(
+                "anthropic.claude-3-5-sonnet-20241022-v2:0",
+                "acme.nonesuch-v1",
+            ),
+            "no Bedrock price for model `acme.nonesuch-v1`",
+        ),
+        (
+            good.replace("peak_active_fraction = 0.15", "peak_active_fraction = 1.5"),
+            "peak_active_fraction",
+        ),
+        (
+            good.replace("workload = \"multi_turn_chat\"", "workload = \"gossip\""),
+            "unknown workload `gossip`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let stderr = plan_error(&text);
+        assert!(stderr.contains("s.toml"), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr:?} lacks {expected:?}");
+    }
+}
+
+fn capacity(tpm: Option<f64>, slo: &SloLimits) -> u32 {
+    let profile = llmcap::files::load_profile(std::path::Path::new(
+        "models/bedrock-llama3-3-70b-instruct.toml",
+    ))
+    .unwrap();
+    let workload = profiles::by_name("shared_system_prompt").unwrap();
+    search(2_000, slo, |users| {
+        run(&SimConfig {
+            model: profile.model.clone(),
+            endpoint: EndpointSpec::Bedrock {
+                quota: tpm.map(|tpm| QuotaLimits {
+                    tpm,
+                    rpm: None,
+                    tpd: None,
+                    output_burndown: 1.0,
+                    headroom: 1.0,
+                }),
+                model_max_tokens: 4096.0,
+            },
+            workload: workload.clone(),
+            load: Load::Users {
+                users,
+                duration_s: 900.0,
+            },
+            client: ClientPolicy::default(),
+            seed: 3,
+            noise: true,
+            slo: Slo::default(),
+            context_window: 128_000.0,
+        })
+        .unwrap()
+    })
+    .knee
+}
+
+#[test]
+fn capacity_is_monotone_in_quota_and_slo() {
+    let slo = SloLimits::default();
+    let by_quota: Vec<u32> = [100_000.0, 300_000.0, 1_000_000.0]
+        .iter()
+        .map(|&q| capacity(Some(q), &slo))
+        .collect();
+    assert!(by_quota.windows(2).all(|w| w[0] <= w[1]), "{by_quota:?}");
+    assert!(
+        by_quota[0] < by_quota[2],
+        "quota must bind at 100k TPM: {by_quota:?}"
+    );
+    let strict = SloLimits {
+        ttft_p95_s: 0.4,
+        ..slo.clone()
+    };
+    assert!(capacity(None, &strict) <= capacity(None, &slo));
+}
