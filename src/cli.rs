@@ -205,7 +205,10 @@ pub struct SimulateArgs {
     /// failed, duration_s, ...).
     #[arg(long)]
     pub json: bool,
-    /// Write the per-minute series (CSV) and the summary (JSON) into this directory.
+    /// Write the per-minute series (minutes.csv, minutes.parquet) and the summary (summary.json)
+    /// into this directory. Columns: minute, started, completed, throttled, failed, retries,
+    /// input_tokens, output_tokens, tpm_reserved, tpm_charged, rpm, concurrency_mean/max,
+    /// instances_in_service/total, ttft_p50_s/p95_s, tpot_p50_s/p95_s.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -119,6 +119,34 @@ fn sagemaker_autoscaling_run_writes_its_series() {
     let csv = std::fs::read_to_string(dir.path().join("minutes.csv")).unwrap();
     let header = csv.lines().next().unwrap();
     assert!(header.contains("tpm_charged") && header.contains("instances_in_service"));
+    // The Parquet twin holds the same rows and the same numbers.
+    use polars::prelude::{ParquetReader, SerReader};
+    let frame =
+        ParquetReader::new(std::fs::File::open(dir.path().join("minutes.parquet")).unwrap())
+            .finish()
+            .unwrap();
+    assert_eq!(frame.height(), csv.lines().count() - 1);
+    let parquet_sum: f64 = frame
+        .column("tpm_charged")
+        .unwrap()
+        .as_materialized_series()
+        .sum::<f64>()
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let column = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "tpm_charged")
+        .unwrap();
+    let csv_sum: f64 = reader
+        .records()
+        .map(|r| r.unwrap()[column].parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (parquet_sum - csv_sum).abs() < 1e-6 * csv_sum.max(1.0),
+        "{parquet_sum} vs {csv_sum}"
+    );
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
             .unwrap();

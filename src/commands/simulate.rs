@@ -31,8 +31,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     if let Some(dir) = &args.out {
         write_outputs(dir, &result)?;
         eprintln!(
-            "wrote {}/minutes.csv and {}/summary.json",
-            dir.display(),
+            "wrote minutes.csv, minutes.parquet and summary.json in {}",
             dir.display()
         );
     }
@@ -218,12 +217,7 @@ fn print_summary(config: &SimConfig, r: &SimResult, elapsed_s: f64) {
 }
 
 fn write_outputs(dir: &Path, result: &SimResult) -> Result<()> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in &result.minutes {
-        writer.serialize(row)?;
-    }
-    let csv = String::from_utf8(writer.into_inner().map_err(|e| anyhow!("{e}"))?)?;
-    write_atomically(&dir.join("minutes.csv"), &csv)?;
+    crate::report::export::write_table(dir, "minutes", &result.minutes)?;
     write_atomically(
         &dir.join("summary.json"),
         &serde_json::to_string_pretty(result)?,

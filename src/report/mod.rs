@@ -1,3 +1,4 @@
 //! What people read: terminal tables now; exports, charts and HTML as they arrive.
 
+pub mod export;
 pub mod tables;
