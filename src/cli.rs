@@ -146,6 +146,13 @@ pub struct SimulateArgs {
     /// Open-loop arrivals, e.g. 5/s, 300/min or 2.5 (per second); Poisson.
     #[arg(long, conflicts_with = "concurrency")]
     pub rate: Option<String>,
+    /// Replay arrivals from a CSV with a `timestamp_s` column (seconds, any origin).
+    #[arg(long, value_name = "TRACE.csv", conflicts_with_all = ["rate", "users", "concurrency"])]
+    pub trace: Option<PathBuf>,
+    /// Draw prompt and output lengths from a calibration run's successful requests (its
+    /// requests.csv `input_tokens` and `output_tokens`) instead of the workload's distributions.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub lengths_from: Option<PathBuf>,
     /// How long traffic is sent, e.g. 90s, 30m, 1h.
     #[arg(long, default_value = "1h")]
     pub duration: String,

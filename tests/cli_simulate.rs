@@ -238,3 +238,44 @@ fn bench_sim_prints_its_json_keys() {
         assert!(figures[key].as_f64().unwrap() > 0.0, "{key}");
     }
 }
+
+#[test]
+fn trace_replay_and_lengths_from_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.csv");
+    let mut text = String::from("timestamp_s\n");
+    for i in 0..300 {
+        text.push_str(&format!("{}\n", 1_700_000_000.0 + f64::from(i) * 0.5));
+    }
+    std::fs::write(&trace, text).unwrap();
+    let run_dir = dir.path().join("run");
+    std::fs::create_dir(&run_dir).unwrap();
+    let mut records = String::from("concurrency,input_tokens,output_tokens,ttft_s,tpot_s,status\n");
+    for (input, output) in [(100, 20), (300, 40), (500, 60)] {
+        records.push_str(&format!("1,{input},{output},0.2,0.01,ok\n"));
+    }
+    std::fs::write(run_dir.join("requests.csv"), records).unwrap();
+    let sim = json(&[
+        "simulate",
+        "--profile",
+        PROFILE,
+        "--trace",
+        trace.to_str().unwrap(),
+        "--lengths-from",
+        run_dir.to_str().unwrap(),
+        "--seed",
+        "4",
+        "--json",
+    ]);
+    assert_eq!(sim["requests"], 300, "every trace row is one request");
+    let mean_output = sim["output_tokens"].as_f64().unwrap() / 300.0;
+    assert!(
+        mean_output > 20.0
+            && mean_output < 60.0
+            && [20.0, 40.0, 60.0]
+                .iter()
+                .all(|v| (mean_output - v).abs() > 1e-9)
+    );
+    let mean_input = sim["input_tokens"].as_f64().unwrap() / 300.0;
+    assert!((mean_input - 300.0).abs() < 40.0, "{mean_input}");
+}

@@ -113,9 +113,42 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
             },
         ),
         (None, None, None) => {
-            bail!("give the load: --users N, --rate R/s, or --concurrency C with --requests N")
+            let Some(path) = &args.trace else {
+                bail!("give the load: --users N, --rate R/s, --trace FILE.csv, or --concurrency C with --requests N")
+            };
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read trace {}", path.display()))?;
+            let times_s = crate::workload::trace::parse_times(&text, &path.display().to_string())
+                .map_err(|e| anyhow!(e))?;
+            // Traffic runs until the last recorded arrival.
+            let duration_s = times_s.last().copied().unwrap_or(0.0) + 1.0;
+            (
+                named_workload(&args.workload)?,
+                Load::Open {
+                    arrivals: ArrivalProcess::Trace { times_s },
+                    duration_s,
+                },
+            )
         }
     };
+    if let Some(run) = &args.lengths_from {
+        let loaded = crate::calibrate::input::load(run)?;
+        let crate::calibrate::input::Measurements::Requests { samples, .. } = loaded.measurements
+        else {
+            bail!(
+                "--lengths-from {}: needs per-request records, not a table of medians",
+                run.display()
+            );
+        };
+        workload.system_prompt_tokens = 0.0;
+        workload.multi_turn = false;
+        workload.prompt = crate::workload::LengthDist::Empirical {
+            values: samples.iter().map(|s| s.prompt_tokens).collect(),
+        };
+        workload.output = crate::workload::LengthDist::Empirical {
+            values: samples.iter().map(|s| s.output_tokens).collect(),
+        };
+    }
     if let Some(max_tokens) = args.max_tokens {
         workload.max_tokens = Some(max_tokens);
     }
