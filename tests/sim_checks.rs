@@ -370,3 +370,48 @@ fn autoscaling_follows_a_load_step_after_evaluation_and_cold_start() {
         result.instance_hours > 4_200.0 / 3_600.0 + 2.0 * (4_200.0 - 13.0 * 60.0) / 3_600.0 * 0.99
     );
 }
+
+#[test]
+fn serverless_cold_starts_cap_and_billing() {
+    use llmcap::sim::serverless::ServerlessConfig;
+    let serverless = |max_concurrency: u32| {
+        EndpointSpec::Serverless(ServerlessConfig {
+            memory_mb: 2048,
+            max_concurrency,
+            cold_start_s: 5.0,
+            keep_warm_s: 600.0,
+        })
+    };
+    // Ten clients back to back: ten cold starts, then warm containers only.
+    let closed = run(&config(
+        step_model(0.01, 0.0),
+        serverless(20),
+        WorkloadSpec::fixed(100.0, 101.0),
+        Load::Closed {
+            concurrency: 10,
+            requests: 200,
+        },
+    ))
+    .unwrap();
+    assert!(
+        closed.ttft_s.p99 >= 5.0,
+        "the first ten (5 %) see the cold start"
+    );
+    assert!(closed.ttft_s.p90 < 0.01, "later ones are warm");
+    within("mean TTFT", closed.ttft_s.mean, 10.0 * 5.0 / 200.0, 0.01);
+    // Compute billed: 200 requests × 100 decode steps × 10 ms (prefill ~0, cold starts unbilled).
+    within("billed compute", closed.serverless_compute_s, 200.0, 0.001);
+    // A cap of 2 with 10 clients: the rest are refused with 429 and retried.
+    let mut capped = config(
+        step_model(0.01, 0.0),
+        serverless(2),
+        WorkloadSpec::fixed(100.0, 101.0),
+        Load::Closed {
+            concurrency: 10,
+            requests: 200,
+        },
+    );
+    capped.client = ClientPolicy::default();
+    let capped = run(&capped).unwrap();
+    assert!(capped.throttled > 0 && capped.retries > 0, "{capped:?}");
+}
