@@ -30,6 +30,16 @@ pub enum Command {
     ProfileFromRanges(ProfileFromRangesArgs),
     Pricing(PricingArgs),
     Plan(PlanArgs),
+    /// Users supported per option: the knee of the SLO and the 60 % planning point.
+    Capacity(PlannerArgs),
+    /// TPM/RPM needed at the planned peak against the current quota; --justify writes the request.
+    Quota(PlannerArgs),
+    /// Monthly cost per option: Bedrock on-demand, batch, cached prompts; SageMaker instance-hours.
+    Cost(PlannerArgs),
+    /// Crossover volume and monthly hours above which a dedicated endpoint wins.
+    Breakeven(PlannerArgs),
+    /// Realistic budget: list price × seed 000's hidden-cost factors, P50/P90 and each share.
+    Budget(PlannerArgs),
 }
 
 /// Fit a performance profile from calibration records or a table of level medians.
@@ -304,6 +314,20 @@ pub struct PlanArgs {
     /// Directory with bedrock.toml and sagemaker.toml.
     #[arg(long, default_value = "pricing")]
     pub pricing: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options shared by the planners (`capacity`, `quota`, `cost`, `breakeven`, `budget`).
+#[derive(Debug, Args)]
+pub struct PlannerArgs {
+    /// A plan scenario (TOML); none uses the built-in example.
+    pub scenario: Option<PathBuf>,
+    #[arg(long, default_value = "pricing")]
+    pub pricing: PathBuf,
+    /// `quota` only: write the quota-increase justification (markdown) here.
+    #[arg(long, value_name = "FILE.md")]
+    pub justify: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }

@@ -24,5 +24,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ProfileFromRanges(args) => profile_from_ranges::run(&args),
         Command::Pricing(args) => pricing::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Capacity(args) => plan::run_view(plan::PlannerView::Capacity, &args),
+        Command::Quota(args) => plan::run_view(plan::PlannerView::Quota, &args),
+        Command::Cost(args) => plan::run_view(plan::PlannerView::Cost, &args),
+        Command::Breakeven(args) => plan::run_view(plan::PlannerView::Breakeven, &args),
+        Command::Budget(args) => plan::run_view(plan::PlannerView::Budget, &args),
     }
 }

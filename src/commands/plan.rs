@@ -9,7 +9,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::{Deserialize, Serialize};
 
 use super::pricing::load_catalog;
-use crate::cli::PlanArgs;
+use crate::cli::{PlanArgs, PlannerArgs};
 use crate::cost::budget::{realistic, seed000_factors, Budget};
 use crate::cost::catalog::Catalog;
 use crate::cost::money::{
@@ -148,8 +148,20 @@ struct Plan {
 }
 
 pub fn run(args: &PlanArgs) -> Result<()> {
+    let (plan, scenario) = compute(args.scenario.as_deref(), &args.pricing)?;
+    write_report(&args.out, &plan, &scenario)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print_summary(&plan, &args.out);
+    }
+    Ok(())
+}
+
+/// Runs every planner for a scenario (the built-in one when `path` is none).
+fn compute(path: Option<&Path>, pricing: &Path) -> Result<(Plan, PlanScenario)> {
     let clock = Instant::now();
-    let (text, origin, base) = match &args.scenario {
+    let (text, origin, base) = match path {
         Some(path) => (
             std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read scenario {}", path.display()))?,
@@ -164,7 +176,7 @@ pub fn run(args: &PlanArgs) -> Result<()> {
     };
     let scenario: PlanScenario = toml::from_str(&text).map_err(|e| anyhow!("{origin}: {e}"))?;
     validate(&scenario, &origin)?;
-    let catalog = load_catalog(&args.pricing)?;
+    let catalog = load_catalog(pricing)?;
     let workload = profiles::by_name(&scenario.workload).ok_or_else(|| {
         anyhow!(
             "{origin}: field `workload`: unknown workload `{}`; see `llmcap workloads`",
@@ -202,13 +214,121 @@ pub fn run(args: &PlanArgs) -> Result<()> {
         elapsed_s: clock.elapsed().as_secs_f64(),
         assumptions: assumptions(&scenario, &workload),
     };
-    write_report(&args.out, &plan, &scenario)?;
+    Ok((plan, scenario))
+}
+
+/// One planner's view of the plan: `capacity`, `quota`, `cost`, `breakeven` or `budget`.
+pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
+    let (plan, _) = compute(args.scenario.as_deref(), &args.pricing)?;
+    let value = match view {
+        PlannerView::Capacity => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
+            "option": o.name, "knee_users": o.knee_users, "planned_users": o.planned_users,
+            "knee_users_at_current_quota": o.knee_users_at_current_quota, "instances": o.instances,
+            "peak_users": o.peak_users, "peak_meets_slo": o.peak_meets_slo,
+            "peak_ttft_p95_s": o.peak_ttft_p95_s, "peak_tpot_p95_s": o.peak_tpot_p95_s,
+        })).collect::<Vec<_>>()),
+        PlannerView::Quota => serde_json::json!(plan.options.iter().filter_map(|o| o.quota.as_ref()).collect::<Vec<_>>()),
+        PlannerView::Cost => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
+            "option": o.name, "monthly_requests": o.monthly_requests, "monthly_on_demand_usd": o.monthly_on_demand_usd,
+            "monthly_batch_usd": o.monthly_batch_usd, "monthly_cached_prompt_usd": o.monthly_cached_prompt_usd,
+            "cost_per_request_usd": o.cost_per_request_usd, "instances": o.instances, "price_source": o.price_source,
+        })).collect::<Vec<_>>()),
+        PlannerView::Breakeven => serde_json::json!(plan.break_even),
+        PlannerView::Budget => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
+            "option": o.name, "budget": o.budget,
+        })).collect::<Vec<_>>()),
+    };
+    if let (PlannerView::Quota, Some(path)) = (view, &args.justify) {
+        let quota = plan
+            .options
+            .iter()
+            .find_map(|o| o.quota.as_ref())
+            .ok_or_else(|| anyhow!("the scenario has no Bedrock option to justify a quota for"))?;
+        write_atomically(path, &justification_markdown(quota, &plan.generated_on))?;
+        eprintln!("wrote {}", path.display());
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else if let PlannerView::Budget = view {
+        println!("{}: {}", plan.scenario, view.title());
+        for o in &plan.options {
+            print_budget(&o.name, &o.budget);
+        }
     } else {
-        print_summary(&plan, &args.out);
+        println!("{}: {}", plan.scenario, view.title());
+        print_view(&value);
     }
     Ok(())
+}
+
+fn print_budget(name: &str, b: &Budget) {
+    println!(
+        "{name}: list ${:.0}/month → P50 ${:.0} ({:.2}x), P90 ${:.0} ({:.2}x)",
+        b.list_monthly_usd,
+        b.p50_monthly_usd,
+        b.multiplier_p50,
+        b.p90_monthly_usd,
+        b.multiplier_p90
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "factor",
+        "mean $/month",
+        "share of uplift",
+    ]);
+    for s in &b.shares {
+        t.add_row(vec![
+            s.factor.clone(),
+            format!("{:.0}", s.usd),
+            format!("{:.1} %", s.fraction_of_uplift * 100.0),
+        ]);
+    }
+    println!("{t}");
+}
+
+/// A readable two-level listing of a planner's JSON (each option, then its fields).
+fn print_view(value: &serde_json::Value) {
+    for item in value.as_array().into_iter().flatten() {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED)
+            .set_header(vec!["field", "value"]);
+        for (k, v) in item.as_object().into_iter().flatten() {
+            let text = match v {
+                serde_json::Value::Number(n) => n.as_f64().map_or(n.to_string(), |f| {
+                    if f.fract() == 0.0 {
+                        format!("{f:.0}")
+                    } else {
+                        format!("{f:.4}")
+                    }
+                }),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            t.add_row(vec![k.clone(), text]);
+        }
+        println!("{t}");
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum PlannerView {
+    Capacity,
+    Quota,
+    Cost,
+    Breakeven,
+    Budget,
+}
+
+impl PlannerView {
+    fn title(self) -> &'static str {
+        match self {
+            PlannerView::Capacity => "users supported (the knee) and the 60 % planning point",
+            PlannerView::Quota => "quota needed at the planned peak",
+            PlannerView::Cost => "monthly cost per option",
+            PlannerView::Breakeven => "break-even between per-token and dedicated options",
+            PlannerView::Budget => "realistic budget: list price × hidden-cost factors",
+        }
+    }
 }
 
 fn validate(s: &PlanScenario, origin: &str) -> Result<()> {
