@@ -284,8 +284,14 @@ pub struct ProfileFromRangesArgs {
 }
 
 /// List the price catalogs (pricing/*.toml): every row with its source and date.
+///
+/// `--import-litellm FILE` refreshes Bedrock on-demand rows from LiteLLM's
+/// model_prices_and_context_window.json and stamps them with that file and today's date.
 #[derive(Debug, Args)]
 pub struct PricingArgs {
+    /// Refresh Bedrock rows from a LiteLLM price file, then list.
+    #[arg(long, value_name = "FILE.json")]
+    pub import_litellm: Option<PathBuf>,
     /// Directory holding bedrock.toml and sagemaker.toml.
     #[arg(long, default_value = "pricing")]
     pub dir: PathBuf,

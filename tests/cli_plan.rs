@@ -163,7 +163,11 @@ fn each_planner_has_json_and_quota_writes_a_justification() {
     let dir = tempfile::tempdir().unwrap();
     for planner in ["capacity", "quota", "cost", "breakeven", "budget"] {
         let output = llmcap(&[planner, "--json"]);
-        assert!(output.status.success(), "{planner}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{planner}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let value: Value = serde_json::from_slice(&output.stdout).unwrap();
         assert!(!value.as_array().unwrap().is_empty(), "{planner}");
     }
@@ -171,7 +175,14 @@ fn each_planner_has_json_and_quota_writes_a_justification() {
     let output = llmcap(&["quota", "--justify", justification.to_str().unwrap()]);
     assert!(output.status.success());
     let text = std::fs::read_to_string(justification).unwrap();
-    for section in ["## Use case", "## Workload", "## Method", "## Calibration evidence", "## Current against requested quota", "## The ask"] {
+    for section in [
+        "## Use case",
+        "## Workload",
+        "## Method",
+        "## Calibration evidence",
+        "## Current against requested quota",
+        "## The ask",
+    ] {
         assert!(text.contains(section), "{section}");
     }
 }

@@ -25,6 +25,9 @@ pub fn load_catalog(dir: &Path) -> Result<Catalog> {
 }
 
 pub fn run(args: &PricingArgs) -> Result<()> {
+    if let Some(file) = &args.import_litellm {
+        import_litellm(&args.dir, file)?;
+    }
     let catalog = load_catalog(&args.dir)?;
     if args.json {
         println!(
@@ -99,5 +102,40 @@ pub fn run(args: &PricingArgs) -> Result<()> {
         ]);
     }
     println!("Amazon SageMaker\n{sagemaker}");
+    Ok(())
+}
+
+fn import_litellm(dir: &Path, file: &Path) -> Result<()> {
+    let json =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let catalog_path = dir.join("bedrock.toml");
+    let text = std::fs::read_to_string(&catalog_path)
+        .with_context(|| format!("cannot read {}", catalog_path.display()))?;
+    let mut catalog: crate::cost::catalog::BedrockCatalog =
+        toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", catalog_path.display()))?;
+    let source = format!(
+        "LiteLLM model_prices_and_context_window.json ({})",
+        file.display()
+    );
+    let report = crate::cost::import::apply_litellm(
+        &mut catalog,
+        &json,
+        &source,
+        &crate::files::today_utc(),
+    )
+    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let header = "# Amazon Bedrock on-demand prices, USD per million tokens, per model x region.\n\
+                  # Every row names its source and date.\n\n";
+    crate::files::write_atomically(
+        &catalog_path,
+        &format!("{header}{}", toml::to_string(&catalog)?),
+    )?;
+    eprintln!(
+        "updated {} rows of {}; {} rows not in the file kept their prices: {}",
+        report.updated,
+        catalog_path.display(),
+        report.unmatched_rows.len(),
+        report.unmatched_rows.join(", ")
+    );
     Ok(())
 }

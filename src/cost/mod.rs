@@ -2,4 +2,5 @@
 
 pub mod budget;
 pub mod catalog;
+pub mod import;
 pub mod money;
