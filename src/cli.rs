@@ -22,6 +22,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Calibrate(Box<CalibrateArgs>),
     Fit(FitArgs),
     Predict(PredictArgs),
     Simulate(Box<SimulateArgs>),
@@ -336,4 +337,184 @@ pub struct PlannerArgs {
     pub justify: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+}
+
+/// Measure an endpoint: a short real benchmark of TTFT and TPOT across concurrency and prompt
+/// size, written as a run directory, summarised per level, and fitted into a profile.
+///
+/// Metrics (as `vllm bench serve` names them; GuideLLM and AIPerf call TPOT "ITL"):
+///   TTFT   first content token − send          TPOT  (last − first token) / (N − 1)
+///   ITL    gaps between streamed chunks         NTPOT end-to-end / N
+///   N is the server's own output count (usage) whenever it reports one.
+/// Prompts are unique per request (random prefix) so prefix caches cannot flatter TTFT, and
+/// sized in tokens by two probe requests. Output is fixed at --output-tokens where the server
+/// allows (ignore_eos, min_tokens); early stops are counted.
+///
+/// Writes OUT/requests.csv (appended as requests finish), requests.parquet, levels.csv,
+/// manifest.json and profile.toml. Ctrl-C stops dispatching, lets in-flight requests finish for
+/// --grace seconds, keeps every finished request and marks the run partial; --resume finishes it
+/// without repeating them. Paid targets (Bedrock) print the worst-case spend first and refuse
+/// above --max-cost unless --yes.
+///
+/// Examples:
+///   scripts/llama-server.sh start     # SmolLM2-135M on llama.cpp, prints its URL
+///   llmcap calibrate --target openai --url http://127.0.0.1:8091 --concurrency 1,2,4,8 \
+///       --prompt-tokens 64,1024 --output-tokens 128 --requests-per-level 24 \
+///       --out calibration/runs/smollm2-local
+///   llmcap calibrate --target bedrock --model-id meta.llama3-3-70b-instruct-v1:0 \
+///       --region us-east-1 --concurrency 1,4,16 --prompt-tokens 500,4000 --out calibration/runs/llama70b
+///   llmcap calibrate --target sagemaker --endpoint-name my-tgi-endpoint --payload tgi \
+///       --region us-west-2 --concurrency 1,2,4 --out calibration/runs/g5
+///   llmcap calibrate --resume --out calibration/runs/smollm2-local --target openai \
+///       --url http://127.0.0.1:8091
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct CalibrateArgs {
+    /// The kind of endpoint.
+    #[arg(long, value_enum)]
+    pub target: CalibrateTarget,
+
+    /// openai: the server's base URL (…/v1 or …/chat/completions also accepted).
+    #[arg(long, help_heading = "OpenAI-compatible target")]
+    pub url: Option<String>,
+    /// openai: the served model name (default: the first id from GET /v1/models).
+    #[arg(long, help_heading = "OpenAI-compatible target")]
+    pub model: Option<String>,
+    /// openai: the environment variable holding the API key, sent as a bearer token and never
+    /// recorded. Unset variable: no key.
+    #[arg(
+        long,
+        default_value = "OPENAI_API_KEY",
+        help_heading = "OpenAI-compatible target"
+    )]
+    pub api_key_env: String,
+
+    /// bedrock: the model or inference-profile id; sagemaker: a name for the model served.
+    #[arg(long, help_heading = "AWS targets")]
+    pub model_id: Option<String>,
+    /// bedrock: ConverseStream, or InvokeModelWithResponseStream with the model's native body.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "converse",
+        help_heading = "AWS targets"
+    )]
+    pub api: crate::calibrate::target::bedrock::BedrockApi,
+    /// sagemaker: the endpoint's name.
+    #[arg(long, help_heading = "AWS targets")]
+    pub endpoint_name: Option<String>,
+    /// sagemaker: the container's request format.
+    #[arg(long, value_enum, default_value = "tgi", help_heading = "AWS targets")]
+    pub payload: crate::calibrate::target::sagemaker::SagemakerPayload,
+    /// AWS region (default: the standard chain — AWS_REGION, the profile).
+    #[arg(long, help_heading = "AWS targets")]
+    pub region: Option<String>,
+    /// A named profile from ~/.aws/config; credentials otherwise come from the standard chain.
+    #[arg(long, help_heading = "AWS targets")]
+    pub aws_profile: Option<String>,
+    /// Send AWS requests here instead, e.g. the URL `llmcap emulate` prints.
+    #[arg(long, help_heading = "AWS targets")]
+    pub endpoint_url: Option<String>,
+
+    /// How load is applied within a level.
+    #[arg(long, value_enum, default_value = "closed", help_heading = "Sweep")]
+    pub mode: crate::calibrate::sweep::SweepMode,
+    /// Concurrency levels (rate mode: the in-flight cap).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,2,4,8",
+        help_heading = "Sweep"
+    )]
+    pub concurrency: Vec<u32>,
+    /// Prompt sizes in tokens.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "64,1024",
+        help_heading = "Sweep"
+    )]
+    pub prompt_tokens: Vec<u32>,
+    /// Output sizes in tokens (max_tokens).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "128",
+        help_heading = "Sweep"
+    )]
+    pub output_tokens: Vec<u32>,
+    /// Measured requests per level (warm-up not included).
+    #[arg(long, default_value_t = 24, help_heading = "Sweep")]
+    pub requests_per_level: u32,
+    /// Warm-up requests at the start of each level, recorded but excluded from levels and fit.
+    #[arg(long, default_value_t = 1, help_heading = "Sweep")]
+    pub warmup: u32,
+    /// Stop a level after this many seconds even if requests remain.
+    #[arg(long, value_name = "SECONDS", help_heading = "Sweep")]
+    pub duration_per_level: Option<f64>,
+    /// interval mode: seconds between batches of c.
+    #[arg(long, value_name = "SECONDS", help_heading = "Sweep")]
+    pub interval: Option<f64>,
+    /// rate mode: requests per second, one level per rate.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "R,R,...",
+        help_heading = "Sweep"
+    )]
+    pub rate: Vec<f64>,
+    /// rate mode: arrival process.
+    #[arg(long, value_enum, default_value = "poisson", help_heading = "Sweep")]
+    pub arrivals: crate::calibrate::sweep::Arrivals,
+    /// rate mode, gamma arrivals: coefficient of variation of the gaps (1 = Poisson-like).
+    #[arg(long, default_value_t = 1.0, help_heading = "Sweep")]
+    pub burstiness: f64,
+    /// Let the model stop early instead of asking for exactly --output-tokens.
+    #[arg(long, help_heading = "Sweep")]
+    pub no_fixed_output: bool,
+    /// Seconds before an unanswered request is recorded as a timeout.
+    #[arg(long, default_value_t = 120.0, help_heading = "Sweep")]
+    pub timeout: f64,
+    /// Stop the run when more than this fraction of a level's requests fail (after 10).
+    #[arg(long, default_value_t = 0.5, help_heading = "Sweep")]
+    pub max_error_rate: f64,
+    /// Seed for prompts and arrivals.
+    #[arg(long, default_value_t = 1, help_heading = "Sweep")]
+    pub seed: u64,
+
+    /// The run directory (default: calibration/runs/<target>-<UTC time>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Finish the interrupted run in --out without repeating its finished requests (the sweep
+    /// comes from its manifest; sweep flags are ignored).
+    #[arg(long)]
+    pub resume: bool,
+    /// Seconds in-flight requests may finish after Ctrl-C or an abort.
+    #[arg(long, default_value_t = 5.0)]
+    pub grace: f64,
+    /// Refuse a paid run whose worst-case spend exceeds this many US dollars.
+    #[arg(long, default_value_t = 5.0)]
+    pub max_cost: f64,
+    /// Run even above --max-cost, or without a price for the model.
+    #[arg(long)]
+    pub yes: bool,
+    /// Directory holding bedrock.toml and sagemaker.toml, for the spend guard.
+    #[arg(long, default_value = "pricing")]
+    pub pricing_dir: PathBuf,
+    /// Do not fit a profile at the end.
+    #[arg(long)]
+    pub no_fit: bool,
+    /// No progress bars (a line per level is still printed).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CalibrateTarget {
+    /// An OpenAI-compatible server: vLLM, TGI, llama-server, SGLang, Bedrock's OpenAI endpoint.
+    Openai,
+    /// Amazon Bedrock Runtime through aws-sdk-bedrockruntime.
+    Bedrock,
+    /// An Amazon SageMaker real-time endpoint through aws-sdk-sagemakerruntime.
+    Sagemaker,
 }

@@ -1,8 +1,19 @@
-//! The measured half of llmcap: calibration records and the tables they are read from.
+//! The measured half of llmcap: a short real benchmark against an endpoint (targets, sweep
+//! runner, per-request records, run directory, spend guard) and the readers the fit uses.
 
 pub mod input;
+pub mod manifest;
+pub mod prompt;
+pub mod record;
 pub mod records;
 pub mod reference_table;
+pub mod run_dir;
+pub mod runner;
+pub mod spend;
+pub mod stop;
+pub mod summary;
+pub mod sweep;
+pub mod target;
 
 use std::fmt;
 

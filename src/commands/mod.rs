@@ -1,7 +1,8 @@
 //! One module per command: read inputs, call the pure computation, print or write results.
 
 mod bench_sim;
-mod fit;
+mod calibrate;
+pub(crate) mod fit;
 mod plan;
 mod predict;
 mod pricing;
@@ -16,6 +17,7 @@ use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Calibrate(args) => calibrate::run(&args),
         Command::Fit(args) => fit::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Simulate(args) => simulate::run(&args),

@@ -1,0 +1,415 @@
+//! The sweep runner: applies each level's load to a target in the chosen mode, records every
+//! request the moment it finishes, and stops cleanly on Ctrl-C, an error-rate abort or a level's
+//! time limit.
+//!
+//! Shape after oha: dispatchers launch requests as tasks; each finished request goes to one
+//! collector (a mutex around the appender, the progress bar and the level's error count).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Exp, Gamma};
+use tokio::task::JoinSet;
+
+use super::prompt::{prompt_text, TokensPerWord};
+use super::record::{RequestContext, RequestRecord};
+use super::run_dir::Appender;
+use super::stop::StopSignal;
+use super::sweep::{Arrivals, LevelSpec, SweepMode, SweepSpec};
+use super::target::{ErrorKind, Exchange, Failure, Target, TargetRequest};
+
+/// Errors within a level before the error-rate abort may fire.
+const MIN_REQUESTS_FOR_ABORT: u64 = 10;
+
+/// Everything the request tasks share.
+struct Shared {
+    target: Arc<dyn Target>,
+    spec: SweepSpec,
+    sizing: TokensPerWord,
+    zero: Instant,
+    stop: StopSignal,
+    next_request_id: AtomicU64,
+    in_flight: AtomicU32,
+    collector: Mutex<Collector>,
+}
+
+struct Collector {
+    appender: Appender,
+    records: Vec<RequestRecord>,
+    write_error: Option<anyhow::Error>,
+    level_finished: u64,
+    level_failed: u64,
+    bar: ProgressBar,
+}
+
+/// What a sweep produced.
+pub struct SweepOutcome {
+    /// The requests this invocation finished, in completion order.
+    pub records: Vec<RequestRecord>,
+    /// Why the run stopped early, if it did.
+    pub stop_reason: Option<String>,
+    /// Levels cut short without stopping the run (time limit, over-saturation).
+    pub notes: Vec<String>,
+}
+
+pub struct SweepInputs {
+    pub target: Arc<dyn Target>,
+    pub spec: SweepSpec,
+    pub sizing: TokensPerWord,
+    /// Measured (non-warm-up) requests already recorded per level, when resuming.
+    pub done_per_level: HashMap<u32, u32>,
+    pub first_request_id: u64,
+    /// The run clock's zero (continued across `--resume`).
+    pub zero: Instant,
+    pub stop: StopSignal,
+    /// How long in-flight requests may finish after a stop.
+    pub grace: Duration,
+    pub show_progress: bool,
+}
+
+pub async fn run_sweep(inputs: SweepInputs, appender: Appender) -> Result<SweepOutcome> {
+    let levels = inputs.spec.levels();
+    let multi = MultiProgress::with_draw_target(if inputs.show_progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let shared = Arc::new(Shared {
+        target: inputs.target,
+        spec: inputs.spec.clone(),
+        sizing: inputs.sizing,
+        zero: inputs.zero,
+        stop: inputs.stop.clone(),
+        next_request_id: AtomicU64::new(inputs.first_request_id),
+        in_flight: AtomicU32::new(0),
+        collector: Mutex::new(Collector {
+            appender,
+            records: Vec::new(),
+            write_error: None,
+            level_finished: 0,
+            level_failed: 0,
+            bar: ProgressBar::hidden(),
+        }),
+    });
+    let mut notes = Vec::new();
+    for level in &levels {
+        if shared.stop.is_set() {
+            break;
+        }
+        let done = inputs
+            .done_per_level
+            .get(&level.index)
+            .copied()
+            .unwrap_or(0);
+        let measured = inputs.spec.requests_per_level.saturating_sub(done);
+        if measured == 0 {
+            continue;
+        }
+        let warmup = inputs.spec.warmup_per_level;
+        let bar = multi.add(ProgressBar::new(u64::from(warmup + measured)));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>32} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(level.label());
+        {
+            let mut collector = shared.collector.lock().expect("collector lock");
+            collector.level_finished = 0;
+            collector.level_failed = 0;
+            collector.bar = bar.clone();
+        }
+        let note = run_level(&shared, *level, warmup, measured, inputs.grace).await;
+        bar.finish();
+        let (finished, failed) = {
+            let collector = shared.collector.lock().expect("collector lock");
+            (collector.level_finished, collector.level_failed)
+        };
+        // A plain line per level, for logs and for anyone waiting on progress without a TTY.
+        eprintln!(
+            "level {}/{} {}: {} finished, {} failed{}",
+            level.index + 1,
+            levels.len(),
+            level.label(),
+            finished,
+            failed,
+            note.as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        );
+        if let Some(note) = note {
+            notes.push(format!("{}: {note}", level.label()));
+        }
+    }
+    let collector = Arc::try_unwrap(shared)
+        .ok()
+        .expect("all request tasks have ended")
+        .collector
+        .into_inner()
+        .expect("collector lock");
+    if let Some(error) = collector.write_error {
+        return Err(error);
+    }
+    Ok(SweepOutcome {
+        records: collector.records,
+        stop_reason: inputs.stop.reason(),
+        notes,
+    })
+}
+
+/// Runs one level; returns a note when the level was cut short on its own.
+async fn run_level(
+    shared: &Arc<Shared>,
+    level: LevelSpec,
+    warmup: u32,
+    measured: u32,
+    grace: Duration,
+) -> Option<String> {
+    let total = warmup + measured;
+    let deadline = shared
+        .spec
+        .duration_per_level_s
+        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let timed_out = move || deadline.is_some_and(|d| Instant::now() >= d);
+    let dispatched = Arc::new(AtomicU32::new(0));
+    let mut tasks = JoinSet::new();
+    let mut note = None;
+    match shared.spec.mode {
+        SweepMode::Closed => {
+            for _ in 0..level.concurrency.min(total) {
+                let shared = Arc::clone(shared);
+                let dispatched = Arc::clone(&dispatched);
+                tasks.spawn(async move {
+                    loop {
+                        if shared.stop.is_set() || timed_out() {
+                            break;
+                        }
+                        let i = dispatched.fetch_add(1, Ordering::SeqCst);
+                        if i >= total {
+                            break;
+                        }
+                        one_request(&shared, level, i < warmup, Instant::now()).await;
+                    }
+                });
+            }
+        }
+        SweepMode::Sequential => {
+            let mut sent = 0;
+            while sent < total && !shared.stop.is_set() && !timed_out() {
+                let batch = level.concurrency.min(total - sent);
+                let mut wave = JoinSet::new();
+                for i in sent..sent + batch {
+                    let shared = Arc::clone(shared);
+                    wave.spawn(async move {
+                        one_request(&shared, level, i < warmup, Instant::now()).await
+                    });
+                }
+                sent += batch;
+                drain(wave, &shared.stop, grace).await;
+            }
+            dispatched.store(sent, Ordering::SeqCst);
+        }
+        SweepMode::Interval => {
+            let period = Duration::from_secs_f64(shared.spec.interval_s.unwrap_or(1.0));
+            let mut ticker = tokio::time::interval(period);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut sent = 0;
+            while sent < total {
+                tokio::select! {
+                    tick = ticker.tick() => {
+                        if shared.stop.is_set() || timed_out() {
+                            break;
+                        }
+                        let due = tick.into_std();
+                        let batch = level.concurrency.min(total - sent);
+                        for i in sent..sent + batch {
+                            let shared = Arc::clone(shared);
+                            tasks.spawn(async move { one_request(&shared, level, i < warmup, due).await });
+                        }
+                        sent += batch;
+                    }
+                    _ = shared.stop.stopped() => break,
+                }
+            }
+            dispatched.store(sent, Ordering::SeqCst);
+        }
+        SweepMode::Rate => {
+            let rate = level.rate.unwrap_or(1.0);
+            let mut rng = StdRng::seed_from_u64(shared.spec.seed ^ u64::from(level.index));
+            let gaps = InterArrival::new(shared.spec.arrivals, rate, shared.spec.burstiness);
+            let mut due = tokio::time::Instant::now();
+            let mut sent = 0;
+            while sent < total {
+                tokio::select! {
+                    () = tokio::time::sleep_until(due) => {}
+                    _ = shared.stop.stopped() => break,
+                }
+                if timed_out() {
+                    break;
+                }
+                if shared.in_flight.load(Ordering::SeqCst) >= level.concurrency {
+                    note = Some(format!(
+                        "over-saturated: {} requests in flight at {rate}/s; stopped the level",
+                        level.concurrency
+                    ));
+                    break;
+                }
+                let scheduled = due.into_std();
+                let shared_task = Arc::clone(shared);
+                let is_warmup = sent < warmup;
+                tasks.spawn(
+                    async move { one_request(&shared_task, level, is_warmup, scheduled).await },
+                );
+                sent += 1;
+                due += Duration::from_secs_f64(gaps.sample(&mut rng));
+            }
+            dispatched.store(sent, Ordering::SeqCst);
+        }
+    }
+    drain(tasks, &shared.stop, grace).await;
+    if note.is_none() && timed_out() && dispatched.load(Ordering::SeqCst).min(total) < total {
+        note = Some("the level's --duration-per-level ran out".to_string());
+    }
+    note
+}
+
+/// Waits for the tasks; after a stop, gives them `grace` to finish, then abandons the rest
+/// (an abandoned request is not recorded: it did not finish).
+async fn drain(mut tasks: JoinSet<()>, stop: &StopSignal, grace: Duration) {
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => if next.is_none() { return },
+            _ = stop.stopped() => break,
+        }
+    }
+    let _ = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    tasks.shutdown().await;
+}
+
+async fn one_request(shared: &Shared, level: LevelSpec, warmup: bool, scheduled: Instant) {
+    let request_id = shared.next_request_id.fetch_add(1, Ordering::SeqCst);
+    let words = shared.sizing.words_for(level.prompt_tokens);
+    let request = TargetRequest {
+        prompt: prompt_text(words, shared.spec.seed, request_id),
+        max_tokens: level.output_tokens,
+        fixed_output: shared.spec.fixed_output,
+    };
+    let concurrency_at_send = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    let before = Instant::now();
+    let limit = Duration::from_secs_f64(shared.spec.timeout_s);
+    let exchange = match tokio::time::timeout(limit, shared.target.send(&request)).await {
+        Ok(exchange) => exchange,
+        Err(_) => Exchange {
+            sent: before,
+            chunk_times: Vec::new(),
+            end: Instant::now(),
+            input_tokens: None,
+            output_tokens: None,
+            output_chars: 0,
+            failure: Some(Failure {
+                kind: ErrorKind::Timeout,
+                message: format!("no complete answer within {} s", shared.spec.timeout_s),
+            }),
+        },
+    };
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    let context = RequestContext {
+        request_id,
+        level,
+        warmup,
+        scheduled: scheduled.min(exchange.sent),
+        concurrency_at_send,
+        input_tokens_estimate: shared.sizing.tokens_for(words).round() as u64,
+    };
+    let record = RequestRecord::new(&context, &exchange, shared.zero);
+    collect(shared, record);
+}
+
+fn collect(shared: &Shared, record: RequestRecord) {
+    let mut collector = shared.collector.lock().expect("collector lock");
+    if collector.write_error.is_none() {
+        if let Err(error) = collector.appender.append(&record) {
+            shared
+                .stop
+                .trigger(format!("cannot record requests: {error:#}"));
+            collector.write_error = Some(error);
+        }
+    }
+    collector.level_finished += 1;
+    if !record.is_ok() {
+        collector.level_failed += 1;
+    }
+    let (finished, failed) = (collector.level_finished, collector.level_failed);
+    collector.bar.inc(1);
+    if failed > 0 {
+        collector.bar.set_message(format!("{failed} failed"));
+    }
+    if finished >= MIN_REQUESTS_FOR_ABORT
+        && failed as f64 > shared.spec.max_error_rate * finished as f64
+    {
+        shared.stop.trigger(format!(
+            "aborted: {failed} of {finished} requests failed at level {} (last error: {} {}), \
+             above --max-error-rate {}",
+            record.level + 1,
+            record.status,
+            record.error.chars().take(160).collect::<String>(),
+            shared.spec.max_error_rate
+        ));
+    }
+    collector.records.push(record);
+}
+
+/// Gaps between arrivals in rate mode.
+enum InterArrival {
+    Constant(f64),
+    Poisson(Exp<f64>),
+    Gamma(Gamma<f64>),
+}
+
+impl InterArrival {
+    fn new(arrivals: Arrivals, rate: f64, cv: f64) -> InterArrival {
+        match arrivals {
+            Arrivals::Constant => InterArrival::Constant(1.0 / rate),
+            Arrivals::Poisson => InterArrival::Poisson(Exp::new(rate).expect("rate > 0")),
+            // Shape 1/cv² and scale cv²/rate give mean 1/rate and coefficient of variation cv.
+            Arrivals::Gamma => InterArrival::Gamma(
+                Gamma::new(1.0 / (cv * cv), cv * cv / rate).expect("positive shape and scale"),
+            ),
+        }
+    }
+
+    fn sample(&self, rng: &mut StdRng) -> f64 {
+        match self {
+            InterArrival::Constant(gap) => *gap,
+            InterArrival::Poisson(d) => d.sample(rng),
+            InterArrival::Gamma(d) => d.sample(rng),
+        }
+    }
+}
+
+/// Measures tokens per word on the target with two short requests (not part of the sweep):
+/// prompt sizes then land near what was asked for whatever the tokenizer.
+pub async fn probe_prompt_size(target: &dyn Target, seed: u64) -> TokensPerWord {
+    let mut reported = Vec::new();
+    for (i, words) in [32usize, 400].into_iter().enumerate() {
+        let request = TargetRequest {
+            prompt: prompt_text(words, seed ^ 0xABCD, u64::MAX - i as u64),
+            max_tokens: 1,
+            fixed_output: false,
+        };
+        let exchange = target.send(&request).await;
+        match (exchange.failure, exchange.input_tokens) {
+            (None, Some(tokens)) => reported.push((words, tokens)),
+            _ => return TokensPerWord::default(),
+        }
+    }
+    TokensPerWord::from_probes(reported[0], reported[1])
+}

@@ -1,0 +1,99 @@
+//! The spend guard: before a paid calibration, the worst case it can cost — every request at its
+//! full prompt and max_tokens, at catalog prices — and a refusal above the limit.
+
+use crate::cost::catalog::BedrockPrice;
+
+use super::sweep::SweepSpec;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpendEstimate {
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub usd: f64,
+    /// The price row's source and date, so the figure can be checked.
+    pub price_note: String,
+}
+
+pub fn worst_case(spec: &SweepSpec, price: &BedrockPrice) -> SpendEstimate {
+    let per_level = u64::from(spec.requests_per_level + spec.warmup_per_level);
+    let (mut requests, mut input, mut output) = (0u64, 0u64, 0u64);
+    for level in spec.levels() {
+        requests += per_level;
+        input += per_level * u64::from(level.prompt_tokens);
+        output += per_level * u64::from(level.output_tokens);
+    }
+    let usd =
+        input as f64 / 1e6 * price.input_per_mtok + output as f64 / 1e6 * price.output_per_mtok;
+    SpendEstimate {
+        requests,
+        input_tokens: input,
+        output_tokens: output,
+        usd,
+        price_note: format!(
+            "{} in {}: ${}/M input, ${}/M output ({}, {})",
+            price.model_id,
+            price.region,
+            price.input_per_mtok,
+            price.output_per_mtok,
+            price.source,
+            price.date
+        ),
+    }
+}
+
+/// `Err` with the reason and the way out when the worst case exceeds `max_usd` and the user
+/// has not said `--yes`.
+pub fn check(estimate: &SpendEstimate, max_usd: f64, yes: bool) -> Result<(), String> {
+    if estimate.usd <= max_usd || yes {
+        return Ok(());
+    }
+    Err(format!(
+        "this run could cost up to ${:.2} ({} requests, {} input + {} output tokens at {}), \
+         above --max-cost {max_usd:.2}; lower --requests-per-level or the sizes, raise --max-cost, \
+         or pass --yes",
+        estimate.usd,
+        estimate.requests,
+        estimate.input_tokens,
+        estimate.output_tokens,
+        estimate.price_note
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calibrate::sweep::tests::spec;
+
+    fn price() -> BedrockPrice {
+        BedrockPrice {
+            model_id: "m".into(),
+            name: "M".into(),
+            region: "us-east-1".into(),
+            inference_profile: "regional".into(),
+            input_per_mtok: 3.0,
+            output_per_mtok: 15.0,
+            batch_input_per_mtok: None,
+            batch_output_per_mtok: None,
+            cache_write_per_mtok: None,
+            cache_read_per_mtok: None,
+            source: "test".into(),
+            date: "2026-11-24".into(),
+        }
+    }
+
+    #[test]
+    fn worst_case_is_every_request_at_full_size() {
+        // 3 concurrencies × (64 and 1024 prompt) × 128 out, 11 requests each.
+        let estimate = worst_case(&spec(), &price());
+        assert_eq!(estimate.requests, 66);
+        assert_eq!(estimate.input_tokens, 33 * 64 + 33 * 1024);
+        assert_eq!(estimate.output_tokens, 66 * 128);
+        let usd = (33.0 * 1088.0) / 1e6 * 3.0 + (66.0 * 128.0) / 1e6 * 15.0;
+        assert!((estimate.usd - usd).abs() < 1e-12);
+        assert!(check(&estimate, 1.0, false).is_ok());
+        let refusal = check(&estimate, 0.01, false).unwrap_err();
+        assert!(refusal.contains("--max-cost") && refusal.contains("--yes"));
+        assert!(check(&estimate, 0.01, true).is_ok());
+    }
+}

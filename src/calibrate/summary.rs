@@ -1,0 +1,144 @@
+//! Per-level statistics of a run, from its records (warm-up excluded): what the level table
+//! prints and `levels.csv` holds.
+
+use serde::Serialize;
+
+use super::record::RequestRecord;
+use super::sweep::LevelSpec;
+
+/// Linear-interpolated quantile of sorted values; `None` when empty.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let below = position.floor() as usize;
+    let above = position.ceil() as usize;
+    let weight = position - below as f64;
+    Some(sorted[below] * (1.0 - weight) + sorted[above] * weight)
+}
+
+/// p50/p90/p99 of one metric.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Spread {
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+impl Spread {
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Spread {
+        let mut sorted: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+        sorted.sort_by(f64::total_cmp);
+        Spread {
+            p50: quantile(&sorted, 0.50),
+            p90: quantile(&sorted, 0.90),
+            p99: quantile(&sorted, 0.99),
+        }
+    }
+}
+
+/// One level, flattened for CSV/Parquet (times in seconds).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LevelSummary {
+    pub level: u32,
+    pub concurrency: u32,
+    pub prompt_tokens_target: u32,
+    pub output_tokens_target: u32,
+    pub sent: u64,
+    pub ok: u64,
+    pub throttled: u64,
+    pub failed: u64,
+    pub early_stops: u64,
+    pub mean_input_tokens: Option<f64>,
+    pub ttft_p50_s: Option<f64>,
+    pub ttft_p90_s: Option<f64>,
+    pub ttft_p99_s: Option<f64>,
+    pub tpot_p50_s: Option<f64>,
+    pub tpot_p90_s: Option<f64>,
+    pub tpot_p99_s: Option<f64>,
+    pub itl_p50_s: Option<f64>,
+    pub itl_p90_s: Option<f64>,
+    pub itl_p99_s: Option<f64>,
+    pub ntpot_p50_s: Option<f64>,
+    pub e2e_p50_s: Option<f64>,
+    pub e2e_p90_s: Option<f64>,
+    pub e2e_p99_s: Option<f64>,
+    /// Output tokens of the level's successful requests over the level's wall time.
+    pub output_tokens_per_s: Option<f64>,
+    /// Median of 1/TPOT: what one user sees while text streams.
+    pub tokens_per_s_per_request_p50: Option<f64>,
+}
+
+/// Summaries for the levels that have measured (non-warm-up) requests, in level order.
+pub fn summarize(levels: &[LevelSpec], records: &[RequestRecord]) -> Vec<LevelSummary> {
+    levels
+        .iter()
+        .filter_map(|level| {
+            let rows: Vec<&RequestRecord> = records
+                .iter()
+                .filter(|r| r.level == level.index && !r.warmup)
+                .collect();
+            (!rows.is_empty()).then(|| summarize_level(level, &rows))
+        })
+        .collect()
+}
+
+fn summarize_level(level: &LevelSpec, rows: &[&RequestRecord]) -> LevelSummary {
+    let ok: Vec<&RequestRecord> = rows.iter().copied().filter(|r| r.is_ok()).collect();
+    let ttft = Spread::of(ok.iter().filter_map(|r| r.ttft_s));
+    let tpot = Spread::of(ok.iter().filter_map(|r| r.tpot_s));
+    let itl = Spread::of(ok.iter().flat_map(|r| r.chunk_gaps()));
+    let ntpot = Spread::of(ok.iter().filter_map(|r| r.ntpot_s));
+    let e2e = Spread::of(ok.iter().map(|r| r.e2e_s));
+    let tps = Spread::of(ok.iter().filter_map(|r| r.tpot_s).map(|t| 1.0 / t));
+    let start = rows.iter().map(|r| r.sent_s).fold(f64::INFINITY, f64::min);
+    let end = rows
+        .iter()
+        .map(|r| r.sent_s + r.e2e_s)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let tokens: u64 = ok.iter().map(|r| r.output_tokens).sum();
+    let wall = end - start;
+    LevelSummary {
+        level: level.index,
+        concurrency: level.concurrency,
+        prompt_tokens_target: level.prompt_tokens,
+        output_tokens_target: level.output_tokens,
+        sent: rows.len() as u64,
+        ok: ok.len() as u64,
+        throttled: rows.iter().filter(|r| r.status == "throttled").count() as u64,
+        failed: (rows.len() - ok.len()) as u64,
+        early_stops: ok.iter().filter(|r| r.early_stop).count() as u64,
+        mean_input_tokens: (!ok.is_empty())
+            .then(|| ok.iter().map(|r| r.input_tokens as f64).sum::<f64>() / ok.len() as f64),
+        ttft_p50_s: ttft.p50,
+        ttft_p90_s: ttft.p90,
+        ttft_p99_s: ttft.p99,
+        tpot_p50_s: tpot.p50,
+        tpot_p90_s: tpot.p90,
+        tpot_p99_s: tpot.p99,
+        itl_p50_s: itl.p50,
+        itl_p90_s: itl.p90,
+        itl_p99_s: itl.p99,
+        ntpot_p50_s: ntpot.p50,
+        e2e_p50_s: e2e.p50,
+        e2e_p90_s: e2e.p90,
+        e2e_p99_s: e2e.p99,
+        output_tokens_per_s: (wall > 0.0 && tokens > 0).then(|| tokens as f64 / wall),
+        tokens_per_s_per_request_p50: tps.p50,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(quantile(&v, 0.5), Some(3.0));
+        assert_eq!(quantile(&v, 0.25), Some(2.0));
+        assert_eq!(quantile(&v, 0.9), Some(4.6));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+}

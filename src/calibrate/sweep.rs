@@ -1,0 +1,228 @@
+//! What a calibration run measures: the levels (concurrency × prompt size × output size) and how
+//! load is applied at each.
+
+use serde::{Deserialize, Serialize};
+
+/// How requests are launched within a level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepMode {
+    /// Keep c requests in flight: a new one starts as soon as one finishes.
+    Closed,
+    /// Launch c at once, wait for all c to finish, repeat (seed 002's method).
+    Sequential,
+    /// Launch c at once every --interval seconds, whether or not the last batch finished
+    /// (seed 002's method); shows queueing when the endpoint cannot keep up.
+    Interval,
+    /// Open loop: requests arrive at --rate per second (Poisson, constant or gamma), at most c
+    /// in flight; reaching c means the endpoint is over-saturated and the level stops.
+    Rate,
+}
+
+/// Inter-arrival times in rate mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrivals {
+    Poisson,
+    Constant,
+    /// Gamma with coefficient of variation --burstiness (> 1 is burstier than Poisson).
+    Gamma,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepSpec {
+    pub mode: SweepMode,
+    pub concurrency: Vec<u32>,
+    pub prompt_tokens: Vec<u32>,
+    pub output_tokens: Vec<u32>,
+    pub requests_per_level: u32,
+    pub warmup_per_level: u32,
+    /// Stop dispatching in a level after this long, even if requests remain.
+    #[serde(default)]
+    pub duration_per_level_s: Option<f64>,
+    /// Interval mode: seconds between batches.
+    #[serde(default)]
+    pub interval_s: Option<f64>,
+    /// Rate mode: requests per second, one level per rate (concurrency is then the cap).
+    #[serde(default)]
+    pub rates: Vec<f64>,
+    #[serde(default = "poisson")]
+    pub arrivals: Arrivals,
+    #[serde(default = "one")]
+    pub burstiness: f64,
+    /// Ask for exactly max_tokens of output (ignore_eos / min_tokens) where the target allows.
+    pub fixed_output: bool,
+    /// A request still unanswered after this long is recorded as a timeout.
+    pub timeout_s: f64,
+    /// Stop the run when a level's error rate exceeds this (after 10 requests).
+    pub max_error_rate: f64,
+    pub seed: u64,
+}
+
+fn poisson() -> Arrivals {
+    Arrivals::Poisson
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// One level of the sweep.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LevelSpec {
+    pub index: u32,
+    pub concurrency: u32,
+    /// Rate mode only.
+    pub rate: Option<f64>,
+    pub prompt_tokens: u32,
+    pub output_tokens: u32,
+}
+
+impl LevelSpec {
+    pub fn label(&self) -> String {
+        let load = match self.rate {
+            Some(rate) => format!("rate {rate}/s (cap {})", self.concurrency),
+            None => format!("c={}", self.concurrency),
+        };
+        format!(
+            "{load} prompt={} out={}",
+            self.prompt_tokens, self.output_tokens
+        )
+    }
+}
+
+impl SweepSpec {
+    /// Levels in the order they run: per prompt and output size, load ascending, so a
+    /// saturating level comes last within its group.
+    pub fn levels(&self) -> Vec<LevelSpec> {
+        let mut levels = Vec::new();
+        for &prompt_tokens in &self.prompt_tokens {
+            for &output_tokens in &self.output_tokens {
+                if self.mode == SweepMode::Rate {
+                    let cap = self.concurrency.iter().copied().max().unwrap_or(256);
+                    for &rate in &self.rates {
+                        levels.push((cap, Some(rate), prompt_tokens, output_tokens));
+                    }
+                } else {
+                    for &c in &self.concurrency {
+                        levels.push((c, None, prompt_tokens, output_tokens));
+                    }
+                }
+            }
+        }
+        levels
+            .into_iter()
+            .enumerate()
+            .map(
+                |(index, (concurrency, rate, prompt_tokens, output_tokens))| LevelSpec {
+                    index: index as u32,
+                    concurrency,
+                    rate,
+                    prompt_tokens,
+                    output_tokens,
+                },
+            )
+            .collect()
+    }
+
+    /// Requests the whole sweep sends, warm-up included.
+    pub fn total_requests(&self) -> u64 {
+        self.levels().len() as u64 * u64::from(self.requests_per_level + self.warmup_per_level)
+    }
+
+    /// Every problem names the flag that fixes it.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = |name: &str, values: &[u32]| {
+            if values.is_empty() || values.contains(&0) {
+                Err(format!(
+                    "--{name} needs one or more positive integers, e.g. 1,2,4,8"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        positive("concurrency", &self.concurrency)?;
+        positive("prompt-tokens", &self.prompt_tokens)?;
+        positive("output-tokens", &self.output_tokens)?;
+        if self.requests_per_level == 0 {
+            return Err("--requests-per-level must be at least 1".into());
+        }
+        if self.mode == SweepMode::Interval && !self.interval_s.is_some_and(|s| s > 0.0) {
+            return Err("--mode interval needs --interval SECONDS (> 0)".into());
+        }
+        if self.mode == SweepMode::Rate
+            && (self.rates.is_empty() || self.rates.iter().any(|r| !(r.is_finite() && *r > 0.0)))
+        {
+            return Err("--mode rate needs --rate R[,R...] in requests per second (> 0)".into());
+        }
+        if !(self.timeout_s > 0.0) {
+            return Err("--timeout must be positive seconds".into());
+        }
+        if !(0.0..=1.0).contains(&self.max_error_rate) {
+            return Err("--max-error-rate is a fraction between 0 and 1".into());
+        }
+        if !(self.burstiness > 0.0) {
+            return Err("--burstiness must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn spec() -> SweepSpec {
+        SweepSpec {
+            mode: SweepMode::Closed,
+            concurrency: vec![1, 2, 4],
+            prompt_tokens: vec![64, 1024],
+            output_tokens: vec![128],
+            requests_per_level: 10,
+            warmup_per_level: 1,
+            duration_per_level_s: None,
+            interval_s: None,
+            rates: Vec::new(),
+            arrivals: Arrivals::Poisson,
+            burstiness: 1.0,
+            fixed_output: true,
+            timeout_s: 60.0,
+            max_error_rate: 0.5,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn levels_sweep_load_within_each_size() {
+        let levels = spec().levels();
+        let shape: Vec<(u32, u32)> = levels
+            .iter()
+            .map(|l| (l.prompt_tokens, l.concurrency))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![(64, 1), (64, 2), (64, 4), (1024, 1), (1024, 2), (1024, 4)]
+        );
+        assert!(levels.iter().enumerate().all(|(i, l)| l.index == i as u32));
+        assert_eq!(spec().total_requests(), 6 * 11);
+    }
+
+    #[test]
+    fn bad_sweeps_name_the_flag() {
+        let mut s = spec();
+        s.concurrency = vec![0];
+        assert!(s.check().unwrap_err().contains("--concurrency"));
+        let mut s = spec();
+        s.mode = SweepMode::Interval;
+        assert!(s.check().unwrap_err().contains("--interval"));
+        let mut s = spec();
+        s.mode = SweepMode::Rate;
+        assert!(s.check().unwrap_err().contains("--rate"));
+        let mut s = spec();
+        s.mode = SweepMode::Rate;
+        s.rates = vec![2.0, 4.0];
+        assert!(s.check().is_ok());
+        assert_eq!(s.levels().len(), 4);
+        assert!(s.levels().iter().all(|l| l.concurrency == 4));
+    }
+}

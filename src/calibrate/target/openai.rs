@@ -1,0 +1,214 @@
+//! OpenAI-compatible streaming chat completions: vLLM, TGI, llama.cpp's llama-server, SGLang,
+//! Bedrock's OpenAI-compatible endpoint. Usage comes from `stream_options.include_usage`.
+//!
+//! The stream is parsed with eventsource-stream rather than an EventSource client, because an
+//! EventSource reconnects on its own — wrong for a load tester, which must count every attempt.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use eventsource_stream::Eventsource;
+use futures_util::future::BoxFuture;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use super::chunks::apply_openai_chunk;
+use super::{ErrorKind, Exchange, ExchangeRecorder, Target, TargetInfo, TargetRequest};
+
+pub struct OpenAiTarget {
+    client: reqwest::Client,
+    completions_url: String,
+    api_key: Option<String>,
+    info: TargetInfo,
+}
+
+/// `http://host:port`, `…/v1` or a full `…/chat/completions` URL → the completions URL.
+pub fn completions_url(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    if base.ends_with("/chat/completions") {
+        base.to_string()
+    } else if base.ends_with("/v1") {
+        format!("{base}/chat/completions")
+    } else {
+        format!("{base}/v1/chat/completions")
+    }
+}
+
+fn models_url(completions_url: &str) -> String {
+    format!(
+        "{}/models",
+        completions_url.trim_end_matches("/chat/completions")
+    )
+}
+
+impl OpenAiTarget {
+    /// `model`: the served model name; when `None`, the first id from `GET /v1/models`.
+    /// `api_key`: sent as a bearer token, never recorded.
+    pub async fn connect(
+        url: &str,
+        model: Option<String>,
+        api_key: Option<String>,
+        max_connections: usize,
+    ) -> Result<OpenAiTarget> {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(max_connections)
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .context("cannot build the HTTP client")?;
+        let completions_url = completions_url(url);
+        let model = match model {
+            Some(model) => model,
+            None => discover_model(&client, &completions_url, api_key.as_deref()).await?,
+        };
+        Ok(OpenAiTarget {
+            client,
+            info: TargetInfo {
+                target: "openai".into(),
+                model_id: model,
+                endpoint: completions_url.clone(),
+                region: None,
+                paid_per_token: false,
+            },
+            completions_url,
+            api_key,
+        })
+    }
+
+    fn body(&self, request: &TargetRequest) -> Value {
+        let mut body = json!({
+            "model": self.info.model_id,
+            "messages": [{"role": "user", "content": request.prompt}],
+            "max_tokens": request.max_tokens,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        if request.fixed_output {
+            // vLLM and llama-server honour these; servers that do not simply ignore them, and
+            // early stops are then counted per request.
+            body["ignore_eos"] = json!(true);
+            body["min_tokens"] = json!(request.max_tokens);
+        }
+        body
+    }
+
+    async fn exchange(&self, request: &TargetRequest) -> Exchange {
+        let body = self.body(request);
+        let mut http = self.client.post(&self.completions_url).json(&body);
+        if let Some(key) = &self.api_key {
+            http = http.bearer_auth(key);
+        }
+        let mut recorder = ExchangeRecorder::start();
+        let response = match http.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let kind = if error.is_timeout() {
+                    ErrorKind::Timeout
+                } else {
+                    ErrorKind::ClientError
+                };
+                recorder.fail(kind, format!("request failed: {error}"));
+                return recorder.finish();
+            }
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            recorder.fail(
+                ErrorKind::from_status(status.as_u16()),
+                format!(
+                    "HTTP {status}: {}",
+                    text.chars().take(300).collect::<String>()
+                ),
+            );
+            return recorder.finish();
+        }
+        let mut events = response.bytes_stream().eventsource();
+        let mut done = false;
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(event) if event.data.trim() == "[DONE]" => {
+                    done = true;
+                    break;
+                }
+                Ok(event) => match serde_json::from_str::<Value>(&event.data) {
+                    Ok(chunk) => apply_openai_chunk(&chunk, &mut recorder),
+                    Err(e) => recorder.fail(
+                        ErrorKind::ClientError,
+                        format!("unreadable chunk ({e}): {}", event.data),
+                    ),
+                },
+                Err(error) => {
+                    recorder.fail(ErrorKind::ServerError, format!("stream broke: {error}"));
+                    break;
+                }
+            }
+            if recorder.has_failed() {
+                break;
+            }
+        }
+        if !done && !recorder.has_failed() {
+            recorder.fail(
+                ErrorKind::ServerError,
+                "the stream ended without [DONE]".to_string(),
+            );
+        }
+        recorder.finish()
+    }
+}
+
+async fn discover_model(
+    client: &reqwest::Client,
+    completions_url: &str,
+    api_key: Option<&str>,
+) -> Result<String> {
+    let url = models_url(completions_url);
+    let mut request = client.get(&url);
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}; is the server running? (or pass --model)"))?;
+    if !response.status().is_success() {
+        bail!(
+            "GET {url} answered {}; pass --model NAME to name the served model",
+            response.status()
+        );
+    }
+    let listing: Value = response
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer JSON; pass --model NAME"))?;
+    listing
+        .pointer("/data/0/id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .with_context(|| format!("{url} lists no model; pass --model NAME"))
+}
+
+impl Target for OpenAiTarget {
+    fn info(&self) -> &TargetInfo {
+        &self.info
+    }
+
+    fn send<'a>(&'a self, request: &'a TargetRequest) -> BoxFuture<'a, Exchange> {
+        Box::pin(self.exchange(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_become_the_completions_url() {
+        let want = "http://127.0.0.1:8091/v1/chat/completions";
+        assert_eq!(completions_url("http://127.0.0.1:8091"), want);
+        assert_eq!(completions_url("http://127.0.0.1:8091/"), want);
+        assert_eq!(completions_url("http://127.0.0.1:8091/v1"), want);
+        assert_eq!(completions_url(want), want);
+        assert_eq!(models_url(want), "http://127.0.0.1:8091/v1/models");
+    }
+}

@@ -1,0 +1,339 @@
+//! `llmcap calibrate`: connect to the target, guard the spend, run the sweep into a run
+//! directory, print the level table and fit a profile.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::calibrate::manifest::{Counts, Manifest};
+use crate::calibrate::prompt::TokensPerWord;
+use crate::calibrate::record::RequestRecord;
+use crate::calibrate::run_dir::RunDir;
+use crate::calibrate::runner::{probe_prompt_size, run_sweep, SweepInputs};
+use crate::calibrate::spend;
+use crate::calibrate::stop::StopSignal;
+use crate::calibrate::summary::summarize;
+use crate::calibrate::sweep::SweepSpec;
+use crate::calibrate::target::aws::AwsOptions;
+use crate::calibrate::target::bedrock::BedrockTarget;
+use crate::calibrate::target::openai::OpenAiTarget;
+use crate::calibrate::target::sagemaker::SagemakerTarget;
+use crate::calibrate::target::Target;
+use crate::cli::{CalibrateArgs, CalibrateTarget, FitArgs};
+use crate::files::now_utc_rfc3339;
+use crate::report::calibration_table;
+
+pub fn run(args: &CalibrateArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(calibrate(args))
+}
+
+fn sweep_from_args(args: &CalibrateArgs) -> SweepSpec {
+    SweepSpec {
+        mode: args.mode,
+        concurrency: args.concurrency.clone(),
+        prompt_tokens: args.prompt_tokens.clone(),
+        output_tokens: args.output_tokens.clone(),
+        requests_per_level: args.requests_per_level,
+        warmup_per_level: args.warmup,
+        duration_per_level_s: args.duration_per_level,
+        interval_s: args.interval,
+        rates: args.rate.clone(),
+        arrivals: args.arrivals,
+        burstiness: args.burstiness,
+        fixed_output: !args.no_fixed_output,
+        timeout_s: args.timeout,
+        max_error_rate: args.max_error_rate,
+        seed: args.seed,
+    }
+}
+
+async fn connect(args: &CalibrateArgs, max_connections: usize) -> Result<Arc<dyn Target>> {
+    let aws = AwsOptions {
+        region: args.region.clone(),
+        profile: args.aws_profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    };
+    Ok(match args.target {
+        CalibrateTarget::Openai => {
+            let url = args.url.as_deref().ok_or_else(|| {
+                anyhow!("--target openai needs --url, e.g. http://127.0.0.1:8091")
+            })?;
+            let key = std::env::var(&args.api_key_env)
+                .ok()
+                .filter(|k| !k.is_empty());
+            Arc::new(OpenAiTarget::connect(url, args.model.clone(), key, max_connections).await?)
+        }
+        CalibrateTarget::Bedrock => {
+            let model = args.model_id.as_deref().ok_or_else(|| {
+                anyhow!("--target bedrock needs --model-id, e.g. meta.llama3-3-70b-instruct-v1:0")
+            })?;
+            Arc::new(BedrockTarget::connect(model, args.api, &aws).await?)
+        }
+        CalibrateTarget::Sagemaker => {
+            let endpoint = args
+                .endpoint_name
+                .as_deref()
+                .ok_or_else(|| anyhow!("--target sagemaker needs --endpoint-name"))?;
+            Arc::new(
+                SagemakerTarget::connect(endpoint, args.payload, args.model_id.clone(), &aws)
+                    .await?,
+            )
+        }
+    })
+}
+
+fn default_out(args: &CalibrateArgs) -> PathBuf {
+    let stamp: String = now_utc_rfc3339()
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect();
+    let target = format!("{:?}", args.target).to_lowercase();
+    PathBuf::from("calibration/runs").join(format!("{target}-{stamp}"))
+}
+
+/// The spend guard: Bedrock bills per token, so a sweep has a worst case to show and cap.
+fn guard_spend(args: &CalibrateArgs, spec: &SweepSpec, target: &dyn Target) -> Result<()> {
+    let info = target.info();
+    if !info.paid_per_token {
+        if info.target == "sagemaker" {
+            eprintln!(
+                "spend: a SageMaker endpoint bills per instance-hour while it exists; this run adds \
+                 no per-request charge"
+            );
+        }
+        return Ok(());
+    }
+    let region = info.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let catalog = match crate::commands::pricing::load_catalog(&args.pricing_dir) {
+        Ok(catalog) => catalog,
+        Err(error) if args.yes => {
+            eprintln!("spend: no price catalog ({error:#}); running without an estimate (--yes)");
+            return Ok(());
+        }
+        Err(error) => bail!("{error:#}; the spend guard needs it: pass --pricing-dir, or --yes to run without an estimate"),
+    };
+    let global = info.model_id.starts_with("global.");
+    let price = match catalog.bedrock(&info.model_id, &region, global) {
+        Ok(price) => price,
+        Err(error) if args.yes => {
+            eprintln!("spend: {error}; running without an estimate (--yes)");
+            return Ok(());
+        }
+        Err(error) => {
+            bail!("{error}; the spend guard cannot price this run: pass --yes to run anyway")
+        }
+    };
+    let estimate = spend::worst_case(spec, price);
+    eprintln!(
+        "spend: worst case ${:.2} for {} requests ({} input + {} output tokens) at {}",
+        estimate.usd,
+        estimate.requests,
+        estimate.input_tokens,
+        estimate.output_tokens,
+        estimate.price_note
+    );
+    spend::check(&estimate, args.max_cost, args.yes).map_err(|e| anyhow!(e))
+}
+
+/// Per level, the measured requests already recorded (any outcome: a finished request is not
+/// repeated, whether it succeeded or not).
+fn done_per_level(records: &[RequestRecord]) -> HashMap<u32, u32> {
+    let mut done = HashMap::new();
+    for r in records.iter().filter(|r| !r.warmup) {
+        *done.entry(r.level).or_insert(0) += 1;
+    }
+    done
+}
+
+async fn calibrate(args: &CalibrateArgs) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| default_out(args));
+    let (run_dir, mut manifest, previous, spec) = if args.resume {
+        let (run_dir, manifest, previous) = RunDir::open_for_resume(&out)?;
+        if manifest.is_complete() {
+            bail!("{} is already complete; nothing to resume", out.display());
+        }
+        let spec = manifest.sweep.clone();
+        eprintln!(
+            "resuming {}: {} requests recorded; the sweep comes from its manifest",
+            out.display(),
+            previous.len()
+        );
+        (run_dir, Some(manifest), previous, spec)
+    } else {
+        let spec = sweep_from_args(args);
+        spec.check().map_err(|e| anyhow!(e))?;
+        (RunDir::create(&out)?, None, Vec::new(), spec)
+    };
+    let max_in_flight = spec.concurrency.iter().copied().max().unwrap_or(1) as usize;
+    let target = connect(args, max_in_flight).await?;
+    if let Some(m) = &manifest {
+        let info = target.info();
+        if m.target != info.target || m.model_id != info.model_id {
+            bail!(
+                "{} was measured on {} {}, not {} {}; pass the same --target and model",
+                out.display(),
+                m.target,
+                m.model_id,
+                info.target,
+                info.model_id
+            );
+        }
+    }
+    guard_spend(args, &spec, target.as_ref())?;
+
+    let sizing = match &manifest {
+        Some(m) => TokensPerWord::from(m.prompt_sizing),
+        None => {
+            let sizing = probe_prompt_size(target.as_ref(), spec.seed).await;
+            if sizing.measured {
+                eprintln!(
+                    "prompt sizing: {:.2} tokens per word + {:.0} overhead (two probe requests)",
+                    sizing.per_word, sizing.overhead
+                );
+            } else {
+                eprintln!(
+                    "prompt sizing: the target reported no prompt tokens; assuming {:.1} tokens per word",
+                    sizing.per_word
+                );
+            }
+            sizing
+        }
+    };
+    let info = target.info().clone();
+    let mut manifest = match manifest.take() {
+        Some(mut m) => {
+            m.sessions += 1;
+            m.status = "partial".into();
+            m.stop_reason = Some("running".into());
+            m
+        }
+        None => Manifest::new(
+            out.file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .as_deref()
+                .unwrap_or("run"),
+            &info,
+            &spec,
+            sizing,
+            now_utc_rfc3339(),
+        ),
+    };
+    manifest.counts = Counts::of(&previous);
+    run_dir.write_manifest(&manifest)?;
+    eprintln!(
+        "calibrating {} {} at {} into {}",
+        info.target,
+        info.model_id,
+        info.endpoint,
+        out.display()
+    );
+
+    let stop = StopSignal::new();
+    let interrupt = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: no new requests; in-flight ones may finish (--grace)");
+                stop.trigger("interrupted (Ctrl-C)");
+            }
+        })
+    };
+    // Continue the run clock across sessions so times stay increasing.
+    let elapsed_before = previous
+        .iter()
+        .map(|r| r.sent_s + r.e2e_s)
+        .fold(0.0, f64::max);
+    let now = Instant::now();
+    let zero = now
+        .checked_sub(Duration::from_secs_f64(elapsed_before + 1.0))
+        .unwrap_or(now);
+    let appender = run_dir.appender(&previous)?;
+    let outcome = run_sweep(
+        SweepInputs {
+            target,
+            spec: spec.clone(),
+            sizing,
+            done_per_level: done_per_level(&previous),
+            first_request_id: previous.iter().map(|r| r.request_id + 1).max().unwrap_or(0),
+            zero,
+            stop: stop.clone(),
+            grace: Duration::from_secs_f64(args.grace.max(0.0)),
+            show_progress: !args.no_progress,
+        },
+        appender,
+    )
+    .await;
+    interrupt.abort();
+    let outcome = outcome?;
+
+    let mut records = previous;
+    records.extend(outcome.records);
+    records.sort_by_key(|r| r.request_id);
+    let levels = spec.levels();
+    let summaries = summarize(&levels, &records);
+    run_dir.write_tables(&records, &summaries)?;
+    let complete = outcome.stop_reason.is_none()
+        && levels.iter().all(|l| {
+            done_per_level(&records).get(&l.index).copied().unwrap_or(0) >= spec.requests_per_level
+        });
+    manifest.counts = Counts::of(&records);
+    manifest.finished_at = Some(now_utc_rfc3339());
+    manifest.status = if complete { "complete" } else { "partial" }.into();
+    manifest.stop_reason = outcome
+        .stop_reason
+        .clone()
+        .or_else(|| (!complete).then(|| outcome.notes.join("; ")));
+    run_dir.write_manifest(&manifest)?;
+
+    println!("{}", calibration_table::levels(&summaries));
+    let c = manifest.counts;
+    println!(
+        "requests: {} sent = {} ok + {} failed ({} throttled); {} warm-up; {} early stops; \
+         {} prompt-size mismatches",
+        c.sent, c.ok, c.failed, c.throttled, c.warmup, c.early_stops, c.token_mismatches
+    );
+    for note in &outcome.notes {
+        println!("note: {note}");
+    }
+    if !args.no_fit && c.ok > 0 {
+        fit_profile(&out, &manifest);
+    }
+    println!("run: {} ({})", out.display(), manifest.status);
+    match outcome.stop_reason {
+        Some(reason) => bail!(
+            "{reason}; the run is partial with every finished request kept; finish it with \
+             `llmcap calibrate --resume --out {}` and the same target flags",
+            out.display()
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Fits `profile.toml` into the run directory; a failed fit is reported, not fatal (the
+/// records stand on their own).
+fn fit_profile(out: &Path, manifest: &Manifest) {
+    let fit = FitArgs {
+        input: out.to_path_buf(),
+        out: Some(out.join("profile.toml")),
+        concurrency: None,
+        model_id: Some(manifest.model_id.clone()),
+        name: Some(format!(
+            "{} via {} (calibrated)",
+            manifest.model_id, manifest.target
+        )),
+        source: Some(format!("llmcap calibrate, run {}", out.display())),
+        date: Some(manifest.started_at.chars().take(10).collect()),
+        target: Some(format!("{} {}", manifest.target, manifest.endpoint)),
+        json: false,
+    };
+    if let Err(error) = crate::commands::fit::run(&fit) {
+        eprintln!("no profile fitted: {error:#}");
+    }
+}
