@@ -28,6 +28,7 @@ pub enum Command {
     Simulate(Box<SimulateArgs>),
     Workloads(WorkloadsArgs),
     BenchSim(BenchSimArgs),
+    BenchClient(BenchClientArgs),
     ProfileFromRanges(ProfileFromRangesArgs),
     Pricing(PricingArgs),
     Plan(PlanArgs),
@@ -517,4 +518,31 @@ pub enum CalibrateTarget {
     Bedrock,
     /// An Amazon SageMaker real-time endpoint through aws-sdk-sagemakerruntime.
     Sagemaker,
+}
+
+/// Benchmark calibrate's client: its own overhead on TTFT and the streamed requests per second
+/// it sustains, against a local fixed-latency server (first token after --ttft-ms, then one
+/// every --itl-ms). The server paces streams with OS sleeps, not tokio's 1 ms timer.
+///
+/// Printed: TTFT − t at p50/p99/max, requests/s, and chunk gaps − i at p99. The targets this
+/// machine should meet: TTFT − t < 1 ms at p99 with 256 streams; ≥ 2,000 requests/s.
+#[derive(Debug, Args)]
+pub struct BenchClientArgs {
+    /// Streams in flight.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: u32,
+    /// Requests to send (after one warm-up request per stream).
+    #[arg(long, default_value_t = 6000)]
+    pub requests: u32,
+    /// The server's time to first token.
+    #[arg(long, default_value_t = 50.0)]
+    pub ttft_ms: f64,
+    /// The server's gap between tokens.
+    #[arg(long, default_value_t = 5.0)]
+    pub itl_ms: f64,
+    /// Tokens per response.
+    #[arg(long, default_value_t = 8)]
+    pub output_tokens: u32,
+    #[arg(long)]
+    pub json: bool,
 }

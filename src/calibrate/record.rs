@@ -135,7 +135,7 @@ impl RequestRecord {
             concurrency_at_send: context.concurrency_at_send,
             status,
             error,
-            attempts: 1,
+            attempts: exchange.attempts,
             chunk_offsets_s: offsets.join(";"),
         }
     }
@@ -193,6 +193,7 @@ mod tests {
             output_tokens: Some(5),
             output_chars: 20,
             failure: None,
+            attempts: 1,
         };
         let context = RequestContext {
             request_id: 9,
@@ -232,6 +233,7 @@ mod tests {
                 kind: ErrorKind::Throttled,
                 message: "ThrottlingException".into(),
             }),
+            attempts: 2,
         };
         let context = RequestContext {
             request_id: 1,
@@ -247,5 +249,6 @@ mod tests {
         assert_eq!((r.input_tokens, r.output_tokens), (64, 1));
         assert!(r.tpot_s.is_none());
         assert!(!r.early_stop, "a failure is not an early stop");
+        assert_eq!(r.attempts, 2);
     }
 }

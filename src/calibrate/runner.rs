@@ -318,6 +318,7 @@ async fn one_request(shared: &Shared, level: LevelSpec, warmup: bool, scheduled:
                 kind: ErrorKind::Timeout,
                 message: format!("no complete answer within {} s", shared.spec.timeout_s),
             }),
+            attempts: 1,
         },
     };
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -397,9 +398,16 @@ impl InterArrival {
 
 /// Measures tokens per word on the target with two short requests (not part of the sweep):
 /// prompt sizes then land near what was asked for whatever the tokenizer.
-pub async fn probe_prompt_size(target: &dyn Target, seed: u64) -> TokensPerWord {
+/// The probes use the sweep's smallest and largest prompt sizes, where the line must hold.
+pub async fn probe_prompt_size(target: &dyn Target, spec: &SweepSpec) -> TokensPerWord {
+    let guess = TokensPerWord::default();
+    let smallest = spec.prompt_tokens.iter().copied().min().unwrap_or(64);
+    let largest = spec.prompt_tokens.iter().copied().max().unwrap_or(1024);
+    let short = guess.words_for(smallest);
+    let long = guess.words_for(largest).max(short * 2 + 16);
+    let seed = spec.seed;
     let mut reported = Vec::new();
-    for (i, words) in [32usize, 400].into_iter().enumerate() {
+    for (i, words) in [short, long].into_iter().enumerate() {
         let request = TargetRequest {
             prompt: prompt_text(words, seed ^ 0xABCD, u64::MAX - i as u64),
             max_tokens: 1,

@@ -191,7 +191,7 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let sizing = match &manifest {
         Some(m) => TokensPerWord::from(m.prompt_sizing),
         None => {
-            let sizing = probe_prompt_size(target.as_ref(), spec.seed).await;
+            let sizing = probe_prompt_size(target.as_ref(), &spec).await;
             if sizing.measured {
                 eprintln!(
                     "prompt sizing: {:.2} tokens per word + {:.0} overhead (two probe requests)",

@@ -1,5 +1,6 @@
 //! One module per command: read inputs, call the pure computation, print or write results.
 
+mod bench_client;
 mod bench_sim;
 mod calibrate;
 pub(crate) mod fit;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => predict::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Workloads(args) => workloads::run(&args),
+        Command::BenchClient(args) => bench_client::run(&args),
         Command::BenchSim(args) => bench_sim::run(&args),
         Command::ProfileFromRanges(args) => profile_from_ranges::run(&args),
         Command::Pricing(args) => pricing::run(&args),

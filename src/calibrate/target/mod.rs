@@ -108,6 +108,9 @@ pub struct Exchange {
     /// Characters of generated text, for the client-side token estimate.
     pub output_chars: usize,
     pub failure: Option<Failure>,
+    /// 1, or 2 when a connection that failed before any response was replaced (a pooled
+    /// keep-alive connection the server had just closed); recorded, never hidden.
+    pub attempts: u32,
 }
 
 /// Builds an [`Exchange`] as a response streams in, timestamping on arrival.
@@ -129,8 +132,17 @@ impl ExchangeRecorder {
                 output_tokens: None,
                 output_chars: 0,
                 failure: None,
+                attempts: 1,
             },
         }
+    }
+
+    /// Starts over after a failure that happened before any response: the clock restarts
+    /// (the request was never served) and the attempt is counted.
+    pub fn restart(&mut self) {
+        let attempts = self.exchange.attempts + 1;
+        *self = ExchangeRecorder::start();
+        self.exchange.attempts = attempts;
     }
 
     pub fn content(&mut self, text: &str) {
@@ -155,6 +167,10 @@ impl ExchangeRecorder {
                 message: message.into(),
             });
         }
+    }
+
+    pub fn attempts(&self) -> u32 {
+        self.exchange.attempts
     }
 
     pub fn has_failed(&self) -> bool {

@@ -99,16 +99,29 @@ impl OpenAiTarget {
             http = http.bearer_auth(key);
         }
         let mut recorder = ExchangeRecorder::start();
-        let response = match http.send().await {
-            Ok(response) => response,
-            Err(error) => {
-                let kind = if error.is_timeout() {
-                    ErrorKind::Timeout
-                } else {
-                    ErrorKind::ClientError
-                };
-                recorder.fail(kind, format!("request failed: {error}"));
+        let mut response = http.try_clone().map(|h| h.send());
+        let response = loop {
+            let Some(pending) = response.take() else {
+                recorder.fail(ErrorKind::ClientError, "the request body cannot be sent");
                 return recorder.finish();
+            };
+            match pending.await {
+                Ok(response) => break response,
+                // A pooled keep-alive connection the server closed just as we picked it: the
+                // request never reached the server, so one fresh attempt is fair (and counted).
+                Err(error) if is_stale_connection(&error) && recorder.attempts() == 1 => {
+                    recorder.restart();
+                    response = http.try_clone().map(|h| h.send());
+                }
+                Err(error) => {
+                    let kind = if error.is_timeout() {
+                        ErrorKind::Timeout
+                    } else {
+                        ErrorKind::ClientError
+                    };
+                    recorder.fail(kind, format!("request failed: {}", error_chain(&error)));
+                    return recorder.finish();
+                }
             }
         };
         let status = response.status();
@@ -155,6 +168,23 @@ impl OpenAiTarget {
         }
         recorder.finish()
     }
+}
+
+/// The connection failed before any response arrived (reset, closed, refused on reuse).
+fn is_stale_connection(error: &reqwest::Error) -> bool {
+    error.is_request() && !error.is_timeout() && error.status().is_none() && !error.is_connect()
+}
+
+/// reqwest's Display omits the cause ("error sending request"); the chain says why.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 async fn discover_model(
