@@ -4,11 +4,14 @@
 //! for calibrate's interruption tests.
 //!
 //! Tokio's timer has millisecond granularity, which alone would add up to 1 ms to every TTFT;
-//! each stream is therefore paced by `std::thread::sleep` on a blocking thread (tens of µs).
+//! streams are therefore paced by one OS thread (`Pacer`) that sleeps on a condition variable
+//! until the earliest due chunk (tens of µs late at most) and wakes that stream's task.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -19,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FixedLatency {
@@ -32,6 +35,78 @@ pub struct FixedLatency {
 struct ServerState {
     latency: FixedLatency,
     requests: AtomicU64,
+    pacer: Arc<Pacer>,
+}
+
+/// Wakes tasks at their due instants from one OS thread.
+struct Pacer {
+    due: Mutex<BinaryHeap<Reverse<(Instant, u64)>>>,
+    wakers: Mutex<std::collections::HashMap<u64, oneshot::Sender<()>>>,
+    changed: Condvar,
+    next_id: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl Pacer {
+    fn start() -> Arc<Pacer> {
+        let pacer = Arc::new(Pacer {
+            due: Mutex::new(BinaryHeap::new()),
+            wakers: Mutex::new(std::collections::HashMap::new()),
+            changed: Condvar::new(),
+            next_id: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+        });
+        let worker = Arc::clone(&pacer);
+        std::thread::Builder::new()
+            .name("fixed-server-pacer".into())
+            .spawn(move || worker.run())
+            .expect("a pacer thread");
+        pacer
+    }
+
+    /// Resolves at `at` (or at once if it has passed).
+    fn sleep_until(&self, at: Instant) -> oneshot::Receiver<()> {
+        let (sender, receiver) = oneshot::channel();
+        if at <= Instant::now() {
+            let _ = sender.send(());
+            return receiver;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.wakers.lock().expect("pacer").insert(id, sender);
+        self.due.lock().expect("pacer").push(Reverse((at, id)));
+        self.changed.notify_one();
+        receiver
+    }
+
+    fn run(&self) {
+        let mut due = self.due.lock().expect("pacer");
+        while !self.stopped.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            match due.peek().copied() {
+                Some(Reverse((at, id))) if at <= now => {
+                    due.pop();
+                    if let Some(waker) = self.wakers.lock().expect("pacer").remove(&id) {
+                        let _ = waker.send(());
+                    }
+                }
+                Some(Reverse((at, _))) => {
+                    due = self.changed.wait_timeout(due, at - now).expect("pacer").0;
+                }
+                None => {
+                    due = self
+                        .changed
+                        .wait_timeout(due, Duration::from_millis(100))
+                        .expect("pacer")
+                        .0;
+                }
+            }
+        }
+    }
+
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+        self.changed.notify_one();
+    }
 }
 
 /// A running server; dropping it (or `shutdown`) stops it.
@@ -47,6 +122,7 @@ impl FixedServer {
         let state = Arc::new(ServerState {
             latency,
             requests: AtomicU64::new(0),
+            pacer: Pacer::start(),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
@@ -80,11 +156,7 @@ impl FixedServer {
         self.state.requests.load(Ordering::SeqCst)
     }
 
-    pub fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    pub fn shutdown(self) {}
 }
 
 impl Drop for FixedServer {
@@ -92,6 +164,7 @@ impl Drop for FixedServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.pacer.stop();
     }
 }
 
@@ -123,26 +196,26 @@ async fn completions(State(state): State<Arc<ServerState>>, Json(body): Json<Val
         .and_then(Value::as_str)
         .map_or(0, str::len) as u64;
     let latency = state.latency;
-    let (sender, receiver) = mpsc::channel::<String>(8);
-    tokio::task::spawn_blocking(move || {
-        for i in 0..tokens {
-            let due = received + latency.ttft + latency.itl * i as u32;
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
+    let pacer = Arc::clone(&state.pacer);
+    let stream = futures_util::stream::unfold(0u64, move |i| {
+        let pacer = Arc::clone(&pacer);
+        async move {
+            if i > tokens {
+                return None;
             }
+            if i == tokens {
+                let usage = json!({"object": "chat.completion.chunk", "choices": [],
+                                   "usage": {"prompt_tokens": prompt_chars / 4,
+                                             "completion_tokens": tokens}});
+                let last = format!("data: {usage}\n\ndata: [DONE]\n\n");
+                return Some((Ok::<_, std::convert::Infallible>(last), i + 1));
+            }
+            let due = received + latency.ttft + latency.itl * i as u32;
+            let _ = pacer.sleep_until(due).await;
             let chunk = json!({"object": "chat.completion.chunk",
                                "choices": [{"index": 0, "delta": {"content": "tok "}}]});
-            if sender.blocking_send(format!("data: {chunk}\n\n")).is_err() {
-                return; // the client went away
-            }
+            Some((Ok(format!("data: {chunk}\n\n")), i + 1))
         }
-        let usage = json!({"object": "chat.completion.chunk", "choices": [],
-                           "usage": {"prompt_tokens": prompt_chars / 4, "completion_tokens": tokens}});
-        let _ = sender.blocking_send(format!("data: {usage}\n\ndata: [DONE]\n\n"));
-    });
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        let chunk = receiver.recv().await?;
-        Some((Ok::<_, std::convert::Infallible>(chunk), receiver))
     });
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
