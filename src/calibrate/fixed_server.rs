@@ -20,6 +20,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -132,6 +133,11 @@ impl FixedServer {
             .await
             .context("cannot bind 127.0.0.1")?;
         let addr = listener.local_addr()?;
+        // Without TCP_NODELAY, Nagle's algorithm holds each small chunk until the previous one
+        // is acknowledged, and the client's delayed ACK turns that into tens of milliseconds.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)

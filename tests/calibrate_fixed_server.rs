@@ -1,0 +1,208 @@
+//! calibrate end to end against a fixed-latency OpenAI-compatible server: accounting, files,
+//! throttles, and an interrupted run finished by --resume.
+
+mod support;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+use support::{manifest, parquet_rows, records, ServerThread};
+
+fn calibrate(url: &str, out: &std::path::Path) -> Command {
+    let mut command = Command::cargo_bin("llmcap").unwrap();
+    command.args([
+        "calibrate",
+        "--target",
+        "openai",
+        "--url",
+        url,
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    command
+}
+
+#[test]
+fn a_complete_run_accounts_for_every_request_and_writes_every_file() {
+    let server = ServerThread::start(20, 4, None);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = calibrate(&server.url, &out)
+        .args(["--concurrency", "1,4", "--prompt-tokens", "32,256"])
+        .args([
+            "--output-tokens",
+            "16",
+            "--requests-per-level",
+            "6",
+            "--warmup",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "calibrate failed: {stderr}");
+
+    let m = manifest(&out);
+    assert_eq!(m.status, "complete");
+    assert_eq!(m.target, "openai");
+    assert_eq!(m.model_id, "fixed-latency");
+    let rows = records(&out);
+    assert_eq!(rows.len(), 4 * 7, "4 levels × (6 measured + 1 warm-up)");
+    assert_eq!(m.counts.sent, rows.len() as u64);
+    assert_eq!(m.counts.sent, m.counts.ok + m.counts.failed);
+    assert_eq!(m.counts.failed, 0);
+    let ids: HashSet<u64> = rows.iter().map(|r| r.request_id).collect();
+    assert_eq!(ids.len(), rows.len(), "request ids are unique");
+    for r in &rows {
+        assert_eq!(r.output_tokens, 16);
+        assert_eq!(r.tokens_source, "server");
+        // The server waits 20 ms for the first token and 4 ms per token after it.
+        let ttft = r.ttft_s.unwrap();
+        let tpot = r.tpot_s.unwrap();
+        assert!(ttft >= 0.020 && ttft < 0.5, "ttft {ttft}");
+        assert!(tpot >= 0.0035 && tpot < 0.1, "tpot {tpot}");
+        assert!(r.concurrency_at_send >= 1 && r.concurrency_at_send <= r.concurrency);
+    }
+    assert_eq!(parquet_rows(&out.join("requests.parquet")), rows.len());
+    assert_eq!(parquet_rows(&out.join("levels.parquet")), 4);
+    let levels = std::fs::read_to_string(out.join("levels.csv")).unwrap();
+    assert_eq!(levels.lines().count(), 5, "header + 4 levels");
+    assert!(out.join("profile.toml").exists(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("TTFT ms"), "level table printed: {stdout}");
+    let text = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(!text.to_lowercase().contains("authorization"));
+}
+
+#[test]
+fn throttles_are_recorded_as_throttles() {
+    let server = ServerThread::start(5, 1, Some(4));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = calibrate(&server.url, &out)
+        .args([
+            "--concurrency",
+            "2",
+            "--prompt-tokens",
+            "32",
+            "--output-tokens",
+            "4",
+        ])
+        .args(["--requests-per-level", "20", "--warmup", "0", "--no-fit"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = records(&out);
+    let throttled = rows.iter().filter(|r| r.status == "throttled").count();
+    // Every 4th request the server sees is a 429; the two prompt-sizing probes are among them.
+    assert!(throttled >= 4, "{throttled} throttled");
+    assert!(rows
+        .iter()
+        .filter(|r| r.status != "ok")
+        .all(|r| r.status == "throttled" && r.error.contains("429")));
+    let m = manifest(&out);
+    assert_eq!(m.counts.throttled, throttled as u64);
+    assert_eq!(m.counts.sent, m.counts.ok + m.counts.failed);
+}
+
+#[test]
+fn an_interrupted_run_keeps_its_requests_and_resume_finishes_it() {
+    // 40 ms to the first token, 10 ms per token: each request takes about 0.35 s.
+    let server = ServerThread::start(40, 10, None);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let sweep = [
+        "--concurrency",
+        "2,4",
+        "--prompt-tokens",
+        "32",
+        "--output-tokens",
+        "32",
+        "--requests-per-level",
+        "12",
+        "--warmup",
+        "1",
+        "--grace",
+        "10",
+    ];
+    let mut child = calibrate(&server.url, &out)
+        .args(sweep)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first level has finished, i.e. mid-way through the second.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "calibrate ended early: {log}"
+        );
+        log.push_str(&line);
+        if line.starts_with("level 1/") {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "an interrupted run exits non-zero: {rest}"
+    );
+    assert!(rest.contains("--resume"), "tells how to finish: {rest}");
+
+    let partial = manifest(&out);
+    assert_eq!(partial.status, "partial");
+    assert!(partial.stop_reason.unwrap().contains("interrupted"));
+    let first = records(&out);
+    assert!(first.len() >= 13, "level 1 (13 requests) is all there");
+    assert!(first.len() < 26, "the second level was cut short");
+    assert_eq!(partial.counts.sent, first.len() as u64);
+    assert_eq!(parquet_rows(&out.join("requests.parquet")), first.len());
+    assert!(
+        first.iter().all(|r| r.is_ok()),
+        "in-flight requests finished in the grace period"
+    );
+
+    let resumed = calibrate(&server.url, &out)
+        .arg("--resume")
+        .output()
+        .unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let complete = manifest(&out);
+    assert_eq!(complete.status, "complete");
+    assert_eq!(complete.sessions, 2);
+    let all = records(&out);
+    assert_eq!(
+        &all[..first.len()],
+        &first[..],
+        "finished requests are kept as they were"
+    );
+    let ids: HashSet<u64> = all.iter().map(|r| r.request_id).collect();
+    assert_eq!(ids.len(), all.len(), "nothing sent twice under one id");
+    for level in 0..2 {
+        let measured = all.iter().filter(|r| r.level == level && !r.warmup).count();
+        assert_eq!(measured, 12, "level {level} has exactly its requests");
+    }
+    assert_eq!(complete.counts.sent, all.len() as u64);
+}

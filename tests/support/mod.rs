@@ -1,0 +1,73 @@
+//! Shared by the calibrate tests: a fixed-latency server on its own runtime thread, and
+//! reading a run directory back.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use llmcap::calibrate::fixed_server::{FixedLatency, FixedServer};
+use llmcap::calibrate::manifest::Manifest;
+use llmcap::calibrate::record::RequestRecord;
+use llmcap::calibrate::run_dir::read_records;
+
+/// A fixed-latency OpenAI-compatible server; stops when dropped.
+pub struct ServerThread {
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    pub fn start(ttft_ms: u64, itl_ms: u64, throttle_every: Option<u64>) -> ServerThread {
+        let latency = FixedLatency {
+            ttft: Duration::from_millis(ttft_ms),
+            itl: Duration::from_millis(itl_ms),
+            throttle_every,
+        };
+        let (url_sender, url_receiver) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let server = FixedServer::start(latency, 0).await.unwrap();
+                url_sender.send(server.url()).unwrap();
+                let _ = stopped.await;
+            });
+        });
+        ServerThread {
+            url: url_receiver.recv().unwrap(),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for ServerThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+pub fn manifest(dir: &Path) -> Manifest {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn records(dir: &Path) -> Vec<RequestRecord> {
+    read_records(&dir.join("requests.csv")).unwrap()
+}
+
+/// Rows in a Parquet file, read with polars.
+pub fn parquet_rows(path: &Path) -> usize {
+    use polars::prelude::{ParquetReader, SerReader};
+    let file = std::fs::File::open(path).unwrap();
+    ParquetReader::new(file).finish().unwrap().height()
+}
