@@ -1,0 +1,177 @@
+//! calibrate against a real LLM: llama.cpp's llama-server with SmolLM2-135M, started by
+//! scripts/llama-server.sh (which installs it the first time, ~10 min on 2 cores).
+//!
+//! One test, so nothing else in this binary competes with the server for the two cores.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+use support::{manifest, records};
+
+/// A port of its own, so a server a developer left running is not disturbed.
+const PORT: &str = "18091";
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/llama-server.sh")
+}
+
+struct LlamaServer {
+    url: String,
+}
+
+impl LlamaServer {
+    fn start() -> LlamaServer {
+        let output = Command::new("bash")
+            .arg(script())
+            .arg("start")
+            .env("LLMCAP_LLAMA_PORT", PORT)
+            .output()
+            .expect("bash runs scripts/llama-server.sh");
+        assert!(
+            output.status.success(),
+            "scripts/llama-server.sh start failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let url = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        LlamaServer { url }
+    }
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .arg("stop")
+            .env("LLMCAP_LLAMA_PORT", PORT)
+            .status();
+    }
+}
+
+fn p50(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+#[test]
+fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
+    let server = LlamaServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("smollm2");
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .args(["calibrate", "--target", "openai", "--url", &server.url])
+        .args(["--concurrency", "1,2,4,6,8", "--prompt-tokens", "32,256"])
+        .args([
+            "--output-tokens",
+            "48",
+            "--requests-per-level",
+            "8",
+            "--warmup",
+            "1",
+        ])
+        .args(["--no-progress", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{stdout}");
+    assert!(output.status.success(), "calibrate failed: {stderr}");
+
+    // Every request accounted for, with the server's own token counts.
+    let m = manifest(&out);
+    assert_eq!(m.status, "complete");
+    let rows = records(&out);
+    assert_eq!(rows.len(), 10 * 9);
+    assert_eq!(m.counts.sent, rows.len() as u64);
+    assert_eq!(m.counts.sent, m.counts.ok + m.counts.failed);
+    assert!(m.counts.ok >= 85, "{} ok of 90", m.counts.ok);
+    let ok: Vec<_> = rows.iter().filter(|r| r.is_ok()).collect();
+    assert!(ok.iter().all(|r| r.tokens_source == "server"));
+    assert!(
+        ok.iter().all(|r| r.output_tokens == 48),
+        "ignore_eos gives exactly max_tokens"
+    );
+    for prompt in [32u32, 256] {
+        let sizes: Vec<f64> = ok
+            .iter()
+            .filter(|r| r.prompt_tokens_target == prompt)
+            .map(|r| r.input_tokens as f64)
+            .collect();
+        let mean = sizes.iter().sum::<f64>() / sizes.len() as f64;
+        assert!(
+            (mean - f64::from(prompt)).abs() < 0.25 * f64::from(prompt) + 8.0,
+            "prompts sized near {prompt} tokens, got {mean}"
+        );
+    }
+
+    // TPOT grows with concurrency at both prompt sizes.
+    let tpot_p50 = |c: u32, prompt: u32| {
+        let mut v: Vec<f64> = ok
+            .iter()
+            .filter(|r| r.concurrency == c && r.prompt_tokens_target == prompt && !r.warmup)
+            .filter_map(|r| r.tpot_s)
+            .collect();
+        p50(&mut v)
+    };
+    for prompt in [32, 256] {
+        let series: Vec<f64> = [1, 2, 4, 8].iter().map(|&c| tpot_p50(c, prompt)).collect();
+        eprintln!("prompt {prompt}: p50 TPOT at c = 1, 2, 4, 8: {series:?}");
+        assert!(
+            series[3] > 1.3 * series[0],
+            "TPOT at c=8 exceeds c=1: {series:?}"
+        );
+        assert!(
+            series.windows(2).all(|w| w[1] > 0.95 * w[0]),
+            "TPOT does not fall as concurrency rises: {series:?}"
+        );
+    }
+
+    // Fitted without c=6, the profile predicts c=6's p50 TPOT within 15 %.
+    let fit = Command::cargo_bin("llmcap")
+        .unwrap()
+        .args([
+            "fit",
+            out.to_str().unwrap(),
+            "--concurrency",
+            "1,2,4,8",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        fit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fit.stderr)
+    );
+    let profile: Value = serde_json::from_slice(&fit.stdout).unwrap();
+    let held_out = profile["fit"]["held_out"].as_array().unwrap();
+    assert_eq!(held_out.len(), 2, "c=6 at two prompt sizes");
+    for level in held_out {
+        assert_eq!(level["concurrency"].as_f64(), Some(6.0));
+        // tokens/s per request = 1/TPOT, so the TPOT error follows from the tokens/s one.
+        let tps_error = level["tps_error_pct"].as_f64().unwrap() / 100.0;
+        let tpot_error = 1.0 / (1.0 + tps_error) - 1.0;
+        eprintln!(
+            "held out c=6, prompt {}: p50 TPOT error {:+.1} %",
+            level["prompt_tokens"],
+            tpot_error * 100.0
+        );
+        assert!(tpot_error.abs() <= 0.15, "{level}");
+    }
+    assert!(out.join("profile.toml").exists());
+}
