@@ -23,6 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Calibrate(Box<CalibrateArgs>),
+    Emulate(EmulateArgs),
     Fit(FitArgs),
     Predict(PredictArgs),
     Simulate(Box<SimulateArgs>),
@@ -557,4 +558,63 @@ pub struct BenchClientArgs {
     pub output_tokens: u32,
     #[arg(long)]
     pub json: bool,
+}
+
+/// Serve Bedrock Runtime and SageMaker Runtime on loopback, driven by a profile: the real AWS
+/// SDKs (and `llmcap calibrate --endpoint-url`) talk to it as to the service.
+///
+/// Prints the endpoint URL on its first line, then serves until Ctrl-C. Bedrock: Converse,
+/// ConverseStream, InvokeModel, InvokeModelWithResponseStream (Anthropic, Meta Llama and
+/// Titan-style bodies) for the profile's model id (and --model-id ones). SageMaker:
+/// InvokeEndpoint and InvokeEndpointWithResponseStream (TGI `inputs` or OpenAI `messages`
+/// bodies) for endpoint `llmcap-emulator` (and --endpoint-name ones).
+///
+/// Timing: TTFT and TPOT from the profile at the live concurrency (with its noise unless
+/// --no-noise). Tokens: input ≈ characters / 4; output = max tokens. Quotas: Bedrock's rolling
+/// TPM/RPM buckets with the max_tokens reservation, the same code the simulator uses.
+///
+/// Faults (repeatable --fault NAME=VALUE): error=P (503), drop=P (connection cut mid-stream),
+/// stream-throttle=P (throttlingException inside the stream), spike=P:FACTOR (TTFT × FACTOR),
+/// cold-start=SECONDS (first request), not-ready=SECONDS (ModelNotReadyException until then).
+///
+/// Example:
+///   llmcap emulate --profile models/bedrock-llama3-3-70b-instruct.toml --quota-tpm 200000
+///   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test llmcap calibrate --target bedrock \
+///       --model-id meta.llama3-3-70b-instruct-v1:0 --region us-east-1 \
+///       --endpoint-url http://127.0.0.1:PORT --concurrency 1,4,16 --yes
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct EmulateArgs {
+    /// The profile whose behaviour to serve.
+    #[arg(long, value_name = "PROFILE.toml")]
+    pub profile: PathBuf,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Bedrock tokens-per-minute quota (none: never throttle).
+    #[arg(long)]
+    pub quota_tpm: Option<f64>,
+    /// Bedrock requests-per-minute quota.
+    #[arg(long)]
+    pub quota_rpm: Option<f64>,
+    /// Quota tokens charged per output token (5 for Claude Sonnet 4 / Opus 4).
+    #[arg(long, default_value_t = 1.0)]
+    pub output_burndown: f64,
+    /// Injected faults, e.g. --fault error=0.02 --fault spike=0.01:5.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub fault: Vec<String>,
+    /// Every request at the profile's medians (no noise).
+    #[arg(long)]
+    pub no_noise: bool,
+    /// More Bedrock model ids to serve.
+    #[arg(long)]
+    pub model_id: Vec<String>,
+    /// More SageMaker endpoint names to serve.
+    #[arg(long)]
+    pub endpoint_name: Vec<String>,
+    /// Serve any model id and endpoint name.
+    #[arg(long)]
+    pub accept_any_model: bool,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }

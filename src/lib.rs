@@ -8,6 +8,7 @@ pub mod calibrate;
 pub mod cli;
 pub mod commands;
 pub mod cost;
+pub mod emulate;
 pub mod files;
 pub mod perf;
 pub mod quota;

@@ -3,6 +3,7 @@
 mod bench_client;
 mod bench_sim;
 mod calibrate;
+mod emulate;
 pub(crate) mod fit;
 mod plan;
 mod predict;
@@ -19,6 +20,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Calibrate(args) => calibrate::run(&args),
+        Command::Emulate(args) => emulate::run(&args),
         Command::Fit(args) => fit::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Simulate(args) => simulate::run(&args),

@@ -1,0 +1,59 @@
+//! `llmcap emulate`: start the loopback Bedrock/SageMaker emulator and serve until Ctrl-C.
+
+use std::io::Write;
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::cli::EmulateArgs;
+use crate::emulate::{Emulator, EmulatorConfig, Faults, DEFAULT_ENDPOINT_NAME};
+use crate::files::load_profile;
+use crate::quota::bucket::QuotaLimits;
+
+pub fn run(args: &EmulateArgs) -> Result<()> {
+    let profile = load_profile(&args.profile)?;
+    let mut faults = Faults::default();
+    for spec in &args.fault {
+        faults.apply(spec).map_err(|e| anyhow!(e))?;
+    }
+    let quota = match (args.quota_tpm, args.quota_rpm) {
+        (None, None) => None,
+        (tpm, rpm) => Some(QuotaLimits {
+            tpm: tpm.unwrap_or(f64::INFINITY),
+            rpm,
+            tpd: None,
+            output_burndown: args.output_burndown,
+            headroom: 1.0,
+        }),
+    };
+    let mut config = EmulatorConfig::new(profile.clone());
+    config.quota = quota;
+    config.faults = faults;
+    config.noise = !args.no_noise;
+    config.seed = args.seed;
+    config.model_ids = args.model_id.clone();
+    config.endpoint_names = args.endpoint_name.clone();
+    config.accept_any_model = args.accept_any_model;
+    config.port = args.port;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let emulator = Emulator::start(config).await?;
+        // The URL first, alone on its line, for scripts to read.
+        println!("{}", emulator.url());
+        std::io::stdout().flush().ok();
+        eprintln!(
+            "emulating Bedrock model {} and SageMaker endpoint {DEFAULT_ENDPOINT_NAME} with {} \
+             ({}); Ctrl-C stops",
+            profile.model_id,
+            args.profile.display(),
+            profile.provenance.source
+        );
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = emulator.wait() => {}
+        }
+        Ok(())
+    })
+}

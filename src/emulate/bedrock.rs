@@ -1,0 +1,352 @@
+//! Bedrock Runtime: Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream with
+//! the service's paths, bodies, event sequence and errors.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::behaviour::Generation;
+use super::errors::{AwsError, Service};
+use super::frames::{exception, json_event};
+use super::stream::{paced, wait_for_completion, Framing};
+use super::{text, App};
+
+/// Bedrock documents no single request-size limit for these operations; llmcap's emulator
+/// refuses bodies above 20 MB, its image-bearing requests' practical ceiling.
+pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+
+const DEFAULT_MAX_TOKENS: u64 = 512;
+const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
+
+/// What every Bedrock operation checks first: credentials, body size, JSON, model id.
+fn accept(app: &App, headers: &HeaderMap, model_id: &str, body: &Bytes) -> Result<Value, AwsError> {
+    app.check_signed(headers, Service::Bedrock)?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(AwsError::validation(
+            Service::Bedrock,
+            format!("The request body of {} bytes exceeds the 20 MB limit.", body.len()),
+        ));
+    }
+    let request: Value = serde_json::from_slice(body).map_err(|e| {
+        AwsError::validation(Service::Bedrock, format!("Malformed input request: {e}"))
+    })?;
+    if !app.knows_model(model_id) {
+        return Err(AwsError::validation(
+            Service::Bedrock,
+            "The provided model identifier is invalid.",
+        ));
+    }
+    Ok(request)
+}
+
+/// Converse bodies: `messages[].content[].text` plus `system[].text`; `inferenceConfig.maxTokens`.
+fn converse_sizes(request: &Value) -> Result<(u64, u64), AwsError> {
+    let messages = request
+        .get("messages")
+        .and_then(Value::as_array)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| {
+            AwsError::validation(Service::Bedrock, "A conversation must have messages.")
+        })?;
+    let mut prompt = String::new();
+    for block in request
+        .get("system")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(
+            messages
+                .iter()
+                .filter_map(|m| m.get("content").and_then(Value::as_array))
+                .flatten(),
+        )
+    {
+        prompt.push_str(block.get("text").and_then(Value::as_str).unwrap_or(""));
+    }
+    let max_tokens = request
+        .pointer("/inferenceConfig/maxTokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_MAX_TOKENS);
+    Ok((text::estimate_tokens(&prompt), max_tokens.max(1)))
+}
+
+fn usage(generation: &Generation, output: u64) -> Value {
+    json!({"inputTokens": generation.input_tokens, "outputTokens": output,
+           "totalTokens": generation.input_tokens + output})
+}
+
+pub async fn converse(
+    State(app): State<Arc<App>>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let run = async {
+        let request = accept(&app, &headers, &model_id, &body)?;
+        let (input, max_tokens) = converse_sizes(&request)?;
+        let generation = app.behaviour.admit(Service::Bedrock, input, max_tokens, false)?;
+        wait_for_completion(&generation).await;
+        let n = generation.output_tokens;
+        Ok::<_, AwsError>(Json(json!({
+            "output": {"message": {"role": "assistant",
+                                   "content": [{"text": text::generated_text(n)}]}},
+            "stopReason": "max_tokens",
+            "usage": usage(&generation, n),
+            "metrics": {"latencyMs": generation.start.elapsed().as_millis() as u64},
+        })))
+    };
+    run.await.into_response()
+}
+
+struct ConverseFraming;
+
+impl Framing for ConverseFraming {
+    fn start(&mut self, _: &Generation) -> Vec<Bytes> {
+        vec![json_event("messageStart", &json!({"role": "assistant"}))]
+    }
+
+    fn token(&mut self, _: &Generation, _: u64, text: &str) -> Vec<Bytes> {
+        vec![json_event(
+            "contentBlockDelta",
+            &json!({"contentBlockIndex": 0, "delta": {"text": text}}),
+        )]
+    }
+
+    fn finish(&mut self, generation: &Generation, latency_ms: u64) -> Vec<Bytes> {
+        vec![
+            json_event("contentBlockStop", &json!({"contentBlockIndex": 0})),
+            json_event("messageStop", &json!({"stopReason": "max_tokens"})),
+            json_event(
+                "metadata",
+                &json!({"usage": usage(generation, generation.output_tokens),
+                        "metrics": {"latencyMs": latency_ms}}),
+            ),
+        ]
+    }
+
+    fn throttle(&mut self) -> Bytes {
+        exception(
+            "throttlingException",
+            "Too many tokens, please wait before trying again.",
+        )
+    }
+}
+
+pub async fn converse_stream(
+    State(app): State<Arc<App>>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let admitted = accept(&app, &headers, &model_id, &body)
+        .and_then(|request| converse_sizes(&request))
+        .and_then(|(input, max)| app.behaviour.admit(Service::Bedrock, input, max, true));
+    match admitted {
+        Ok(generation) => paced(generation, ConverseFraming, EVENT_STREAM),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The native body families InvokeModel understands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Family {
+    /// `{"anthropic_version", "max_tokens", "messages"}`
+    Anthropic,
+    /// `{"prompt", "max_gen_len"}`
+    MetaLlama,
+    /// Anything else with a `prompt`/`inputText` and `max_tokens`: answered Titan-style.
+    Other,
+}
+
+fn family(model_id: &str) -> Family {
+    if model_id.contains("anthropic.") {
+        Family::Anthropic
+    } else if model_id.contains("meta.") {
+        Family::MetaLlama
+    } else {
+        Family::Other
+    }
+}
+
+fn native_sizes(family: Family, request: &Value) -> Result<(u64, u64), AwsError> {
+    let invalid = |what: &str| AwsError::validation(Service::Bedrock, format!("Malformed input request: {what}"));
+    match family {
+        Family::Anthropic => {
+            let messages = request
+                .get("messages")
+                .and_then(Value::as_array)
+                .ok_or_else(|| invalid("#: required key [messages] not found"))?;
+            let max_tokens = request
+                .get("max_tokens")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| invalid("#: required key [max_tokens] not found"))?;
+            let mut prompt = String::new();
+            for message in messages {
+                match message.get("content") {
+                    Some(Value::String(s)) => prompt.push_str(s),
+                    Some(Value::Array(blocks)) => {
+                        for b in blocks {
+                            prompt.push_str(b.get("text").and_then(Value::as_str).unwrap_or(""));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok((text::estimate_tokens(&prompt), max_tokens.max(1)))
+        }
+        Family::MetaLlama | Family::Other => {
+            let prompt = request
+                .get("prompt")
+                .or_else(|| request.get("inputText"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("#: required key [prompt] not found"))?;
+            let max_tokens = request
+                .get("max_gen_len")
+                .or_else(|| request.get("max_tokens"))
+                .or_else(|| request.pointer("/textGenerationConfig/maxTokenCount"))
+                .and_then(Value::as_u64)
+                .unwrap_or(DEFAULT_MAX_TOKENS);
+            Ok((text::estimate_tokens(prompt), max_tokens.max(1)))
+        }
+    }
+}
+
+fn invocation_metrics(generation: &Generation, output: u64, latency_ms: u64) -> Value {
+    json!({"inputTokenCount": generation.input_tokens, "outputTokenCount": output,
+           "invocationLatency": latency_ms,
+           "firstByteLatency": generation.ttft.as_millis() as u64})
+}
+
+pub async fn invoke(
+    State(app): State<Arc<App>>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let family = family(&model_id);
+    let run = async {
+        let request = accept(&app, &headers, &model_id, &body)?;
+        let (input, max_tokens) = native_sizes(family, &request)?;
+        let generation = app.behaviour.admit(Service::Bedrock, input, max_tokens, false)?;
+        wait_for_completion(&generation).await;
+        let n = generation.output_tokens;
+        let answer = text::generated_text(n);
+        let body = match family {
+            Family::Anthropic => json!({
+                "id": "msg_emulated", "type": "message", "role": "assistant", "model": model_id,
+                "content": [{"type": "text", "text": answer}],
+                "stop_reason": "max_tokens", "stop_sequence": null,
+                "usage": {"input_tokens": generation.input_tokens, "output_tokens": n},
+            }),
+            Family::MetaLlama => json!({
+                "generation": answer, "prompt_token_count": generation.input_tokens,
+                "generation_token_count": n, "stop_reason": "length",
+            }),
+            Family::Other => json!({
+                "inputTextTokenCount": generation.input_tokens,
+                "results": [{"tokenCount": n, "outputText": answer, "completionReason": "LENGTH"}],
+            }),
+        };
+        let mut response = Json(body).into_response();
+        let h = response.headers_mut();
+        h.insert("x-amzn-bedrock-input-token-count", generation.input_tokens.into());
+        h.insert("x-amzn-bedrock-output-token-count", n.into());
+        h.insert(
+            "x-amzn-bedrock-invocation-latency",
+            (generation.start.elapsed().as_millis() as u64).into(),
+        );
+        Ok::<_, AwsError>(response)
+    };
+    run.await.into_response()
+}
+
+/// InvokeModelWithResponseStream wraps each native chunk as `{"bytes": base64}` in a `chunk`
+/// event.
+struct NativeFraming {
+    family: Family,
+    model_id: String,
+}
+
+fn chunk(value: Value) -> Bytes {
+    let encoded = aws_smithy_types::base64::encode(value.to_string());
+    json_event("chunk", &json!({ "bytes": encoded }))
+}
+
+impl Framing for NativeFraming {
+    fn start(&mut self, generation: &Generation) -> Vec<Bytes> {
+        match self.family {
+            Family::Anthropic => vec![
+                chunk(json!({"type": "message_start", "message": {
+                    "id": "msg_emulated", "type": "message", "role": "assistant",
+                    "model": self.model_id, "content": [], "stop_reason": null,
+                    "usage": {"input_tokens": generation.input_tokens, "output_tokens": 1}}})),
+                chunk(json!({"type": "content_block_start", "index": 0,
+                             "content_block": {"type": "text", "text": ""}})),
+            ],
+            _ => Vec::new(),
+        }
+    }
+
+    fn token(&mut self, generation: &Generation, index: u64, text: &str) -> Vec<Bytes> {
+        vec![match self.family {
+            Family::Anthropic => chunk(json!({"type": "content_block_delta", "index": 0,
+                                              "delta": {"type": "text_delta", "text": text}})),
+            Family::MetaLlama => chunk(json!({
+                "generation": text,
+                "prompt_token_count": if index == 0 { Some(generation.input_tokens) } else { None },
+                "generation_token_count": index + 1, "stop_reason": null})),
+            Family::Other => chunk(json!({"outputText": text, "index": 0,
+                                          "totalOutputTextTokenCount": index + 1,
+                                          "completionReason": null})),
+        }]
+    }
+
+    fn finish(&mut self, generation: &Generation, latency_ms: u64) -> Vec<Bytes> {
+        let n = generation.output_tokens;
+        let metrics = invocation_metrics(generation, n, latency_ms);
+        match self.family {
+            Family::Anthropic => vec![
+                chunk(json!({"type": "content_block_stop", "index": 0})),
+                chunk(json!({"type": "message_delta",
+                             "delta": {"stop_reason": "max_tokens", "stop_sequence": null},
+                             "usage": {"output_tokens": n}})),
+                chunk(json!({"type": "message_stop",
+                             "amazon-bedrock-invocationMetrics": metrics})),
+            ],
+            Family::MetaLlama => vec![chunk(json!({
+                "generation": "", "prompt_token_count": null, "generation_token_count": n,
+                "stop_reason": "length", "amazon-bedrock-invocationMetrics": metrics}))],
+            Family::Other => vec![chunk(json!({
+                "outputText": "", "index": 0, "totalOutputTextTokenCount": n,
+                "completionReason": "LENGTH", "amazon-bedrock-invocationMetrics": metrics}))],
+        }
+    }
+
+    fn throttle(&mut self) -> Bytes {
+        exception(
+            "throttlingException",
+            "Too many tokens, please wait before trying again.",
+        )
+    }
+}
+
+pub async fn invoke_stream(
+    State(app): State<Arc<App>>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let family = family(&model_id);
+    let admitted = accept(&app, &headers, &model_id, &body)
+        .and_then(|request| native_sizes(family, &request))
+        .and_then(|(input, max)| app.behaviour.admit(Service::Bedrock, input, max, true));
+    match admitted {
+        Ok(generation) => paced(generation, NativeFraming { family, model_id }, EVENT_STREAM),
+        Err(error) => error.into_response(),
+    }
+}

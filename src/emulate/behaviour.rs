@@ -1,0 +1,278 @@
+//! How the emulated endpoint behaves: latency from the profile at the live concurrency, Bedrock
+//! quotas through `crate::quota::bucket` (the simulator's own arithmetic), and injected faults.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::errors::{AwsError, Service};
+use crate::perf::PerfModel;
+use crate::quota::bucket::{QuotaLimits, QuotaState, Reservation, ThrottleReason};
+
+/// Faults to inject, each a probability per request unless noted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Answer 503 ServiceUnavailable instead of serving.
+    pub error_rate: f64,
+    /// Break the connection half-way through the stream.
+    pub drop_rate: f64,
+    /// Send a throttlingException inside the stream half-way through.
+    pub stream_throttle_rate: f64,
+    /// Multiply TTFT by `spike_factor`.
+    pub spike_rate: f64,
+    pub spike_factor: f64,
+    /// Extra seconds on the first request's TTFT (a cold model).
+    pub cold_start_s: f64,
+    /// For this many seconds after start, answer ModelNotReadyException.
+    pub not_ready_s: f64,
+}
+
+impl Faults {
+    /// `error=0.05`, `drop=0.02`, `stream-throttle=0.1`, `spike=0.01:5`, `cold-start=3`,
+    /// `not-ready=10`.
+    pub fn apply(&mut self, spec: &str) -> Result<(), String> {
+        let (name, value) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--fault {spec}: expected NAME=VALUE, e.g. error=0.05"))?;
+        let number = |text: &str| {
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("--fault {spec}: `{text}` is not a non-negative number"))
+        };
+        let probability = |text: &str| {
+            number(text).and_then(|p| {
+                if p <= 1.0 {
+                    Ok(p)
+                } else {
+                    Err(format!("--fault {spec}: a probability is between 0 and 1"))
+                }
+            })
+        };
+        match name {
+            "error" => self.error_rate = probability(value)?,
+            "drop" => self.drop_rate = probability(value)?,
+            "stream-throttle" => self.stream_throttle_rate = probability(value)?,
+            "spike" => {
+                let (p, factor) = value.split_once(':').unwrap_or((value, "5"));
+                self.spike_rate = probability(p)?;
+                self.spike_factor = number(factor)?;
+            }
+            "cold-start" => self.cold_start_s = number(value)?,
+            "not-ready" => self.not_ready_s = number(value)?,
+            other => {
+                return Err(format!(
+                    "--fault {other}: unknown; use error, drop, stream-throttle, spike, cold-start or not-ready"
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fault that strikes inside a stream after `after_tokens` tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamFault {
+    Drop { after_tokens: u64 },
+    Throttle { after_tokens: u64 },
+}
+
+/// One admitted request: when its tokens are due, and what ends it.
+#[derive(Debug)]
+pub struct Generation {
+    pub start: Instant,
+    pub ttft: Duration,
+    pub tpot: Duration,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub fault: Option<StreamFault>,
+    /// Live concurrency and quota are released when the generation is dropped.
+    _slot: Slot,
+}
+
+impl Generation {
+    /// When token `index` (0-based) is due.
+    pub fn due(&self, index: u64) -> Instant {
+        self.start + self.ttft + self.tpot * index as u32
+    }
+
+    /// Records what was actually produced, for the quota settlement.
+    pub fn produced(&self, tokens: u64) {
+        self._slot.produced.store(tokens as u32, Ordering::SeqCst);
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    behaviour: Arc<Behaviour>,
+    reservation: Option<Reservation>,
+    input_tokens: u64,
+    produced: AtomicU32,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.behaviour.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if let Some(reservation) = self.reservation {
+            let now = self.behaviour.now_s();
+            let produced = f64::from(self.produced.load(Ordering::SeqCst));
+            self.behaviour.quota.lock().expect("quota lock").as_mut().map(|q| {
+                q.settle(now, reservation, self.input_tokens as f64, 0.0, produced)
+            });
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Behaviour {
+    model: PerfModel,
+    faults: Faults,
+    /// Draw latency noise from the profile (off: every request at the median).
+    noise: bool,
+    started: Instant,
+    in_flight: AtomicU32,
+    served: AtomicU32,
+    quota: Mutex<Option<QuotaState>>,
+    rng: Mutex<StdRng>,
+}
+
+impl Behaviour {
+    pub fn new(
+        model: PerfModel,
+        quota: Option<QuotaLimits>,
+        faults: Faults,
+        noise: bool,
+        seed: u64,
+    ) -> Arc<Behaviour> {
+        Arc::new(Behaviour {
+            model,
+            faults,
+            noise,
+            started: Instant::now(),
+            in_flight: AtomicU32::new(0),
+            served: AtomicU32::new(0),
+            quota: Mutex::new(quota.map(QuotaState::new)),
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+        })
+    }
+
+    fn now_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Admits a request or answers with the error the service would give.
+    pub fn admit(
+        self: &Arc<Self>,
+        service: Service,
+        input_tokens: u64,
+        max_tokens: u64,
+        stream: bool,
+    ) -> Result<Generation, AwsError> {
+        let start = Instant::now();
+        if self.now_s() < self.faults.not_ready_s {
+            return Err(AwsError::not_ready());
+        }
+        let mut rng = self.rng.lock().expect("rng lock");
+        if rng.random::<f64>() < self.faults.error_rate {
+            return Err(AwsError::unavailable(service));
+        }
+        let reservation = match (service, self.quota.lock().expect("quota lock").as_mut()) {
+            (Service::Bedrock, Some(quota)) => {
+                match quota.try_start(self.now_s(), input_tokens as f64, max_tokens as f64) {
+                    Ok(reservation) => Some(reservation),
+                    Err(reason) => return Err(AwsError::throttling(throttle_message(reason))),
+                }
+            }
+            _ => None,
+        };
+        let concurrency = f64::from(self.in_flight.fetch_add(1, Ordering::SeqCst) + 1);
+        let slot = Slot {
+            behaviour: Arc::clone(self),
+            reservation,
+            input_tokens,
+            produced: AtomicU32::new(0),
+        };
+        let prompt = input_tokens as f64;
+        let held_context = concurrency * (prompt + max_tokens as f64 / 2.0);
+        let (mut ttft_s, mut tpot_s) = if self.noise {
+            (
+                self.model
+                    .ttft_distribution(concurrency, prompt)
+                    .sample(&mut *rng),
+                self.model.tpot_median_s(concurrency, held_context)
+                    * self.model.tpot_factor(concurrency).sample(&mut *rng),
+            )
+        } else {
+            (
+                self.model.ttft_median_s(concurrency, prompt),
+                self.model.tpot_median_s(concurrency, held_context),
+            )
+        };
+        if rng.random::<f64>() < self.faults.spike_rate {
+            ttft_s *= self.faults.spike_factor.max(1.0);
+        }
+        if self.served.fetch_add(1, Ordering::SeqCst) == 0 {
+            ttft_s += self.faults.cold_start_s;
+        }
+        tpot_s = tpot_s.max(0.0);
+        let halfway = max_tokens / 2;
+        let fault = if stream && rng.random::<f64>() < self.faults.drop_rate {
+            Some(StreamFault::Drop {
+                after_tokens: halfway,
+            })
+        } else if stream && rng.random::<f64>() < self.faults.stream_throttle_rate {
+            Some(StreamFault::Throttle {
+                after_tokens: halfway,
+            })
+        } else {
+            None
+        };
+        Ok(Generation {
+            start,
+            ttft: Duration::from_secs_f64(ttft_s.max(0.0)),
+            tpot: Duration::from_secs_f64(tpot_s),
+            input_tokens,
+            output_tokens: max_tokens,
+            fault,
+            _slot: slot,
+        })
+    }
+}
+
+fn throttle_message(reason: ThrottleReason) -> &'static str {
+    match reason {
+        ThrottleReason::TokensPerMinute => {
+            "Too many tokens, please wait before trying again. (tokens per minute quota)"
+        }
+        ThrottleReason::RequestsPerMinute => {
+            "Too many requests, please wait before trying again. (requests per minute quota)"
+        }
+        ThrottleReason::TokensPerDay => "Too many tokens per day, please wait before trying again.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_specs_parse_and_bad_ones_say_why() {
+        let mut faults = Faults::default();
+        faults.apply("error=0.05").unwrap();
+        faults.apply("spike=0.01:8").unwrap();
+        faults.apply("not-ready=2").unwrap();
+        assert_eq!(faults.error_rate, 0.05);
+        assert_eq!((faults.spike_rate, faults.spike_factor), (0.01, 8.0));
+        assert_eq!(faults.not_ready_s, 2.0);
+        assert!(faults.apply("error=2").unwrap_err().contains("between 0 and 1"));
+        assert!(faults.apply("boom=1").unwrap_err().contains("unknown"));
+        assert!(faults.apply("error").unwrap_err().contains("NAME=VALUE"));
+    }
+}
