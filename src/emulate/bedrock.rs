@@ -29,7 +29,10 @@ fn accept(app: &App, headers: &HeaderMap, model_id: &str, body: &Bytes) -> Resul
     if body.len() > MAX_BODY_BYTES {
         return Err(AwsError::validation(
             Service::Bedrock,
-            format!("The request body of {} bytes exceeds the 20 MB limit.", body.len()),
+            format!(
+                "The request body of {} bytes exceeds the 20 MB limit.",
+                body.len()
+            ),
         ));
     }
     let request: Value = serde_json::from_slice(body).map_err(|e| {
@@ -89,7 +92,9 @@ pub async fn converse(
     let run = async {
         let request = accept(&app, &headers, &model_id, &body)?;
         let (input, max_tokens) = converse_sizes(&request)?;
-        let generation = app.behaviour.admit(Service::Bedrock, input, max_tokens, false)?;
+        let generation = app
+            .behaviour
+            .admit(Service::Bedrock, input, max_tokens, false)?;
         wait_for_completion(&generation).await;
         let n = generation.output_tokens;
         Ok::<_, AwsError>(Json(json!({
@@ -174,7 +179,9 @@ fn family(model_id: &str) -> Family {
 }
 
 fn native_sizes(family: Family, request: &Value) -> Result<(u64, u64), AwsError> {
-    let invalid = |what: &str| AwsError::validation(Service::Bedrock, format!("Malformed input request: {what}"));
+    let invalid = |what: &str| {
+        AwsError::validation(Service::Bedrock, format!("Malformed input request: {what}"))
+    };
     match family {
         Family::Anthropic => {
             let messages = request
@@ -232,7 +239,9 @@ pub async fn invoke(
     let run = async {
         let request = accept(&app, &headers, &model_id, &body)?;
         let (input, max_tokens) = native_sizes(family, &request)?;
-        let generation = app.behaviour.admit(Service::Bedrock, input, max_tokens, false)?;
+        let generation = app
+            .behaviour
+            .admit(Service::Bedrock, input, max_tokens, false)?;
         wait_for_completion(&generation).await;
         let n = generation.output_tokens;
         let answer = text::generated_text(n);
@@ -254,7 +263,10 @@ pub async fn invoke(
         };
         let mut response = Json(body).into_response();
         let h = response.headers_mut();
-        h.insert("x-amzn-bedrock-input-token-count", generation.input_tokens.into());
+        h.insert(
+            "x-amzn-bedrock-input-token-count",
+            generation.input_tokens.into(),
+        );
         h.insert("x-amzn-bedrock-output-token-count", n.into());
         h.insert(
             "x-amzn-bedrock-invocation-latency",

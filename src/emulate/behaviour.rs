@@ -119,9 +119,12 @@ impl Drop for Slot {
         if let Some(reservation) = self.reservation {
             let now = self.behaviour.now_s();
             let produced = f64::from(self.produced.load(Ordering::SeqCst));
-            self.behaviour.quota.lock().expect("quota lock").as_mut().map(|q| {
-                q.settle(now, reservation, self.input_tokens as f64, 0.0, produced)
-            });
+            self.behaviour
+                .quota
+                .lock()
+                .expect("quota lock")
+                .as_mut()
+                .map(|q| q.settle(now, reservation, self.input_tokens as f64, 0.0, produced));
         }
     }
 }
@@ -271,7 +274,10 @@ mod tests {
         assert_eq!(faults.error_rate, 0.05);
         assert_eq!((faults.spike_rate, faults.spike_factor), (0.01, 8.0));
         assert_eq!(faults.not_ready_s, 2.0);
-        assert!(faults.apply("error=2").unwrap_err().contains("between 0 and 1"));
+        assert!(faults
+            .apply("error=2")
+            .unwrap_err()
+            .contains("between 0 and 1"));
         assert!(faults.apply("boom=1").unwrap_err().contains("unknown"));
         assert!(faults.apply("error").unwrap_err().contains("NAME=VALUE"));
     }

@@ -66,8 +66,11 @@ pub enum Service {
 
 impl IntoResponse for AwsError {
     fn into_response(self) -> Response {
-        let mut response =
-            (self.status, Json(serde_json::json!({ "message": self.message }))).into_response();
+        let mut response = (
+            self.status,
+            Json(serde_json::json!({ "message": self.message })),
+        )
+            .into_response();
         response
             .headers_mut()
             .insert("x-amzn-errortype", HeaderValue::from_static(self.code));

@@ -51,7 +51,10 @@ mod tests {
 
     #[test]
     fn frames_read_back_with_their_headers_and_payload() {
-        let frame = json_event("contentBlockDelta", &serde_json::json!({"delta": {"text": "Hi"}}));
+        let frame = json_event(
+            "contentBlockDelta",
+            &serde_json::json!({"delta": {"text": "Hi"}}),
+        );
         let mut buffer = frame.clone();
         let message = read_message_from(&mut buffer).unwrap();
         let names: Vec<String> = message

@@ -8,8 +8,8 @@
 //! `/invocations-response-stream`. Requests must carry a SigV4 `Authorization` header (its
 //! presence is checked, not its signature).
 
-pub mod behaviour;
 mod bedrock;
+pub mod behaviour;
 mod errors;
 mod frames;
 mod sagemaker;
@@ -29,8 +29,8 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::sync::oneshot;
 
-pub use behaviour::Faults;
 use behaviour::Behaviour;
+pub use behaviour::Faults;
 pub use errors::{AwsError, Service};
 
 use crate::perf::Profile;
@@ -153,7 +153,10 @@ impl Emulator {
         });
         let router = Router::new()
             .route("/model/{model_id}/converse", post(bedrock::converse))
-            .route("/model/{model_id}/converse-stream", post(bedrock::converse_stream))
+            .route(
+                "/model/{model_id}/converse-stream",
+                post(bedrock::converse_stream),
+            )
             .route("/model/{model_id}/invoke", post(bedrock::invoke))
             .route(
                 "/model/{model_id}/invoke-with-response-stream",

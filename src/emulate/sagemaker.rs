@@ -92,7 +92,9 @@ pub async fn invoke_endpoint(
 ) -> Response {
     let run = async {
         let (dialect, input, max_tokens) = accept(&app, &headers, &endpoint, &body)?;
-        let generation = app.behaviour.admit(Service::Sagemaker, input, max_tokens, false)?;
+        let generation = app
+            .behaviour
+            .admit(Service::Sagemaker, input, max_tokens, false)?;
         let total = generation.due(generation.output_tokens.max(1) - 1) - generation.start;
         if total > app.invocation_timeout {
             tokio::time::sleep(app.invocation_timeout).await;
@@ -121,9 +123,10 @@ pub async fn invoke_endpoint(
             }),
         };
         let mut response = Json(body).into_response();
-        response
-            .headers_mut()
-            .insert("x-amzn-invoked-production-variant", "AllTraffic".parse().expect("ascii"));
+        response.headers_mut().insert(
+            "x-amzn-invoked-production-variant",
+            "AllTraffic".parse().expect("ascii"),
+        );
         Ok(response)
     };
     run.await.into_response()

@@ -71,3 +71,45 @@ pub fn parquet_rows(path: &Path) -> usize {
     let file = std::fs::File::open(path).unwrap();
     ParquetReader::new(file).finish().unwrap().height()
 }
+
+/// The synthetic fast profile in tests/fixtures/emulator-fast.toml.
+pub fn fast_profile() -> llmcap::perf::Profile {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/emulator-fast.toml");
+    llmcap::perf::Profile::from_toml_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+pub const FAST_MODEL: &str = "test.fast-model-v1:0";
+
+/// The real Bedrock Runtime client, pointed at the emulator, measuring as calibrate does.
+pub fn bedrock_client(url: &str) -> aws_sdk_bedrockruntime::Client {
+    use aws_sdk_bedrockruntime::config::retry::RetryConfig;
+    use aws_sdk_bedrockruntime::config::{
+        BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig,
+    };
+    let config = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .build();
+    aws_sdk_bedrockruntime::Client::from_conf(config)
+}
+
+/// The real SageMaker Runtime client, pointed at the emulator.
+pub fn sagemaker_client(url: &str) -> aws_sdk_sagemakerruntime::Client {
+    use aws_sdk_sagemakerruntime::config::retry::RetryConfig;
+    use aws_sdk_sagemakerruntime::config::{
+        BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig,
+    };
+    let config = aws_sdk_sagemakerruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .build();
+    aws_sdk_sagemakerruntime::Client::from_conf(config)
+}
