@@ -96,10 +96,15 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     let m = manifest(&out);
     assert_eq!(m.status, "complete");
     let rows = records(&out);
-    assert_eq!(rows.len(), 10 * 9);
+    assert_eq!(rows.iter().filter(|r| r.is_measured()).count(), 10 * 8);
     assert_eq!(m.counts.sent, rows.len() as u64);
     assert_eq!(m.counts.sent, m.counts.ok + m.counts.failed);
-    assert!(m.counts.ok >= 85, "{} ok of 90", m.counts.ok);
+    assert!(
+        m.counts.failed <= 5,
+        "{} failed of {}",
+        m.counts.failed,
+        m.counts.sent
+    );
     let ok: Vec<_> = rows.iter().filter(|r| r.is_ok()).collect();
     assert!(ok.iter().all(|r| r.tokens_source == "server"));
     assert!(
@@ -123,7 +128,7 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     let tpot_p50 = |c: u32, prompt: u32| {
         let mut v: Vec<f64> = ok
             .iter()
-            .filter(|r| r.concurrency == c && r.prompt_tokens_target == prompt && !r.warmup)
+            .filter(|r| r.concurrency == c && r.prompt_tokens_target == prompt && r.is_measured())
             .filter_map(|r| r.tpot_s)
             .collect();
         p50(&mut v)

@@ -66,6 +66,7 @@ pub struct Counts {
     pub failed: u64,
     pub throttled: u64,
     pub warmup: u64,
+    pub cooldown: u64,
     pub early_stops: u64,
     /// Server prompt counts more than 25 % off the client's estimate.
     pub token_mismatches: u64,
@@ -81,6 +82,7 @@ impl Counts {
             failed: count(&|r| !r.is_ok()),
             throttled: count(&|r| r.status == "throttled"),
             warmup: count(&|r| r.warmup),
+            cooldown: count(&|r| r.cooldown),
             early_stops: count(&|r| r.early_stop),
             token_mismatches: count(&|r| r.token_mismatch()),
         }

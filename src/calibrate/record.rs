@@ -16,6 +16,9 @@ pub struct RequestRecord {
     pub prompt_tokens_target: u32,
     pub output_tokens_target: u32,
     pub warmup: bool,
+    /// Closed mode: sent after the level's last measured request, only to hold concurrency at c
+    /// until every measured request has finished (a closed loop otherwise drains at its tail).
+    pub cooldown: bool,
     pub scheduled_s: f64,
     pub sent_s: f64,
     pub first_token_s: Option<f64>,
@@ -46,6 +49,7 @@ pub struct RequestContext {
     pub request_id: u64,
     pub level: LevelSpec,
     pub warmup: bool,
+    pub cooldown: bool,
     pub scheduled: Instant,
     pub concurrency_at_send: u32,
     pub input_tokens_estimate: u64,
@@ -115,6 +119,7 @@ impl RequestRecord {
             prompt_tokens_target: level.prompt_tokens,
             output_tokens_target: level.output_tokens,
             warmup: context.warmup,
+            cooldown: context.cooldown,
             scheduled_s: at(zero, context.scheduled),
             sent_s: at(zero, exchange.sent),
             first_token_s: first.map(|t| at(zero, t)),
@@ -138,6 +143,11 @@ impl RequestRecord {
             attempts: exchange.attempts,
             chunk_offsets_s: offsets.join(";"),
         }
+    }
+
+    /// Part of the level's measurement (not warm-up, not cool-down).
+    pub fn is_measured(&self) -> bool {
+        !self.warmup && !self.cooldown
     }
 
     pub fn is_ok(&self) -> bool {
@@ -199,6 +209,7 @@ mod tests {
             request_id: 9,
             level: level(),
             warmup: false,
+            cooldown: false,
             scheduled: zero + Duration::from_millis(90),
             concurrency_at_send: 3,
             input_tokens_estimate: 64,
@@ -239,6 +250,7 @@ mod tests {
             request_id: 1,
             level: level(),
             warmup: true,
+            cooldown: false,
             scheduled: zero,
             concurrency_at_send: 1,
             input_tokens_estimate: 64,

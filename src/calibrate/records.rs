@@ -21,6 +21,11 @@ struct FitColumns {
     tpot_s: Option<f64>,
     #[serde(default)]
     status: Option<String>,
+    /// Warm-up and cool-down requests (llmcap's own runs) say nothing about the level.
+    #[serde(default)]
+    warmup: Option<bool>,
+    #[serde(default)]
+    cooldown: Option<bool>,
 }
 
 /// Samples from successful requests, and how many rows were skipped as unsuccessful.
@@ -57,6 +62,9 @@ pub fn parse(text: &str, origin: &str) -> Result<ParsedRecords, InputError> {
     for (row, record) in reader.deserialize::<FitColumns>().enumerate() {
         let line = row + 2;
         let r = record.map_err(|e| InputError::new(origin, format!("line {line}: {e}")))?;
+        if r.warmup == Some(true) || r.cooldown == Some(true) {
+            continue;
+        }
         if r.status.as_deref().is_some_and(|s| s != "ok") {
             skipped += 1;
             continue;

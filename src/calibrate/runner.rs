@@ -184,19 +184,35 @@ async fn run_level(
     let mut note = None;
     match shared.spec.mode {
         SweepMode::Closed => {
+            // Measured (and warm-up) requests not yet finished. While any remain, idle workers
+            // send cool-down requests so the last measured ones still run at concurrency c.
+            let pending = Arc::new(AtomicU32::new(0));
             for _ in 0..level.concurrency.min(total) {
                 let shared = Arc::clone(shared);
                 let dispatched = Arc::clone(&dispatched);
+                let pending = Arc::clone(&pending);
                 tasks.spawn(async move {
                     loop {
                         if shared.stop.is_set() || timed_out() {
                             break;
                         }
                         let i = dispatched.fetch_add(1, Ordering::SeqCst);
-                        if i >= total {
+                        let phase = if i < total {
+                            pending.fetch_add(1, Ordering::SeqCst);
+                            if i < warmup {
+                                Phase::Warmup
+                            } else {
+                                Phase::Measured
+                            }
+                        } else if pending.load(Ordering::SeqCst) > 0 {
+                            Phase::Cooldown
+                        } else {
                             break;
+                        };
+                        one_request(&shared, level, phase, Instant::now()).await;
+                        if phase != Phase::Cooldown {
+                            pending.fetch_sub(1, Ordering::SeqCst);
                         }
-                        one_request(&shared, level, i < warmup, Instant::now()).await;
                     }
                 });
             }
@@ -209,7 +225,7 @@ async fn run_level(
                 for i in sent..sent + batch {
                     let shared = Arc::clone(shared);
                     wave.spawn(async move {
-                        one_request(&shared, level, i < warmup, Instant::now()).await
+                        one_request(&shared, level, Phase::of(i, warmup), Instant::now()).await
                     });
                 }
                 sent += batch;
@@ -232,7 +248,7 @@ async fn run_level(
                         let batch = level.concurrency.min(total - sent);
                         for i in sent..sent + batch {
                             let shared = Arc::clone(shared);
-                            tasks.spawn(async move { one_request(&shared, level, i < warmup, due).await });
+                            tasks.spawn(async move { one_request(&shared, level, Phase::of(i, warmup), due).await });
                         }
                         sent += batch;
                     }
@@ -264,10 +280,9 @@ async fn run_level(
                 }
                 let scheduled = due.into_std();
                 let shared_task = Arc::clone(shared);
-                let is_warmup = sent < warmup;
-                tasks.spawn(
-                    async move { one_request(&shared_task, level, is_warmup, scheduled).await },
-                );
+                let phase = Phase::of(sent, warmup);
+                tasks
+                    .spawn(async move { one_request(&shared_task, level, phase, scheduled).await });
                 sent += 1;
                 due += Duration::from_secs_f64(gaps.sample(&mut rng));
             }
@@ -294,7 +309,25 @@ async fn drain(mut tasks: JoinSet<()>, stop: &StopSignal, grace: Duration) {
     tasks.shutdown().await;
 }
 
-async fn one_request(shared: &Shared, level: LevelSpec, warmup: bool, scheduled: Instant) {
+/// Where a request falls within its level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Warmup,
+    Measured,
+    Cooldown,
+}
+
+impl Phase {
+    fn of(index: u32, warmup: u32) -> Phase {
+        if index < warmup {
+            Phase::Warmup
+        } else {
+            Phase::Measured
+        }
+    }
+}
+
+async fn one_request(shared: &Shared, level: LevelSpec, phase: Phase, scheduled: Instant) {
     let request_id = shared.next_request_id.fetch_add(1, Ordering::SeqCst);
     let words = shared.sizing.words_for(level.prompt_tokens);
     let request = TargetRequest {
@@ -325,7 +358,8 @@ async fn one_request(shared: &Shared, level: LevelSpec, warmup: bool, scheduled:
     let context = RequestContext {
         request_id,
         level,
-        warmup,
+        warmup: phase == Phase::Warmup,
+        cooldown: phase == Phase::Cooldown,
         scheduled: scheduled.min(exchange.sent),
         concurrency_at_send,
         input_tokens_estimate: shared.sizing.tokens_for(words).round() as u64,

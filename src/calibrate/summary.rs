@@ -77,7 +77,7 @@ pub fn summarize(levels: &[LevelSpec], records: &[RequestRecord]) -> Vec<LevelSu
         .filter_map(|level| {
             let rows: Vec<&RequestRecord> = records
                 .iter()
-                .filter(|r| r.level == level.index && !r.warmup)
+                .filter(|r| r.level == level.index && r.is_measured())
                 .collect();
             (!rows.is_empty()).then(|| summarize_level(level, &rows))
         })

@@ -205,7 +205,7 @@ async fn measure(phase: PhaseSpec, url: &str) -> Result<PhaseResult> {
     .await;
     let _ = std::fs::remove_dir_all(&dir);
     let records = outcome?.records;
-    let measured: Vec<_> = records.iter().filter(|r| !r.warmup).collect();
+    let measured: Vec<_> = records.iter().filter(|r| r.is_measured()).collect();
     let first_sent = measured
         .iter()
         .map(|r| r.sent_s)

@@ -146,7 +146,7 @@ fn guard_spend(args: &CalibrateArgs, spec: &SweepSpec, target: &dyn Target) -> R
 /// repeated, whether it succeeded or not).
 fn done_per_level(records: &[RequestRecord]) -> HashMap<u32, u32> {
     let mut done = HashMap::new();
-    for r in records.iter().filter(|r| !r.warmup) {
+    for r in records.iter().filter(|r| r.is_measured()) {
         *done.entry(r.level).or_insert(0) += 1;
     }
     done
@@ -295,9 +295,16 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     println!("{}", calibration_table::levels(&summaries));
     let c = manifest.counts;
     println!(
-        "requests: {} sent = {} ok + {} failed ({} throttled); {} warm-up; {} early stops; \
-         {} prompt-size mismatches",
-        c.sent, c.ok, c.failed, c.throttled, c.warmup, c.early_stops, c.token_mismatches
+        "requests: {} sent = {} ok + {} failed ({} throttled); {} warm-up, {} cool-down; \
+         {} early stops; {} prompt-size mismatches",
+        c.sent,
+        c.ok,
+        c.failed,
+        c.throttled,
+        c.warmup,
+        c.cooldown,
+        c.early_stops,
+        c.token_mismatches
     );
     for note in &outcome.notes {
         println!("note: {note}");

@@ -89,14 +89,28 @@ pub struct Generation {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub fault: Option<StreamFault>,
+    /// This request's draw from the profile's TPOT noise (median 1).
+    tpot_factor: f64,
     /// Live concurrency and quota are released when the generation is dropped.
     _slot: Slot,
 }
 
 impl Generation {
-    /// When token `index` (0-based) is due.
+    /// When token `index` (0-based) is due if the step time stays as it was at admission
+    /// (non-streaming answers and time limits).
     pub fn due(&self, index: u64) -> Instant {
         self.start + self.ttft + self.tpot * index as u32
+    }
+
+    /// The decode step now: all generating requests share one step, so a streaming request
+    /// slows down or speeds up as others start and finish, as on a continuous-batching server.
+    pub fn step_now(&self) -> Duration {
+        let behaviour = &self._slot.behaviour;
+        let n = f64::from(behaviour.in_flight().max(1));
+        let held = n * (self.input_tokens as f64 + self.output_tokens as f64 / 2.0);
+        Duration::from_secs_f64(
+            (behaviour.model.tpot_median_s(n, held) * self.tpot_factor).max(0.0),
+        )
     }
 
     /// Records what was actually produced, for the quota settlement.
@@ -204,27 +218,23 @@ impl Behaviour {
         };
         let prompt = input_tokens as f64;
         let held_context = concurrency * (prompt + max_tokens as f64 / 2.0);
-        let (mut ttft_s, mut tpot_s) = if self.noise {
+        let (mut ttft_s, tpot_factor) = if self.noise {
             (
                 self.model
                     .ttft_distribution(concurrency, prompt)
                     .sample(&mut *rng),
-                self.model.tpot_median_s(concurrency, held_context)
-                    * self.model.tpot_factor(concurrency).sample(&mut *rng),
+                self.model.tpot_factor(concurrency).sample(&mut *rng),
             )
         } else {
-            (
-                self.model.ttft_median_s(concurrency, prompt),
-                self.model.tpot_median_s(concurrency, held_context),
-            )
+            (self.model.ttft_median_s(concurrency, prompt), 1.0)
         };
+        let tpot_s = self.model.tpot_median_s(concurrency, held_context) * tpot_factor;
         if rng.random::<f64>() < self.faults.spike_rate {
             ttft_s *= self.faults.spike_factor.max(1.0);
         }
         if self.served.fetch_add(1, Ordering::SeqCst) == 0 {
             ttft_s += self.faults.cold_start_s;
         }
-        tpot_s = tpot_s.max(0.0);
         let halfway = max_tokens / 2;
         let fault = if stream && rng.random::<f64>() < self.faults.drop_rate {
             Some(StreamFault::Drop {
@@ -240,10 +250,11 @@ impl Behaviour {
         Ok(Generation {
             start,
             ttft: Duration::from_secs_f64(ttft_s.max(0.0)),
-            tpot: Duration::from_secs_f64(tpot_s),
+            tpot: Duration::from_secs_f64(tpot_s.max(0.0)),
             input_tokens,
             output_tokens: max_tokens,
             fault,
+            tpot_factor,
             _slot: slot,
         })
     }

@@ -38,8 +38,11 @@ pub fn paced(generation: Generation, mut framing: impl Framing, content_type: &s
                 true
             }
         };
+        // Absolute deadlines, so the timer's millisecond rounding never accumulates.
+        let mut due = generation.start + generation.ttft;
         for index in 0..generation.output_tokens {
-            tokio::time::sleep_until(generation.due(index).into()).await;
+            tokio::time::sleep_until(due.into()).await;
+            due += generation.step_now();
             match generation.fault {
                 Some(StreamFault::Drop { after_tokens }) if index == after_tokens => {
                     // An error item makes hyper abort the connection mid-body, as a broken
