@@ -55,7 +55,7 @@ healthy() { curl -fsS --max-time 2 "$(url)/health" >/dev/null 2>&1; }
 
 start() {
   install
-  if [[ -f "$state/pid" ]] && kill -0 "$(cat "$state/pid")" 2>/dev/null && healthy; then
+  if [[ -f "$state/pid-$port" ]] && kill -0 "$(cat "$state/pid-$port")" 2>/dev/null && healthy; then
     url
     return 0
   fi
@@ -63,29 +63,29 @@ start() {
   # --no-webui: nothing here needs it; --ctx-size is shared by the slots.
   nohup "$state/llama-server" -m "$state/model.gguf" --host 127.0.0.1 --port "$port" \
     --parallel "$parallel" --ctx-size "$ctx" --threads "$(nproc)" --no-webui \
-    >"$state/server.log" 2>&1 &
-  echo $! >"$state/pid"
+    >"$state/server-$port.log" 2>&1 &
+  echo $! >"$state/pid-$port"
   # Loading the model takes a second or two; give up after 120 s.
   for _ in $(seq 1 240); do
     if healthy; then
       url
       return 0
     fi
-    if ! kill -0 "$(cat "$state/pid")" 2>/dev/null; then
+    if ! kill -0 "$(cat "$state/pid-$port")" 2>/dev/null; then
       log "the server exited; its log:"
-      tail -20 "$state/server.log" >&2
+      tail -20 "$state/server-$port.log" >&2
       return 1
     fi
     sleep 0.5
   done
-  log "not healthy after 120 s; see $state/server.log"
+  log "not healthy after 120 s; see $state/server-$port.log"
   return 1
 }
 
 stop() {
-  if [[ -f "$state/pid" ]]; then
-    kill "$(cat "$state/pid")" 2>/dev/null || true
-    rm -f "$state/pid"
+  if [[ -f "$state/pid-$port" ]]; then
+    kill "$(cat "$state/pid-$port")" 2>/dev/null || true
+    rm -f "$state/pid-$port"
   fi
 }
 

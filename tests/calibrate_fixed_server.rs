@@ -72,8 +72,8 @@ fn a_complete_run_accounts_for_every_request_and_writes_every_file() {
         // The server waits 20 ms for the first token and 4 ms per token after it.
         let ttft = r.ttft_s.unwrap();
         let tpot = r.tpot_s.unwrap();
-        assert!(ttft >= 0.020 && ttft < 0.5, "ttft {ttft}");
-        assert!(tpot >= 0.0035 && tpot < 0.1, "tpot {tpot}");
+        assert!((0.020..0.5).contains(&ttft), "ttft {ttft}");
+        assert!((0.0035..0.1).contains(&tpot), "tpot {tpot}");
         assert!(r.concurrency_at_send >= 1 && r.concurrency_at_send <= r.concurrency);
     }
     assert_eq!(parquet_rows(&out.join("requests.parquet")), rows.len());

@@ -143,7 +143,7 @@ impl PayloadFraming {
     fn parts(&mut self, line: String) -> Vec<Bytes> {
         self.lines += 1;
         let bytes = Bytes::from(line);
-        if self.lines % 3 == 0 && bytes.len() > 8 {
+        if self.lines.is_multiple_of(3) && bytes.len() > 8 {
             let cut = bytes.len() / 2;
             vec![
                 bytes_event("PayloadPart", bytes.slice(..cut)),
