@@ -154,7 +154,8 @@ impl TokensPerWord {
 pub fn prompt_text(words: usize, run_seed: u64, request_id: u64) -> String {
     let mut rng = StdRng::seed_from_u64(run_seed ^ request_id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut text = format!("Ticket {request_id}-{:08x}:", rng.random::<u32>());
-    for _ in 1..words {
+    // The prefix counts as two of the words.
+    for _ in 2..words {
         text.push(' ');
         text.push_str(WORDS[rng.random_range(0..WORDS.len())]);
     }
