@@ -96,7 +96,7 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     let m = manifest(&out);
     assert_eq!(m.status, "complete");
     let rows = records(&out);
-    assert_eq!(rows.iter().filter(|r| r.is_measured()).count(), 10 * 8);
+    assert_eq!(rows.iter().filter(|r| r.is_measured()).count(), 10 * 12);
     assert_eq!(m.counts.sent, rows.len() as u64);
     assert_eq!(m.counts.sent, m.counts.ok + m.counts.failed);
     assert!(

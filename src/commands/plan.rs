@@ -94,6 +94,60 @@ fn model_max() -> f64 {
     4_096.0
 }
 
+/// One simulation of the capacity search: load and what it got (the latency-vs-users chart).
+#[derive(Clone, Debug, Serialize)]
+pub struct CurvePoint {
+    pub users: u32,
+    pub ttft_p95_s: f64,
+    pub tpot_p95_s: f64,
+    pub error_rate: f64,
+    pub meets_slo: bool,
+}
+
+/// One simulated minute at the planned peak (the TPM-against-quota chart).
+#[derive(Clone, Debug, Serialize)]
+pub struct MinuteTpm {
+    pub minute: u32,
+    pub tpm_reserved: f64,
+    pub tpm_charged: f64,
+    pub rpm: u64,
+}
+
+/// Runs the capacity search and keeps every point it simulated.
+fn search_with_curve(
+    limit: u32,
+    slo: &SloLimits,
+    mut simulate: impl FnMut(u32) -> SimResult,
+) -> (crate::quota::capacity::Capacity, Vec<CurvePoint>) {
+    let mut curve = Vec::new();
+    let capacity = search(limit, slo, |users| {
+        let result = simulate(users);
+        curve.push(CurvePoint {
+            users,
+            ttft_p95_s: result.ttft_s.p95,
+            tpot_p95_s: result.tpot_s.p95,
+            error_rate: result.error_rate,
+            meets_slo: slo.met_by(&result),
+        });
+        result
+    });
+    curve.sort_by_key(|p| p.users);
+    (capacity, curve)
+}
+
+fn minutes_of(result: &SimResult) -> Vec<MinuteTpm> {
+    let n = ((result.duration_s / 60.0).ceil() as usize).min(result.minutes.len());
+    result.minutes[..n]
+        .iter()
+        .map(|m| MinuteTpm {
+            minute: m.minute,
+            tpm_reserved: m.tpm_reserved,
+            tpm_charged: m.tpm_charged,
+            rpm: m.rpm,
+        })
+        .collect()
+}
+
 #[derive(Clone, Debug, Serialize)]
 struct OptionPlan {
     name: String,
@@ -122,6 +176,12 @@ struct OptionPlan {
     cost_per_request_usd: f64,
     budget: Budget,
     price_source: String,
+    /// The capacity search's simulations, by users (SageMaker: one instance's).
+    curve: Vec<CurvePoint>,
+    /// Users in `curve` are multiplied by this for the whole option (SageMaker: instances).
+    curve_scale: u32,
+    /// TPM and RPM per simulated minute at the planned peak (Bedrock).
+    peak_minutes: Vec<MinuteTpm>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -446,7 +506,7 @@ fn plan_option(
                 output_burndown: 1.0,
                 headroom: 1.0,
             };
-            let service = search(limit, slo, |u| {
+            let (service, curve) = search_with_curve(limit, slo, |u| {
                 run_sim(&sim_config(scenario, profile, workload, u, bedrock(None)))
             });
             let at_quota = search(limit, slo, |u| {
@@ -525,6 +585,9 @@ fn plan_option(
             Ok(OptionPlan {
                 name: name.clone(),
                 kind: "bedrock".into(),
+                curve,
+                curve_scale: 1,
+                peak_minutes: minutes_of(&peak),
                 profile_source: profile.provenance.source.clone(),
                 knee_users: service.knee,
                 planned_users: service.planned,
@@ -594,7 +657,7 @@ fn plan_option(
                     autoscaling: None,
                 })
             };
-            let per_instance = search(limit, slo, |u| {
+            let (per_instance, curve) = search_with_curve(limit, slo, |u| {
                 run_sim(&sim_config(scenario, profile, workload, u, fleet(1)))
             });
             let instances = if per_instance.planned == 0 {
@@ -615,6 +678,9 @@ fn plan_option(
             Ok(OptionPlan {
                 name: name.clone(),
                 kind: "sagemaker".into(),
+                curve,
+                curve_scale: instances,
+                peak_minutes: Vec::new(),
                 profile_source: profile.provenance.source.clone(),
                 knee_users: per_instance.knee * instances,
                 planned_users: per_instance.planned * instances,

@@ -1,0 +1,91 @@
+//! Charts as SVG and PNG with plotters. The font (DejaVu Sans) is compiled in and registered
+//! with plotters' ab_glyph backend, so rendering needs no system font.
+//!
+//! Each chart is a plain data struct implementing [`Chart`]; drawing does no I/O beyond the
+//! two files [`render`] writes.
+
+pub mod calibration;
+pub mod plan;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+pub const WIDTH: u32 = 900;
+pub const HEIGHT: u32 = 540;
+pub const FONT: &str = "sans-serif";
+
+static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
+            .map_err(|_| ())
+            .expect("the bundled DejaVu Sans is a valid font");
+    });
+}
+
+/// Series colours, distinguishable in print and for common colour-vision deficiencies
+/// (Okabe–Ito).
+pub const PALETTE: [RGBColor; 6] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+];
+
+pub fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Turns a plotters error into a message.
+pub fn drawing<E: std::fmt::Display>(error: E) -> String {
+    format!("drawing failed: {error}")
+}
+
+pub trait Chart {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+/// The files one chart was written to.
+#[derive(Clone, Debug)]
+pub struct ChartFiles {
+    pub svg: PathBuf,
+    pub png: PathBuf,
+}
+
+/// Writes `<stem>.svg` and `<stem>.png` into `dir`.
+pub fn render(chart: &impl Chart, dir: &Path, stem: &str) -> Result<ChartFiles> {
+    register_font();
+    std::fs::create_dir_all(dir)?;
+    let svg = dir.join(format!("{stem}.svg"));
+    let png = dir.join(format!("{stem}.png"));
+    {
+        let root = SVGBackend::new(&svg, (WIDTH, HEIGHT)).into_drawing_area();
+        chart.draw(&root).map_err(|e| anyhow!("{}: {e}", svg.display()))?;
+        root.present().map_err(|e| anyhow!("{}: {e}", svg.display()))?;
+    }
+    {
+        let root = BitMapBackend::new(&png, (WIDTH, HEIGHT)).into_drawing_area();
+        chart.draw(&root).map_err(|e| anyhow!("{}: {e}", png.display()))?;
+        root.present().map_err(|e| anyhow!("{}: {e}", png.display()))?;
+    }
+    Ok(ChartFiles { svg, png })
+}
+
+/// `lo..hi` padded by 5 % (and never empty), for an axis.
+pub fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    };
+    let span = (hi - lo).abs().max(hi.abs() * 0.1).max(1e-9);
+    (lo - 0.05 * span)..(hi + 0.05 * span)
+}

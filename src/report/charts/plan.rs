@@ -1,0 +1,312 @@
+//! Charts of a plan: latency against users with the SLO and the knee, TPM per minute against
+//! the quota, monthly cost against volume with the break-even points, and the budget
+//! waterfall from list price to the realistic P50/P90.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{colour, drawing, padded, Chart, FONT};
+
+/// One option's simulated p95 TTFT by users, and its knee.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatencySeries {
+    pub name: String,
+    /// (users, p95 TTFT seconds)
+    pub points: Vec<(f64, f64)>,
+    pub knee_users: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatencyAgainstUsers {
+    pub title: String,
+    pub slo_ttft_p95_s: f64,
+    pub series: Vec<LatencySeries>,
+}
+
+impl Chart for LatencyAgainstUsers {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(drawing)?;
+        let x_max = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .fold(1.0, f64::max);
+        // Beyond a few times the SLO the curve says only "fails"; clip there.
+        let y_cap = self.slo_ttft_p95_s * 4.0;
+        let y_max = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1.min(y_cap)))
+            .fold(self.slo_ttft_p95_s, f64::max);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FONT, 22))
+            .margin(14)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max * 1.05, padded(0.0, y_max))
+            .map_err(drawing)?;
+        chart
+            .configure_mesh()
+            .x_desc("peak-hour users (simulated)")
+            .y_desc("p95 TTFT (s)")
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(drawing)?;
+        let slo = self.slo_ttft_p95_s;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, slo), (x_max * 1.05, slo)],
+                RED.stroke_width(2),
+            ))
+            .map_err(drawing)?
+            .label(format!("SLO: p95 TTFT ≤ {slo} s"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+        for (i, series) in self.series.iter().enumerate() {
+            let c = colour(i);
+            let points: Vec<(f64, f64)> =
+                series.points.iter().map(|&(u, t)| (u, t.min(y_cap))).collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))
+                .map_err(drawing)?
+                .label(format!("{} (knee {:.0} users)", series.name, series.knee_users))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .map_err(drawing)?;
+            chart
+                .draw_series(LineSeries::new(
+                    [(series.knee_users, 0.0), (series.knee_users, y_max)],
+                    c.mix(0.6).stroke_width(1),
+                ))
+                .map_err(drawing)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(drawing)?;
+        Ok(())
+    }
+}
+
+/// One option's TPM per simulated minute and its quota.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TpmSeries {
+    pub name: String,
+    /// (minute, TPM reserved at request start)
+    pub minutes: Vec<(f64, f64)>,
+    pub quota_tpm: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TpmAgainstQuota {
+    pub title: String,
+    pub series: Vec<TpmSeries>,
+}
+
+impl Chart for TpmAgainstQuota {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(drawing)?;
+        let x_max = self
+            .series
+            .iter()
+            .flat_map(|s| s.minutes.iter().map(|m| m.0))
+            .fold(1.0, f64::max);
+        let y_max = self
+            .series
+            .iter()
+            .flat_map(|s| s.minutes.iter().map(|m| m.1).chain([s.quota_tpm]))
+            .fold(1.0, f64::max);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FONT, 22))
+            .margin(14)
+            .x_label_area_size(44)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..x_max + 1.0, 0.0..y_max * 1.1)
+            .map_err(drawing)?;
+        chart
+            .configure_mesh()
+            .x_desc("minute of the simulated peak hour")
+            .y_desc("tokens per minute (reserved)")
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(drawing)?;
+        for (i, series) in self.series.iter().enumerate() {
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(series.minutes.iter().copied(), c.stroke_width(2)))
+                .map_err(drawing)?
+                .label(series.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            let quota = series.quota_tpm;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(0.0, quota), (x_max + 1.0, quota)],
+                    8,
+                    5,
+                    c.stroke_width(2),
+                ))
+                .map_err(drawing)?
+                .label(format!("{} quota {:.0} TPM", series.name, quota))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(drawing)?;
+        Ok(())
+    }
+}
+
+/// Monthly cost = fixed + per_request × volume.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostLine {
+    pub name: String,
+    pub fixed_usd: f64,
+    pub per_request_usd: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostAgainstVolume {
+    pub title: String,
+    pub lines: Vec<CostLine>,
+    pub volume_max: f64,
+    /// (requests per month, monthly USD, label)
+    pub crossovers: Vec<(f64, f64, String)>,
+    /// The scenario's own monthly volume.
+    pub planned_volume: f64,
+}
+
+impl Chart for CostAgainstVolume {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(drawing)?;
+        let m = 1e6;
+        let x_max = self.volume_max / m;
+        let y_max = self
+            .lines
+            .iter()
+            .map(|l| l.fixed_usd + l.per_request_usd * self.volume_max)
+            .fold(1.0, f64::max);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FONT, 22))
+            .margin(14)
+            .x_label_area_size(44)
+            .y_label_area_size(90)
+            .build_cartesian_2d(0.0..x_max, 0.0..y_max * 1.05)
+            .map_err(drawing)?;
+        chart
+            .configure_mesh()
+            .x_desc("requests per month (millions)")
+            .y_desc("monthly cost (USD, list)")
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(drawing)?;
+        for (i, line) in self.lines.iter().enumerate() {
+            let c = colour(i);
+            let cost = |v: f64| line.fixed_usd + line.per_request_usd * v * m;
+            chart
+                .draw_series(LineSeries::new([(0.0, cost(0.0)), (x_max, cost(x_max))], c.stroke_width(2)))
+                .map_err(drawing)?
+                .label(line.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        }
+        chart
+            .draw_series(self.crossovers.iter().map(|(v, usd, _)| {
+                Circle::new((v / m, *usd), 6, BLACK.stroke_width(2))
+            }))
+            .map_err(drawing)?
+            .label("break-even")
+            .legend(|(x, y)| Circle::new((x + 10, y), 5, BLACK.stroke_width(2)));
+        let planned = self.planned_volume / m;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(planned, 0.0), (planned, y_max)],
+                6,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(drawing)?
+            .label("this scenario's volume")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(drawing)?;
+        Ok(())
+    }
+}
+
+/// From list price, each hidden-cost factor's mean addition, to the realistic P50 and P90.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BudgetWaterfall {
+    pub title: String,
+    pub list_usd: f64,
+    /// (factor, mean monthly USD it adds)
+    pub steps: Vec<(String, f64)>,
+    pub p50_usd: f64,
+    pub p90_usd: f64,
+}
+
+impl Chart for BudgetWaterfall {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(drawing)?;
+        let n = self.steps.len() + 3;
+        let y_max = self.p90_usd.max(self.list_usd + self.steps.iter().map(|s| s.1).sum::<f64>());
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FONT, 22))
+            .margin(14)
+            .x_label_area_size(70)
+            .y_label_area_size(90)
+            .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max * 1.08)
+            .map_err(drawing)?;
+        let mut labels = vec!["list price".to_string()];
+        labels.extend(self.steps.iter().map(|s| s.0.clone()));
+        labels.extend(["P50".to_string(), "P90".to_string()]);
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels
+                    .get(*i)
+                    .map(|l| l.chars().take(18).collect())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_desc("monthly USD")
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(drawing)?;
+        let bar = |i: usize, lo: f64, hi: f64, style: ShapeStyle| {
+            Rectangle::new(
+                [(SegmentValue::Exact(i), lo), (SegmentValue::Exact(i + 1), hi)],
+                style,
+            )
+        };
+        let mut bars = vec![bar(0, 0.0, self.list_usd, colour(0).filled())];
+        let mut level = self.list_usd;
+        for (k, (_, usd)) in self.steps.iter().enumerate() {
+            bars.push(bar(k + 1, level, level + usd, colour(1).filled()));
+            level += usd;
+        }
+        bars.push(bar(n - 2, 0.0, self.p50_usd, colour(2).filled()));
+        bars.push(bar(n - 1, 0.0, self.p90_usd, colour(3).filled()));
+        chart.draw_series(bars).map_err(drawing)?;
+        Ok(())
+    }
+}
