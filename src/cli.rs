@@ -24,6 +24,7 @@ pub struct Cli {
 pub enum Command {
     Calibrate(Box<CalibrateArgs>),
     Emulate(EmulateArgs),
+    Report(ReportArgs),
     Fit(FitArgs),
     Predict(PredictArgs),
     Simulate(Box<SimulateArgs>),
@@ -617,4 +618,27 @@ pub struct EmulateArgs {
     pub accept_any_model: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// Write the report of a calibration run or a plan: charts (SVG and PNG), a self-contained
+/// report.html and its markdown twin report.md, with sections for architects (capacity),
+/// finance (cost, budget) and engineers (quota, tails, errors), each figure read in one
+/// sentence; and every table behind a chart in data/ as CSV and Parquet.
+///
+/// Run: tokens/s and TTFT against concurrency (p25–p75 band, p50 points, the fitted curve),
+/// TTFT and TPOT histograms per level, requests in flight over time.
+/// Plan: p95 TTFT against users with the SLO and knees, TPM per minute against the quota,
+/// monthly cost against volume with break-even points, a budget waterfall per option.
+/// (`llmcap plan` writes its report itself.)
+///
+/// Example:
+///   llmcap report calibration/runs/smollm2
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ReportArgs {
+    /// A calibration run directory (manifest.json, requests.csv) or a plan directory (plan.json).
+    pub dir: PathBuf,
+    /// Where to write (default: DIR itself).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }

@@ -80,7 +80,7 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
             "--output-tokens",
             "48",
             "--requests-per-level",
-            "8",
+            "12",
             "--warmup",
             "1",
         ])

@@ -18,6 +18,7 @@ pub struct RequestRecord {
     pub warmup: bool,
     /// Closed mode: sent after the level's last measured request, only to hold concurrency at c
     /// until every measured request has finished (a closed loop otherwise drains at its tail).
+    #[serde(default)]
     pub cooldown: bool,
     pub scheduled_s: f64,
     pub sent_s: f64,

@@ -9,6 +9,7 @@ mod plan;
 mod predict;
 mod pricing;
 mod profile_from_ranges;
+mod report;
 mod simulate;
 mod units;
 mod workloads;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Emulate(args) => emulate::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Fit(args) => fit::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Simulate(args) => simulate::run(&args),

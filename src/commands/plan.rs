@@ -210,6 +210,8 @@ struct Plan {
 pub fn run(args: &PlanArgs) -> Result<()> {
     let (plan, scenario) = compute(args.scenario.as_deref(), &args.pricing)?;
     write_report(&args.out, &plan, &scenario)?;
+    // Charts, report.html and report.md from the plan.json just written.
+    crate::report::plan_report::write(&args.out, &args.out)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
@@ -833,7 +835,8 @@ fn print_summary(plan: &Plan, out: &Path) {
         );
     }
     println!(
-        "report: {}/plan.md, plan.json, quota-*.md — finished in {:.1} s",
+        "report: {}/report.html (charts, for architects, finance and engineers), report.md, \
+         plan.md, plan.json, quota-*.md, data/ — finished in {:.1} s",
         out.display(),
         plan.elapsed_s
     );

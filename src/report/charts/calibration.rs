@@ -35,10 +35,12 @@ pub struct AgainstConcurrency {
 impl Chart for AgainstConcurrency {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         root.fill(&WHITE).map_err(drawing)?;
-        let xs = self
-            .series
-            .iter()
-            .flat_map(|s| s.levels.iter().map(|l| l.concurrency).chain(s.fitted.iter().map(|p| p.0)));
+        let xs = self.series.iter().flat_map(|s| {
+            s.levels
+                .iter()
+                .map(|l| l.concurrency)
+                .chain(s.fitted.iter().map(|p| p.0))
+        });
         let x_max = xs.fold(1.0, f64::max);
         let ys = self.series.iter().flat_map(|s| {
             s.levels
@@ -64,8 +66,11 @@ impl Chart for AgainstConcurrency {
             .map_err(drawing)?;
         for (i, series) in self.series.iter().enumerate() {
             let c = colour(i);
-            let mut band: Vec<(f64, f64)> =
-                series.levels.iter().map(|l| (l.concurrency, l.p75)).collect();
+            let mut band: Vec<(f64, f64)> = series
+                .levels
+                .iter()
+                .map(|l| (l.concurrency, l.p75))
+                .collect();
             band.extend(series.levels.iter().rev().map(|l| (l.concurrency, l.p25)));
             if band.len() >= 4 {
                 chart
@@ -80,7 +85,9 @@ impl Chart for AgainstConcurrency {
                     ))
                     .map_err(drawing)?
                     .label(format!("{} (fitted)", series.label))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                    });
             }
             chart
                 .draw_series(
@@ -123,7 +130,11 @@ impl LevelHistograms {
             (a.min(v), b.max(v))
         });
         let bins = self.bins.max(1);
-        let (lo, hi) = if lo.is_finite() { (lo, hi.max(lo + 1e-9)) } else { (0.0, 1.0) };
+        let (lo, hi) = if lo.is_finite() {
+            (lo, hi.max(lo + 1e-9))
+        } else {
+            (0.0, 1.0)
+        };
         let width = (hi - lo) / bins as f64;
         let edges: Vec<f64> = (0..=bins).map(|i| lo + width * i as f64).collect();
         let counts = self
@@ -178,7 +189,9 @@ impl Chart for LevelHistograms {
                 .draw_series(LineSeries::new(outline, c.stroke_width(2)))
                 .map_err(drawing)?
                 .label(label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()

@@ -68,13 +68,19 @@ pub fn render(chart: &impl Chart, dir: &Path, stem: &str) -> Result<ChartFiles> 
     let png = dir.join(format!("{stem}.png"));
     {
         let root = SVGBackend::new(&svg, (WIDTH, HEIGHT)).into_drawing_area();
-        chart.draw(&root).map_err(|e| anyhow!("{}: {e}", svg.display()))?;
-        root.present().map_err(|e| anyhow!("{}: {e}", svg.display()))?;
+        chart
+            .draw(&root)
+            .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
+        root.present()
+            .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
     }
     {
         let root = BitMapBackend::new(&png, (WIDTH, HEIGHT)).into_drawing_area();
-        chart.draw(&root).map_err(|e| anyhow!("{}: {e}", png.display()))?;
-        root.present().map_err(|e| anyhow!("{}: {e}", png.display()))?;
+        chart
+            .draw(&root)
+            .map_err(|e| anyhow!("{}: {e}", png.display()))?;
+        root.present()
+            .map_err(|e| anyhow!("{}: {e}", png.display()))?;
     }
     Ok(ChartFiles { svg, png })
 }

@@ -64,13 +64,21 @@ impl Chart for LatencyAgainstUsers {
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
         for (i, series) in self.series.iter().enumerate() {
             let c = colour(i);
-            let points: Vec<(f64, f64)> =
-                series.points.iter().map(|&(u, t)| (u, t.min(y_cap))).collect();
+            let points: Vec<(f64, f64)> = series
+                .points
+                .iter()
+                .map(|&(u, t)| (u, t.min(y_cap)))
+                .collect();
             chart
                 .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))
                 .map_err(drawing)?
-                .label(format!("{} (knee {:.0} users)", series.name, series.knee_users))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                .label(format!(
+                    "{} (knee {:.0} users)",
+                    series.name, series.knee_users
+                ))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))
                 .map_err(drawing)?;
@@ -139,10 +147,15 @@ impl Chart for TpmAgainstQuota {
         for (i, series) in self.series.iter().enumerate() {
             let c = colour(i);
             chart
-                .draw_series(LineSeries::new(series.minutes.iter().copied(), c.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    series.minutes.iter().copied(),
+                    c.stroke_width(2),
+                ))
                 .map_err(drawing)?
                 .label(series.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
             let quota = series.quota_tpm;
             chart
                 .draw_series(DashedLineSeries::new(
@@ -153,7 +166,9 @@ impl Chart for TpmAgainstQuota {
                 ))
                 .map_err(drawing)?
                 .label(format!("{} quota {:.0} TPM", series.name, quota))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -215,15 +230,22 @@ impl Chart for CostAgainstVolume {
             let c = colour(i);
             let cost = |v: f64| line.fixed_usd + line.per_request_usd * v * m;
             chart
-                .draw_series(LineSeries::new([(0.0, cost(0.0)), (x_max, cost(x_max))], c.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    [(0.0, cost(0.0)), (x_max, cost(x_max))],
+                    c.stroke_width(2),
+                ))
                 .map_err(drawing)?
                 .label(line.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
         }
         chart
-            .draw_series(self.crossovers.iter().map(|(v, usd, _)| {
-                Circle::new((v / m, *usd), 6, BLACK.stroke_width(2))
-            }))
+            .draw_series(
+                self.crossovers
+                    .iter()
+                    .map(|(v, usd, _)| Circle::new((v / m, *usd), 6, BLACK.stroke_width(2))),
+            )
             .map_err(drawing)?
             .label("break-even")
             .legend(|(x, y)| Circle::new((x + 10, y), 5, BLACK.stroke_width(2)));
@@ -265,7 +287,9 @@ impl Chart for BudgetWaterfall {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         root.fill(&WHITE).map_err(drawing)?;
         let n = self.steps.len() + 3;
-        let y_max = self.p90_usd.max(self.list_usd + self.steps.iter().map(|s| s.1).sum::<f64>());
+        let y_max = self
+            .p90_usd
+            .max(self.list_usd + self.steps.iter().map(|s| s.1).sum::<f64>());
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FONT, 22))
             .margin(14)
@@ -294,7 +318,10 @@ impl Chart for BudgetWaterfall {
             .map_err(drawing)?;
         let bar = |i: usize, lo: f64, hi: f64, style: ShapeStyle| {
             Rectangle::new(
-                [(SegmentValue::Exact(i), lo), (SegmentValue::Exact(i + 1), hi)],
+                [
+                    (SegmentValue::Exact(i), lo),
+                    (SegmentValue::Exact(i + 1), hi),
+                ],
                 style,
             )
         };
