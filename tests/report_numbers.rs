@@ -12,7 +12,7 @@ fn grouped_usd(v: f64) -> String {
     let digits = (v.round() as i64).to_string();
     let mut out = String::from("$");
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
