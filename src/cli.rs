@@ -289,18 +289,36 @@ pub struct ProfileFromRangesArgs {
 
 /// List the price catalogs (pricing/*.toml): every row with its source and date.
 ///
-/// `--import-litellm FILE` refreshes Bedrock on-demand rows from LiteLLM's
-/// model_prices_and_context_window.json and stamps them with that file and today's date.
+/// `llmcap pricing import --litellm FILE` refreshes Bedrock on-demand rows from LiteLLM's
+/// model_prices_and_context_window.json; `--genai-prices FILE` from pydantic genai-prices'
+/// prices/providers/aws.yml (base tier of tiered prices; the price set in force today). Updated
+/// rows are stamped with the file and its date; rows the file does not price keep theirs.
 #[derive(Debug, Args)]
 pub struct PricingArgs {
-    /// Refresh Bedrock rows from a LiteLLM price file, then list.
-    #[arg(long, value_name = "FILE.json")]
-    pub import_litellm: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: Option<PricingAction>,
     /// Directory holding bedrock.toml and sagemaker.toml.
-    #[arg(long, default_value = "pricing")]
+    #[arg(long, default_value = "pricing", global = true)]
     pub dir: PathBuf,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricingAction {
+    /// Refresh Bedrock rows from a community-kept price file, then list the catalogs.
+    Import(PricingImportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("file").required(true).args(["litellm", "genai_prices"])))]
+pub struct PricingImportArgs {
+    /// LiteLLM's model_prices_and_context_window.json.
+    #[arg(long, value_name = "FILE.json")]
+    pub litellm: Option<PathBuf>,
+    /// pydantic genai-prices' prices/providers/aws.yml.
+    #[arg(long, value_name = "aws.yml")]
+    pub genai_prices: Option<PathBuf>,
 }
 
 /// Plan a deployment: users supported, quota needed, monthly cost, break-even and a realistic

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
-use crate::cli::PricingArgs;
+use crate::cli::{PricingAction, PricingArgs};
 use crate::cost::catalog::Catalog;
 
 pub fn load_catalog(dir: &Path) -> Result<Catalog> {
@@ -25,8 +25,23 @@ pub fn load_catalog(dir: &Path) -> Result<Catalog> {
 }
 
 pub fn run(args: &PricingArgs) -> Result<()> {
-    if let Some(file) = &args.import_litellm {
-        import_litellm(&args.dir, file)?;
+    if let Some(PricingAction::Import(import)) = &args.action {
+        if let Some(file) = &import.litellm {
+            import_file(
+                &args.dir,
+                file,
+                "LiteLLM model_prices_and_context_window.json",
+                crate::cost::import::apply_litellm,
+            )?;
+        }
+        if let Some(file) = &import.genai_prices {
+            import_file(
+                &args.dir,
+                file,
+                "pydantic genai-prices aws.yml",
+                crate::cost::genai_prices::apply_genai_prices,
+            )?;
+        }
     }
     let catalog = load_catalog(&args.dir)?;
     if args.json {
@@ -105,25 +120,28 @@ pub fn run(args: &PricingArgs) -> Result<()> {
     Ok(())
 }
 
-fn import_litellm(dir: &Path, file: &Path) -> Result<()> {
-    let json =
+/// Reads `file`, applies one importer to pricing/bedrock.toml and rewrites it atomically.
+fn import_file(
+    dir: &Path,
+    file: &Path,
+    label: &str,
+    apply: impl Fn(
+        &mut crate::cost::catalog::BedrockCatalog,
+        &str,
+        &str,
+        &str,
+    ) -> Result<crate::cost::import::ImportReport, String>,
+) -> Result<()> {
+    let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let catalog_path = dir.join("bedrock.toml");
-    let text = std::fs::read_to_string(&catalog_path)
+    let current = std::fs::read_to_string(&catalog_path)
         .with_context(|| format!("cannot read {}", catalog_path.display()))?;
     let mut catalog: crate::cost::catalog::BedrockCatalog =
-        toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", catalog_path.display()))?;
-    let source = format!(
-        "LiteLLM model_prices_and_context_window.json ({})",
-        file.display()
-    );
-    let report = crate::cost::import::apply_litellm(
-        &mut catalog,
-        &json,
-        &source,
-        &crate::files::today_utc(),
-    )
-    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        toml::from_str(&current).map_err(|e| anyhow!("{}: {e}", catalog_path.display()))?;
+    let source = format!("{label} ({})", file.display());
+    let report = apply(&mut catalog, &text, &source, &crate::files::today_utc())
+        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
     let header = "# Amazon Bedrock on-demand prices, USD per million tokens, per model x region.\n\
                   # Every row names its source and date.\n\n";
     crate::files::write_atomically(

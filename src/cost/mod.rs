@@ -2,5 +2,6 @@
 
 pub mod budget;
 pub mod catalog;
+pub mod genai_prices;
 pub mod import;
 pub mod money;
