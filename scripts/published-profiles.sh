@@ -29,3 +29,15 @@ p --model-id sagemaker-ml.g5.12xlarge --name "ml.g5.12xlarge SageMaker real-time
   --ttft-ms 50..200 --tpot-ms 50..100 --max-concurrency 50 \
   --source "ASSUMED: seed 000 publishes no ml.g5.12xlarge figures; its ml.g5.xlarge ranges (TTFT 50-200 ms, TPOT 50-100 ms, 10-50 concurrent) are used per instance. Calibrate on the instance to replace this" \
   --target "SageMaker real-time ml.g5.12xlarge" --out models/sagemaker-ml-g5-12xlarge.toml
+# Seed 000's ml.p4d.24xlarge row gives TPOT 200-500 ms: slower per token than its ml.g5.xlarge row
+# (50-100 ms) on 8 A100s against one A10G, which cannot be right. Read as 200-500 output tokens/s
+# (a column mix-up), i.e. TPOT 2-5 ms; marked ASSUMED so a calibration replaces it first.
+p --model-id sagemaker-ml.p4d.24xlarge --name "ml.p4d.24xlarge SageMaker real-time endpoint (published ranges, TPOT reading assumed)" \
+  --ttft-ms 30..150 --tpot-ms 2..5 --max-concurrency 500 \
+  --source "$seed: ml.p4d.24xlarge TTFT 30-150 ms, 100-500 concurrent, \$35-40/h; its TPOT column (200-500) ASSUMED to be tokens/s, i.e. TPOT 2-5 ms, because 200-500 ms per token would be slower than the ml.g5.xlarge row" \
+  --target "SageMaker real-time ml.p4d.24xlarge" --out models/sagemaker-ml-p4d-24xlarge.toml
+# Serverless: warm figures; cold starts (2-10 s per seed 000) are the simulator's serverless model.
+p --model-id sagemaker-serverless --name "SageMaker Serverless Inference (published ranges, warm)" \
+  --ttft-ms 100..500 --tpot-ms 20..80 --max-concurrency 200 \
+  --source "$seed: SageMaker Serverless TTFT 100-500 ms warm (2-10 s cold), TPOT 20-80 ms, auto-scaling; 200 is the service's per-endpoint concurrency ceiling as last read (not re-checked)" \
+  --target "SageMaker Serverless Inference" --out models/sagemaker-serverless.toml
