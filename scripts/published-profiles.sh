@@ -8,6 +8,11 @@ llmcap=${LLMCAP:-target/release/llmcap}
 seed="seed 000 (shared/seeds/000_e24794f0a932cc26.txt) service table"
 date="seed 000, undated; read 2026-11"
 p() { "$llmcap" profile-from-ranges --date "$date" "$@"; }
+source scripts/limits.sh
+# Context windows are the models' published ones; quotas: AWS's per-account defaults vary by
+# model, region and account, so seed 002's "default 800 RPM and 600,000 TPM" stands in for all
+# and is marked as such. Check Service Quotas for your account.
+quota_source="ASSUMED from seed 002 (default 800 RPM / 600,000 TPM for standard accounts); per-model defaults vary, check Service Quotas; context window as published by the model vendor, last read 2025-10, not re-checked"
 
 p --model-id anthropic.claude-3-5-sonnet-20241022-v2:0 --name "Claude 3.5 Sonnet on Amazon Bedrock (published ranges)" \
   --ttft-ms 300..600 --tpot-ms 25..40 --max-concurrency 200 --max-prompt-tokens 200000 \
@@ -41,3 +46,10 @@ p --model-id sagemaker-serverless --name "SageMaker Serverless Inference (publis
   --ttft-ms 100..500 --tpot-ms 20..80 --max-concurrency 200 \
   --source "$seed: SageMaker Serverless TTFT 100-500 ms warm (2-10 s cold), TPOT 20-80 ms, auto-scaling; 200 is the service's per-endpoint concurrency ceiling as last read (not re-checked)" \
   --target "SageMaker Serverless Inference" --out models/sagemaker-serverless.toml
+
+limits models/bedrock-claude-3-5-sonnet.toml 200000 600000 800 "$quota_source" "2025-10"
+limits models/bedrock-claude-3-5-haiku.toml 200000 600000 800 "$quota_source" "2025-10"
+limits models/bedrock-claude-3-opus.toml 200000 600000 800 "$quota_source" "2025-10"
+for f in models/sagemaker-ml-g5-xlarge.toml models/sagemaker-ml-g5-12xlarge.toml models/sagemaker-ml-p4d-24xlarge.toml models/sagemaker-serverless.toml; do
+  limits "$f" - - - "SageMaker has no token quota; the context window is the served model's and the container's setting" "2025-10"
+done

@@ -186,3 +186,52 @@ fn each_planner_has_json_and_quota_writes_a_justification() {
         assert!(text.contains(section), "{section}");
     }
 }
+
+#[test]
+fn a_bedrock_option_without_a_quota_takes_the_profiles_default() {
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("scenario.toml");
+    let write = |profile: &str| {
+        std::fs::write(
+            &scenario,
+            format!(
+                "name = \"quota default\"\nuse_case = \"test\"\nemployees = 200\n\
+                 peak_active_fraction = 0.1\nsessions_per_user_per_day = 2.0\n\
+                 workdays_per_month = 22.0\nworkload = \"multi_turn_chat\"\nregion = \"us-east-1\"\n\
+                 peak_duration_s = 600.0\n\n[[option]]\nkind = \"bedrock\"\nname = \"Llama\"\n\
+                 profile = \"{}\"\nmodel_id = \"meta.llama3-3-70b-instruct-v1:0\"\n",
+                models.join(profile).display()
+            ),
+        )
+        .unwrap();
+    };
+    write("bedrock-llama3-3-70b-instruct.toml");
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmcap"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["quota", scenario.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("\"current_tpm\": 600000.0"), "{text}");
+    assert!(text.contains("\"current_rpm\": 800.0"), "{text}");
+
+    // A profile without a default quota: the error names the field and the fix.
+    write("sagemaker-ml-g5-xlarge.toml");
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmcap"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["quota", scenario.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("quota_tpm") && stderr.contains("Service Quotas"),
+        "{stderr}"
+    );
+}

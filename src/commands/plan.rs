@@ -76,7 +76,9 @@ enum PlanOption {
         name: String,
         profile: String,
         model_id: String,
-        quota_tpm: f64,
+        /// The account's current quota; default: the profile's `[limits]`.
+        #[serde(default)]
+        quota_tpm: Option<f64>,
         #[serde(default)]
         quota_rpm: Option<f64>,
         #[serde(default = "model_max")]
@@ -494,6 +496,16 @@ fn plan_option(
             model_max_tokens,
             ..
         } => {
+            // The scenario's quota, else the profile's default for the model.
+            let defaults = profile.limits.as_ref();
+            let quota_tpm = &match quota_tpm.or_else(|| defaults.and_then(|l| l.quota_tpm)) {
+                Some(tpm) => tpm,
+                None => bail!(
+                    "{origin}: option `{name}`: no `quota_tpm`, and its profile has no default \
+                     ([limits] quota_tpm); set quota_tpm to your account's Service Quotas value"
+                ),
+            };
+            let quota_rpm = &quota_rpm.or_else(|| defaults.and_then(|l| l.quota_rpm));
             let price = catalog
                 .bedrock(model_id, &scenario.region, false)
                 .map_err(|e| anyhow!("{origin}: option `{name}`: {e}"))?;

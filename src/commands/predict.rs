@@ -58,6 +58,35 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         profile.name, profile.model_id, profile.provenance.source
     );
     println!("{}", tables::predictions(&predictions));
+    if let Some(limits) = &profile.limits {
+        let part = |label: &str, v: Option<f64>| v.map(|v| format!("{label} {v:.0}"));
+        let known: Vec<String> = [
+            part("context window", limits.context_window.map(|c| c as f64)),
+            part("default quota TPM", limits.quota_tpm),
+            part("RPM", limits.quota_rpm),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !known.is_empty() {
+            println!(
+                "limits: {} ({}, {})",
+                known.join(", "),
+                limits.source,
+                limits.date
+            );
+        }
+        for p in &predictions {
+            if let Some(window) = limits.context_window {
+                if p.prompt_tokens + p.output_tokens > window as f64 {
+                    println!(
+                        "warning: prompt {} + output {} tokens exceed the {window}-token context window",
+                        p.prompt_tokens, p.output_tokens
+                    );
+                }
+            }
+        }
+    }
     if predictions.iter().any(|p| p.extrapolated) {
         let r = &profile.model.range;
         println!(

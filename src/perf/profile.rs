@@ -17,6 +17,33 @@ pub struct Profile {
     #[serde(flatten)]
     pub model: PerfModel,
     pub fit: FitSummary,
+    /// The service's limits for this model: context window and default on-demand quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ServiceLimits>,
+}
+
+/// What the service allows, with its source: planners fall back to the default quota when a
+/// scenario names none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceLimits {
+    /// Tokens of prompt + output the model accepts.
+    #[serde(default)]
+    pub context_window: Option<u64>,
+    /// Default on-demand tokens per minute for a new account (Bedrock).
+    #[serde(default)]
+    pub quota_tpm: Option<f64>,
+    /// Default on-demand requests per minute (Bedrock).
+    #[serde(default)]
+    pub quota_rpm: Option<f64>,
+    /// Quota tokens charged per output token (5 for Claude Sonnet 4 / Opus 4, else 1).
+    #[serde(default = "one")]
+    pub output_burndown: f64,
+    pub source: String,
+    pub date: String,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Where the numbers came from, so a reader can judge them.
@@ -63,6 +90,7 @@ impl Profile {
                 leave_one_level_out: report.leave_one_level_out.clone(),
                 held_out,
             },
+            limits: None,
         }
     }
 
