@@ -28,7 +28,7 @@ fn builtin_plan_writes_its_report_quickly() {
     let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(plan["elapsed_s"].as_f64().unwrap() < 30.0);
     let options = plan["options"].as_array().unwrap();
-    assert_eq!(options.len(), 3);
+    assert_eq!(options.len(), 4);
     for o in options {
         assert!(
             o["budget"]["p90_monthly_usd"].as_f64().unwrap()
@@ -234,4 +234,111 @@ fn a_bedrock_option_without_a_quota_takes_the_profiles_default() {
         stderr.contains("quota_tpm") && stderr.contains("Service Quotas"),
         "{stderr}"
     );
+}
+
+#[test]
+fn an_autoscaled_fleet_bills_its_simulated_hours_at_the_same_hourly_price() {
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmcap"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["cost", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let options: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let find = |name: &str| {
+        options
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["option"] == name)
+            .unwrap()
+            .clone()
+    };
+    let always = find("ml.g5.12xlarge (SageMaker)");
+    let scaled = find("ml.g5.12xlarge autoscaled (SageMaker)");
+    let hours = |o: &serde_json::Value| o["instance_hours_per_month"].as_f64().unwrap();
+    let usd = |o: &serde_json::Value| o["monthly_on_demand_usd"].as_f64().unwrap();
+    // Always on: instances × 730 h.
+    assert_eq!(
+        hours(&always),
+        always["instances"].as_f64().unwrap() * 730.0
+    );
+    // Autoscaled: at least the one-instance floor all month, less than the peak fleet always on.
+    assert!(
+        hours(&scaled) >= 24.0 * 365.25 / 12.0 - 1e-6,
+        "{}",
+        hours(&scaled)
+    );
+    assert!(hours(&scaled) < hours(&always));
+    // Both bill the same hourly price.
+    let hourly = usd(&always) / hours(&always);
+    assert!((usd(&scaled) / hours(&scaled) - hourly).abs() < 1e-9);
+    assert!(scaled["fleet_basis"]
+        .as_str()
+        .unwrap()
+        .contains("simulated workday"));
+}
+
+#[test]
+fn provisioned_throughput_is_priced_when_the_catalog_has_a_price() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("scenario.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name = \"pt\"\nuse_case = \"test\"\nemployees = 100\npeak_active_fraction = 0.1\n\
+             sessions_per_user_per_day = 2.0\nworkdays_per_month = 22.0\nworkload = \"multi_turn_chat\"\n\
+             region = \"us-east-1\"\npeak_duration_s = 600.0\n\n[[option]]\nkind = \"bedrock\"\n\
+             name = \"Llama PT\"\nprofile = \"{}\"\nmodel_id = \"meta.llama3-3-70b-instruct-v1:0\"\n\
+             provisioned_model_units = 2\n",
+            root.join("models/bedrock-llama3-3-70b-instruct.toml").display()
+        ),
+    )
+    .unwrap();
+    let cost = |pricing: &std::path::Path| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("llmcap"))
+            .args(["cost", scenario.to_str().unwrap(), "--json", "--pricing"])
+            .arg(pricing)
+            .output()
+            .unwrap()
+    };
+    // The shipped catalog has no Provisioned Throughput price: the error says what to add.
+    let refused = cost(&root.join("pricing"));
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("provisioned_per_model_unit_hour"),
+        "{stderr}"
+    );
+
+    // A catalog with one: 2 units × $21.18 × 730 h.
+    let pricing = dir.path().join("pricing");
+    std::fs::create_dir(&pricing).unwrap();
+    std::fs::copy(
+        root.join("pricing/sagemaker.toml"),
+        pricing.join("sagemaker.toml"),
+    )
+    .unwrap();
+    let bedrock = std::fs::read_to_string(root.join("pricing/bedrock.toml")).unwrap();
+    let marker = "model_id = \"meta.llama3-3-70b-instruct-v1:0\"\n";
+    let priced = bedrock.replacen(
+        marker,
+        &format!("{marker}provisioned_per_model_unit_hour = 21.18\n"),
+        1,
+    );
+    std::fs::write(pricing.join("bedrock.toml"), priced).unwrap();
+    let output = cost(&pricing);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let options: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let pt = options[0]["monthly_provisioned_usd"].as_f64().unwrap();
+    assert!((pt - 2.0 * 21.18 * 730.0).abs() < 1e-6, "{pt}");
 }

@@ -77,6 +77,7 @@ mod tests {
             batch_output_per_mtok: None,
             cache_write_per_mtok: None,
             cache_read_per_mtok: None,
+            provisioned_per_model_unit_hour: None,
             source: "test".into(),
             date: "2026-11-24".into(),
         }

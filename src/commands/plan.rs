@@ -12,6 +12,7 @@ use super::pricing::load_catalog;
 use crate::cli::{PlanArgs, PlannerArgs};
 use crate::cost::budget::{realistic, seed000_factors, Budget};
 use crate::cost::catalog::Catalog;
+use crate::cost::fleet;
 use crate::cost::money::{
     bedrock_batch, bedrock_on_demand, breakeven_hours, crossover_volume, TokenVolume,
     HOURS_PER_MONTH,
@@ -21,8 +22,9 @@ use crate::perf::Profile;
 use crate::quota::capacity::{search, SloLimits};
 use crate::quota::justify::{justification_markdown, tidy, QuotaEvidence, HEADROOM};
 use crate::quota::QuotaLimits;
-use crate::sim::sagemaker::{FleetConfig, Router};
+use crate::sim::sagemaker::{Autoscaling, FleetConfig, Router, ScalingMetric};
 use crate::sim::{ClientPolicy, EndpointSpec, Load, SimConfig, SimResult, Slo};
+use crate::workload::arrivals::ArrivalProcess;
 use crate::workload::{profiles, WorkloadSpec};
 
 const BUILTIN_SCENARIO: &str = include_str!("../../scenarios/chat-assistant.toml");
@@ -83,13 +85,31 @@ enum PlanOption {
         quota_rpm: Option<f64>,
         #[serde(default = "model_max")]
         model_max_tokens: f64,
+        /// Bedrock Provisioned Throughput model units to price as well (no commitment).
+        #[serde(default)]
+        provisioned_model_units: Option<u32>,
     },
     Sagemaker {
         name: String,
         profile: String,
         instance_type: String,
         slots_per_instance: u32,
+        /// Target tracking on requests in flight per instance; none: always on, sized for the peak.
+        #[serde(default)]
+        autoscaling: Option<PlanAutoscaling>,
     },
+}
+
+/// A SageMaker option's autoscaling policy (ConcurrentRequestsPerModel target tracking).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanAutoscaling {
+    min_instances: u32,
+    /// Default: the instances the peak needs.
+    #[serde(default)]
+    max_instances: Option<u32>,
+    /// Requests in flight per instance to hold.
+    target_concurrency: f64,
 }
 
 fn model_max() -> f64 {
@@ -176,6 +196,12 @@ struct OptionPlan {
     monthly_batch_usd: Option<f64>,
     monthly_cached_prompt_usd: Option<f64>,
     cost_per_request_usd: f64,
+    /// SageMaker: instance-hours a month and how they were found.
+    instance_hours_per_month: Option<f64>,
+    fleet_basis: Option<String>,
+    /// Bedrock Provisioned Throughput: model units × hourly price × 730 h, when the scenario
+    /// asks and the catalog prices it.
+    monthly_provisioned_usd: Option<f64>,
     budget: Budget,
     price_source: String,
     /// The capacity search's simulations, by users (SageMaker: one instance's).
@@ -295,7 +321,9 @@ pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
         PlannerView::Cost => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
             "option": o.name, "monthly_requests": o.monthly_requests, "monthly_on_demand_usd": o.monthly_on_demand_usd,
             "monthly_batch_usd": o.monthly_batch_usd, "monthly_cached_prompt_usd": o.monthly_cached_prompt_usd,
-            "cost_per_request_usd": o.cost_per_request_usd, "instances": o.instances, "price_source": o.price_source,
+            "cost_per_request_usd": o.cost_per_request_usd, "instances": o.instances,
+            "instance_hours_per_month": o.instance_hours_per_month, "fleet_basis": o.fleet_basis,
+            "monthly_provisioned_usd": o.monthly_provisioned_usd, "price_source": o.price_source,
         })).collect::<Vec<_>>()),
         PlannerView::Breakeven => serde_json::json!(plan.break_even),
         PlannerView::Budget => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
@@ -467,6 +495,31 @@ fn sim_config(
     }
 }
 
+/// One simulated workday of open arrivals: the month's volume spread over its workdays, with
+/// the day's peak at the simulated peak hour's rate (a diurnal curve peaking mid-afternoon).
+fn workday_config(
+    scenario: &PlanScenario,
+    model: &Profile,
+    workload: &WorkloadSpec,
+    peak: &SimResult,
+    monthly_requests: f64,
+    endpoint: EndpointSpec,
+) -> SimConfig {
+    let mean_rate = monthly_requests / scenario.workdays_per_month / 86_400.0;
+    let peak_rate = peak.requests as f64 / peak.duration_s.max(1.0);
+    let mut config = sim_config(scenario, model, workload, 1, endpoint);
+    config.load = Load::Open {
+        arrivals: ArrivalProcess::Diurnal {
+            mean_rate_per_s: mean_rate,
+            peak_factor: (peak_rate / mean_rate).max(1.0),
+            period_s: 86_400.0,
+            peak_at_s: 14.0 * 3_600.0,
+        },
+        duration_s: 86_400.0,
+    };
+    config
+}
+
 fn run_sim(config: &SimConfig) -> SimResult {
     crate::sim::run(config).expect("plan builds valid simulations")
 }
@@ -494,6 +547,7 @@ fn plan_option(
             quota_tpm,
             quota_rpm,
             model_max_tokens,
+            provisioned_model_units,
             ..
         } => {
             // The scenario's quota, else the profile's default for the model.
@@ -647,6 +701,18 @@ fn plan_option(
                 monthly_batch_usd: batch,
                 monthly_cached_prompt_usd: cached,
                 cost_per_request_usd: on_demand / monthly_requests,
+                instance_hours_per_month: None,
+                fleet_basis: None,
+                monthly_provisioned_usd: match (provisioned_model_units, price.provisioned_per_model_unit_hour) {
+                    (Some(units), Some(hourly)) => Some(f64::from(*units) * hourly * HOURS_PER_MONTH),
+                    (Some(_), None) => bail!(
+                        "{origin}: option `{name}`: provisioned_model_units is set but the catalog \
+                         has no provisioned_per_model_unit_hour for {model_id} in {}; add it to \
+                         pricing/bedrock.toml with its source and date",
+                        scenario.region
+                    ),
+                    _ => None,
+                },
                 budget,
                 price_source: format!("{} ({})", price.source, price.date),
             })
@@ -655,6 +721,7 @@ fn plan_option(
             name,
             instance_type,
             slots_per_instance,
+            autoscaling,
             ..
         } => {
             let price = catalog
@@ -687,7 +754,59 @@ fn plan_option(
                 fleet(instances),
             ));
             let (mean_in, mean_out) = mean_tokens(&peak);
-            let monthly = f64::from(instances) * HOURS_PER_MONTH * price.usd_per_hour;
+            let (hours, basis) = match autoscaling {
+                None => (
+                    fleet::always_on_hours(instances),
+                    format!("always on: {instances} instances × 730 h"),
+                ),
+                Some(policy) => {
+                    let max = policy
+                        .max_instances
+                        .unwrap_or(instances)
+                        .max(policy.min_instances);
+                    let day = run_sim(&workday_config(
+                        scenario,
+                        profile,
+                        workload,
+                        &peak,
+                        monthly_requests,
+                        EndpointSpec::SageMaker(FleetConfig {
+                            instance_type: instance_type.clone(),
+                            instances: policy.min_instances.max(1),
+                            slots_per_instance: *slots_per_instance,
+                            router: Router::LeastOutstanding,
+                            cold_start_s: 300.0,
+                            invocation_timeout_s: 60.0,
+                            autoscaling: Some(Autoscaling {
+                                metric: ScalingMetric::ConcurrencyPerInstance,
+                                target: policy.target_concurrency,
+                                min_instances: policy.min_instances.max(1),
+                                max_instances: max,
+                                scale_out_periods: 3,
+                                scale_in_periods: 15,
+                                scale_out_cooldown_s: 300.0,
+                                scale_in_cooldown_s: 300.0,
+                            }),
+                        }),
+                    ));
+                    (
+                        fleet::autoscaled_hours(day.instance_hours, scenario.workdays_per_month, policy.min_instances.max(1)),
+                        format!(
+                            "autoscaled {}–{max} instances at {} requests in flight each: a simulated workday \
+                             ({:.1} instance-hours, 5-minute instance start, p95 TTFT {:.2} s, {:.1} % errors) \
+                             × {} workdays + {} instance(s) around the clock on the other days",
+                            policy.min_instances.max(1),
+                            policy.target_concurrency,
+                            day.instance_hours,
+                            day.ttft_s.p95,
+                            day.error_rate * 100.0,
+                            scenario.workdays_per_month,
+                            policy.min_instances.max(1)
+                        ),
+                    )
+                }
+            };
+            let monthly = hours * price.usd_per_hour;
             let budget = realistic(monthly, &seed000_factors(0.0, 0.0), 20_000, scenario.seed);
             Ok(OptionPlan {
                 name: name.clone(),
@@ -714,6 +833,9 @@ fn plan_option(
                 monthly_batch_usd: None,
                 monthly_cached_prompt_usd: None,
                 cost_per_request_usd: monthly / monthly_requests,
+                instance_hours_per_month: Some(hours),
+                fleet_basis: Some(basis),
+                monthly_provisioned_usd: None,
                 budget,
                 price_source: format!("{} ({})", price.source, price.date),
             })

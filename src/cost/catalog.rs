@@ -21,6 +21,9 @@ pub struct BedrockPrice {
     pub cache_write_per_mtok: Option<f64>,
     #[serde(default)]
     pub cache_read_per_mtok: Option<f64>,
+    /// Provisioned Throughput, USD per model unit per hour (no commitment), where published.
+    #[serde(default)]
+    pub provisioned_per_model_unit_hour: Option<f64>,
     pub source: String,
     pub date: String,
 }

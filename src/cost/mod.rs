@@ -2,6 +2,7 @@
 
 pub mod budget;
 pub mod catalog;
+pub mod fleet;
 pub mod genai_prices;
 pub mod import;
 pub mod money;

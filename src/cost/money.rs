@@ -76,6 +76,7 @@ mod tests {
             batch_output_per_mtok: Some(7.5),
             cache_write_per_mtok: Some(3.75),
             cache_read_per_mtok: Some(0.3),
+            provisioned_per_model_unit_hour: None,
             source: "s".into(),
             date: "d".into(),
         }
