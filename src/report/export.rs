@@ -52,32 +52,82 @@ fn to_frame<T: Serialize>(rows: &[T]) -> Result<DataFrame> {
     let mut columns = Vec::new();
     for name in &names {
         let cells: Vec<&serde_json::Value> = values.iter().map(|v| &v[name.as_str()]).collect();
-        let column = if cells.iter().all(|c| c.is_number()) {
+        // Nulls (a `None` field) stay nulls in a typed column; a column is numeric or boolean
+        // when every non-null cell is, so one missing value does not turn it into text.
+        let present = || cells.iter().filter(|c| !c.is_null());
+        let column = if present().all(|c| c.is_number()) {
             Column::new(
                 name.as_str().into(),
                 cells
                     .iter()
-                    .map(|c| c.as_f64().unwrap_or(f64::NAN))
-                    .collect::<Vec<f64>>(),
+                    .map(|c| c.as_f64())
+                    .collect::<Vec<Option<f64>>>(),
             )
-        } else if cells.iter().all(|c| c.is_boolean()) {
+        } else if present().all(|c| c.is_boolean()) {
             Column::new(
                 name.as_str().into(),
                 cells
                     .iter()
-                    .map(|c| c.as_bool().unwrap_or(false))
-                    .collect::<Vec<bool>>(),
+                    .map(|c| c.as_bool())
+                    .collect::<Vec<Option<bool>>>(),
             )
         } else {
             Column::new(
                 name.as_str().into(),
                 cells
                     .iter()
-                    .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))
-                    .collect::<Vec<String>>(),
+                    .map(|c| match c {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        other => Some(other.to_string()),
+                    })
+                    .collect::<Vec<Option<String>>>(),
             )
         };
         columns.push(column);
     }
     DataFrame::new(rows.len(), columns).map_err(|e| anyhow!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{DataType, ParquetReader, SerReader};
+
+    #[derive(Serialize)]
+    struct Row {
+        id: u32,
+        ttft_s: Option<f64>,
+        ok: Option<bool>,
+        note: String,
+    }
+
+    #[test]
+    fn missing_values_stay_nulls_in_typed_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = [
+            Row {
+                id: 1,
+                ttft_s: Some(0.25),
+                ok: Some(true),
+                note: "a".into(),
+            },
+            Row {
+                id: 2,
+                ttft_s: None,
+                ok: None,
+                note: String::new(),
+            },
+        ];
+        write_table(dir.path(), "t", &rows).unwrap();
+        let file = std::fs::File::open(dir.path().join("t.parquet")).unwrap();
+        let frame = ParquetReader::new(file).finish().unwrap();
+        let ttft = frame.column("ttft_s").unwrap();
+        assert_eq!(ttft.dtype(), &DataType::Float64);
+        assert_eq!(ttft.null_count(), 1);
+        assert_eq!(frame.column("ok").unwrap().dtype(), &DataType::Boolean);
+        assert_eq!(frame.column("note").unwrap().dtype(), &DataType::String);
+        let csv = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
+        assert_eq!(csv.lines().nth(2), Some("2,,,"));
+    }
 }
