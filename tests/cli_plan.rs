@@ -28,7 +28,7 @@ fn builtin_plan_writes_its_report_quickly() {
     let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(plan["elapsed_s"].as_f64().unwrap() < 30.0);
     let options = plan["options"].as_array().unwrap();
-    assert_eq!(options.len(), 4);
+    assert_eq!(options.len(), 5);
     for o in options {
         assert!(
             o["budget"]["p90_monthly_usd"].as_f64().unwrap()
@@ -341,4 +341,68 @@ fn provisioned_throughput_is_priced_when_the_catalog_has_a_price() {
     let options: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let pt = options[0]["monthly_provisioned_usd"].as_f64().unwrap();
     assert!((pt - 2.0 * 21.18 * 730.0).abs() < 1e-6, "{pt}");
+}
+
+#[test]
+fn serverless_bills_compute_seconds_at_its_memory_price() {
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmcap"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["cost", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let options: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let serverless = options
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["option"] == "SageMaker Serverless 6 GB")
+        .unwrap();
+    // The basis states seconds per request and the per-second price it multiplied.
+    let basis = serverless["fleet_basis"].as_str().unwrap();
+    let seconds: f64 = basis
+        .split("compute: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let per_second: f64 = basis
+        .split("× $")
+        .nth(1)
+        .and_then(|t| t.split('/').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let catalog: toml::Value = toml::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pricing/sagemaker.toml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let listed = catalog["serverless"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["memory_mb"].as_integer() == Some(6144) && r["region"].as_str() == Some("us-east-1")
+        })
+        .unwrap()["usd_per_second"]
+        .as_float()
+        .unwrap();
+    assert_eq!(per_second, listed);
+    let monthly = serverless["monthly_on_demand_usd"].as_f64().unwrap();
+    let requests = serverless["monthly_requests"].as_f64().unwrap();
+    // `seconds` is printed to 2 decimals: agree within that rounding.
+    let expected = seconds * requests * per_second;
+    assert!(
+        (monthly - expected).abs() <= 0.005 * requests * per_second + 1e-9,
+        "{monthly} vs {expected}"
+    );
+    assert!(seconds > 0.0);
 }

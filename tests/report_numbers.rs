@@ -73,7 +73,7 @@ fn the_plan_report_prints_what_its_exports_hold() {
     );
 
     let costs: Vec<CostRow> = rows(&out.join("data/cost_vs_volume.csv"));
-    assert_eq!(costs.len(), 4);
+    assert_eq!(costs.len(), 5);
     for c in &costs {
         let line = format!(
             "| {} | {:.2} | {:.6} | {:.2} |",

@@ -23,13 +23,18 @@ use crate::quota::capacity::{search, SloLimits};
 use crate::quota::justify::{justification_markdown, tidy, QuotaEvidence, HEADROOM};
 use crate::quota::QuotaLimits;
 use crate::sim::sagemaker::{Autoscaling, FleetConfig, Router, ScalingMetric};
+use crate::sim::serverless::ServerlessConfig;
 use crate::sim::{ClientPolicy, EndpointSpec, Load, SimConfig, SimResult, Slo};
 use crate::workload::arrivals::ArrivalProcess;
 use crate::workload::{profiles, WorkloadSpec};
 
 const BUILTIN_SCENARIO: &str = include_str!("../../scenarios/chat-assistant.toml");
 /// Profiles the built-in scenario names, compiled in so `plan` runs from any directory.
-const BUILTIN_PROFILES: [(&str, &str); 3] = [
+const BUILTIN_PROFILES: [(&str, &str); 4] = [
+    (
+        "../models/sagemaker-serverless.toml",
+        include_str!("../../models/sagemaker-serverless.toml"),
+    ),
     (
         "../models/bedrock-claude-3-5-sonnet.toml",
         include_str!("../../models/bedrock-claude-3-5-sonnet.toml"),
@@ -98,6 +103,25 @@ enum PlanOption {
         #[serde(default)]
         autoscaling: Option<PlanAutoscaling>,
     },
+    /// SageMaker Serverless Inference: billed per second of compute at a memory size.
+    Serverless {
+        name: String,
+        profile: String,
+        memory_mb: u32,
+        #[serde(default = "serverless_concurrency")]
+        max_concurrency: u32,
+        /// Seconds a new container takes (seed 000: 2-10 s).
+        #[serde(default = "serverless_cold_start")]
+        cold_start_s: f64,
+    },
+}
+
+fn serverless_concurrency() -> u32 {
+    200
+}
+
+fn serverless_cold_start() -> f64 {
+    6.0
 }
 
 /// A SageMaker option's autoscaling policy (ConcurrentRequestsPerModel target tracking).
@@ -454,7 +478,9 @@ fn validate(s: &PlanScenario, origin: &str) -> Result<()> {
 
 fn load_option_profile(option: &PlanOption, base: Option<&Path>, origin: &str) -> Result<Profile> {
     let path = match option {
-        PlanOption::Bedrock { profile, .. } | PlanOption::Sagemaker { profile, .. } => profile,
+        PlanOption::Bedrock { profile, .. }
+        | PlanOption::Sagemaker { profile, .. }
+        | PlanOption::Serverless { profile, .. } => profile,
     };
     match base {
         Some(dir) => crate::files::load_profile(&dir.join(path)),
@@ -840,6 +866,92 @@ fn plan_option(
                 price_source: format!("{} ({})", price.source, price.date),
             })
         }
+        PlanOption::Serverless {
+            name,
+            memory_mb,
+            max_concurrency,
+            cold_start_s,
+            ..
+        } => {
+            let price = catalog
+                .sagemaker
+                .serverless
+                .iter()
+                .find(|p| p.memory_mb == *memory_mb && p.region == scenario.region)
+                .ok_or_else(|| {
+                    let sizes: Vec<String> = catalog
+                        .sagemaker
+                .serverless
+                        .iter()
+                        .filter(|p| p.region == scenario.region)
+                        .map(|p| p.memory_mb.to_string())
+                        .collect();
+                    anyhow!(
+                        "{origin}: option `{name}`: field `memory_mb` = {memory_mb} has no serverless \
+                         price in {}; use one of {} MB or add a [[serverless]] row to pricing/sagemaker.toml",
+                        scenario.region,
+                        sizes.join(", ")
+                    )
+                })?;
+            let endpoint = || {
+                EndpointSpec::Serverless(ServerlessConfig {
+                    memory_mb: *memory_mb,
+                    max_concurrency: *max_concurrency,
+                    cold_start_s: *cold_start_s,
+                    keep_warm_s: 600.0,
+                })
+            };
+            let (capacity, curve) = search_with_curve(limit, slo, |u| {
+                run_sim(&sim_config(scenario, profile, workload, u, endpoint()))
+            });
+            let peak = run_sim(&sim_config(
+                scenario,
+                profile,
+                workload,
+                peak_users,
+                endpoint(),
+            ));
+            let (mean_in, mean_out) = mean_tokens(&peak);
+            // Serverless bills each request's compute seconds; cold starts are not billed.
+            let compute_per_request = peak.serverless_compute_s / peak.completed.max(1) as f64;
+            let monthly = compute_per_request * monthly_requests * price.usd_per_second;
+            let budget = realistic(monthly, &seed000_factors(0.0, 0.0), 20_000, scenario.seed);
+            Ok(OptionPlan {
+                name: name.clone(),
+                kind: "serverless".into(),
+                curve,
+                curve_scale: 1,
+                peak_minutes: Vec::new(),
+                profile_source: profile.provenance.source.clone(),
+                knee_users: capacity.knee,
+                planned_users: capacity.planned,
+                knee_users_at_current_quota: None,
+                instances: None,
+                peak_users,
+                peak_meets_slo: slo.met_by(&peak),
+                peak_ttft_p95_s: peak.ttft_s.p95,
+                peak_tpot_p95_s: peak.tpot_s.p95,
+                quota: None,
+                monthly_requests,
+                mean_input_tokens: mean_in,
+                mean_output_tokens: mean_out,
+                requests_per_user_hour: requests_per_user_hour(&peak, peak_users),
+                monthly_list_usd: monthly,
+                monthly_on_demand_usd: monthly,
+                monthly_batch_usd: None,
+                monthly_cached_prompt_usd: None,
+                cost_per_request_usd: monthly / monthly_requests,
+                instance_hours_per_month: None,
+                fleet_basis: Some(format!(
+                    "per second of compute: {compute_per_request:.2} s per request at {memory_mb} MB \
+                     × ${}/s (cold starts of {cold_start_s} s are waited for, not billed)",
+                    price.usd_per_second
+                )),
+                monthly_provisioned_usd: None,
+                budget,
+                price_source: format!("{} ({})", price.source, price.date),
+            })
+        }
     }
 }
 
@@ -860,7 +972,11 @@ fn break_even(options: &[OptionPlan]) -> Vec<BreakEven> {
         // Requests an hour one instance carries at its planning point.
         let per_instance_hourly_requests =
             dedicated.planned_users as f64 / instances * dedicated.requests_per_user_hour;
-        for per_token in options.iter().filter(|o| o.kind == "bedrock") {
+        // Per-request options (Bedrock tokens, serverless seconds) against a fixed fleet.
+        for per_token in options
+            .iter()
+            .filter(|o| o.kind == "bedrock" || o.kind == "serverless")
+        {
             rows.push(BreakEven {
                 per_token: per_token.name.clone(),
                 dedicated: dedicated.name.clone(),
@@ -921,7 +1037,10 @@ fn summary_table(plan: &Plan) -> Table {
     ]);
     for o in &plan.options {
         let quota = o.quota.as_ref().map_or_else(
-            || format!("{} instances", o.instances.unwrap_or(0)),
+            || match o.instances {
+                Some(n) => format!("{n} instances"),
+                None => "— (per request)".to_string(),
+            },
             |q| {
                 format!(
                     "{:.0} / {}",

@@ -182,7 +182,9 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
     for option in &options {
         let name = text(option, "name");
         let monthly = num(option, "monthly_list_usd");
-        let (fixed, per_request) = if text(option, "kind") == "bedrock" {
+        // Bedrock and serverless bill per request; a real-time fleet bills its hours.
+        let per_request_kind = matches!(text(option, "kind").as_str(), "bedrock" | "serverless");
+        let (fixed, per_request) = if per_request_kind {
             (0.0, monthly / monthly_requests)
         } else {
             (monthly, 0.0)
