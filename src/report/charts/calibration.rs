@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{colour, drawing, padded, Chart, FONT};
+use super::{colour, drawing, frame, legend, padded, Chart, FONT};
 
 /// One level's spread of a metric.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,7 +34,6 @@ pub struct AgainstConcurrency {
 
 impl Chart for AgainstConcurrency {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(drawing)?;
         let xs = self.series.iter().flat_map(|s| {
             s.levels
                 .iter()
@@ -49,11 +48,7 @@ impl Chart for AgainstConcurrency {
                 .chain(s.fitted.iter().map(|p| p.1))
         });
         let y_max = ys.filter(|y| y.is_finite()).fold(0.0, f64::max);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FONT, 22))
-            .margin(14)
-            .x_label_area_size(44)
-            .y_label_area_size(70)
+        let mut chart = frame(root, &self.title, 44, 70)?
             .build_cartesian_2d(0.0..x_max * 1.05, padded(0.0, y_max))
             .map_err(drawing)?;
         chart
@@ -100,14 +95,7 @@ impl Chart for AgainstConcurrency {
                 .label(format!("{} measured p50 (band p25–p75)", series.label))
                 .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(drawing)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 13.0)?;
         Ok(())
     }
 }
@@ -155,14 +143,9 @@ impl LevelHistograms {
 
 impl Chart for LevelHistograms {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(drawing)?;
         let (edges, counts) = self.counts();
         let y_max = counts.iter().flatten().copied().max().unwrap_or(1).max(1);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FONT, 22))
-            .margin(14)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
+        let mut chart = frame(root, &self.title, 44, 60)?
             .build_cartesian_2d(
                 padded(edges[0], *edges.last().expect("edges")),
                 0u32..y_max + 1,
@@ -193,13 +176,7 @@ impl Chart for LevelHistograms {
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(drawing)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 12.0)?;
         Ok(())
     }
 }
@@ -234,14 +211,9 @@ impl ConcurrencyOverTime {
 
 impl Chart for ConcurrencyOverTime {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(drawing)?;
         let t_max = self.steps.last().map_or(1.0, |s| s.0).max(1e-3);
         let y_max = self.steps.iter().map(|s| s.1).max().unwrap_or(1).max(1);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FONT, 22))
-            .margin(14)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
+        let mut chart = frame(root, &self.title, 44, 60)?
             .build_cartesian_2d(0.0..t_max * 1.02, 0u32..y_max + 1)
             .map_err(drawing)?;
         chart

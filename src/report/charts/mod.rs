@@ -49,6 +49,39 @@ pub fn drawing<E: std::fmt::Display>(error: E) -> String {
     format!("drawing failed: {error}")
 }
 
+/// The frame every chart shares: white background, title, margins and axis label areas.
+pub fn frame<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x_label_area: u32,
+    y_label_area: u32,
+) -> Result<ChartBuilder<'a, 'b, DB>, String> {
+    root.fill(&WHITE).map_err(drawing)?;
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, (FONT, 22))
+        .margin(14)
+        .x_label_area_size(x_label_area)
+        .y_label_area_size(y_label_area);
+    Ok(builder)
+}
+
+/// The legend every chart with several series draws.
+pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    font_size: f64,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, font_size))
+        .draw()
+        .map_err(drawing)
+}
+
 pub trait Chart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }

@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{colour, drawing, padded, Chart, FONT};
+use super::{colour, drawing, frame, legend, padded, Chart, FONT};
 
 /// One option's simulated p95 TTFT by users, and its knee.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,7 +25,6 @@ pub struct LatencyAgainstUsers {
 
 impl Chart for LatencyAgainstUsers {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(drawing)?;
         let x_max = self
             .series
             .iter()
@@ -38,11 +37,7 @@ impl Chart for LatencyAgainstUsers {
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1.min(y_cap)))
             .fold(self.slo_ttft_p95_s, f64::max);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FONT, 22))
-            .margin(14)
-            .x_label_area_size(44)
-            .y_label_area_size(70)
+        let mut chart = frame(root, &self.title, 44, 70)?
             .build_cartesian_2d(0.0..x_max * 1.05, padded(0.0, y_max))
             .map_err(drawing)?;
         chart
@@ -89,14 +84,7 @@ impl Chart for LatencyAgainstUsers {
                 ))
                 .map_err(drawing)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(drawing)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 13.0)?;
         Ok(())
     }
 }
@@ -118,7 +106,6 @@ pub struct TpmAgainstQuota {
 
 impl Chart for TpmAgainstQuota {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(drawing)?;
         let x_max = self
             .series
             .iter()
@@ -129,11 +116,7 @@ impl Chart for TpmAgainstQuota {
             .iter()
             .flat_map(|s| s.minutes.iter().map(|m| m.1).chain([s.quota_tpm]))
             .fold(1.0, f64::max);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FONT, 22))
-            .margin(14)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
+        let mut chart = frame(root, &self.title, 44, 80)?
             .build_cartesian_2d(0.0..x_max + 1.0, 0.0..y_max * 1.1)
             .map_err(drawing)?;
         chart
@@ -170,14 +153,7 @@ impl Chart for TpmAgainstQuota {
                     PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(drawing)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 13.0)?;
         Ok(())
     }
 }
@@ -203,7 +179,6 @@ pub struct CostAgainstVolume {
 
 impl Chart for CostAgainstVolume {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(drawing)?;
         let m = 1e6;
         let x_max = self.volume_max / m;
         let y_max = self
@@ -211,11 +186,7 @@ impl Chart for CostAgainstVolume {
             .iter()
             .map(|l| l.fixed_usd + l.per_request_usd * self.volume_max)
             .fold(1.0, f64::max);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FONT, 22))
-            .margin(14)
-            .x_label_area_size(44)
-            .y_label_area_size(90)
+        let mut chart = frame(root, &self.title, 44, 90)?
             .build_cartesian_2d(0.0..x_max, 0.0..y_max * 1.05)
             .map_err(drawing)?;
         chart
@@ -260,14 +231,7 @@ impl Chart for CostAgainstVolume {
             .map_err(drawing)?
             .label("this scenario's volume")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(drawing)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 13.0)?;
         Ok(())
     }
 }
@@ -285,16 +249,11 @@ pub struct BudgetWaterfall {
 
 impl Chart for BudgetWaterfall {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(drawing)?;
         let n = self.steps.len() + 3;
         let y_max = self
             .p90_usd
             .max(self.list_usd + self.steps.iter().map(|s| s.1).sum::<f64>());
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FONT, 22))
-            .margin(14)
-            .x_label_area_size(70)
-            .y_label_area_size(90)
+        let mut chart = frame(root, &self.title, 70, 90)?
             .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max * 1.08)
             .map_err(drawing)?;
         let mut labels = vec!["list price".to_string()];
