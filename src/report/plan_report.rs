@@ -181,7 +181,9 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
     let mut lines = Vec::new();
     for option in &options {
         let name = text(option, "name");
-        let monthly = num(option, "monthly_list_usd");
+        // On-demand cost of the simulated tokens (system prompt and history included), the
+        // figure the break-even points are computed from.
+        let monthly = num(option, "monthly_on_demand_usd");
         // Bedrock and serverless bill per request; a real-time fleet bills its hours.
         let per_request_kind = matches!(text(option, "kind").as_str(), "bedrock" | "serverless");
         let (fixed, per_request) = if per_request_kind {
@@ -242,7 +244,7 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
     };
     let cost_files = render(
         &CostAgainstVolume {
-            title: "Monthly list cost against volume".into(),
+            title: "Monthly cost against volume (on-demand prices, simulated usage)".into(),
             lines,
             volume_max,
             crossovers,
@@ -329,7 +331,7 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
         reading,
     };
     let cost_table = TableBlock {
-        caption: "Monthly cost per option (list prices). Exported as data/cost_vs_volume.csv and .parquet.".into(),
+        caption: "Monthly cost per option at on-demand prices for the simulated usage (system prompt and history included). Exported as data/cost_vs_volume.csv and .parquet.".into(),
         header: ["option", "fixed USD/month", "USD per request", "USD/month at plan"].map(String::from).to_vec(),
         rows: cost_rows
             .iter()

@@ -192,7 +192,7 @@ impl Chart for CostAgainstVolume {
         chart
             .configure_mesh()
             .x_desc("requests per month (millions)")
-            .y_desc("monthly cost (USD, list)")
+            .y_desc("monthly cost (USD)")
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
             .draw()
