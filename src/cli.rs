@@ -596,11 +596,21 @@ pub struct BenchClientArgs {
 /// stream-throttle=P (throttlingException inside the stream), spike=P:FACTOR (TTFT × FACTOR),
 /// cold-start=SECONDS (first request), not-ready=SECONDS (ModelNotReadyException until then).
 ///
+/// Proxy mode (--upstream URL): a real OpenAI-compatible server (llama-server, vLLM) generates;
+/// the emulator still checks signatures, applies quotas and faults, and re-frames the server's
+/// stream as Bedrock events or SageMaker PayloadParts, with the server's text, timing and token
+/// counts. Every body is forwarded as chat messages (a raw `prompt` or `inputs` as one user
+/// turn), so the server applies its own chat template.
+///
 /// Example:
 ///   llmcap emulate --profile models/bedrock-llama3-3-70b-instruct.toml --quota-tpm 200000
 ///   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test llmcap calibrate --target bedrock \
 ///       --model-id meta.llama3-3-70b-instruct-v1:0 --region us-east-1 \
 ///       --endpoint-url http://127.0.0.1:PORT --concurrency 1,4,16 --yes
+///
+///   # the Bedrock SDK path against a real model:
+///   llmcap emulate --profile models/bedrock-llama3-3-70b-instruct.toml \
+///       --upstream "$(scripts/llama-server.sh url)"
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct EmulateArgs {
@@ -636,6 +646,13 @@ pub struct EmulateArgs {
     pub accept_any_model: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Proxy mode: an OpenAI-compatible server (base URL, …/v1 or …/chat/completions) that
+    /// generates instead of the profile.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// The upstream's model name (default: the first its /v1/models lists).
+    #[arg(long, value_name = "NAME", requires = "upstream")]
+    pub upstream_model: Option<String>,
 }
 
 /// Write the report of a calibration run or a plan: charts (SVG and PNG), a self-contained

@@ -1,12 +1,14 @@
 //! calibrate against a real LLM: llama.cpp's llama-server with SmolLM2-135M, started by
 //! scripts/llama-server.sh (which installs it the first time, ~10 min on 2 cores).
 //!
-//! One test, so nothing else in this binary competes with the server for the two cores.
+//! One test, so nothing else in this binary competes with the server for the two cores; it
+//! ends by putting the emulator's proxy mode (`--upstream`) in front of the same server.
 
 mod support;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
@@ -179,4 +181,86 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
         assert!(tpot_error.abs() <= 0.15, "{level}");
     }
     assert!(out.join("profile.toml").exists());
+
+    bedrock_sdk_meets_the_real_model_through_the_proxy(&server.url, dir.path());
+}
+
+/// `llmcap emulate --upstream`: calibrate's Bedrock target (the real SDK) against SmolLM2, the
+/// emulator re-framing llama-server's stream as ConverseStream events.
+fn bedrock_sdk_meets_the_real_model_through_the_proxy(upstream: &str, dir: &Path) {
+    let profile =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/bedrock-llama3-3-70b-instruct.toml");
+    let mut emulator = Command::cargo_bin("llmcap")
+        .unwrap()
+        .args([
+            "emulate",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--upstream",
+            upstream,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(emulator.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_string();
+    let out = dir.join("proxy");
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env_remove("AWS_PROFILE")
+        .args(["calibrate", "--target", "bedrock", "--region", "us-east-1"])
+        .args([
+            "--model-id",
+            "meta.llama3-3-70b-instruct-v1:0",
+            "--endpoint-url",
+            &url,
+        ])
+        .args([
+            "--concurrency",
+            "1,2",
+            "--prompt-tokens",
+            "64",
+            "--output-tokens",
+            "24",
+        ])
+        .args([
+            "--requests-per-level",
+            "4",
+            "--warmup",
+            "0",
+            "--yes",
+            "--no-progress",
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    assert!(
+        output.status.success(),
+        "calibrate through the proxy failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let m = manifest(&out);
+    assert_eq!(m.counts.failed, 0, "{:?}", m.counts);
+    let rows = records(&out);
+    assert_eq!(m.counts.sent, rows.len() as u64);
+    assert_eq!(rows.iter().filter(|r| r.is_measured()).count(), 2 * 4);
+    assert!(rows.iter().all(|r| r.tokens_source == "server"));
+    // Bedrock has no ignore_eos, so the model may stop early; it never runs past the limit.
+    assert!(rows.iter().all(|r| (1..=24).contains(&r.output_tokens)));
+    // Input counts are SmolLM2's tokenizer's (chat template included), relayed in the
+    // metadata event: near the 64 asked for, as in the direct run above.
+    let mean = rows.iter().map(|r| r.input_tokens as f64).sum::<f64>() / rows.len() as f64;
+    eprintln!(
+        "through the proxy: mean input tokens {mean:.1}, {} requests",
+        rows.len()
+    );
+    assert!((mean - 64.0).abs() < 0.25 * 64.0 + 8.0, "{mean}");
 }

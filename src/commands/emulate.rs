@@ -34,6 +34,8 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
     config.endpoint_names = args.endpoint_name.clone();
     config.accept_any_model = args.accept_any_model;
     config.port = args.port;
+    config.upstream_url = args.upstream.clone();
+    config.upstream_model = args.upstream_model.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -43,12 +45,19 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
         // The URL first, alone on its line, for scripts to read.
         println!("{}", emulator.url());
         std::io::stdout().flush().ok();
+        let generator = match emulator.upstream() {
+            Some(upstream) => format!(
+                "model {} at {} (proxy mode; quotas and faults from {})",
+                upstream.model(),
+                upstream.url(),
+                args.profile.display()
+            ),
+            None => format!("{} ({})", args.profile.display(), profile.provenance.source),
+        };
         eprintln!(
-            "emulating Bedrock model {} and SageMaker endpoint {DEFAULT_ENDPOINT_NAME} with {} \
-             ({}); Ctrl-C stops",
+            "emulating Bedrock model {} and SageMaker endpoint {DEFAULT_ENDPOINT_NAME} with \
+             {generator}; Ctrl-C stops",
             profile.model_id,
-            args.profile.display(),
-            profile.provenance.source
         );
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}

@@ -13,8 +13,9 @@ use serde_json::{json, Value};
 use super::behaviour::Generation;
 use super::errors::{AwsError, Service};
 use super::frames::{exception, json_event};
-use super::stream::{paced, wait_for_completion, Framing};
-use super::{text, App};
+use super::prompt::{Message, Prompt};
+use super::stream::{stream_answer, whole_answer, Framing};
+use super::App;
 
 /// Bedrock documents no single request-size limit for these operations; llmcap's emulator
 /// refuses bodies above 20 MB, its image-bearing requests' practical ceiling.
@@ -47,8 +48,9 @@ fn accept(app: &App, headers: &HeaderMap, model_id: &str, body: &Bytes) -> Resul
     Ok(request)
 }
 
-/// Converse bodies: `messages[].content[].text` plus `system[].text`; `inferenceConfig.maxTokens`.
-fn converse_sizes(request: &Value) -> Result<(u64, u64), AwsError> {
+/// Converse bodies: `system[].text`, `messages[].role` and `messages[].content[].text`;
+/// `inferenceConfig.maxTokens`.
+fn converse_prompt(request: &Value) -> Result<Prompt, AwsError> {
     let messages = request
         .get("messages")
         .and_then(Value::as_array)
@@ -56,26 +58,44 @@ fn converse_sizes(request: &Value) -> Result<(u64, u64), AwsError> {
         .ok_or_else(|| {
             AwsError::validation(Service::Bedrock, "A conversation must have messages.")
         })?;
-    let mut prompt = String::new();
-    for block in request
-        .get("system")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .chain(
-            messages
-                .iter()
-                .filter_map(|m| m.get("content").and_then(Value::as_array))
-                .flatten(),
-        )
-    {
-        prompt.push_str(block.get("text").and_then(Value::as_str).unwrap_or(""));
+    let texts = |blocks: Option<&Value>| -> String {
+        blocks
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect()
+    };
+    let mut turns = Vec::new();
+    let system = texts(request.get("system"));
+    if !system.is_empty() {
+        turns.push(Message::new("system", system));
+    }
+    for message in messages {
+        let role = message
+            .get("role")
+            .and_then(Value::as_str)
+            .unwrap_or("user");
+        turns.push(Message::new(role, texts(message.get("content"))));
     }
     let max_tokens = request
         .pointer("/inferenceConfig/maxTokens")
         .and_then(Value::as_u64)
         .unwrap_or(DEFAULT_MAX_TOKENS);
-    Ok((text::estimate_tokens(&prompt), max_tokens.max(1)))
+    Ok(Prompt {
+        messages: turns,
+        max_tokens: max_tokens.max(1),
+    })
+}
+
+/// Admission by the emulator's rules (quota, faults, concurrency) at the estimated size.
+fn admit(app: &App, prompt: &Prompt, stream: bool) -> Result<Generation, AwsError> {
+    app.behaviour.admit(
+        Service::Bedrock,
+        prompt.estimated_tokens(),
+        prompt.max_tokens,
+        stream,
+    )
 }
 
 fn usage(generation: &Generation, output: u64) -> Value {
@@ -91,15 +111,18 @@ pub async fn converse(
 ) -> Response {
     let run = async {
         let request = accept(&app, &headers, &model_id, &body)?;
-        let (input, max_tokens) = converse_sizes(&request)?;
-        let generation = app
-            .behaviour
-            .admit(Service::Bedrock, input, max_tokens, false)?;
-        wait_for_completion(&generation).await;
+        let prompt = converse_prompt(&request)?;
+        let mut generation = admit(&app, &prompt, false)?;
+        let answer = whole_answer(
+            app.upstream.as_ref(),
+            Service::Bedrock,
+            &prompt,
+            &mut generation,
+        )
+        .await?;
         let n = generation.output_tokens;
         Ok::<_, AwsError>(Json(json!({
-            "output": {"message": {"role": "assistant",
-                                   "content": [{"text": text::generated_text(n)}]}},
+            "output": {"message": {"role": "assistant", "content": [{"text": answer}]}},
             "stopReason": "max_tokens",
             "usage": usage(&generation, n),
             "metrics": {"latencyMs": generation.start.elapsed().as_millis() as u64},
@@ -115,7 +138,7 @@ impl Framing for ConverseFraming {
         vec![json_event("messageStart", &json!({"role": "assistant"}))]
     }
 
-    fn token(&mut self, _: &Generation, _: u64, text: &str) -> Vec<Bytes> {
+    fn token(&mut self, _: &Generation, _: u64, text: &str, _: bool) -> Vec<Bytes> {
         vec![json_event(
             "contentBlockDelta",
             &json!({"contentBlockIndex": 0, "delta": {"text": text}}),
@@ -140,6 +163,10 @@ impl Framing for ConverseFraming {
             "Too many tokens, please wait before trying again.",
         )
     }
+
+    fn stream_error(&mut self, message: &str) -> Bytes {
+        exception("modelStreamErrorException", message)
+    }
 }
 
 pub async fn converse_stream(
@@ -149,10 +176,21 @@ pub async fn converse_stream(
     body: Bytes,
 ) -> Response {
     let admitted = accept(&app, &headers, &model_id, &body)
-        .and_then(|request| converse_sizes(&request))
-        .and_then(|(input, max)| app.behaviour.admit(Service::Bedrock, input, max, true));
+        .and_then(|request| converse_prompt(&request))
+        .and_then(|prompt| admit(&app, &prompt, true).map(|g| (prompt, g)));
     match admitted {
-        Ok(generation) => paced(generation, ConverseFraming, EVENT_STREAM),
+        Ok((prompt, generation)) => {
+            let upstream = app.upstream.as_ref();
+            stream_answer(
+                upstream,
+                Service::Bedrock,
+                &prompt,
+                generation,
+                ConverseFraming,
+                EVENT_STREAM,
+            )
+            .await
+        }
         Err(error) => error.into_response(),
     }
 }
@@ -178,7 +216,9 @@ fn family(model_id: &str) -> Family {
     }
 }
 
-fn native_sizes(family: Family, request: &Value) -> Result<(u64, u64), AwsError> {
+/// Native bodies: Anthropic's `system` + `messages` (string or block content), or a raw
+/// `prompt` (Meta Llama; `inputText` for Titan-style), forwarded upstream as one user turn.
+fn native_prompt(family: Family, request: &Value) -> Result<Prompt, AwsError> {
     let invalid = |what: &str| {
         AwsError::validation(Service::Bedrock, format!("Malformed input request: {what}"))
     };
@@ -192,19 +232,32 @@ fn native_sizes(family: Family, request: &Value) -> Result<(u64, u64), AwsError>
                 .get("max_tokens")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| invalid("#: required key [max_tokens] not found"))?;
-            let mut prompt = String::new();
-            for message in messages {
-                match message.get("content") {
-                    Some(Value::String(s)) => prompt.push_str(s),
-                    Some(Value::Array(blocks)) => {
-                        for b in blocks {
-                            prompt.push_str(b.get("text").and_then(Value::as_str).unwrap_or(""));
-                        }
-                    }
-                    _ => {}
+            let text_of = |content: Option<&Value>| -> String {
+                match content {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Array(blocks)) => blocks
+                        .iter()
+                        .filter_map(|b| b.get("text").and_then(Value::as_str))
+                        .collect(),
+                    _ => String::new(),
                 }
+            };
+            let mut turns = Vec::new();
+            let system = text_of(request.get("system"));
+            if !system.is_empty() {
+                turns.push(Message::new("system", system));
             }
-            Ok((text::estimate_tokens(&prompt), max_tokens.max(1)))
+            for message in messages {
+                let role = message
+                    .get("role")
+                    .and_then(Value::as_str)
+                    .unwrap_or("user");
+                turns.push(Message::new(role, text_of(message.get("content"))));
+            }
+            Ok(Prompt {
+                messages: turns,
+                max_tokens: max_tokens.max(1),
+            })
         }
         Family::MetaLlama | Family::Other => {
             let prompt = request
@@ -218,7 +271,7 @@ fn native_sizes(family: Family, request: &Value) -> Result<(u64, u64), AwsError>
                 .or_else(|| request.pointer("/textGenerationConfig/maxTokenCount"))
                 .and_then(Value::as_u64)
                 .unwrap_or(DEFAULT_MAX_TOKENS);
-            Ok((text::estimate_tokens(prompt), max_tokens.max(1)))
+            Ok(Prompt::single(prompt, max_tokens))
         }
     }
 }
@@ -238,13 +291,16 @@ pub async fn invoke(
     let family = family(&model_id);
     let run = async {
         let request = accept(&app, &headers, &model_id, &body)?;
-        let (input, max_tokens) = native_sizes(family, &request)?;
-        let generation = app
-            .behaviour
-            .admit(Service::Bedrock, input, max_tokens, false)?;
-        wait_for_completion(&generation).await;
+        let prompt = native_prompt(family, &request)?;
+        let mut generation = admit(&app, &prompt, false)?;
+        let answer = whole_answer(
+            app.upstream.as_ref(),
+            Service::Bedrock,
+            &prompt,
+            &mut generation,
+        )
+        .await?;
         let n = generation.output_tokens;
-        let answer = text::generated_text(n);
         let body = match family {
             Family::Anthropic => json!({
                 "id": "msg_emulated", "type": "message", "role": "assistant", "model": model_id,
@@ -304,7 +360,7 @@ impl Framing for NativeFraming {
         }
     }
 
-    fn token(&mut self, generation: &Generation, index: u64, text: &str) -> Vec<Bytes> {
+    fn token(&mut self, generation: &Generation, index: u64, text: &str, _: bool) -> Vec<Bytes> {
         vec![match self.family {
             Family::Anthropic => chunk(json!({"type": "content_block_delta", "index": 0,
                                               "delta": {"type": "text_delta", "text": text}})),
@@ -345,6 +401,10 @@ impl Framing for NativeFraming {
             "Too many tokens, please wait before trying again.",
         )
     }
+
+    fn stream_error(&mut self, message: &str) -> Bytes {
+        exception("modelStreamErrorException", message)
+    }
 }
 
 pub async fn invoke_stream(
@@ -355,10 +415,22 @@ pub async fn invoke_stream(
 ) -> Response {
     let family = family(&model_id);
     let admitted = accept(&app, &headers, &model_id, &body)
-        .and_then(|request| native_sizes(family, &request))
-        .and_then(|(input, max)| app.behaviour.admit(Service::Bedrock, input, max, true));
+        .and_then(|request| native_prompt(family, &request))
+        .and_then(|prompt| admit(&app, &prompt, true).map(|g| (prompt, g)));
     match admitted {
-        Ok(generation) => paced(generation, NativeFraming { family, model_id }, EVENT_STREAM),
+        Ok((prompt, generation)) => {
+            let framing = NativeFraming { family, model_id };
+            let upstream = app.upstream.as_ref();
+            stream_answer(
+                upstream,
+                Service::Bedrock,
+                &prompt,
+                generation,
+                framing,
+                EVENT_STREAM,
+            )
+            .await
+        }
         Err(error) => error.into_response(),
     }
 }

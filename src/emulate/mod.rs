@@ -7,14 +7,19 @@
 //! `/invoke-with-response-stream`; SageMaker `POST /endpoints/{name}/invocations`,
 //! `/invocations-response-stream`. Requests must carry a SigV4 `Authorization` header (its
 //! presence is checked, not its signature).
+//!
+//! With an upstream (`upstream.rs`), a real OpenAI-compatible server generates and the
+//! emulator only admits and re-frames.
 
 mod bedrock;
 pub mod behaviour;
 mod errors;
 mod frames;
+mod prompt;
 mod sagemaker;
 mod stream;
 pub mod text;
+pub mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +37,8 @@ use tokio::sync::oneshot;
 use behaviour::Behaviour;
 pub use behaviour::Faults;
 pub use errors::{AwsError, Service};
+
+use upstream::Upstream;
 
 use crate::perf::Profile;
 use crate::quota::bucket::QuotaLimits;
@@ -58,6 +65,10 @@ pub struct EmulatorConfig {
     pub invocation_timeout: Duration,
     /// 0 picks a free port.
     pub port: u16,
+    /// Proxy mode: an OpenAI-compatible server's URL that generates instead of the profile.
+    pub upstream_url: Option<String>,
+    /// The upstream's model name (`None`: the first from its `GET /v1/models`).
+    pub upstream_model: Option<String>,
 }
 
 impl EmulatorConfig {
@@ -73,6 +84,8 @@ impl EmulatorConfig {
             accept_any_model: false,
             invocation_timeout: sagemaker::INVOCATION_TIMEOUT,
             port: 0,
+            upstream_url: None,
+            upstream_model: None,
         }
     }
 }
@@ -84,6 +97,8 @@ pub(crate) struct App {
     endpoint_names: Vec<String>,
     accept_any: bool,
     invocation_timeout: Duration,
+    /// Proxy mode's generator; `None` paces filler text from the profile.
+    upstream: Option<Upstream>,
 }
 
 impl App {
@@ -124,6 +139,7 @@ pub struct Emulator {
     stop: Option<oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<()>>,
     behaviour: Arc<Behaviour>,
+    upstream: Option<Upstream>,
 }
 
 impl Emulator {
@@ -140,6 +156,10 @@ impl Emulator {
             config.noise,
             config.seed,
         );
+        let upstream = match &config.upstream_url {
+            Some(url) => Some(Upstream::connect(url, config.upstream_model.clone()).await?),
+            None => None,
+        };
         let mut model_ids = config.model_ids.clone();
         model_ids.push(config.profile.model_id.clone());
         let mut endpoint_names = config.endpoint_names.clone();
@@ -150,6 +170,7 @@ impl Emulator {
             endpoint_names,
             accept_any: config.accept_any_model,
             invocation_timeout: config.invocation_timeout,
+            upstream: upstream.clone(),
         });
         let router = Router::new()
             .route("/model/{model_id}/converse", post(bedrock::converse))
@@ -198,11 +219,17 @@ impl Emulator {
             stop: Some(stop),
             served: Some(served),
             behaviour,
+            upstream,
         })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Proxy mode's upstream, if any.
+    pub fn upstream(&self) -> Option<&Upstream> {
+        self.upstream.as_ref()
     }
 
     /// Requests generating right now.

@@ -15,13 +15,15 @@ use serde_json::{json, Value};
 use super::behaviour::Generation;
 use super::errors::{AwsError, Service};
 use super::frames::{bytes_event, exception};
-use super::stream::{paced, wait_for_completion, Framing};
-use super::{text, App};
+use super::prompt::{Message, Prompt};
+use super::stream::{stream_answer, whole_answer, Framing};
+use super::App;
 
 /// SageMaker real-time endpoints accept request payloads up to 6 MB.
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
 const DEFAULT_MAX_TOKENS: u64 = 256;
+const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
 /// The two container dialects.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,7 +37,7 @@ fn accept(
     headers: &HeaderMap,
     endpoint: &str,
     body: &Bytes,
-) -> Result<(Dialect, u64, u64), AwsError> {
+) -> Result<(Dialect, Prompt), AwsError> {
     app.check_signed(headers, Service::Sagemaker)?;
     if body.len() > MAX_BODY_BYTES {
         return Err(AwsError::validation(
@@ -64,24 +66,54 @@ fn accept(
             .pointer("/parameters/max_new_tokens")
             .and_then(Value::as_u64)
             .unwrap_or(DEFAULT_MAX_TOKENS);
-        return Ok((Dialect::Tgi, text::estimate_tokens(inputs), max.max(1)));
+        return Ok((Dialect::Tgi, Prompt::single(inputs, max)));
     }
     if let Some(messages) = request.get("messages").and_then(Value::as_array) {
-        let prompt: String = messages
+        let turns = messages
             .iter()
-            .filter_map(|m| m.get("content").and_then(Value::as_str))
+            .map(|m| {
+                let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
+                let content = m.get("content").and_then(Value::as_str).unwrap_or("");
+                Message::new(role, content)
+            })
             .collect();
         let max = request
             .get("max_tokens")
             .and_then(Value::as_u64)
             .unwrap_or(DEFAULT_MAX_TOKENS);
-        return Ok((Dialect::OpenAi, text::estimate_tokens(&prompt), max.max(1)));
+        let prompt = Prompt {
+            messages: turns,
+            max_tokens: max.max(1),
+        };
+        return Ok((Dialect::OpenAi, prompt));
     }
     Err(AwsError::new(
         424,
         "ModelError",
         "Received client error (422) from primary: the body needs `inputs` (TGI) or `messages` (OpenAI)",
     ))
+}
+
+/// Admission by the emulator's rules (faults, concurrency) at the estimated size.
+fn admit(app: &App, prompt: &Prompt, stream: bool) -> Result<Generation, AwsError> {
+    app.behaviour.admit(
+        Service::Sagemaker,
+        prompt.estimated_tokens(),
+        prompt.max_tokens,
+        stream,
+    )
+}
+
+fn timed_out(limit: Duration) -> AwsError {
+    AwsError::new(
+        424,
+        "ModelError",
+        format!(
+            "Received server error (0) from primary with message \"Your invocation timed \
+             out while waiting for a response from container primary.\" (limit {} s)",
+            limit.as_secs_f64()
+        ),
+    )
 }
 
 pub async fn invoke_endpoint(
@@ -91,26 +123,23 @@ pub async fn invoke_endpoint(
     body: Bytes,
 ) -> Response {
     let run = async {
-        let (dialect, input, max_tokens) = accept(&app, &headers, &endpoint, &body)?;
-        let generation = app
-            .behaviour
-            .admit(Service::Sagemaker, input, max_tokens, false)?;
-        let total = generation.due(generation.output_tokens.max(1) - 1) - generation.start;
-        if total > app.invocation_timeout {
-            tokio::time::sleep(app.invocation_timeout).await;
-            return Err(AwsError::new(
-                424,
-                "ModelError",
-                format!(
-                    "Received server error (0) from primary with message \"Your invocation timed \
-                     out while waiting for a response from container primary.\" (limit {} s)",
-                    app.invocation_timeout.as_secs_f64()
-                ),
-            ));
+        let (dialect, prompt) = accept(&app, &headers, &endpoint, &body)?;
+        let mut generation = admit(&app, &prompt, false)?;
+        let limit = app.invocation_timeout;
+        let upstream = app.upstream.as_ref();
+        if upstream.is_none() {
+            // The profile says how long it will take: fail at the limit rather than after.
+            let total = generation.due(generation.output_tokens.max(1) - 1) - generation.start;
+            if total > limit {
+                tokio::time::sleep(limit).await;
+                return Err(timed_out(limit));
+            }
         }
-        wait_for_completion(&generation).await;
+        let answer = whole_answer(upstream, Service::Sagemaker, &prompt, &mut generation);
+        let answer = tokio::time::timeout(limit, answer)
+            .await
+            .map_err(|_| timed_out(limit))??;
         let n = generation.output_tokens;
-        let answer = text::generated_text(n);
         let body = match dialect {
             Dialect::Tgi => json!([{"generated_text": answer,
                                     "details": {"finish_reason": "length", "generated_tokens": n}}]),
@@ -137,9 +166,22 @@ pub async fn invoke_endpoint(
 struct PayloadFraming {
     dialect: Dialect,
     lines: u64,
+    /// The text sent so far (TGI's final event repeats it as `generated_text`).
+    generated: String,
+    /// TGI's final event (with `details`) has been sent.
+    closed: bool,
 }
 
 impl PayloadFraming {
+    fn new(dialect: Dialect) -> PayloadFraming {
+        PayloadFraming {
+            dialect,
+            lines: 0,
+            generated: String::new(),
+            closed: false,
+        }
+    }
+
     fn parts(&mut self, line: String) -> Vec<Bytes> {
         self.lines += 1;
         let bytes = Bytes::from(line);
@@ -153,6 +195,31 @@ impl PayloadFraming {
             vec![bytes_event("PayloadPart", bytes)]
         }
     }
+
+    /// A TGI token event; the last one carries the whole text and `details`.
+    fn tgi_event(
+        &mut self,
+        generation: &Generation,
+        index: u64,
+        text: &str,
+        special: bool,
+        last: bool,
+    ) -> Vec<Bytes> {
+        let (generated, details) = if last {
+            self.closed = true;
+            (
+                json!(self.generated),
+                json!({"finish_reason": "length",
+                       "generated_tokens": generation.output_tokens, "seed": null}),
+            )
+        } else {
+            (Value::Null, Value::Null)
+        };
+        let event = json!({"index": index,
+                           "token": {"id": index, "text": text, "logprob": 0.0, "special": special},
+                           "generated_text": generated, "details": details});
+        self.parts(format!("data:{event}\n\n"))
+    }
 }
 
 impl Framing for PayloadFraming {
@@ -160,36 +227,27 @@ impl Framing for PayloadFraming {
         Vec::new()
     }
 
-    fn token(&mut self, generation: &Generation, index: u64, text: &str) -> Vec<Bytes> {
-        let last = index + 1 == generation.output_tokens;
-        let line = match self.dialect {
-            Dialect::Tgi => {
-                let (generated, details) = if last {
-                    (
-                        json!(text::generated_text(generation.output_tokens)),
-                        json!({"finish_reason": "length",
-                               "generated_tokens": generation.output_tokens, "seed": null}),
-                    )
-                } else {
-                    (Value::Null, Value::Null)
-                };
-                let event = json!({"index": index,
-                                   "token": {"id": index, "text": text, "logprob": 0.0, "special": false},
-                                   "generated_text": generated, "details": details});
-                format!("data:{event}\n\n")
-            }
+    fn token(&mut self, generation: &Generation, index: u64, text: &str, last: bool) -> Vec<Bytes> {
+        self.generated.push_str(text);
+        match self.dialect {
+            Dialect::Tgi => self.tgi_event(generation, index, text, false, last),
             Dialect::OpenAi => {
                 let event = json!({"id": "chatcmpl-emulated", "object": "chat.completion.chunk",
                                    "choices": [{"index": 0, "delta": {"content": text},
                                                 "finish_reason": null}]});
-                format!("data: {event}\n\n")
+                self.parts(format!("data: {event}\n\n"))
             }
-        };
-        self.parts(line)
+        }
     }
 
     fn finish(&mut self, generation: &Generation, _: u64) -> Vec<Bytes> {
         match self.dialect {
+            // A relayed stream learns of its end only now: close it as TGI does when a model
+            // stops by itself, with the special end-of-sequence token.
+            Dialect::Tgi if !self.closed => {
+                let index = generation.output_tokens;
+                self.tgi_event(generation, index, "</s>", true, true)
+            }
             Dialect::Tgi => Vec::new(),
             Dialect::OpenAi => {
                 let n = generation.output_tokens;
@@ -210,10 +268,13 @@ impl Framing for PayloadFraming {
     /// SageMaker models no in-stream throttle; a container's failure arrives as
     /// ModelStreamError.
     fn throttle(&mut self) -> Bytes {
-        exception(
-            "ModelStreamError",
+        self.stream_error(
             "Your model stream was interrupted: the container reported too many requests.",
         )
+    }
+
+    fn stream_error(&mut self, message: &str) -> Bytes {
+        exception("ModelStreamError", message)
     }
 }
 
@@ -223,17 +284,22 @@ pub async fn invoke_endpoint_stream(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let admitted = accept(&app, &headers, &endpoint, &body).and_then(|(dialect, input, max)| {
-        app.behaviour
-            .admit(Service::Sagemaker, input, max, true)
-            .map(|g| (dialect, g))
-    });
+    let admitted = accept(&app, &headers, &endpoint, &body)
+        .and_then(|(dialect, prompt)| admit(&app, &prompt, true).map(|g| (dialect, prompt, g)));
     match admitted {
-        Ok((dialect, generation)) => paced(
-            generation,
-            PayloadFraming { dialect, lines: 0 },
-            "application/vnd.amazon.eventstream",
-        ),
+        Ok((dialect, prompt, generation)) => {
+            let framing = PayloadFraming::new(dialect);
+            let upstream = app.upstream.as_ref();
+            stream_answer(
+                upstream,
+                Service::Sagemaker,
+                &prompt,
+                generation,
+                framing,
+                EVENT_STREAM,
+            )
+            .await
+        }
         Err(error) => error.into_response(),
     }
 }

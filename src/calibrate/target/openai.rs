@@ -59,7 +59,9 @@ impl OpenAiTarget {
         let completions_url = completions_url(url);
         let model = match model {
             Some(model) => model,
-            None => discover_model(&client, &completions_url, api_key.as_deref()).await?,
+            None => {
+                discover_model(&client, &completions_url, api_key.as_deref(), "--model").await?
+            }
         };
         Ok(OpenAiTarget {
             client,
@@ -176,7 +178,7 @@ fn is_stale_connection(error: &reqwest::Error) -> bool {
 }
 
 /// reqwest's Display omits the cause ("error sending request"); the chain says why.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -187,35 +189,35 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-async fn discover_model(
+pub(crate) async fn discover_model(
     client: &reqwest::Client,
     completions_url: &str,
     api_key: Option<&str>,
+    model_flag: &str,
 ) -> Result<String> {
     let url = models_url(completions_url);
     let mut request = client.get(&url);
     if let Some(key) = api_key {
         request = request.bearer_auth(key);
     }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {url}; is the server running? (or pass --model)"))?;
+    let response = request.send().await.with_context(|| {
+        format!("cannot reach {url}; is the server running? (or pass {model_flag})")
+    })?;
     if !response.status().is_success() {
         bail!(
-            "GET {url} answered {}; pass --model NAME to name the served model",
+            "GET {url} answered {}; pass {model_flag} NAME to name the served model",
             response.status()
         );
     }
     let listing: Value = response
         .json()
         .await
-        .with_context(|| format!("{url} did not answer JSON; pass --model NAME"))?;
+        .with_context(|| format!("{url} did not answer JSON; pass {model_flag} NAME"))?;
     listing
         .pointer("/data/0/id")
         .and_then(Value::as_str)
         .map(str::to_string)
-        .with_context(|| format!("{url} lists no model; pass --model NAME"))
+        .with_context(|| format!("{url} lists no model; pass {model_flag} NAME"))
 }
 
 impl Target for OpenAiTarget {

@@ -1,0 +1,59 @@
+//! What a request asks for, read from any service's body: its messages and its output limit.
+//! The profile-driven emulator only needs the sizes; the proxy mode forwards the messages.
+
+use serde::Serialize;
+
+use super::text;
+
+/// One chat turn as an OpenAI-compatible server takes it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: &str, content: impl Into<String>) -> Message {
+        Message {
+            role: role.to_string(),
+            content: content.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prompt {
+    pub messages: Vec<Message>,
+    pub max_tokens: u64,
+}
+
+impl Prompt {
+    /// A raw prompt string (Meta Llama and Titan bodies, TGI `inputs`) as one user turn.
+    pub fn single(text: &str, max_tokens: u64) -> Prompt {
+        Prompt {
+            messages: vec![Message::new("user", text)],
+            max_tokens: max_tokens.max(1),
+        }
+    }
+
+    /// Input tokens by the emulator's estimate (`text::estimate_tokens`) over all turns.
+    pub fn estimated_tokens(&self) -> u64 {
+        let all: String = self.messages.iter().map(|m| m.content.as_str()).collect();
+        text::estimate_tokens(&all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_covers_every_turn() {
+        let prompt = Prompt {
+            messages: vec![Message::new("system", "abcd"), Message::new("user", "efgh")],
+            max_tokens: 0,
+        };
+        assert_eq!(prompt.estimated_tokens(), 2);
+        assert_eq!(Prompt::single("abcd", 0).max_tokens, 1);
+    }
+}
