@@ -4,6 +4,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{colour, drawing, frame, legend, padded, Chart, FONT};
 
@@ -253,8 +254,9 @@ impl Chart for BudgetWaterfall {
         let y_max = self
             .p90_usd
             .max(self.list_usd + self.steps.iter().map(|s| s.1).sum::<f64>());
-        let mut chart = frame(root, &self.title, 70, 90)?
-            .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max * 1.08)
+        // Plotters' integer ranges include their end: 0..n-1 is n slots.
+        let mut chart = frame(root, &self.title, 60, 90)?
+            .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..y_max * 1.08)
             .map_err(drawing)?;
         let mut labels = vec!["list price".to_string()];
         labels.extend(self.steps.iter().map(|s| s.0.clone()));
@@ -262,19 +264,22 @@ impl Chart for BudgetWaterfall {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels
-                    .get(*i)
-                    .map(|l| l.chars().take(18).collect())
-                    .unwrap_or_default(),
-                _ => String::new(),
-            })
+            // The factor names are too long for one line under a bar: drawn below, wrapped.
+            .x_label_formatter(&|_| String::new())
             .y_desc("monthly USD")
             .label_style((FONT, 12))
             .axis_desc_style((FONT, 15))
             .draw()
             .map_err(drawing)?;
+        let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        for (i, label) in labels.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(i), 0.0));
+            for (line, text) in wrap(label, 14).iter().enumerate() {
+                let at = (x, y + 8 + 15 * line as i32);
+                root.draw(&Text::new(text.as_str(), at, style.clone()))
+                    .map_err(drawing)?;
+            }
+        }
         let bar = |i: usize, lo: f64, hi: f64, style: ShapeStyle| {
             Rectangle::new(
                 [
@@ -294,5 +299,35 @@ impl Chart for BudgetWaterfall {
         bars.push(bar(n - 1, 0.0, self.p90_usd, colour(3).filled()));
         chart.draw_series(bars).map_err(drawing)?;
         Ok(())
+    }
+}
+
+/// Words joined into lines of at most `width` characters (a longer word gets a line alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn labels_wrap_at_word_boundaries() {
+        assert_eq!(
+            wrap("monitoring and logging", 14),
+            ["monitoring and", "logging"]
+        );
+        assert_eq!(wrap("P50", 14), ["P50"]);
+        assert_eq!(wrap("conversation-history", 14), ["conversation-history"]);
     }
 }
