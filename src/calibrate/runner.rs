@@ -442,8 +442,11 @@ pub async fn probe_prompt_size(target: &dyn Target, spec: &SweepSpec) -> TokensP
     let seed = spec.seed;
     let mut reported = Vec::new();
     for (i, words) in [short, long].into_iter().enumerate() {
+        // The probes' ticket numbers have as many digits as a sweep's typically do: the
+        // tokenizer may spend a token per digit, and a 20-digit id once inflated the measured
+        // overhead by ~18 tokens, leaving every real prompt that much short.
         let request = TargetRequest {
-            prompt: prompt_text(words, seed ^ 0xABCD, u64::MAX - i as u64),
+            prompt: prompt_text(words, seed ^ 0xABCD, 100 + i as u64),
             max_tokens: 1,
             fixed_output: false,
         };
