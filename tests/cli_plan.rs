@@ -406,3 +406,66 @@ fn serverless_bills_compute_seconds_at_its_memory_price() {
     );
     assert!(seconds > 0.0);
 }
+
+#[test]
+fn every_crossover_solves_the_two_cost_lines_and_fleets_share_break_even_hours() {
+    let json = |planner: &str| {
+        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmcap"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([planner, "--json"])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let costs = json("cost");
+    let rows = json("breakeven");
+    // cost(v) = fixed + (monthly − fixed) / monthly_requests × v
+    let line = |name: &str| {
+        let o = costs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["option"] == name)
+            .unwrap();
+        let fixed = o["monthly_fixed_usd"].as_f64().unwrap();
+        let monthly = o["monthly_on_demand_usd"].as_f64().unwrap();
+        let per = (monthly - fixed) / o["monthly_requests"].as_f64().unwrap();
+        move |v: f64| fixed + per * v
+    };
+    let mut crossed = 0;
+    for row in rows.as_array().unwrap() {
+        let (a, b) = (
+            line(row["per_token"].as_str().unwrap()),
+            line(row["dedicated"].as_str().unwrap()),
+        );
+        match row["crossover_requests_per_month"].as_f64() {
+            Some(v) => {
+                crossed += 1;
+                assert!((a(v) - b(v)).abs() < 1e-6 * a(v), "{row}");
+            }
+            // Never crossing: the per-request option is cheaper at every volume.
+            None => assert!(a(1e9) < b(1e9) && a(1.0) < b(1.0), "{row}"),
+        }
+    }
+    assert!(crossed >= 4, "{rows}");
+    // An always-on and an autoscaled fleet of one instance type bill the same hourly price,
+    // so against one per-token option they share the utilisation break-even.
+    let hours = |dedicated: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| {
+                r["per_token"] == "Claude 3.5 Sonnet (Bedrock)" && r["dedicated"] == dedicated
+            })
+            .unwrap()["breakeven_hours_per_month"]
+            .as_f64()
+            .unwrap()
+    };
+    let always = hours("ml.g5.12xlarge (SageMaker)");
+    let scaled = hours("ml.g5.12xlarge autoscaled (SageMaker)");
+    assert!(
+        (always - scaled).abs() < 1e-6 * always,
+        "{always} vs {scaled}"
+    );
+}

@@ -220,6 +220,10 @@ struct OptionPlan {
     monthly_batch_usd: Option<f64>,
     monthly_cached_prompt_usd: Option<f64>,
     cost_per_request_usd: f64,
+    /// The part of the monthly on-demand cost that does not follow volume: all of an
+    /// always-on fleet's, an autoscaled fleet's minimum instances around the clock, nothing
+    /// for per-request billing. The rest scales with requests (the cost-against-volume line).
+    monthly_fixed_usd: f64,
     /// SageMaker: instance-hours a month and how they were found.
     instance_hours_per_month: Option<f64>,
     fleet_basis: Option<String>,
@@ -234,6 +238,17 @@ struct OptionPlan {
     curve_scale: u32,
     /// TPM and RPM per simulated minute at the planned peak (Bedrock).
     peak_minutes: Vec<MinuteTpm>,
+}
+
+impl OptionPlan {
+    /// Monthly cost against volume v: `fixed + per_request × v`, through this plan's point.
+    fn cost_line(&self) -> (f64, f64) {
+        let variable = (self.monthly_on_demand_usd - self.monthly_fixed_usd).max(0.0);
+        (
+            self.monthly_fixed_usd,
+            variable / self.monthly_requests.max(1.0),
+        )
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -345,8 +360,8 @@ pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
         PlannerView::Cost => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
             "option": o.name, "monthly_requests": o.monthly_requests, "monthly_on_demand_usd": o.monthly_on_demand_usd,
             "monthly_batch_usd": o.monthly_batch_usd, "monthly_cached_prompt_usd": o.monthly_cached_prompt_usd,
-            "cost_per_request_usd": o.cost_per_request_usd, "instances": o.instances,
-            "instance_hours_per_month": o.instance_hours_per_month, "fleet_basis": o.fleet_basis,
+            "cost_per_request_usd": o.cost_per_request_usd, "monthly_fixed_usd": o.monthly_fixed_usd,
+            "instances": o.instances, "instance_hours_per_month": o.instance_hours_per_month, "fleet_basis": o.fleet_basis,
             "monthly_provisioned_usd": o.monthly_provisioned_usd, "price_source": o.price_source,
         })).collect::<Vec<_>>()),
         PlannerView::Breakeven => serde_json::json!(plan.break_even),
@@ -727,6 +742,7 @@ fn plan_option(
                 monthly_batch_usd: batch,
                 monthly_cached_prompt_usd: cached,
                 cost_per_request_usd: on_demand / monthly_requests,
+                monthly_fixed_usd: 0.0,
                 instance_hours_per_month: None,
                 fleet_basis: None,
                 monthly_provisioned_usd: match (provisioned_model_units, price.provisioned_per_model_unit_hour) {
@@ -833,6 +849,12 @@ fn plan_option(
                 }
             };
             let monthly = hours * price.usd_per_hour;
+            let fixed = match autoscaling {
+                None => monthly,
+                Some(policy) => (fleet::always_on_hours(policy.min_instances.max(1))
+                    * price.usd_per_hour)
+                    .min(monthly),
+            };
             let budget = realistic(monthly, &seed000_factors(0.0, 0.0), 20_000, scenario.seed);
             Ok(OptionPlan {
                 name: name.clone(),
@@ -859,6 +881,7 @@ fn plan_option(
                 monthly_batch_usd: None,
                 monthly_cached_prompt_usd: None,
                 cost_per_request_usd: monthly / monthly_requests,
+                monthly_fixed_usd: fixed,
                 instance_hours_per_month: Some(hours),
                 fleet_basis: Some(basis),
                 monthly_provisioned_usd: None,
@@ -941,6 +964,7 @@ fn plan_option(
                 monthly_batch_usd: None,
                 monthly_cached_prompt_usd: None,
                 cost_per_request_usd: monthly / monthly_requests,
+                monthly_fixed_usd: 0.0,
                 instance_hours_per_month: None,
                 fleet_basis: Some(format!(
                     "per second of compute: {compute_per_request:.2} s per request at {memory_mb} MB \
@@ -968,7 +992,11 @@ fn break_even(options: &[OptionPlan]) -> Vec<BreakEven> {
     let mut rows = Vec::new();
     for dedicated in options.iter().filter(|o| o.kind == "sagemaker") {
         let instances = f64::from(dedicated.instances.unwrap_or(1));
-        let per_instance_monthly = dedicated.monthly_on_demand_usd / instances;
+        // The instance's list price an hour: autoscaling changes the hours billed, not this.
+        let instance_hourly = match dedicated.instance_hours_per_month {
+            Some(hours) if hours > 0.0 => dedicated.monthly_on_demand_usd / hours,
+            _ => dedicated.monthly_on_demand_usd / instances / HOURS_PER_MONTH,
+        };
         // Requests an hour one instance carries at its planning point.
         let per_instance_hourly_requests =
             dedicated.planned_users as f64 / instances * dedicated.requests_per_user_hour;
@@ -980,14 +1008,13 @@ fn break_even(options: &[OptionPlan]) -> Vec<BreakEven> {
             rows.push(BreakEven {
                 per_token: per_token.name.clone(),
                 dedicated: dedicated.name.clone(),
-                crossover_requests_per_month: crossover_volume(
-                    0.0,
-                    per_token.cost_per_request_usd,
-                    dedicated.monthly_on_demand_usd,
-                    0.0,
-                ),
+                crossover_requests_per_month: {
+                    let (fixed_a, per_a) = per_token.cost_line();
+                    let (fixed_b, per_b) = dedicated.cost_line();
+                    crossover_volume(fixed_a, per_a, fixed_b, per_b)
+                },
                 breakeven_hours_per_month: breakeven_hours(
-                    per_instance_monthly / HOURS_PER_MONTH,
+                    instance_hourly,
                     per_instance_hourly_requests * per_token.cost_per_request_usd,
                 ),
             });
@@ -1001,7 +1028,7 @@ fn assumptions(s: &PlanScenario, w: &WorkloadSpec) -> Vec<String> {
         format!("Peak hour: {:.0} % of {} employees in conversation at once, simulated for {:.0} s.", s.peak_active_fraction * 100.0, s.employees, s.peak_duration_s),
         format!("Monthly volume: employees × {} sessions a day × {} turns × {} workdays.", s.sessions_per_user_per_day, w.behaviour.turns_per_session, s.workdays_per_month),
         "Bedrock list price counts the bare message and reply; the realistic budget adds the simulated system prompt and history, and seed 000's ranges for the rest.".into(),
-        "SageMaker fleets are always on (730 h a month) and sized for the peak; an autoscaled fleet would bill fewer hours off-peak.".into(),
+        "SageMaker fleets are sized for the peak; always-on ones bill 730 h a month, autoscaled ones the hours of a simulated workday. Against volume, an autoscaled fleet's hours above its minimum are taken to grow in proportion to requests.".into(),
         "Break-even hours assume an instance's planned traffic per hour; profiles marked 'published ranges' or 'ASSUMED' extrapolate beyond any measurement.".into(),
     ]
 }
@@ -1072,19 +1099,51 @@ fn summary_table(plan: &Plan) -> Table {
     t
 }
 
+/// A whole number with thousands separators: 8,482,319.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if value < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// Reads the utilisation break-even: past a month's 730 hours, a dedicated instance never wins
+/// at this traffic's mix, however busy it is kept.
+fn dedicated_hours_phrase(hours: f64) -> String {
+    if hours <= HOURS_PER_MONTH {
+        format!("a dedicated instance wins when busy more than {hours:.0} h/month")
+    } else {
+        format!(
+            "a dedicated instance would need {hours:.0} busy h/month to win, more than a month's \
+             {HOURS_PER_MONTH:.0}: per-token stays cheaper"
+        )
+    }
+}
+
 fn print_summary(plan: &Plan, out: &Path) {
     println!(
-        "{} — peak {} users, {:.0} requests/month; SLO p95 TTFT ≤ {} s, p95 TPOT ≤ {} s, errors ≤ {:.0} %",
-        plan.scenario, plan.peak_users, plan.monthly_requests, plan.slo.ttft_p95_s, plan.slo.tpot_p95_s, plan.slo.max_error_rate * 100.0
+        "{} — peak {} users, {} requests/month; SLO p95 TTFT ≤ {} s, p95 TPOT ≤ {} s, errors ≤ {:.0} %",
+        plan.scenario, plan.peak_users, thousands(plan.monthly_requests), plan.slo.ttft_p95_s, plan.slo.tpot_p95_s, plan.slo.max_error_rate * 100.0
     );
     println!("{}", summary_table(plan));
     for b in &plan.break_even {
         println!(
-            "break-even {} vs {}: {} requests/month; a dedicated instance wins above {:.0} h/month of its planned load",
+            "break-even {} vs {}: {}; {}",
             b.per_token,
             b.dedicated,
-            b.crossover_requests_per_month.map_or("never".into(), |v| format!("{v:.0}")),
-            b.breakeven_hours_per_month
+            b.crossover_requests_per_month.map_or(
+                "the cost lines never cross".into(),
+                |v| format!("{} requests/month", thousands(v))
+            ),
+            dedicated_hours_phrase(b.breakeven_hours_per_month)
         );
     }
     println!(
@@ -1130,12 +1189,14 @@ fn write_report(dir: &Path, plan: &Plan, scenario: &PlanScenario) -> Result<()> 
     }
     for b in &plan.break_even {
         md += &format!(
-            "Break-even {} vs {}: {} requests/month; dedicated wins above {:.0} hours/month.\n\n",
+            "Break-even {} vs {}: {}; {}.\n\n",
             b.per_token,
             b.dedicated,
-            b.crossover_requests_per_month
-                .map_or("never".into(), |v| format!("{v:.0}")),
-            b.breakeven_hours_per_month
+            b.crossover_requests_per_month.map_or(
+                "the cost lines never cross".into(),
+                |v| format!("{} requests/month", thousands(v))
+            ),
+            dedicated_hours_phrase(b.breakeven_hours_per_month)
         );
     }
     md += "## For engineers: quota\n\n";
@@ -1158,4 +1219,23 @@ fn write_report(dir: &Path, plan: &Plan, scenario: &PlanScenario) -> Result<()> 
     }
     write_atomically(&dir.join("plan.md"), &md)?;
     write_atomically(&dir.join("plan.json"), &serde_json::to_string_pretty(plan)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dedicated_hours_phrase, thousands};
+
+    #[test]
+    fn numbers_read_with_separators() {
+        assert_eq!(thousands(8_482_319.4), "8,482,319");
+        assert_eq!(thousands(528_000.0), "528,000");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(-1_234.0), "-1,234");
+    }
+
+    #[test]
+    fn break_even_hours_past_a_month_say_per_token_stays_cheaper() {
+        assert!(dedicated_hours_phrase(127.0).contains("more than 127 h/month"));
+        assert!(dedicated_hours_phrase(975.0).contains("per-token stays cheaper"));
+    }
 }

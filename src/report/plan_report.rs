@@ -176,7 +176,8 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
         "tpm_vs_quota",
     )?;
 
-    // Cost against volume: per-token options scale with volume, fleets are fixed.
+    // Cost against volume: each option's line through its planned point (plan.json's
+    // monthly_fixed_usd is the part that does not follow volume).
     let mut cost_rows = Vec::new();
     let mut lines = Vec::new();
     for option in &options {
@@ -184,13 +185,18 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
         // On-demand cost of the simulated tokens (system prompt and history included), the
         // figure the break-even points are computed from.
         let monthly = num(option, "monthly_on_demand_usd");
-        // Bedrock and serverless bill per request; a real-time fleet bills its hours.
-        let per_request_kind = matches!(text(option, "kind").as_str(), "bedrock" | "serverless");
-        let (fixed, per_request) = if per_request_kind {
-            (0.0, monthly / monthly_requests)
-        } else {
-            (monthly, 0.0)
-        };
+        // Bedrock and serverless bill per request; an always-on fleet bills its hours; an
+        // autoscaled one its minimum around the clock plus hours that follow traffic.
+        let fixed = option
+            .get("monthly_fixed_usd")
+            .and_then(Value::as_f64)
+            // Plans written before the field: fleets were all fixed cost.
+            .unwrap_or(if matches!(text(option, "kind").as_str(), "sagemaker") {
+                monthly
+            } else {
+                0.0
+            });
+        let per_request = (monthly - fixed).max(0.0) / monthly_requests;
         cost_rows.push(CostRow {
             option: name.clone(),
             fixed_monthly_usd: fixed,
@@ -211,10 +217,8 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
         .filter_map(|b| {
             let v = b["crossover_requests_per_month"].as_f64()?;
             let dedicated = text(b, "dedicated");
-            let cost = cost_rows
-                .iter()
-                .find(|c| c.option == dedicated)?
-                .fixed_monthly_usd;
+            let line = cost_rows.iter().find(|c| c.option == dedicated)?;
+            let cost = line.fixed_monthly_usd + line.per_request_usd * v;
             Some((
                 v,
                 cost,
