@@ -88,16 +88,6 @@ fn converse_prompt(request: &Value) -> Result<Prompt, AwsError> {
     })
 }
 
-/// Admission by the emulator's rules (quota, faults, concurrency) at the estimated size.
-fn admit(app: &App, prompt: &Prompt, stream: bool) -> Result<Generation, AwsError> {
-    app.behaviour.admit(
-        Service::Bedrock,
-        prompt.estimated_tokens(),
-        prompt.max_tokens,
-        stream,
-    )
-}
-
 fn usage(generation: &Generation, output: u64) -> Value {
     json!({"inputTokens": generation.input_tokens, "outputTokens": output,
            "totalTokens": generation.input_tokens + output})
@@ -112,7 +102,7 @@ pub async fn converse(
     let run = async {
         let request = accept(&app, &headers, &model_id, &body)?;
         let prompt = converse_prompt(&request)?;
-        let mut generation = admit(&app, &prompt, false)?;
+        let mut generation = app.behaviour.admit(Service::Bedrock, &prompt, false)?;
         let answer = whole_answer(
             app.upstream.as_ref(),
             Service::Bedrock,
@@ -177,7 +167,11 @@ pub async fn converse_stream(
 ) -> Response {
     let admitted = accept(&app, &headers, &model_id, &body)
         .and_then(|request| converse_prompt(&request))
-        .and_then(|prompt| admit(&app, &prompt, true).map(|g| (prompt, g)));
+        .and_then(|prompt| {
+            app.behaviour
+                .admit(Service::Bedrock, &prompt, true)
+                .map(|g| (prompt, g))
+        });
     match admitted {
         Ok((prompt, generation)) => {
             let upstream = app.upstream.as_ref();
@@ -292,7 +286,7 @@ pub async fn invoke(
     let run = async {
         let request = accept(&app, &headers, &model_id, &body)?;
         let prompt = native_prompt(family, &request)?;
-        let mut generation = admit(&app, &prompt, false)?;
+        let mut generation = app.behaviour.admit(Service::Bedrock, &prompt, false)?;
         let answer = whole_answer(
             app.upstream.as_ref(),
             Service::Bedrock,
@@ -416,7 +410,11 @@ pub async fn invoke_stream(
     let family = family(&model_id);
     let admitted = accept(&app, &headers, &model_id, &body)
         .and_then(|request| native_prompt(family, &request))
-        .and_then(|prompt| admit(&app, &prompt, true).map(|g| (prompt, g)));
+        .and_then(|prompt| {
+            app.behaviour
+                .admit(Service::Bedrock, &prompt, true)
+                .map(|g| (prompt, g))
+        });
     match admitted {
         Ok((prompt, generation)) => {
             let framing = NativeFraming { family, model_id };

@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::errors::{AwsError, Service};
+use super::prompt::Prompt;
 use crate::perf::PerfModel;
 use crate::quota::bucket::{QuotaLimits, QuotaState, Reservation, ThrottleReason};
 
@@ -184,14 +185,15 @@ impl Behaviour {
         self.in_flight.load(Ordering::SeqCst)
     }
 
-    /// Admits a request or answers with the error the service would give.
+    /// Admits a request at its estimated size (`Prompt::estimated_tokens`) or answers with the
+    /// error the service would give.
     pub fn admit(
         self: &Arc<Self>,
         service: Service,
-        input_tokens: u64,
-        max_tokens: u64,
+        prompt: &Prompt,
         stream: bool,
     ) -> Result<Generation, AwsError> {
+        let (input_tokens, max_tokens) = (prompt.estimated_tokens(), prompt.max_tokens);
         let start = Instant::now();
         if self.now_s() < self.faults.not_ready_s {
             return Err(AwsError::not_ready());

@@ -94,16 +94,6 @@ fn accept(
     ))
 }
 
-/// Admission by the emulator's rules (faults, concurrency) at the estimated size.
-fn admit(app: &App, prompt: &Prompt, stream: bool) -> Result<Generation, AwsError> {
-    app.behaviour.admit(
-        Service::Sagemaker,
-        prompt.estimated_tokens(),
-        prompt.max_tokens,
-        stream,
-    )
-}
-
 fn timed_out(limit: Duration) -> AwsError {
     AwsError::new(
         424,
@@ -124,7 +114,7 @@ pub async fn invoke_endpoint(
 ) -> Response {
     let run = async {
         let (dialect, prompt) = accept(&app, &headers, &endpoint, &body)?;
-        let mut generation = admit(&app, &prompt, false)?;
+        let mut generation = app.behaviour.admit(Service::Sagemaker, &prompt, false)?;
         let limit = app.invocation_timeout;
         let upstream = app.upstream.as_ref();
         if upstream.is_none() {
@@ -284,8 +274,11 @@ pub async fn invoke_endpoint_stream(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let admitted = accept(&app, &headers, &endpoint, &body)
-        .and_then(|(dialect, prompt)| admit(&app, &prompt, true).map(|g| (dialect, prompt, g)));
+    let admitted = accept(&app, &headers, &endpoint, &body).and_then(|(dialect, prompt)| {
+        app.behaviour
+            .admit(Service::Sagemaker, &prompt, true)
+            .map(|g| (dialect, prompt, g))
+    });
     match admitted {
         Ok((dialect, prompt, generation)) => {
             let framing = PayloadFraming::new(dialect);

@@ -14,7 +14,7 @@ use super::behaviour::{Generation, StreamFault};
 use super::errors::{AwsError, Service};
 use super::prompt::Prompt;
 use super::text;
-use super::upstream::{Piece, PieceStream, Upstream};
+use super::upstream::{stream_failed, Piece, PieceStream, Upstream};
 
 type Chunk = Result<Bytes, std::io::Error>;
 
@@ -202,7 +202,7 @@ pub async fn whole_answer(
     let mut counted = None;
     let mut first: Option<Instant> = None;
     while let Some(piece) = pieces.next().await {
-        match piece.map_err(|message| model_failed(service, &message))? {
+        match piece.map_err(|message| stream_failed(service, &message))? {
             Piece::Text(text) => {
                 first.get_or_insert_with(Instant::now);
                 answer.push_str(&text);
@@ -229,15 +229,4 @@ fn settle_counts(generation: &mut Generation, counted: Option<(u64, u64)>, chunk
         None => generation.output_tokens = chunks,
     }
     generation.produced(generation.output_tokens);
-}
-
-fn model_failed(service: Service, message: &str) -> AwsError {
-    match service {
-        Service::Bedrock => AwsError::new(424, "ModelErrorException", message),
-        Service::Sagemaker => AwsError::new(
-            424,
-            "ModelError",
-            format!("Received server error from primary with message \"{message}\""),
-        ),
-    }
 }

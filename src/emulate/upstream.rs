@@ -181,6 +181,18 @@ fn refused(service: Service, status: u16, text: &str) -> AwsError {
     }
 }
 
+/// The upstream's stream failed before a non-streaming answer was complete.
+pub fn stream_failed(service: Service, message: &str) -> AwsError {
+    match service {
+        Service::Bedrock => AwsError::new(424, "ModelErrorException", message),
+        Service::Sagemaker => AwsError::new(
+            424,
+            "ModelError",
+            format!("Received server error from primary with message \"{message}\""),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
