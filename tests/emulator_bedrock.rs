@@ -5,26 +5,13 @@ mod support;
 
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput,
-    InferenceConfiguration, Message, ResponseStream, StopReason,
+    ContentBlockDelta, ConverseStreamOutput, ResponseStream, StopReason,
 };
 use aws_sdk_bedrockruntime::Client;
 use llmcap::emulate::{Emulator, EmulatorConfig};
 use llmcap::quota::bucket::QuotaLimits;
 use serde_json::{json, Value};
-use support::{bedrock_client, fast_profile, FAST_MODEL};
-
-fn user(text: &str) -> Message {
-    Message::builder()
-        .role(ConversationRole::User)
-        .content(ContentBlock::Text(text.to_string()))
-        .build()
-        .unwrap()
-}
-
-fn max_tokens(n: i32) -> InferenceConfiguration {
-    InferenceConfiguration::builder().max_tokens(n).build()
-}
+use support::{bedrock_client, fast_profile, max_tokens, user, FAST_MODEL};
 
 async fn emulator(configure: impl FnOnce(&mut EmulatorConfig)) -> (Emulator, Client) {
     let mut config = EmulatorConfig::new(fast_profile());

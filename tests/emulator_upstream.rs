@@ -9,10 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use aws_sdk_bedrockruntime::primitives::Blob;
-use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput,
-    InferenceConfiguration, Message,
-};
+use aws_sdk_bedrockruntime::types::{ContentBlockDelta, ConverseStreamOutput};
 use aws_sdk_sagemakerruntime::types::ResponseStream;
 use llmcap::calibrate::fixed_server::{FixedLatency, FixedServer};
 use llmcap::calibrate::target::chunks::{apply_any_chunk, Line, LineBuffer};
@@ -20,24 +17,14 @@ use llmcap::calibrate::target::ExchangeRecorder;
 use llmcap::emulate::{Emulator, EmulatorConfig, DEFAULT_ENDPOINT_NAME};
 use llmcap::quota::bucket::QuotaLimits;
 use serde_json::{json, Value};
-use support::{bedrock_client, fast_profile, sagemaker_client, FAST_MODEL};
+use support::{
+    bedrock_client, closed_port_url, fast_profile, max_tokens, sagemaker_client, user, FAST_MODEL,
+};
 
 /// 30 characters: the upstream counts 7 tokens, the emulator's estimate would say 8.
 const PROMPT: &str = "thirty characters of a prompt!";
 const UPSTREAM_INPUT_TOKENS: i32 = 7;
 const UPSTREAM_TTFT: Duration = Duration::from_millis(150);
-
-fn user(text: &str) -> Message {
-    Message::builder()
-        .role(ConversationRole::User)
-        .content(ContentBlock::Text(text.to_string()))
-        .build()
-        .unwrap()
-}
-
-fn max_tokens(n: i32) -> InferenceConfiguration {
-    InferenceConfiguration::builder().max_tokens(n).build()
-}
 
 async fn upstream(throttle_every: Option<u64>) -> FixedServer {
     let latency = FixedLatency {
@@ -285,10 +272,10 @@ async fn the_emulators_quota_still_admits_and_upstream_refusals_keep_aws_shapes(
     assert!(error.is_model_error(), "{error:?}");
 
     // An upstream that is gone: the service is unavailable, and the emulator keeps serving.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let gone = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    let emulator = proxy(&gone, |c| c.upstream_model = Some("any".into())).await;
+    let emulator = proxy(&closed_port_url(), |c| {
+        c.upstream_model = Some("any".into())
+    })
+    .await;
     let client = bedrock_client(&emulator.url());
     for _ in 0..2 {
         let error = client
@@ -305,11 +292,8 @@ async fn the_emulators_quota_still_admits_and_upstream_refusals_keep_aws_shapes(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_upstream_fails_at_start_naming_the_flag() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let gone = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
     let mut config = EmulatorConfig::new(fast_profile());
-    config.upstream_url = Some(gone);
+    config.upstream_url = Some(closed_port_url());
     let error = match Emulator::start(config).await {
         Ok(_) => panic!("no server to ask for its model"),
         Err(error) => format!("{error:#}"),

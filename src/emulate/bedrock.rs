@@ -58,16 +58,31 @@ fn converse_prompt(request: &Value) -> Result<Prompt, AwsError> {
         .ok_or_else(|| {
             AwsError::validation(Service::Bedrock, "A conversation must have messages.")
         })?;
-    let texts = |blocks: Option<&Value>| -> String {
-        blocks
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
-            .collect()
+    let max_tokens = request
+        .pointer("/inferenceConfig/maxTokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_MAX_TOKENS);
+    Ok(Prompt {
+        messages: turns(request.get("system"), messages),
+        max_tokens: max_tokens.max(1),
+    })
+}
+
+/// Chat turns from a `system` field and `messages[]` (Converse and Anthropic bodies): content
+/// is a string or a list of blocks whose `text`s are joined.
+fn turns(system: Option<&Value>, messages: &[Value]) -> Vec<Message> {
+    let text_of = |content: Option<&Value>| -> String {
+        match content {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(blocks)) => blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect(),
+            _ => String::new(),
+        }
     };
     let mut turns = Vec::new();
-    let system = texts(request.get("system"));
+    let system = text_of(system);
     if !system.is_empty() {
         turns.push(Message::new("system", system));
     }
@@ -76,16 +91,9 @@ fn converse_prompt(request: &Value) -> Result<Prompt, AwsError> {
             .get("role")
             .and_then(Value::as_str)
             .unwrap_or("user");
-        turns.push(Message::new(role, texts(message.get("content"))));
+        turns.push(Message::new(role, text_of(message.get("content"))));
     }
-    let max_tokens = request
-        .pointer("/inferenceConfig/maxTokens")
-        .and_then(Value::as_u64)
-        .unwrap_or(DEFAULT_MAX_TOKENS);
-    Ok(Prompt {
-        messages: turns,
-        max_tokens: max_tokens.max(1),
-    })
+    turns
 }
 
 fn usage(generation: &Generation, output: u64) -> Value {
@@ -226,30 +234,8 @@ fn native_prompt(family: Family, request: &Value) -> Result<Prompt, AwsError> {
                 .get("max_tokens")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| invalid("#: required key [max_tokens] not found"))?;
-            let text_of = |content: Option<&Value>| -> String {
-                match content {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Array(blocks)) => blocks
-                        .iter()
-                        .filter_map(|b| b.get("text").and_then(Value::as_str))
-                        .collect(),
-                    _ => String::new(),
-                }
-            };
-            let mut turns = Vec::new();
-            let system = text_of(request.get("system"));
-            if !system.is_empty() {
-                turns.push(Message::new("system", system));
-            }
-            for message in messages {
-                let role = message
-                    .get("role")
-                    .and_then(Value::as_str)
-                    .unwrap_or("user");
-                turns.push(Message::new(role, text_of(message.get("content"))));
-            }
             Ok(Prompt {
-                messages: turns,
+                messages: turns(request.get("system"), messages),
                 max_tokens: max_tokens.max(1),
             })
         }

@@ -113,3 +113,25 @@ pub fn sagemaker_client(url: &str) -> aws_sdk_sagemakerruntime::Client {
         .build();
     aws_sdk_sagemakerruntime::Client::from_conf(config)
 }
+
+/// A Converse user turn.
+pub fn user(text: &str) -> aws_sdk_bedrockruntime::types::Message {
+    use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
+    Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text(text.to_string()))
+        .build()
+        .unwrap()
+}
+
+pub fn max_tokens(n: i32) -> aws_sdk_bedrockruntime::types::InferenceConfiguration {
+    aws_sdk_bedrockruntime::types::InferenceConfiguration::builder()
+        .max_tokens(n)
+        .build()
+}
+
+/// A loopback URL where nothing listens (a port just bound and released).
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
