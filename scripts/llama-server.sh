@@ -10,7 +10,8 @@
 #   scripts/llama-server.sh url       print the base URL of the running server
 #
 # Environment: LLMCAP_LLAMA_PORT (default 8091), LLMCAP_LLAMA_PARALLEL (slots, default 8),
-# LLMCAP_LLAMA_CTX (total context across slots, default 24576), LLMCAP_CACHE (default ~/.cache/llmcap).
+# LLMCAP_LLAMA_CTX (total context across slots, default 24576), LLMCAP_LLAMA_THREADS (default:
+# all cores), LLMCAP_CACHE (default ~/.cache/llmcap).
 set -euo pipefail
 
 cache="${LLMCAP_CACHE:-$HOME/.cache/llmcap}"
@@ -19,6 +20,7 @@ state="$cache/llama-server"
 port="${LLMCAP_LLAMA_PORT:-8091}"
 parallel="${LLMCAP_LLAMA_PARALLEL:-8}"
 ctx="${LLMCAP_LLAMA_CTX:-24576}"
+threads="${LLMCAP_LLAMA_THREADS:-$(nproc)}"
 mkdir -p "$state"
 
 log() { echo "llama-server.sh: $*" >&2; }
@@ -62,7 +64,7 @@ start() {
   log "starting on $(url) with $parallel slots"
   # --no-webui: nothing here needs it; --ctx-size is shared by the slots.
   nohup "$state/llama-server" -m "$state/model.gguf" --host 127.0.0.1 --port "$port" \
-    --parallel "$parallel" --ctx-size "$ctx" --threads "$(nproc)" --no-webui \
+    --parallel "$parallel" --ctx-size "$ctx" --threads "$threads" --no-webui \
     >"$state/server-$port.log" 2>&1 &
   echo $! >"$state/pid-$port"
   # Loading the model takes a second or two; give up after 120 s.
