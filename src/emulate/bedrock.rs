@@ -96,6 +96,14 @@ fn turns(system: Option<&Value>, messages: &[Value]) -> Vec<Message> {
     turns
 }
 
+/// Admits a non-streaming request and waits for its whole answer (profile or upstream).
+async fn answer_whole(app: &App, prompt: &Prompt) -> Result<(Generation, String), AwsError> {
+    let mut generation = app.behaviour.admit(Service::Bedrock, prompt, false)?;
+    let upstream = app.upstream.as_ref();
+    let answer = whole_answer(upstream, Service::Bedrock, prompt, &mut generation).await?;
+    Ok((generation, answer))
+}
+
 fn usage(generation: &Generation, output: u64) -> Value {
     json!({"inputTokens": generation.input_tokens, "outputTokens": output,
            "totalTokens": generation.input_tokens + output})
@@ -110,14 +118,7 @@ pub async fn converse(
     let run = async {
         let request = accept(&app, &headers, &model_id, &body)?;
         let prompt = converse_prompt(&request)?;
-        let mut generation = app.behaviour.admit(Service::Bedrock, &prompt, false)?;
-        let answer = whole_answer(
-            app.upstream.as_ref(),
-            Service::Bedrock,
-            &prompt,
-            &mut generation,
-        )
-        .await?;
+        let (generation, answer) = answer_whole(&app, &prompt).await?;
         let n = generation.output_tokens;
         Ok::<_, AwsError>(Json(json!({
             "output": {"message": {"role": "assistant", "content": [{"text": answer}]}},
@@ -272,14 +273,7 @@ pub async fn invoke(
     let run = async {
         let request = accept(&app, &headers, &model_id, &body)?;
         let prompt = native_prompt(family, &request)?;
-        let mut generation = app.behaviour.admit(Service::Bedrock, &prompt, false)?;
-        let answer = whole_answer(
-            app.upstream.as_ref(),
-            Service::Bedrock,
-            &prompt,
-            &mut generation,
-        )
-        .await?;
+        let (generation, answer) = answer_whole(&app, &prompt).await?;
         let n = generation.output_tokens;
         let body = match family {
             Family::Anthropic => json!({
