@@ -170,6 +170,11 @@ pub struct SimulateArgs {
     /// How long traffic is sent, e.g. 90s, 30m, 1h.
     #[arg(long, default_value = "1h")]
     pub duration: String,
+    /// Users and rate loads: traffic simulated before the measured window, e.g. 60s. Users
+    /// start in their steady phase; the warm-up fills the queues and is left out of every
+    /// statistic (the duration is measured after it).
+    #[arg(long, default_value = "60s")]
+    pub warmup: String,
     /// Closed loop: clients each keeping one request in flight.
     #[arg(long, requires = "requests")]
     pub concurrency: Option<u32>,
@@ -324,14 +329,21 @@ pub struct PricingImportArgs {
 /// Plan a deployment: users supported, quota needed, monthly cost, break-even and a realistic
 /// budget for each option of a scenario, written into a report directory.
 ///
-/// With no scenario it runs the built-in example: 2,000 employees using a chat assistant, on
-/// Claude 3.5 Sonnet or Llama 3.3 70B on Bedrock, or ml.g5.12xlarge instances on SageMaker.
+/// With no scenario it runs the built-in example (compiled in; works from any directory):
+/// 2,000 employees using a chat assistant, served by Llama 3.3 70B on Bedrock or on SageMaker
+/// ml.p5.48xlarge instances (always on or autoscaled), and by Claude 3.5 Sonnet on Bedrock as a
+/// second model choice.
 ///
-/// Method: for each option, bisection over simulated peak-hour users finds the most users whose
-/// p95 TTFT, p95 TPOT and error rate meet the SLO (the knee); the plan uses 60 % of it (seed 000).
-/// The quota needed is the p99 minute of simulated TPM/RPM at the planned peak (reservations
-/// included). Cost = monthly tokens × catalog prices (Bedrock) or instance-hours × hourly price
-/// (SageMaker, always on); the budget multiplies list price by seed 000's hidden-cost factors.
+/// Method: each option names the model it serves; a SageMaker option must be able to hold it
+/// (accelerator memory, open weights; Serverless: CPU, at most 6 GB). For each option,
+/// bisection over simulated peak-hour users finds the most users whose p95 TTFT, p95 TPOT and
+/// error rate meet the SLO (the knee); the plan uses 60 % of it (seed 000). Users start in the
+/// steady phase of their think-time cycle and a 2-minute warm-up is left out of every statistic.
+/// A Bedrock quota is asked for only when the simulated peak throttles at its current value;
+/// the ask is the steady p99 minute × 1.25, rounded up. Cost = monthly tokens × catalog prices
+/// (Bedrock), instance-hours × hourly price (SageMaker) or compute seconds (Serverless);
+/// break-even is computed only between options serving the same model; the budget multiplies
+/// list price by seed 000's hidden-cost factors.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// A plan scenario (TOML); none runs the built-in example.
@@ -339,9 +351,10 @@ pub struct PlanArgs {
     /// The report directory.
     #[arg(long, default_value = "llmcap-plan")]
     pub out: PathBuf,
-    /// Directory with bedrock.toml and sagemaker.toml.
-    #[arg(long, default_value = "pricing")]
-    pub pricing: PathBuf,
+    /// A catalog directory overriding the built-in one: any of bedrock.toml and sagemaker.toml
+    /// (prices), models.toml and hardware.toml (served models, instance accelerators).
+    #[arg(long, alias = "pricing", value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -351,8 +364,9 @@ pub struct PlanArgs {
 pub struct PlannerArgs {
     /// A plan scenario (TOML); none uses the built-in example.
     pub scenario: Option<PathBuf>,
-    #[arg(long, default_value = "pricing")]
-    pub pricing: PathBuf,
+    /// A catalog directory overriding the built-in one (see `llmcap plan --help`).
+    #[arg(long, alias = "pricing", value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
     /// `quota` only: write the quota-increase justification (markdown) here.
     #[arg(long, value_name = "FILE.md")]
     pub justify: Option<PathBuf>,

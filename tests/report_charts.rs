@@ -109,6 +109,7 @@ fn plan_charts_render() {
         &LatencyAgainstUsers {
             title: "p95 TTFT against users".into(),
             slo_ttft_p95_s: 0.5,
+            peak_users: 150.0,
             series: vec![LatencySeries {
                 name: "A".into(),
                 points: vec![(1.0, 0.3), (100.0, 0.35), (200.0, 0.45), (300.0, 0.9)],
@@ -136,16 +137,21 @@ fn plan_charts_render() {
             lines: vec![
                 CostLine {
                     name: "per token".into(),
-                    fixed_usd: 0.0,
-                    per_request_usd: 0.005,
+                    line: llmcap::plan::CostLine {
+                        fixed_usd: 0.0,
+                        per_request_usd: 0.005,
+                    },
                 },
                 CostLine {
                     name: "fleet".into(),
-                    fixed_usd: 40_000.0,
-                    per_request_usd: 0.0,
+                    line: llmcap::plan::CostLine {
+                        fixed_usd: 40_000.0,
+                        per_request_usd: 0.0,
+                    },
                 },
             ],
-            volume_max: 12e6,
+            volume_min: 5e4,
+            volume_max: 24e6,
             crossovers: vec![(8e6, 40_000.0, "per token vs fleet".into())],
             planned_volume: 5e5,
         },

@@ -71,6 +71,7 @@ fn config(
         noise: false,
         slo: Slo::default(),
         context_window: 1e12,
+        warmup_s: 0.0,
     }
 }
 
@@ -414,4 +415,52 @@ fn serverless_cold_starts_cap_and_billing() {
     capped.client = ClientPolicy::default();
     let capped = run(&capped).unwrap();
     assert!(capped.throttled > 0 && capped.retries > 0, "{capped:?}");
+}
+
+/// Users starting in their steady phase: after the warm-up, the request rate is the renewal
+/// rate of the think/session cycle, λ = m / (gap + (m − 1)·think + m·E[e2e]) per user, from the
+/// first measured minute on (no burst of first messages).
+#[test]
+fn users_start_in_their_steady_phase_and_the_first_minutes_carry_the_steady_rate() {
+    let behaviour = llmcap::workload::users::UserBehaviour {
+        think_time_s: 20.0,
+        turns_per_session: 4.0,
+        session_gap_s: 600.0,
+    };
+    let workload = WorkloadSpec {
+        multi_turn: true,
+        behaviour: behaviour.clone(),
+        max_tokens: Some(1e12),
+        ..WorkloadSpec::fixed(50.0, 100.0)
+    };
+    let users = 600;
+    let mut c = config(
+        step_model(0.01, 0.0),
+        bedrock(None),
+        workload,
+        Load::Users {
+            users,
+            duration_s: 1_800.0,
+        },
+    );
+    c.warmup_s = 120.0;
+    let r = run(&c).unwrap();
+    let m = behaviour.turns_per_session;
+    let cycle = behaviour.session_gap_s + (m - 1.0) * behaviour.think_time_s + m * r.e2e_s.mean;
+    let expected_rpm = f64::from(users) * 60.0 * m / cycle;
+    let rpm: Vec<f64> = r.minutes[..30].iter().map(|m| m.rpm as f64).collect();
+    let mean = rpm.iter().sum::<f64>() / rpm.len() as f64;
+    // Poisson-like counts: the 30-minute mean within 3 standard errors of the theory.
+    let se = (expected_rpm / rpm.len() as f64).sqrt();
+    assert!(
+        (mean - expected_rpm).abs() <= 3.0 * se,
+        "{mean:.1} requests a minute against {expected_rpm:.1} ± {se:.1}"
+    );
+    // Every one of the first three minutes within 4 Poisson standard deviations of the rate.
+    for (minute, count) in rpm[..3].iter().enumerate() {
+        assert!(
+            (count - expected_rpm).abs() <= 4.0 * expected_rpm.sqrt(),
+            "minute {minute}: {count} requests against {expected_rpm:.1} a minute"
+        );
+    }
 }

@@ -94,6 +94,7 @@ fn base(profile: &Profile, load: Load, endpoint: EndpointSpec) -> SimConfig {
         noise: true,
         slo: Slo::default(),
         context_window: 128_000.0,
+        warmup_s: 0.0,
     }
 }
 

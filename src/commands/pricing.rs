@@ -8,7 +8,12 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use crate::cli::{PricingAction, PricingArgs};
 use crate::cost::catalog::Catalog;
 
+/// The catalogs in `dir`; when `dir` does not exist (an installed binary run elsewhere), the
+/// built-in ones.
 pub fn load_catalog(dir: &Path) -> Result<Catalog> {
+    if !dir.exists() {
+        return super::plan::load_catalog(None);
+    }
     let bedrock_path = dir.join("bedrock.toml");
     let sagemaker_path = dir.join("sagemaker.toml");
     let read = |p: &Path| {

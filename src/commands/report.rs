@@ -8,7 +8,7 @@ use crate::report::{plan_report, run_report};
 pub fn run(args: &ReportArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
     let files = if args.dir.join("plan.json").exists() {
-        plan_report::write(&args.dir, &out)?
+        plan_report::write(&plan_report::read_plan(&args.dir)?, &out)?
     } else if args.dir.join("requests.csv").exists() {
         run_report::write(&args.dir, &out)?
     } else {

@@ -63,6 +63,7 @@ fn from_scenario(path: &Path) -> Result<SimConfig> {
         noise: scenario.noise,
         slo: scenario.slo,
         context_window: scenario.context_window,
+        warmup_s: scenario.warmup_s,
     })
 }
 
@@ -170,7 +171,7 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
         model: profile.model,
         endpoint,
         workload,
-        load,
+        load: load.clone(),
         client: ClientPolicy {
             max_attempts: args.max_attempts,
             timeout_s: args.timeout.as_deref().map(parse_duration_s).transpose()?,
@@ -180,6 +181,10 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
         noise: !args.no_noise,
         slo: Slo::default(),
         context_window: 128_000.0,
+        warmup_s: match load {
+            Load::Closed { .. } => 0.0,
+            _ => parse_duration_s(&args.warmup)?,
+        },
     })
 }
 

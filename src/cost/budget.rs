@@ -70,7 +70,7 @@ pub fn seed000_factors(system_prompt_uplift: f64, history_uplift: f64) -> Vec<Fa
     ]
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Share {
     pub factor: String,
     /// Mean monthly USD this factor adds.
@@ -79,7 +79,7 @@ pub struct Share {
     pub fraction_of_uplift: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
     pub list_monthly_usd: f64,
     pub mean_monthly_usd: f64,

@@ -1,7 +1,5 @@
 //! TPM/RPM accounting (pure): Bedrock's bucket semantics, used by the simulator and the emulator.
 
 pub mod bucket;
-pub mod capacity;
-pub mod justify;
 
 pub use bucket::{QuotaLimits, QuotaState, Reservation, ThrottleReason};

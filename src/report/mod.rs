@@ -5,5 +5,10 @@ pub mod charts;
 pub mod document;
 pub mod export;
 pub mod plan_report;
+pub mod plan_text;
+pub mod quota_request;
 pub mod run_report;
 pub mod tables;
+
+/// Number formatting lives below every module that prints; re-exported for the reports.
+pub use crate::format;

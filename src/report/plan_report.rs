@@ -6,7 +6,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::charts::plan::{
     BudgetWaterfall, CostAgainstVolume, CostLine, LatencyAgainstUsers, LatencySeries,
@@ -15,8 +14,12 @@ use super::charts::plan::{
 use super::charts::{render, ChartFiles};
 use super::document::{Document, Figure, Section, TableBlock};
 use super::export::write_table;
+use super::plan_text::{break_even_sentence, capacity_notes, summary_rows};
+use super::quota_request::ask_sentences;
 use super::run_report::ReportFiles;
 use crate::files::write_atomically;
+use crate::format::{thousands, usd};
+use crate::plan::Plan;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CurveRow {
@@ -52,70 +55,56 @@ pub struct BudgetRow {
     pub monthly_usd: f64,
 }
 
-fn num(v: &Value, key: &str) -> f64 {
-    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
-}
-
-fn usd(v: f64) -> String {
-    let whole = v.round() as i64;
-    let digits = whole.abs().to_string();
-    let mut grouped = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    format!("${}{grouped}", if whole < 0 { "-" } else { "" })
-}
-
-pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
+/// Reads a plan.json written by `llmcap plan` back into the planner's types.
+pub fn read_plan(plan_dir: &Path) -> Result<Plan> {
     let path = plan_dir.join("plan.json");
-    let plan: Value = serde_json::from_str(
-        &std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?,
-    )
-    .with_context(|| format!("{} is not a plan written by `llmcap plan`", path.display()))?;
-    let options = plan["options"].as_array().cloned().unwrap_or_default();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a plan written by this version of `llmcap plan`; run `llmcap plan` again",
+            path.display()
+        )
+    })
+}
+
+pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles> {
+    let options = &plan.options;
     let charts = out.join("charts");
     let data = out.join("data");
     std::fs::create_dir_all(&data)?;
-    let slo_ttft = plan["slo"]["ttft_p95_s"].as_f64().unwrap_or(0.5);
-    let monthly_requests = num(&plan, "monthly_requests");
+    let slo_ttft = plan.slo.ttft_p95_s;
+    let monthly_requests = plan.monthly_requests;
 
     // Capacity: latency against users.
     let mut curve_rows = Vec::new();
     let mut latency = Vec::new();
-    for option in &options {
-        let name = text(option, "name");
-        let scale = option["curve_scale"].as_f64().unwrap_or(1.0);
+    for option in options {
+        let scale = f64::from(option.curve_scale);
         let mut points = Vec::new();
-        for p in option["curve"].as_array().into_iter().flatten() {
-            let users = num(p, "users") * scale;
+        for p in &option.curve {
+            let users = f64::from(p.users) * scale;
             curve_rows.push(CurveRow {
-                option: name.clone(),
+                option: option.name.clone(),
                 users,
-                ttft_p95_s: num(p, "ttft_p95_s"),
-                tpot_p95_s: num(p, "tpot_p95_s"),
-                error_rate: num(p, "error_rate"),
-                meets_slo: p["meets_slo"].as_bool().unwrap_or(false),
+                ttft_p95_s: p.ttft_p95_s,
+                tpot_p95_s: p.tpot_p95_s,
+                error_rate: p.error_rate,
+                meets_slo: p.meets_slo,
             });
-            points.push((users, num(p, "ttft_p95_s")));
+            points.push((users, p.ttft_p95_s));
         }
         latency.push(LatencySeries {
-            name: name.clone(),
+            name: option.name.clone(),
             points,
-            knee_users: num(option, "knee_users"),
+            knee_users: f64::from(option.knee_users),
         });
     }
     write_table(&data, "latency_vs_users", &curve_rows)?;
     let latency_chart = LatencyAgainstUsers {
         title: "Simulated p95 TTFT against peak-hour users".into(),
         slo_ttft_p95_s: slo_ttft,
+        peak_users: f64::from(plan.peak_users),
         series: latency,
     };
     let latency_files = render(&latency_chart, &charts, "latency_vs_users")?;
@@ -123,12 +112,13 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
         .iter()
         .map(|o| {
             format!(
-                "{} meets the SLO up to {:.0} peak-hour users; plan for {:.0}.",
-                text(o, "name"),
-                num(o, "knee_users"),
-                num(o, "planned_users")
+                "{} meets the SLO up to {} peak-hour users; plan for {}.",
+                o.name,
+                thousands(f64::from(o.knee_users)),
+                thousands(f64::from(o.planned_users))
             )
         })
+        .chain(capacity_notes(plan))
         .collect::<Vec<_>>()
         .join(" ");
 
@@ -136,32 +126,32 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
     let mut tpm_rows = Vec::new();
     let mut tpm_series = Vec::new();
     let mut quota_sentences = Vec::new();
-    for option in &options {
-        let Some(quota) = option.get("quota").filter(|q| q.is_object()) else {
+    for option in options {
+        let Some(quota) = &option.quota else {
             continue;
         };
-        let name = text(option, "name");
-        let quota_tpm = num(quota, "current_tpm");
+        let quota_tpm = quota.tpm.current;
         let mut minutes = Vec::new();
-        for m in option["peak_minutes"].as_array().into_iter().flatten() {
+        for m in &option.peak_minutes {
             tpm_rows.push(TpmRow {
-                option: name.clone(),
-                minute: num(m, "minute"),
-                tpm_reserved: num(m, "tpm_reserved"),
-                tpm_charged: num(m, "tpm_charged"),
+                option: option.name.clone(),
+                minute: f64::from(m.minute),
+                tpm_reserved: m.tpm_reserved,
+                tpm_charged: m.tpm_charged,
                 quota_tpm,
             });
-            minutes.push((num(m, "minute"), num(m, "tpm_reserved")));
+            minutes.push((f64::from(m.minute), m.tpm_reserved));
         }
-        let peak = num(quota, "peak_tpm_reserved");
         quota_sentences.push(format!(
-            "At the planned peak, {name} reserves up to {:.0} TPM (p99 minute) against a quota of {:.0} ({:.0} %).",
-            peak,
-            quota_tpm,
-            100.0 * peak / quota_tpm
+            "At the peak, {} reserves up to {} TPM (p99 minute) against a quota of {} ({:.0} %). {}",
+            option.name,
+            thousands(quota.tpm.peak_p99_minute),
+            thousands(quota_tpm),
+            100.0 * quota.tpm.peak_p99_minute / quota_tpm,
+            ask_sentences(quota)
         ));
         tpm_series.push(TpmSeries {
-            name,
+            name: option.name.clone(),
             minutes,
             quota_tpm,
         });
@@ -169,80 +159,54 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
     write_table(&data, "tpm_per_minute", &tpm_rows)?;
     let tpm_files = render(
         &TpmAgainstQuota {
-            title: "Tokens per minute reserved at the planned peak, against the quota".into(),
+            title: "Tokens per minute reserved at the peak (after the warm-up), against the quota"
+                .into(),
             series: tpm_series,
         },
         &charts,
         "tpm_vs_quota",
     )?;
 
-    // Cost against volume: each option's line through its planned point (plan.json's
-    // monthly_fixed_usd is the part that does not follow volume).
+    // Cost against volume: each option's line through its point at the scenario's volume.
     let mut cost_rows = Vec::new();
     let mut lines = Vec::new();
-    for option in &options {
-        let name = text(option, "name");
-        // On-demand cost of the simulated tokens (system prompt and history included), the
-        // figure the break-even points are computed from.
-        let monthly = num(option, "monthly_on_demand_usd");
-        // Bedrock and serverless bill per request; an always-on fleet bills its hours; an
-        // autoscaled one its minimum around the clock plus hours that follow traffic.
-        let fixed = option
-            .get("monthly_fixed_usd")
-            .and_then(Value::as_f64)
-            // Plans written before the field: fleets were all fixed cost.
-            .unwrap_or(if matches!(text(option, "kind").as_str(), "sagemaker") {
-                monthly
-            } else {
-                0.0
-            });
-        let per_request = (monthly - fixed).max(0.0) / monthly_requests;
+    for option in options {
+        let line = option.cost_line();
         cost_rows.push(CostRow {
-            option: name.clone(),
-            fixed_monthly_usd: fixed,
-            per_request_usd: per_request,
-            monthly_usd_at_plan: monthly,
+            option: option.name.clone(),
+            fixed_monthly_usd: line.fixed_usd,
+            per_request_usd: line.per_request_usd,
+            monthly_usd_at_plan: option.monthly_on_demand_usd,
         });
         lines.push(CostLine {
-            name,
-            fixed_usd: fixed,
-            per_request_usd: per_request,
+            name: format!("{} — {}", option.name, option.model),
+            line,
         });
     }
     write_table(&data, "cost_vs_volume", &cost_rows)?;
-    let crossovers: Vec<(f64, f64, String)> = plan["break_even"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let crossovers: Vec<(f64, f64, String)> = plan
+        .break_even
+        .iter()
         .filter_map(|b| {
-            let v = b["crossover_requests_per_month"].as_f64()?;
-            let dedicated = text(b, "dedicated");
-            let line = cost_rows.iter().find(|c| c.option == dedicated)?;
-            let cost = line.fixed_monthly_usd + line.per_request_usd * v;
+            let v = b.crossover_requests_per_month?;
+            let dedicated = options.iter().find(|o| o.name == b.dedicated)?;
             Some((
                 v,
-                cost,
-                format!("{} vs {}", text(b, "per_token"), dedicated),
+                dedicated.cost_line().at(v),
+                format!("{} vs {}", b.per_request, b.dedicated),
             ))
         })
         .collect();
     let volume_max = crossovers
         .iter()
-        .map(|c| c.0 * 1.3)
-        .fold(monthly_requests * 3.0, f64::max);
-    let cost_reading = if crossovers.is_empty() {
-        "No option pair crosses within the range shown.".to_string()
+        .map(|c| c.0 * 3.0)
+        .fold(monthly_requests * 10.0, f64::max);
+    let cost_reading = if plan.break_even.is_empty() {
+        "No two options serve the same model, so no break-even is shown.".to_string()
     } else {
-        crossovers
+        plan.break_even
             .iter()
-            .map(|(v, cost, label)| {
-                format!(
-                    "{label}: the lines cross at {:.1} M requests a month ({}), {:.1}× this scenario's volume.",
-                    v / 1e6,
-                    usd(*cost),
-                    v / monthly_requests
-                )
-            })
+            .map(|b| break_even_sentence(b, monthly_requests))
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -250,6 +214,7 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
         &CostAgainstVolume {
             title: "Monthly cost against volume (on-demand prices, simulated usage)".into(),
             lines,
+            volume_min: monthly_requests / 10.0,
             volume_max,
             crossovers,
             planned_volume: monthly_requests,
@@ -262,14 +227,13 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
     let mut budget_rows = Vec::new();
     let mut budget_figures = Vec::new();
     for (i, option) in options.iter().enumerate() {
-        let name = text(option, "name");
-        let budget = &option["budget"];
-        let list = num(budget, "list_monthly_usd");
-        let steps: Vec<(String, f64)> = budget["shares"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| (text(s, "factor"), num(s, "usd")))
+        let name = option.name.clone();
+        let budget = &option.budget;
+        let list = budget.list_monthly_usd;
+        let steps: Vec<(String, f64)> = budget
+            .shares
+            .iter()
+            .map(|s| (s.factor.clone(), s.usd))
             .collect();
         budget_rows.push(BudgetRow {
             option: name.clone(),
@@ -283,10 +247,7 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
                 monthly_usd: *amount,
             });
         }
-        let (p50, p90) = (
-            num(budget, "p50_monthly_usd"),
-            num(budget, "p90_monthly_usd"),
-        );
+        let (p50, p90) = (budget.p50_monthly_usd, budget.p90_monthly_usd);
         budget_rows.push(BudgetRow {
             option: name.clone(),
             step: "P50".into(),
@@ -322,7 +283,7 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
                 usd(list),
                 usd(p50),
                 usd(p90),
-                num(budget, "multiplier_p50")
+                budget.multiplier_p50
             ),
         });
     }
@@ -356,16 +317,30 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
     )];
     finance.extend(budget_figures);
     let doc = Document {
-        title: format!("Deployment plan — {}", text(&plan, "scenario")),
-        intro: plan["assumptions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(|s| format!("Assumption: {s}")))
+        title: format!("Deployment plan — {}", plan.scenario),
+        intro: plan
+            .assumptions
+            .iter()
+            .map(|a| format!("Assumption: {a}"))
             .collect(),
         sections: vec![
             Section {
                 heading: "For architects: users supported".into(),
+                paragraphs: options
+                    .iter()
+                    .map(|o| match &o.hosting {
+                        Some(h) => format!("{} serves {} on {}: {}.", o.name, o.model, o.service, h.reading),
+                        None => format!("{} serves {} on {}.", o.name, o.model, o.service),
+                    })
+                    .collect(),
+                tables: vec![{
+                    let (header, rows) = summary_rows(plan);
+                    TableBlock {
+                        caption: "Each option at a glance: users supported, the SLO at the scenario's peak, quota and monthly cost (the same table as plan.md and the terminal).".into(),
+                        header,
+                        rows,
+                    }
+                }],
                 figures: vec![figure(
                     "p95 TTFT against users, with the SLO and each knee.",
                     &latency_files,
@@ -382,7 +357,7 @@ pub fn write(plan_dir: &Path, out: &Path) -> Result<ReportFiles> {
             Section {
                 heading: "For engineers: quota".into(),
                 paragraphs: vec![
-                    "The quota-increase justifications are the quota-*.md files beside plan.json."
+                    "Each Bedrock option's quota document (quota-*.md beside plan.json) states current against needed for every quota, and asks only where the simulated peak throttles at the current value."
                         .into(),
                 ],
                 figures: vec![figure(

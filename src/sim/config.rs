@@ -52,12 +52,21 @@ pub struct SimConfig {
     pub slo: Slo,
     /// Prompts are capped at this, less room for the reply.
     pub context_window: f64,
+    /// Seconds simulated before the measured window (open loop and users): traffic runs for
+    /// `warmup_s + duration_s` and every statistic covers the last `duration_s` only.
+    pub warmup_s: f64,
 }
 
 impl SimConfig {
     pub fn validate(&self) -> Result<(), String> {
         self.workload.validate()?;
         self.client.validate()?;
+        if !(self.warmup_s >= 0.0 && self.warmup_s <= MAX_WARMUP_S) {
+            return Err(format!(
+                "warm-up {} s: must be between 0 and {MAX_WARMUP_S} s",
+                self.warmup_s
+            ));
+        }
         match &self.load {
             Load::Closed {
                 concurrency,
@@ -137,6 +146,9 @@ impl SimConfig {
         model
     }
 }
+
+/// A day of warm-up is already far more than any queue needs to fill.
+const MAX_WARMUP_S: f64 = 86_400.0;
 
 fn positive_duration(duration_s: f64) -> Result<(), String> {
     if duration_s.is_finite() && duration_s > 0.0 {

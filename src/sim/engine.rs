@@ -2,7 +2,7 @@
 //! Seeded and deterministic; each request costs O(log n) through the shared decode clock.
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 use super::bedrock::BedrockEndpoint;
 use super::config::{EndpointSpec, Load, SimConfig};
@@ -24,11 +24,22 @@ const DRAIN_LIMIT_S: f64 = 86_400.0;
 
 enum Event {
     OpenArrival,
-    ClientSend { client: u32 },
-    FirstToken { id: u32 },
-    Retry { id: u32 },
-    Timeout { id: u32, sent_s: f64 },
+    ClientSend {
+        client: u32,
+    },
+    FirstToken {
+        id: u32,
+    },
+    Retry {
+        id: u32,
+    },
+    Timeout {
+        id: u32,
+        sent_s: f64,
+    },
     Tick,
+    /// The warm-up is over: instance and compute seconds count from here.
+    WarmupEnd,
 }
 
 struct Engine<'a> {
@@ -49,6 +60,9 @@ struct Engine<'a> {
     model_max_tokens: f64,
     timeout_s: Option<f64>,
     in_flight: u64,
+    /// Instance and compute seconds spent during the warm-up (left out of the result).
+    warmup_instance_s: f64,
+    warmup_compute_s: f64,
 }
 
 /// Runs one simulation to completion (every request sent is resolved).
@@ -87,7 +101,7 @@ pub fn run(config: &SimConfig) -> Result<SimResult, String> {
         attempts: Slab::default(),
         endpoint,
         rng: StdRng::seed_from_u64(config.seed),
-        metrics: Metrics::new(config.slo.clone()),
+        metrics: Metrics::new(config.slo.clone(), config.warmup_s),
         admitted: Vec::new(),
         issued: 0,
         stop_sending_s: f64::INFINITY,
@@ -96,6 +110,8 @@ pub fn run(config: &SimConfig) -> Result<SimResult, String> {
         model_max_tokens,
         timeout_s,
         in_flight: 0,
+        warmup_instance_s: 0.0,
+        warmup_compute_s: 0.0,
     };
     engine.start();
     engine.run_loop();
@@ -117,7 +133,7 @@ impl Engine<'_> {
                 arrivals,
                 duration_s,
             } => {
-                self.stop_sending_s = *duration_s;
+                self.stop_sending_s = self.config.warmup_s + *duration_s;
                 let mut sampler = arrivals.sampler();
                 if let Some(t) = sampler.next_after(0.0, &mut self.rng) {
                     self.events.push(t, Event::OpenArrival);
@@ -125,19 +141,25 @@ impl Engine<'_> {
                 self.arrivals = Some(sampler);
             }
             Load::Users { users, duration_s } => {
-                self.stop_sending_s = *duration_s;
-                let behaviour = &self.config.workload.behaviour;
+                self.stop_sending_s = self.config.warmup_s + *duration_s;
+                // Every user starts in the stationary phase of their think/session cycle, so
+                // the first minutes carry the steady rate, not a burst of first messages.
                 for client in 0..*users {
-                    self.conversations
-                        .push(Conversation::start(behaviour, &mut self.rng));
-                    // Spread first messages over one think time so users do not start in lockstep.
-                    let offset = self.rng.random::<f64>() * behaviour.think_time_s;
-                    self.events.push(offset, Event::ClientSend { client });
+                    let (conversation, wait) = Conversation::stationary(
+                        &self.config.workload,
+                        self.config.context_window,
+                        &mut self.rng,
+                    );
+                    self.conversations.push(conversation);
+                    self.events.push(wait, Event::ClientSend { client });
                 }
             }
         }
         if self.endpoint.tick_period_s().is_some() {
             self.events.push(0.0, Event::Tick);
+        }
+        if self.config.warmup_s > 0.0 {
+            self.events.push(self.config.warmup_s, Event::WarmupEnd);
         }
     }
 
@@ -171,6 +193,10 @@ impl Engine<'_> {
                 Event::Retry { id } => self.send(id),
                 Event::Timeout { id, sent_s } => self.timeout(id, sent_s),
                 Event::Tick => self.tick(),
+                Event::WarmupEnd => {
+                    self.warmup_instance_s = self.endpoint.instance_seconds(self.now);
+                    self.warmup_compute_s = self.endpoint.compute_seconds();
+                }
             }
         }
     }
@@ -403,8 +429,10 @@ impl Engine<'_> {
     fn finish(mut self) -> SimResult {
         let end_s = self.now;
         self.metrics.finish(end_s);
-        self.metrics.instance_seconds = self.endpoint.instance_seconds(end_s);
-        self.metrics.compute_seconds = self.endpoint.compute_seconds();
+        self.metrics.instance_seconds =
+            (self.endpoint.instance_seconds(end_s) - self.warmup_instance_s).max(0.0);
+        self.metrics.compute_seconds =
+            (self.endpoint.compute_seconds() - self.warmup_compute_s).max(0.0);
         let duration_s = match &self.config.load {
             Load::Closed { .. } => end_s,
             Load::Open { duration_s, .. } | Load::Users { duration_s, .. } => *duration_s,

@@ -171,10 +171,15 @@ pub struct Metrics {
     first_arrival_s: f64,
     pub instance_seconds: f64,
     pub compute_seconds: f64,
+    /// Nothing before this simulated time is counted (the warm-up); minute 0 starts here.
+    warmup_s: f64,
 }
 
 impl Metrics {
-    pub fn new(slo: Slo) -> Metrics {
+    /// Metrics that count from `warmup_s` on: every statistic (latencies, counts, tokens, the
+    /// per-minute series) covers the measured window only. Little's-law bookkeeping covers the
+    /// whole run.
+    pub fn new(slo: Slo, warmup_s: f64) -> Metrics {
         Metrics {
             ttft: histogram(3),
             tpot: histogram(3),
@@ -203,11 +208,22 @@ impl Metrics {
             first_arrival_s: f64::NAN,
             instance_seconds: 0.0,
             compute_seconds: 0.0,
+            warmup_s: if warmup_s.is_finite() {
+                warmup_s.max(0.0)
+            } else {
+                0.0
+            },
         }
     }
 
+    /// Whether an event at `now_s` is inside the measured window (after the warm-up).
+    fn counting(&self, now_s: f64) -> bool {
+        now_s >= self.warmup_s
+    }
+
+    /// The minute of the measured window holding `now_s` (call only when counting).
     pub fn minute(&mut self, now_s: f64) -> &mut Minute {
-        let index = (now_s.max(0.0) / 60.0) as usize;
+        let index = ((now_s - self.warmup_s).max(0.0) / 60.0) as usize;
         if self.minutes.len() <= index {
             self.close_minute();
             while self.minutes.len() <= index {
@@ -230,12 +246,16 @@ impl Metrics {
 
     /// Accumulates ∫ n dt up to `now_s`, split across minute boundaries.
     fn integrate(&mut self, now_s: f64) {
-        let mut t = self.area_at_s;
         let n = f64::from(self.in_system);
+        if now_s > self.area_at_s {
+            self.in_system_area += n * (now_s - self.area_at_s);
+        }
+        // Per-minute areas cover the measured window only.
+        let mut t = self.area_at_s.max(self.warmup_s);
         while t < now_s {
-            let boundary = ((t / 60.0).floor() + 1.0) * 60.0;
+            let offset = t - self.warmup_s;
+            let boundary = self.warmup_s + ((offset / 60.0).floor() + 1.0) * 60.0;
             let end = boundary.min(now_s);
-            self.in_system_area += n * (end - t);
             let in_system = self.in_system;
             let minute = self.minute(t);
             minute.concurrency_area += n * (end - t);
@@ -253,9 +273,11 @@ impl Metrics {
         }
         self.integrate(now_s);
         self.in_system += 1;
-        let in_system = self.in_system;
-        let minute = self.minute(now_s);
-        minute.concurrency_max = minute.concurrency_max.max(in_system);
+        if self.counting(now_s) {
+            let in_system = self.in_system;
+            let minute = self.minute(now_s);
+            minute.concurrency_max = minute.concurrency_max.max(in_system);
+        }
     }
 
     /// A logical request leaves: succeeded or gave up.
@@ -267,6 +289,9 @@ impl Metrics {
     }
 
     pub fn start(&mut self, now_s: f64, input: f64, reserved: f64) {
+        if !self.counting(now_s) {
+            return;
+        }
         self.reserved_tokens += reserved;
         let minute = self.minute(now_s);
         minute.started += 1;
@@ -275,21 +300,33 @@ impl Metrics {
     }
 
     pub fn throttle(&mut self, now_s: f64) {
+        if !self.counting(now_s) {
+            return;
+        }
         self.throttled += 1;
         self.minute(now_s).throttled += 1;
     }
 
     pub fn retry(&mut self, now_s: f64) {
+        if !self.counting(now_s) {
+            return;
+        }
         self.retries += 1;
         self.minute(now_s).retries += 1;
     }
 
     pub fn fail(&mut self, now_s: f64) {
+        if !self.counting(now_s) {
+            return;
+        }
         self.failed += 1;
         self.minute(now_s).failed += 1;
     }
 
     pub fn charge(&mut self, now_s: f64, charged: f64) {
+        if !self.counting(now_s) {
+            return;
+        }
         self.charged_tokens += charged;
         self.minute(now_s).charged_tokens += charged;
     }
@@ -306,6 +343,9 @@ impl Metrics {
         input: f64,
         output: f64,
     ) {
+        if !self.counting(now_s) {
+            return;
+        }
         self.completed += 1;
         self.input_tokens += input;
         self.output_tokens += output;
@@ -329,6 +369,9 @@ impl Metrics {
     }
 
     pub fn set_instances(&mut self, now_s: f64, in_service: u32, total: u32) {
+        if !self.counting(now_s) {
+            return;
+        }
         let minute = self.minute(now_s);
         minute.instances_in_service = minute.instances_in_service.max(in_service);
         minute.instances_total = minute.instances_total.max(total);

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::metrics::{Metrics, MinuteRow, Percentiles};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct LittlesLaw {
     /// Time-average requests in the system.
     pub l: f64,
@@ -12,7 +12,7 @@ pub struct LittlesLaw {
     pub lambda_w: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct SimResult {
     /// Logical requests resolved (succeeded or gave up).
     pub requests: u64,

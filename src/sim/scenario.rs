@@ -31,6 +31,9 @@ pub struct SimScenario {
     pub noise: bool,
     #[serde(default = "context_window")]
     pub context_window: f64,
+    /// Seconds simulated before the measured window (open loop and users).
+    #[serde(default)]
+    pub warmup_s: f64,
 }
 
 fn one() -> u64 {

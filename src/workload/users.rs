@@ -64,6 +64,43 @@ impl Conversation {
         }
     }
 
+    /// A user caught at a random instant of steady use: between sessions (probability in
+    /// proportion to the time spent there) or thinking between two turns of a session, with the
+    /// history of the turns already taken. Returns the conversation and the wait until the user
+    /// sends. Time spent waiting for replies is left out (the simulation's warm-up covers it).
+    ///
+    /// With a geometric number of turns T (stop probability p), a think pause follows turn j
+    /// with probability ∝ P(T > j) = (1 − p)^j: j is geometric on 1, 2, … with mean 1/p, and the
+    /// turns still to come are geometric on 1, 2, … again (memorylessness). Think times and
+    /// session gaps are exponential, so the residual wait has the same law as a whole one.
+    pub fn stationary<R: Rng + ?Sized>(
+        workload: &WorkloadSpec,
+        context_window: f64,
+        rng: &mut R,
+    ) -> (Conversation, f64) {
+        let b = &workload.behaviour;
+        let gap_time = b.session_gap_s;
+        let think_time = (b.turns_per_session - 1.0).max(0.0) * b.think_time_s;
+        let p_gap = if gap_time + think_time > 0.0 {
+            gap_time / (gap_time + think_time)
+        } else {
+            1.0
+        };
+        let mut conversation = Conversation::start(b, rng);
+        if rng.random::<f64>() < p_gap {
+            return (conversation, exponential(b.session_gap_s, rng));
+        }
+        // Turns already taken: geometric on 1, 2, … with the session's mean.
+        let done = Conversation::start(b, rng).turns_left;
+        let mut history = Conversation::default();
+        for _ in 0..done {
+            history.turns_left = 1;
+            history.next_prompt(workload, context_window, rng);
+        }
+        conversation.history_tokens = history.history_tokens;
+        (conversation, exponential(b.think_time_s, rng))
+    }
+
     /// The next request's prompt: system prompt + history + a new message, capped at the
     /// context window minus the reply's room (oldest history dropped first, as chat apps do).
     pub fn next_prompt<R: Rng + ?Sized>(

@@ -7,6 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{colour, drawing, frame, legend, padded, Chart, FONT};
+use crate::format::{count_axis, usd_axis};
 
 /// One option's simulated p95 TTFT by users, and its knee.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +22,8 @@ pub struct LatencySeries {
 pub struct LatencyAgainstUsers {
     pub title: String,
     pub slo_ttft_p95_s: f64,
+    /// The scenario's peak-hour users (marked).
+    pub peak_users: f64,
     pub series: Vec<LatencySeries>,
 }
 
@@ -30,7 +33,7 @@ impl Chart for LatencyAgainstUsers {
             .series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.0))
-            .fold(1.0, f64::max);
+            .fold(self.peak_users * 1.1, f64::max);
         // Beyond a few times the SLO the curve says only "fails"; clip there.
         let y_cap = self.slo_ttft_p95_s * 4.0;
         let y_max = self
@@ -44,6 +47,7 @@ impl Chart for LatencyAgainstUsers {
         chart
             .configure_mesh()
             .x_desc("peak-hour users (simulated)")
+            .x_label_formatter(&|v| count_axis(*v))
             .y_desc("p95 TTFT (s)")
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
@@ -58,6 +62,17 @@ impl Chart for LatencyAgainstUsers {
             .map_err(drawing)?
             .label(format!("SLO: p95 TTFT ≤ {slo} s"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+        let peak = self.peak_users;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(peak, 0.0), (peak, y_max)],
+                6,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(drawing)?
+            .label(format!("this scenario's peak: {} users", count_axis(peak)))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
         for (i, series) in self.series.iter().enumerate() {
             let c = colour(i);
             let points: Vec<(f64, f64)> = series
@@ -124,6 +139,7 @@ impl Chart for TpmAgainstQuota {
             .configure_mesh()
             .x_desc("minute of the simulated peak hour")
             .y_desc("tokens per minute (reserved)")
+            .y_label_formatter(&|v| count_axis(*v))
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
             .draw()
@@ -149,7 +165,7 @@ impl Chart for TpmAgainstQuota {
                     c.stroke_width(2),
                 ))
                 .map_err(drawing)?
-                .label(format!("{} quota {:.0} TPM", series.name, quota))
+                .label(format!("{} quota {} TPM", series.name, count_axis(quota)))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2))
                 });
@@ -159,18 +175,20 @@ impl Chart for TpmAgainstQuota {
     }
 }
 
-/// Monthly cost = fixed + per_request × volume.
+/// One option's monthly cost against volume.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CostLine {
     pub name: String,
-    pub fixed_usd: f64,
-    pub per_request_usd: f64,
+    pub line: crate::plan::CostLine,
 }
 
+/// Cost against volume on log–log axes: volume spans decades between this scenario and the
+/// break-even points, and a per-request line is then a straight slope while a fleet is flat.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CostAgainstVolume {
     pub title: String,
     pub lines: Vec<CostLine>,
+    pub volume_min: f64,
     pub volume_max: f64,
     /// (requests per month, monthly USD, label)
     pub crossovers: Vec<(f64, f64, String)>,
@@ -180,32 +198,40 @@ pub struct CostAgainstVolume {
 
 impl Chart for CostAgainstVolume {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let m = 1e6;
-        let x_max = self.volume_max / m;
-        let y_max = self
-            .lines
-            .iter()
-            .map(|l| l.fixed_usd + l.per_request_usd * self.volume_max)
-            .fold(1.0, f64::max);
+        let x_min = self.volume_min.max(1.0);
+        let x_max = self.volume_max.max(x_min * 10.0);
+        let costs = || {
+            self.lines
+                .iter()
+                .flat_map(|l| [l.line.at(x_min), l.line.at(x_max)])
+        };
+        let y_min = costs().filter(|c| *c > 0.0).fold(f64::INFINITY, f64::min);
+        let y_min = if y_min.is_finite() { y_min * 0.5 } else { 1.0 };
+        let y_max = costs().fold(y_min * 10.0, f64::max) * 2.0;
         let mut chart = frame(root, &self.title, 44, 90)?
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max * 1.05)
+            .build_cartesian_2d((x_min..x_max).log_scale(), (y_min..y_max).log_scale())
             .map_err(drawing)?;
         chart
             .configure_mesh()
-            .x_desc("requests per month (millions)")
-            .y_desc("monthly cost (USD)")
+            .x_desc("requests per month (log scale)")
+            .y_desc("monthly cost (log scale)")
+            .x_label_formatter(&|v| count_axis(*v))
+            .y_label_formatter(&|v| usd_axis(*v))
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 15))
             .draw()
             .map_err(drawing)?;
+        let samples = 80;
         for (i, line) in self.lines.iter().enumerate() {
             let c = colour(i);
-            let cost = |v: f64| line.fixed_usd + line.per_request_usd * v * m;
+            let points: Vec<(f64, f64)> = (0..=samples)
+                .map(|k| {
+                    let v = x_min * (x_max / x_min).powf(k as f64 / samples as f64);
+                    (v, line.line.at(v).max(y_min))
+                })
+                .collect();
             chart
-                .draw_series(LineSeries::new(
-                    [(0.0, cost(0.0)), (x_max, cost(x_max))],
-                    c.stroke_width(2),
-                ))
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))
                 .map_err(drawing)?
                 .label(line.name.clone())
                 .legend(move |(x, y)| {
@@ -216,21 +242,25 @@ impl Chart for CostAgainstVolume {
             .draw_series(
                 self.crossovers
                     .iter()
-                    .map(|(v, usd, _)| Circle::new((v / m, *usd), 6, BLACK.stroke_width(2))),
+                    .filter(|(v, _, _)| *v >= x_min && *v <= x_max)
+                    .map(|(v, usd, _)| Circle::new((*v, *usd), 6, BLACK.stroke_width(2))),
             )
             .map_err(drawing)?
-            .label("break-even")
+            .label("break-even (same model)")
             .legend(|(x, y)| Circle::new((x + 10, y), 5, BLACK.stroke_width(2)));
-        let planned = self.planned_volume / m;
+        let planned = self.planned_volume;
         chart
             .draw_series(DashedLineSeries::new(
-                [(planned, 0.0), (planned, y_max)],
+                [(planned, y_min), (planned, y_max)],
                 6,
                 4,
                 BLACK.mix(0.5).stroke_width(1),
             ))
             .map_err(drawing)?
-            .label("this scenario's volume")
+            .label(format!(
+                "this scenario's volume: {} requests/month",
+                count_axis(planned)
+            ))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
         legend(&mut chart, SeriesLabelPosition::UpperLeft, 13.0)?;
         Ok(())
@@ -267,6 +297,7 @@ impl Chart for BudgetWaterfall {
             // The factor names are too long for one line under a bar: drawn below, wrapped.
             .x_label_formatter(&|_| String::new())
             .y_desc("monthly USD")
+            .y_label_formatter(&|v| usd_axis(*v))
             .label_style((FONT, 12))
             .axis_desc_style((FONT, 15))
             .draw()

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sim::{SimConfig, SimResult};
+use crate::sim::SimResult;
 
 /// Seed 000's planning point: 60 % of the load at which the SLO breaks.
 pub const PLANNING_FRACTION: f64 = 0.6;
@@ -35,7 +35,7 @@ impl SloLimits {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Capacity {
     /// The most load meeting the SLO (the knee); 0 when even the smallest load fails.
     pub knee: u32,
@@ -43,6 +43,8 @@ pub struct Capacity {
     pub planned: u32,
     /// Simulations run.
     pub simulations: u32,
+    /// The SLO still held at the search limit: the knee is at least this, not at it.
+    pub at_limit: bool,
 }
 
 /// Bisection over load `1..=limit`: doubling to the first failure, then halving the gap until
@@ -59,6 +61,7 @@ pub fn search(limit: u32, slo: &SloLimits, mut simulate: impl FnMut(u32) -> SimR
             knee: 0,
             planned: 0,
             simulations,
+            at_limit: false,
         };
     }
     let (mut pass, mut fail) = (1u32, None);
@@ -84,10 +87,48 @@ pub fn search(limit: u32, slo: &SloLimits, mut simulate: impl FnMut(u32) -> SimR
         knee: pass,
         planned: ((f64::from(pass) * PLANNING_FRACTION).floor() as u32).max(1),
         simulations,
+        at_limit: fail.is_none(),
     }
 }
 
-/// Helper for callers that build a config per load level.
-pub fn run_at(config: &SimConfig) -> SimResult {
-    crate::sim::run(config).expect("validated scenario")
+/// One simulation of the capacity search: load and what it got (the latency-vs-users chart).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub users: u32,
+    pub ttft_p95_s: f64,
+    pub tpot_p95_s: f64,
+    pub error_rate: f64,
+    pub meets_slo: bool,
+}
+
+/// Runs the capacity search and keeps every point it simulated, in order of users. A failed
+/// simulation stops the search and is returned.
+pub fn search_with_curve<E>(
+    limit: u32,
+    slo: &SloLimits,
+    mut simulate: impl FnMut(u32) -> Result<SimResult, E>,
+) -> Result<(Capacity, Vec<CurvePoint>), E> {
+    let mut curve = Vec::new();
+    let mut error = None;
+    let capacity = search(limit, slo, |users| match simulate(users) {
+        Ok(result) => {
+            curve.push(CurvePoint {
+                users,
+                ttft_p95_s: result.ttft_s.p95,
+                tpot_p95_s: result.tpot_s.p95,
+                error_rate: result.error_rate,
+                meets_slo: slo.met_by(&result),
+            });
+            result
+        }
+        Err(e) => {
+            error.get_or_insert(e);
+            SimResult::default()
+        }
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    curve.sort_by_key(|p| p.users);
+    Ok((capacity, curve))
 }

@@ -1,0 +1,106 @@
+//! What every option's plan shares: the context a planner works in, and one builder that turns
+//! a capacity search and a simulated peak into an `OptionPlan` the per-service planners finish.
+
+use super::capacity::{Capacity, CurvePoint};
+use super::hosting::HostingCatalog;
+use super::scenario::Scenario;
+use super::simulate::{mean_tokens, requests_per_user_hour};
+use super::types::{OptionKind, OptionPlan};
+use crate::cost::budget::Budget;
+use crate::cost::catalog::Catalog;
+use crate::perf::Profile;
+use crate::sim::SimResult;
+use crate::workload::WorkloadSpec;
+
+/// Budget Monte Carlo draws (the spread of P50/P90 is below 0.5 % at this count).
+pub const BUDGET_SAMPLES: usize = 20_000;
+
+pub struct Context<'a> {
+    pub scenario: &'a Scenario,
+    pub origin: &'a str,
+    pub workload: &'a WorkloadSpec,
+    pub catalog: &'a Catalog,
+    pub hosting: &'a HostingCatalog,
+    pub peak_users: u32,
+    pub monthly_requests: f64,
+}
+
+/// The parts of an option's plan every service fills the same way.
+pub struct Evidence<'a> {
+    pub name: &'a str,
+    pub kind: OptionKind,
+    pub model: &'a str,
+    pub service: String,
+    pub profile: &'a Profile,
+    pub capacity: Capacity,
+    pub curve: Vec<CurvePoint>,
+    /// Users in the curve × this = the whole option's users (SageMaker: instances).
+    pub curve_scale: u32,
+    pub peak: &'a SimResult,
+    /// On-demand monthly cost at the scenario's volume, and the part that does not follow it.
+    pub monthly_usd: f64,
+    pub monthly_fixed_usd: f64,
+    pub budget: Budget,
+    pub price_source: String,
+}
+
+impl Context<'_> {
+    pub fn build(&self, e: Evidence) -> OptionPlan {
+        let (mean_in, mean_out) = mean_tokens(e.peak);
+        let slo = &self.scenario.slo;
+        let peak_meets_slo = slo.met_by(e.peak);
+        let knee_users = e.capacity.knee * e.curve_scale;
+        let capacity_note = (peak_meets_slo && knee_users < self.peak_users).then(|| {
+            format!(
+                "the SLO holds at the peak ({} users) but not at {} users: at low load a few slow \
+                 requests (cold starts) weigh more in the p95, so the knee is not a ceiling here",
+                self.peak_users,
+                (knee_users + 1).max(1)
+            )
+        });
+        OptionPlan {
+            name: e.name.to_string(),
+            kind: e.kind,
+            model: e.model.to_string(),
+            service: e.service,
+            hosting: None,
+            profile_source: e.profile.provenance.source.clone(),
+            knee_users,
+            knee_at_search_limit: e.capacity.at_limit,
+            planned_users: e.capacity.planned * e.curve_scale,
+            knee_users_at_current_quota: None,
+            instances: None,
+            peak_users: self.peak_users,
+            peak_meets_slo,
+            peak_ttft_p95_s: e.peak.ttft_s.p95,
+            peak_tpot_p95_s: e.peak.tpot_s.p95,
+            capacity_note,
+            quota: None,
+            monthly_requests: self.monthly_requests,
+            mean_input_tokens: mean_in,
+            mean_output_tokens: mean_out,
+            requests_per_user_hour: requests_per_user_hour(e.peak, self.peak_users),
+            monthly_list_usd: e.monthly_usd,
+            monthly_on_demand_usd: e.monthly_usd,
+            monthly_batch_usd: None,
+            monthly_cached_prompt_usd: None,
+            cost_per_request_usd: e.monthly_usd / self.monthly_requests.max(1.0),
+            monthly_fixed_usd: e.monthly_fixed_usd,
+            instance_hours_per_month: None,
+            fleet_basis: None,
+            monthly_provisioned_usd: None,
+            budget: e.budget,
+            price_source: e.price_source,
+            curve: e.curve,
+            curve_scale: e.curve_scale,
+            peak_minutes: Vec::new(),
+        }
+    }
+
+    /// Users are searched up to this many.
+    pub fn search_limit(&self) -> u32 {
+        self.peak_users
+            .saturating_mul(super::simulate::SEARCH_LIMIT_FACTOR)
+            .max(4)
+    }
+}

@@ -1,0 +1,292 @@
+//! Which model an option serves, and whether the option can hold it: the served-model catalog
+//! (`catalog/models.toml`), the SageMaker instances' accelerators (`catalog/hardware.toml`) and
+//! the check that a model's weights fit.
+
+use serde::{Deserialize, Serialize};
+
+use super::scenario::Precision;
+
+pub const BUILTIN_MODELS: &str = include_str!("../../catalog/models.toml");
+pub const BUILTIN_HARDWARE: &str = include_str!("../../catalog/hardware.toml");
+
+/// Share of accelerator memory the weights may take; the rest holds the KV cache, activations
+/// and the runtime (vLLM's default gpu_memory_utilization is 0.9, and a batch needs KV room).
+pub const WEIGHTS_SHARE: f64 = 0.8;
+/// SageMaker Serverless Inference: CPU only, at most 6 GB of memory.
+pub const SERVERLESS_MAX_MEMORY_MB: u32 = 6_144;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServedModel {
+    pub name: String,
+    pub open_weights: bool,
+    /// Billions of parameters (open-weight models only).
+    #[serde(default)]
+    pub parameters_b: Option<f64>,
+    pub context_window: f64,
+    #[serde(default)]
+    pub bedrock_model_ids: Vec<String>,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hardware {
+    pub instance_type: String,
+    pub accelerators: u32,
+    pub accelerator: String,
+    pub accelerator_memory_gb: f64,
+    pub source: String,
+    pub date: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelsFile {
+    #[serde(default)]
+    model: Vec<ServedModel>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HardwareFile {
+    #[serde(default)]
+    instance: Vec<Hardware>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostingCatalog {
+    pub models: Vec<ServedModel>,
+    pub hardware: Vec<Hardware>,
+}
+
+/// How an option holds its model (written into the plan so a reader sees why it fits).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hosting {
+    /// e.g. "8 × NVIDIA H100 80 GB, 640 GB".
+    pub hardware: String,
+    pub precision: Precision,
+    pub model_copies: u32,
+    pub weights_gb: f64,
+    pub memory_gb: f64,
+    pub reading: String,
+}
+
+impl HostingCatalog {
+    pub fn parse(
+        models: &str,
+        models_origin: &str,
+        hardware: &str,
+        hardware_origin: &str,
+    ) -> Result<HostingCatalog, String> {
+        let m: ModelsFile = toml::from_str(models)
+            .map_err(|e| format!("{models_origin}: {}", e.to_string().trim_end()))?;
+        let h: HardwareFile = toml::from_str(hardware)
+            .map_err(|e| format!("{hardware_origin}: {}", e.to_string().trim_end()))?;
+        for model in &m.model {
+            let size_ok = model.parameters_b.is_none_or(|p| p.is_finite() && p > 0.0);
+            if !size_ok || !(model.context_window >= 1.0) {
+                return Err(format!(
+                    "{models_origin}: model `{}`: parameters_b and context_window must be > 0",
+                    model.name
+                ));
+            }
+            if model.open_weights && model.parameters_b.is_none() {
+                return Err(format!(
+                    "{models_origin}: model `{}` has open weights but no parameters_b",
+                    model.name
+                ));
+            }
+        }
+        for row in &h.instance {
+            if row.accelerators == 0 || !(row.accelerator_memory_gb > 0.0) {
+                return Err(format!(
+                    "{hardware_origin}: instance `{}`: accelerators and accelerator_memory_gb must be > 0",
+                    row.instance_type
+                ));
+            }
+        }
+        Ok(HostingCatalog {
+            models: m.model,
+            hardware: h.instance,
+        })
+    }
+
+    pub fn builtin() -> HostingCatalog {
+        HostingCatalog::parse(
+            BUILTIN_MODELS,
+            "catalog/models.toml",
+            BUILTIN_HARDWARE,
+            "catalog/hardware.toml",
+        )
+        .expect("the built-in hosting catalog is valid")
+    }
+
+    pub fn model(&self, name: &str) -> Result<&ServedModel, String> {
+        self.models.iter().find(|m| m.name == name).ok_or_else(|| {
+            let names: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
+            format!(
+                "field `model` = {name:?} is not in the model catalog; use one of: {} (or add a [[model]] to catalog/models.toml with its size and source)",
+                names.join(", ")
+            )
+        })
+    }
+
+    pub fn hardware(&self, instance_type: &str) -> Result<&Hardware, String> {
+        self.hardware
+            .iter()
+            .find(|h| h.instance_type == instance_type)
+            .ok_or_else(|| {
+                format!(
+                    "instance `{instance_type}` has no accelerator row in catalog/hardware.toml; add its accelerators and memory with their source"
+                )
+            })
+    }
+}
+
+/// Checks that a Bedrock model ID serves the option's model.
+pub fn check_bedrock(model: &ServedModel, model_id: &str) -> Result<(), String> {
+    if model.bedrock_model_ids.iter().any(|id| id == model_id) {
+        Ok(())
+    } else if model.bedrock_model_ids.is_empty() {
+        Err(format!("{} is not offered on Amazon Bedrock", model.name))
+    } else {
+        Err(format!(
+            "model_id `{model_id}` is not {}; its Bedrock IDs are {}",
+            model.name,
+            model.bedrock_model_ids.join(", ")
+        ))
+    }
+}
+
+fn weights_gb(model: &ServedModel, precision: Precision) -> Result<f64, String> {
+    match (model.open_weights, model.parameters_b) {
+        (true, Some(p)) => Ok(p * precision.bytes_per_parameter()),
+        _ => Err(format!(
+            "{}'s weights are not published: it can only be served by its provider (Bedrock), not hosted on SageMaker",
+            model.name
+        )),
+    }
+}
+
+/// Whether `copies` copies of `model` at `precision` fit on an instance: the weights may take
+/// `WEIGHTS_SHARE` of each copy's share of accelerator memory.
+pub fn check_instance(
+    model: &ServedModel,
+    hardware: &Hardware,
+    precision: Precision,
+    copies: u32,
+) -> Result<Hosting, String> {
+    let weights = weights_gb(model, precision)?;
+    let copies = copies.max(1);
+    if copies > hardware.accelerators {
+        return Err(format!(
+            "{copies} model copies on {} accelerators: each copy needs at least one",
+            hardware.accelerators
+        ));
+    }
+    let per_copy = hardware.accelerator_memory_gb / f64::from(copies);
+    let hw = format!(
+        "{} × {}, {:.0} GB",
+        hardware.accelerators, hardware.accelerator, hardware.accelerator_memory_gb
+    );
+    if weights > WEIGHTS_SHARE * per_copy {
+        return Err(format!(
+            "{} at {} needs {weights:.0} GB of weights per copy, but {} ({hw}) gives each of {copies} copies {per_copy:.0} GB, of which {:.0} % may hold weights ({:.0} GB); use fewer copies, a lower precision or a larger instance",
+            model.name,
+            precision.name(),
+            hardware.instance_type,
+            WEIGHTS_SHARE * 100.0,
+            WEIGHTS_SHARE * per_copy
+        ));
+    }
+    Ok(Hosting {
+        hardware: hw.clone(),
+        precision,
+        model_copies: copies,
+        weights_gb: weights,
+        memory_gb: hardware.accelerator_memory_gb,
+        reading: format!(
+            "{} at {}: {weights:.0} GB of weights per copy; {copies} cop{} on {} ({hw}) leave {:.0} GB per copy for the KV cache and runtime",
+            model.name,
+            precision.name(),
+            if copies == 1 { "y" } else { "ies" },
+            hardware.instance_type,
+            per_copy - weights
+        ),
+    })
+}
+
+/// SageMaker Serverless has no accelerator and at most 6 GB: the weights must fit in memory.
+pub fn check_serverless(
+    model: &ServedModel,
+    memory_mb: u32,
+    precision: Precision,
+) -> Result<Hosting, String> {
+    let weights = weights_gb(model, precision)?;
+    let memory_gb = f64::from(memory_mb) / 1024.0;
+    if memory_mb > SERVERLESS_MAX_MEMORY_MB {
+        return Err(format!(
+            "memory_mb = {memory_mb}: SageMaker Serverless offers at most {SERVERLESS_MAX_MEMORY_MB} MB"
+        ));
+    }
+    if weights > WEIGHTS_SHARE * memory_gb {
+        return Err(format!(
+            "{} at {} needs {weights:.1} GB of weights, but SageMaker Serverless runs on CPU with {memory_gb:.0} GB (at most 6 GB), of which {:.0} % may hold weights; host it on a GPU instance (kind = \"sagemaker\") or use Bedrock",
+            model.name,
+            precision.name(),
+            WEIGHTS_SHARE * 100.0
+        ));
+    }
+    Ok(Hosting {
+        hardware: format!("CPU, {memory_gb:.0} GB"),
+        precision,
+        model_copies: 1,
+        weights_gb: weights,
+        memory_gb,
+        reading: format!(
+            "{} at {}: {weights:.1} GB of weights in {memory_gb:.0} GB of serverless memory (CPU only)",
+            model.name,
+            precision.name()
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seventy_billion_parameters_need_a_large_instance() {
+        let c = HostingCatalog::builtin();
+        let llama = c.model("Llama 3.3 70B Instruct").unwrap();
+        // 70.6 B × 2 bytes = 141 GB: more than 80 % of 4 × 24 GB.
+        let g5 = c.hardware("ml.g5.12xlarge").unwrap();
+        let e = check_instance(llama, g5, Precision::Bf16, 1).unwrap_err();
+        assert!(e.contains("141 GB"), "{e}");
+        // At 4 bits (35 GB) it fits.
+        assert!(check_instance(llama, g5, Precision::Int4, 1).is_ok());
+        // Four FP8 copies (70.6 GB each) on 8 × 80 GB: 160 GB each, 128 GB may hold weights.
+        let p5 = c.hardware("ml.p5.48xlarge").unwrap();
+        let h = check_instance(llama, p5, Precision::Fp8, 4).unwrap();
+        assert!((h.weights_gb - 70.6).abs() < 1e-9);
+        assert!(check_instance(llama, p5, Precision::Bf16, 8).is_err());
+        // Serverless: no GPU and 6 GB.
+        let e = check_serverless(llama, 6_144, Precision::Int4).unwrap_err();
+        assert!(e.contains("CPU") && e.contains("35.3 GB"), "{e}");
+        let small = c.model("SmolLM2 135M Instruct").unwrap();
+        assert!(check_serverless(small, 2_048, Precision::Bf16).is_ok());
+    }
+
+    #[test]
+    fn closed_models_are_served_by_their_provider_only() {
+        let c = HostingCatalog::builtin();
+        let claude = c.model("Claude 3.5 Sonnet v2").unwrap();
+        let p5 = c.hardware("ml.p5.48xlarge").unwrap();
+        assert!(check_instance(claude, p5, Precision::Bf16, 1)
+            .unwrap_err()
+            .contains("not published"));
+        assert!(check_bedrock(claude, "anthropic.claude-3-5-sonnet-20241022-v2:0").is_ok());
+        assert!(check_bedrock(claude, "meta.llama3-3-70b-instruct-v1:0").is_err());
+    }
+}

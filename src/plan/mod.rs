@@ -1,0 +1,199 @@
+//! The planning domain: a scenario's options simulated at the peak, users supported, the quota
+//! each Bedrock option needs, the monthly cost, break-even between options serving the same
+//! model, and a realistic budget. Pure: the caller reads files and passes their contents.
+
+pub mod bedrock;
+pub mod breakeven;
+pub mod builder;
+pub mod capacity;
+pub mod error;
+pub mod hosting;
+pub mod quota;
+pub mod sagemaker;
+pub mod scenario;
+pub mod serverless;
+pub mod simulate;
+pub mod types;
+
+use std::time::Instant;
+
+pub use capacity::{search, Capacity, CurvePoint, SloLimits};
+pub use error::PlanError;
+pub use hosting::HostingCatalog;
+pub use scenario::{PlanOption, Scenario};
+pub use types::{BreakEven, CostLine, MinuteTpm, OptionKind, OptionPlan, Plan};
+
+use crate::cost::catalog::Catalog;
+use crate::perf::Profile;
+use crate::workload::{profiles, WorkloadSpec};
+use builder::Context;
+
+/// What a plan is computed from.
+pub struct Inputs<'a> {
+    pub scenario: &'a Scenario,
+    /// Names the scenario in errors (its path, or "built-in scenario").
+    pub origin: &'a str,
+    /// One profile per option, in the scenario's order.
+    pub profiles: &'a [Profile],
+    pub catalog: &'a Catalog,
+    pub hosting: &'a HostingCatalog,
+    /// The date the plan is stamped with (YYYY-MM-DD).
+    pub generated_on: &'a str,
+}
+
+/// Requests a month: employees × sessions a day × turns a session × workdays.
+pub fn monthly_requests(scenario: &Scenario, workload: &WorkloadSpec) -> f64 {
+    f64::from(scenario.employees)
+        * scenario.sessions_per_user_per_day
+        * workload.behaviour.turns_per_session
+        * scenario.workdays_per_month
+}
+
+/// Runs every planner for a scenario.
+pub fn compute(inputs: &Inputs) -> Result<Plan, PlanError> {
+    let clock = Instant::now();
+    let scenario = inputs.scenario;
+    let origin = inputs.origin;
+    if inputs.profiles.len() != scenario.option.len() {
+        return Err(PlanError::Source(format!(
+            "{origin}: {} options but {} profiles",
+            scenario.option.len(),
+            inputs.profiles.len()
+        )));
+    }
+    let workload = profiles::by_name(&scenario.workload).ok_or_else(|| {
+        PlanError::field(
+            origin,
+            "workload",
+            format!("{:?}", scenario.workload),
+            "unknown workload; see `llmcap workloads`",
+        )
+    })?;
+    let monthly_requests = monthly_requests(scenario, &workload);
+    let ctx = Context {
+        scenario,
+        origin,
+        workload: &workload,
+        catalog: inputs.catalog,
+        hosting: inputs.hosting,
+        peak_users: scenario.peak_users(),
+        monthly_requests,
+    };
+    let mut options = Vec::new();
+    for (option, profile) in scenario.option.iter().zip(inputs.profiles) {
+        options.push(plan_option(&ctx, option, profile)?);
+    }
+    let break_even = breakeven::break_even(&options, monthly_requests);
+    Ok(Plan {
+        scenario: scenario.name.clone(),
+        use_case: scenario.use_case.clone(),
+        generated_on: inputs.generated_on.to_string(),
+        peak_users: ctx.peak_users,
+        monthly_requests,
+        slo: scenario.slo.clone(),
+        warmup_s: simulate::PEAK_WARMUP_S,
+        peak_duration_s: scenario.peak_duration_s,
+        options,
+        break_even,
+        elapsed_s: clock.elapsed().as_secs_f64(),
+        assumptions: assumptions(scenario, &workload),
+    })
+}
+
+fn plan_option(
+    ctx: &Context,
+    option: &PlanOption,
+    profile: &Profile,
+) -> Result<OptionPlan, PlanError> {
+    match option {
+        PlanOption::Bedrock {
+            name,
+            model,
+            model_id,
+            quota_tpm,
+            quota_rpm,
+            model_max_tokens,
+            provisioned_model_units,
+            ..
+        } => bedrock::plan(
+            ctx,
+            &bedrock::BedrockOption {
+                name,
+                model,
+                model_id,
+                quota_tpm: *quota_tpm,
+                quota_rpm: *quota_rpm,
+                model_max_tokens: *model_max_tokens,
+                provisioned_model_units: *provisioned_model_units,
+            },
+            profile,
+        ),
+        PlanOption::Sagemaker {
+            name,
+            model,
+            instance_type,
+            slots_per_instance,
+            model_copies,
+            precision,
+            autoscaling,
+            ..
+        } => sagemaker::plan(
+            ctx,
+            &sagemaker::SagemakerOption {
+                name,
+                model,
+                instance_type,
+                slots_per_instance: *slots_per_instance,
+                model_copies: *model_copies,
+                precision: *precision,
+                autoscaling: autoscaling.as_ref(),
+            },
+            profile,
+        ),
+        PlanOption::Serverless {
+            name,
+            model,
+            memory_mb,
+            max_concurrency,
+            cold_start_s,
+            precision,
+            ..
+        } => serverless::plan(
+            ctx,
+            &serverless::ServerlessOption {
+                name,
+                model,
+                memory_mb: *memory_mb,
+                max_concurrency: *max_concurrency,
+                cold_start_s: *cold_start_s,
+                precision: *precision,
+            },
+            profile,
+        ),
+    }
+}
+
+fn assumptions(s: &Scenario, w: &WorkloadSpec) -> Vec<String> {
+    vec![
+        format!(
+            "Peak hour: {:.0} % of {} employees in conversation at once ({} users), simulated for {:.0} s after a {:.0} s warm-up that no statistic includes; users start in the steady phase of their think-time and session cycle.",
+            s.peak_active_fraction * 100.0,
+            s.employees,
+            s.peak_users(),
+            s.peak_duration_s,
+            simulate::PEAK_WARMUP_S
+        ),
+        format!(
+            "Monthly volume: employees × {} sessions a day × {} turns × {} workdays.",
+            s.sessions_per_user_per_day, w.behaviour.turns_per_session, s.workdays_per_month
+        ),
+        "Options are compared on cost only when they serve the same model; a different model is a choice of quality as well as price.".into(),
+        "Bedrock list price counts the bare message and reply; the realistic budget adds the simulated system prompt and history, and seed 000's ranges for the rest.".into(),
+        format!(
+            "Quota: asked for only where the simulated peak throttles at the current value; the ask is the steady p99 minute × {} rounded up.",
+            quota::HEADROOM
+        ),
+        "SageMaker fleets are sized for the peak; always-on ones bill 730 h a month, autoscaled ones the hours of a simulated workday. Against volume, an autoscaled fleet's hours above its minimum are taken to grow in proportion to requests.".into(),
+        "Profiles marked 'published ranges' or 'ASSUMED' extrapolate beyond any measurement; a profile measured at other prompt lengths is extrapolated to this workload's.".into(),
+    ]
+}

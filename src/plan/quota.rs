@@ -1,0 +1,162 @@
+//! The quota a Bedrock option needs at the planned peak, and the evidence behind each ask.
+//!
+//! Policy (named in every quota document): a quota is **short** when the simulated peak at the
+//! account's current value throttles requests. Only a short quota is asked for; the ask is the
+//! steady p99 minute × `HEADROOM`, rounded up to a tidy step (or, when bursts inside a minute
+//! throttle although the p99 minute fits, the current value × `HEADROOM`), and the peak is
+//! simulated again at the ask to show what it buys.
+
+use serde::{Deserialize, Serialize};
+
+/// Headroom on the simulated p99 minute when asking for a quota.
+pub const HEADROOM: f64 = 1.25;
+/// Asks are rounded up to these steps.
+pub const TPM_STEP: f64 = 10_000.0;
+pub const RPM_STEP: f64 = 10.0;
+
+/// Rounds up to the next multiple of `step`.
+pub fn tidy(value: f64, step: f64) -> f64 {
+    (value / step).ceil() * step
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaName {
+    /// Tokens per minute (input + max_tokens reserved at the start, settled at the end).
+    Tpm,
+    /// Requests per minute.
+    Rpm,
+}
+
+impl QuotaName {
+    pub fn label(self) -> &'static str {
+        match self {
+            QuotaName::Tpm => "tokens per minute",
+            QuotaName::Rpm => "requests per minute",
+        }
+    }
+    pub fn short_label(self) -> &'static str {
+        match self {
+            QuotaName::Tpm => "TPM",
+            QuotaName::Rpm => "RPM",
+        }
+    }
+}
+
+/// One quota: current value, what the peak uses, and the ask if it is short.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuotaCheck {
+    pub quota: QuotaName,
+    pub current: f64,
+    /// The steady peak's p99 minute (TPM: reserved at request starts; RPM: requests started),
+    /// with no quota in the way.
+    pub peak_p99_minute: f64,
+    /// The peak's p99 minute × `HEADROOM`, rounded up: what the headroom policy needs.
+    pub needed: f64,
+    /// Share of attempts throttled at the planned peak with this quota at its current value
+    /// (and the other quota out of the way).
+    pub throttle_rate_at_current: f64,
+    /// Throttled at the current value: the only case that leads to an ask.
+    pub short: bool,
+    /// The ask (when short).
+    pub requested: Option<f64>,
+}
+
+impl QuotaCheck {
+    /// Decides on one quota from the simulated evidence.
+    pub fn decide(
+        quota: QuotaName,
+        current: f64,
+        peak_p99_minute: f64,
+        throttle_rate_at_current: f64,
+    ) -> QuotaCheck {
+        let step = match quota {
+            QuotaName::Tpm => TPM_STEP,
+            QuotaName::Rpm => RPM_STEP,
+        };
+        let short = throttle_rate_at_current > 0.0;
+        let needed = tidy(peak_p99_minute * HEADROOM, step);
+        let requested = short.then(|| {
+            if needed > current {
+                needed
+            } else {
+                tidy(current * HEADROOM, step).max(current + step)
+            }
+        });
+        QuotaCheck {
+            quota,
+            current,
+            peak_p99_minute,
+            needed,
+            throttle_rate_at_current,
+            short,
+            requested,
+        }
+    }
+
+    /// The value the plan runs at: the ask if there is one, else the current value.
+    pub fn planned(&self) -> f64 {
+        self.requested.unwrap_or(self.current)
+    }
+}
+
+/// Everything a quota-increase request for one Bedrock option states.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuotaEvidence {
+    pub option: String,
+    pub model_id: String,
+    pub region: String,
+    pub use_case: String,
+    pub workload: String,
+    pub calibration: String,
+    /// The scenario's peak-hour users, simulated.
+    pub peak_users: u32,
+    /// The most users meeting the SLO with no quota in the way, and the planning point (60 %).
+    pub knee_users: u32,
+    /// The SLO still held at the most users searched: the knee is at least `knee_users`.
+    pub knee_at_search_limit: bool,
+    pub planned_users: u32,
+    /// Warm-up left out, and the measured minutes the percentiles are over.
+    pub warmup_s: f64,
+    pub measured_minutes: u32,
+    pub peak_tpm_charged: f64,
+    pub headroom: f64,
+    pub tpm: QuotaCheck,
+    /// None when the model has no RPM quota.
+    pub rpm: Option<QuotaCheck>,
+    /// Share of attempts throttled at the peak with both quotas at their current values, and
+    /// with both at the planned values (asks where short).
+    pub throttle_rate_current: f64,
+    pub throttle_rate_planned: f64,
+    pub error_rate_current: f64,
+    pub error_rate_planned: f64,
+}
+
+impl QuotaEvidence {
+    pub fn checks(&self) -> impl Iterator<Item = &QuotaCheck> {
+        std::iter::once(&self.tpm).chain(self.rpm.as_ref())
+    }
+
+    pub fn any_short(&self) -> bool {
+        self.checks().any(|c| c.short)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_throttled_quota_is_asked_for() {
+        // The p99 minute fits well under the quota and nothing was throttled: no ask.
+        let fine = QuotaCheck::decide(QuotaName::Tpm, 600_000.0, 150_000.0, 0.0);
+        assert!(!fine.short && fine.requested.is_none());
+        assert_eq!(fine.planned(), 600_000.0);
+        // Throttled: ask for p99 × 1.25 rounded up to 10,000 (412,345 × 1.25 = 515,431).
+        let short = QuotaCheck::decide(QuotaName::Tpm, 300_000.0, 412_345.0, 0.02);
+        assert_eq!(short.requested, Some(520_000.0));
+        // Throttled by bursts although the p99 minute fits: 25 % over the current value.
+        let bursty = QuotaCheck::decide(QuotaName::Rpm, 800.0, 600.0, 0.001);
+        assert_eq!(bursty.requested, Some(1_000.0));
+    }
+}

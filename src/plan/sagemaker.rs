@@ -1,0 +1,166 @@
+//! The SageMaker real-time planner: what one instance holds, the instances the peak needs, and
+//! the month's instance-hours (always on, or autoscaled from a simulated workday).
+//!
+//! An instance may hold several copies of the model (inference components), each a server with
+//! its own batch slots; the simulator sees `instances × model_copies` servers behind one
+//! least-outstanding-requests router.
+
+use super::builder::{Context, Evidence, BUDGET_SAMPLES};
+use super::capacity::search_with_curve;
+use super::error::PlanError;
+use super::hosting::check_instance;
+use super::scenario::{AutoscalingPolicy, Precision};
+use super::simulate::PeakSimulator;
+use super::types::{OptionKind, OptionPlan};
+use crate::cost::budget::{realistic, seed000_factors};
+use crate::cost::fleet;
+use crate::perf::Profile;
+use crate::sim::sagemaker::{Autoscaling, FleetConfig, Router, ScalingMetric};
+use crate::sim::EndpointSpec;
+
+/// Seconds a new instance takes to serve (image pull, weights load): scale-out waits this long.
+pub const INSTANCE_START_S: f64 = 300.0;
+
+pub struct SagemakerOption<'a> {
+    pub name: &'a str,
+    pub model: &'a str,
+    pub instance_type: &'a str,
+    pub slots_per_instance: u32,
+    pub model_copies: u32,
+    pub precision: Precision,
+    pub autoscaling: Option<&'a AutoscalingPolicy>,
+}
+
+impl SagemakerOption<'_> {
+    fn fleet(
+        &self,
+        instances: u32,
+        autoscaling: Option<Autoscaling>,
+        cold_start_s: f64,
+    ) -> EndpointSpec {
+        EndpointSpec::SageMaker(FleetConfig {
+            instance_type: self.instance_type.to_string(),
+            instances: instances * self.model_copies,
+            slots_per_instance: self.slots_per_instance,
+            router: Router::LeastOutstanding,
+            cold_start_s,
+            invocation_timeout_s: 60.0,
+            autoscaling,
+        })
+    }
+}
+
+pub fn plan(
+    ctx: &Context,
+    o: &SagemakerOption,
+    profile: &Profile,
+) -> Result<OptionPlan, PlanError> {
+    let err = |why: String| PlanError::option(ctx.origin, o.name, why);
+    let served = ctx.hosting.model(o.model).map_err(err)?;
+    let hardware = ctx.hosting.hardware(o.instance_type).map_err(err)?;
+    let hosting = check_instance(served, hardware, o.precision, o.model_copies).map_err(err)?;
+    let price = ctx
+        .catalog
+        .instance(o.instance_type, &ctx.scenario.region)
+        .map_err(|e| err(e.to_string()))?;
+    let sim = PeakSimulator {
+        scenario: ctx.scenario,
+        workload: ctx.workload,
+        profile,
+        context_window: served.context_window,
+        option: o.name,
+    };
+    let slo = &ctx.scenario.slo;
+    let (per_instance, curve) = search_with_curve(ctx.search_limit(), slo, |u| {
+        sim.search_point(u, o.fleet(1, None, 0.0))
+    })?;
+    if per_instance.planned == 0 {
+        return Err(err(format!(
+            "one {} cannot meet the SLO even for one user (profile: {})",
+            o.instance_type, profile.provenance.source
+        )));
+    }
+    let users = ctx.peak_users;
+    let instances = users.div_ceil(per_instance.planned);
+    let peak = sim.peak(users, o.fleet(instances, None, 0.0))?;
+    let (hours, basis) = match o.autoscaling {
+        None => (
+            fleet::always_on_hours(instances),
+            format!("always on: {instances} instance(s) × 730 h"),
+        ),
+        Some(policy) => {
+            let min = policy.min_instances;
+            let max = policy.max_instances.unwrap_or(instances).max(min);
+            let copies = o.model_copies;
+            let scaling = Autoscaling {
+                metric: ScalingMetric::ConcurrencyPerInstance,
+                target: policy.target_concurrency / f64::from(copies),
+                min_instances: min * copies,
+                max_instances: max * copies,
+                scale_out_periods: 3,
+                scale_in_periods: 15,
+                scale_out_cooldown_s: INSTANCE_START_S,
+                scale_in_cooldown_s: INSTANCE_START_S,
+            };
+            let day = sim.workday(
+                &peak,
+                ctx.monthly_requests,
+                o.fleet(min, Some(scaling), INSTANCE_START_S),
+            )?;
+            // The simulator counts servers (model copies); an instance bills for all its copies.
+            let day_hours = day.instance_hours / f64::from(copies);
+            (
+                fleet::autoscaled_hours(day_hours, ctx.scenario.workdays_per_month, min),
+                format!(
+                    "autoscaled {min}–{max} instances at {} requests in flight each: a simulated workday \
+                     ({day_hours:.1} instance-hours, {:.0}-minute instance start, p95 TTFT {:.2} s, {:.1} % errors) \
+                     × {} workdays + {min} instance(s) around the clock on the other days",
+                    policy.target_concurrency,
+                    INSTANCE_START_S / 60.0,
+                    day.ttft_s.p95,
+                    day.error_rate * 100.0,
+                    ctx.scenario.workdays_per_month,
+                ),
+            )
+        }
+    };
+    let monthly = hours * price.usd_per_hour;
+    let fixed = match o.autoscaling {
+        None => monthly,
+        Some(policy) => {
+            (fleet::always_on_hours(policy.min_instances) * price.usd_per_hour).min(monthly)
+        }
+    };
+    let budget = realistic(
+        monthly,
+        &seed000_factors(0.0, 0.0),
+        BUDGET_SAMPLES,
+        ctx.scenario.seed,
+    );
+    let mut plan = ctx.build(Evidence {
+        name: o.name,
+        kind: OptionKind::Sagemaker,
+        model: o.model,
+        service: format!(
+            "SageMaker real-time {}, {} model cop{} × {} slots",
+            o.instance_type,
+            o.model_copies,
+            if o.model_copies == 1 { "y" } else { "ies" },
+            o.slots_per_instance
+        ),
+        profile,
+        capacity: per_instance,
+        curve,
+        curve_scale: instances,
+        peak: &peak,
+        monthly_usd: monthly,
+        monthly_fixed_usd: fixed,
+        budget,
+        price_source: format!("{} ({})", price.source, price.date),
+    });
+    plan.hosting = Some(hosting);
+    plan.instances = Some(instances);
+    plan.instance_hours_per_month = Some(hours);
+    plan.fleet_basis = Some(basis);
+    Ok(plan)
+}

@@ -1,0 +1,149 @@
+//! What a plan is: the typed result every report, chart and JSON file is made from. plan.json is
+//! this serialised; `llmcap report` reads it back into the same types.
+
+use serde::{Deserialize, Serialize};
+
+use super::capacity::{CurvePoint, SloLimits};
+use super::hosting::Hosting;
+use super::quota::QuotaEvidence;
+use crate::cost::budget::Budget;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptionKind {
+    /// Amazon Bedrock on-demand: per token.
+    Bedrock,
+    /// A SageMaker real-time endpoint: per instance-hour.
+    Sagemaker,
+    /// SageMaker Serverless Inference: per second of compute.
+    Serverless,
+}
+
+impl OptionKind {
+    /// Whether the option bills per request (tokens or compute seconds) rather than per hour.
+    pub fn per_request(self) -> bool {
+        matches!(self, OptionKind::Bedrock | OptionKind::Serverless)
+    }
+}
+
+/// One simulated minute at the planned peak (the TPM-against-quota chart), after the warm-up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MinuteTpm {
+    pub minute: u32,
+    pub tpm_reserved: f64,
+    pub tpm_charged: f64,
+    pub rpm: u64,
+}
+
+/// Monthly cost against volume v (requests a month): `fixed_usd + per_request_usd × v`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostLine {
+    pub fixed_usd: f64,
+    pub per_request_usd: f64,
+}
+
+impl CostLine {
+    pub fn at(&self, requests_per_month: f64) -> f64 {
+        self.fixed_usd + self.per_request_usd * requests_per_month
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptionPlan {
+    pub name: String,
+    pub kind: OptionKind,
+    /// The model served (catalog/models.toml).
+    pub model: String,
+    /// The Bedrock model ID, the instance type, or "serverless N MB".
+    pub service: String,
+    /// How a SageMaker option holds its model.
+    pub hosting: Option<Hosting>,
+    pub profile_source: String,
+    /// Most peak-hour users meeting the SLO (the knee), and 60 % of it (the planning point).
+    pub knee_users: u32,
+    /// The SLO still held at the most users searched (4× the peak): the knee is at least this.
+    pub knee_at_search_limit: bool,
+    pub planned_users: u32,
+    /// Bedrock: the knee at the current quota.
+    pub knee_users_at_current_quota: Option<u32>,
+    /// SageMaker: instances the peak needs.
+    pub instances: Option<u32>,
+    pub peak_users: u32,
+    pub peak_meets_slo: bool,
+    pub peak_ttft_p95_s: f64,
+    pub peak_tpot_p95_s: f64,
+    /// A caveat on the capacity figures (e.g. cold starts failing the SLO at low load only).
+    pub capacity_note: Option<String>,
+    pub quota: Option<QuotaEvidence>,
+    pub monthly_requests: f64,
+    pub mean_input_tokens: f64,
+    pub mean_output_tokens: f64,
+    /// Requests one active user sends per hour at the peak (simulated).
+    pub requests_per_user_hour: f64,
+    pub monthly_list_usd: f64,
+    pub monthly_on_demand_usd: f64,
+    pub monthly_batch_usd: Option<f64>,
+    pub monthly_cached_prompt_usd: Option<f64>,
+    pub cost_per_request_usd: f64,
+    /// The part of the monthly on-demand cost that does not follow volume: all of an always-on
+    /// fleet's, an autoscaled fleet's minimum instances around the clock, nothing for
+    /// per-request billing.
+    pub monthly_fixed_usd: f64,
+    /// SageMaker: instance-hours a month and how they were found.
+    pub instance_hours_per_month: Option<f64>,
+    pub fleet_basis: Option<String>,
+    /// Bedrock Provisioned Throughput: model units × hourly price × 730 h.
+    pub monthly_provisioned_usd: Option<f64>,
+    pub budget: Budget,
+    pub price_source: String,
+    /// The capacity search's simulations, by users (SageMaker: one instance's).
+    pub curve: Vec<CurvePoint>,
+    /// Users in `curve` are multiplied by this for the whole option (SageMaker: instances).
+    pub curve_scale: u32,
+    /// TPM and RPM per simulated minute at the planned peak (Bedrock).
+    pub peak_minutes: Vec<MinuteTpm>,
+}
+
+impl OptionPlan {
+    /// Monthly cost against volume, through this plan's point: the fixed part, and the rest
+    /// spread over the scenario's requests.
+    pub fn cost_line(&self) -> CostLine {
+        let variable = (self.monthly_on_demand_usd - self.monthly_fixed_usd).max(0.0);
+        CostLine {
+            fixed_usd: self.monthly_fixed_usd,
+            per_request_usd: variable / self.monthly_requests.max(1.0),
+        }
+    }
+}
+
+/// A per-request option against a dedicated fleet serving the same model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BreakEven {
+    pub model: String,
+    pub per_request: String,
+    pub dedicated: String,
+    /// Requests a month at which the two cost lines cross; none when they never do.
+    pub crossover_requests_per_month: Option<f64>,
+    /// The option cheaper at the scenario's volume, and by how much a month.
+    pub cheaper_at_plan: String,
+    pub saving_at_plan_usd: f64,
+    /// The saving as a share of the dearer option's month.
+    pub saving_fraction: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub scenario: String,
+    pub use_case: String,
+    pub generated_on: String,
+    pub peak_users: u32,
+    pub monthly_requests: f64,
+    pub slo: SloLimits,
+    /// Simulated before each peak's measured window (left out of every statistic).
+    pub warmup_s: f64,
+    pub peak_duration_s: f64,
+    pub options: Vec<OptionPlan>,
+    pub break_even: Vec<BreakEven>,
+    pub elapsed_s: f64,
+    pub assumptions: Vec<String>,
+}

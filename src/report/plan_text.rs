@@ -1,0 +1,293 @@
+//! A plan as text: the summary table, one sentence per break-even pair, plan.md and the
+//! terminal summary. Everything is read from the typed `Plan`; the same functions feed the
+//! terminal, plan.md and report.html so that they cannot disagree.
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+
+use crate::format::{percent, thousands, usd};
+use crate::plan::quota::QuotaEvidence;
+use crate::plan::{BreakEven, OptionKind, OptionPlan, Plan};
+
+/// The quota column: each quota's current value, and the ask where it is short.
+pub fn quota_cell(o: &OptionPlan) -> String {
+    match (&o.quota, o.kind) {
+        (Some(q), _) => quota_summary(q),
+        (None, OptionKind::Sagemaker) => match o.instances {
+            Some(n) => format!("{n} instance(s), no token quota"),
+            None => "no token quota".into(),
+        },
+        (None, _) => "no token quota (per request)".into(),
+    }
+}
+
+fn quota_summary(q: &QuotaEvidence) -> String {
+    q.checks()
+        .map(|c| match c.requested {
+            Some(ask) => format!(
+                "{} {} → ask {}",
+                c.quota.short_label(),
+                thousands(c.current),
+                thousands(ask)
+            ),
+            None => format!("{} {} enough", c.quota.short_label(), thousands(c.current)),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub fn users_cell(o: &OptionPlan) -> String {
+    format!(
+        "{}{} → {}{}",
+        if o.knee_at_search_limit { "≥ " } else { "" },
+        thousands(f64::from(o.knee_users)),
+        thousands(f64::from(o.planned_users)),
+        if o.capacity_note.is_some() { " *" } else { "" }
+    )
+}
+
+/// The summary's header and one row per option (the terminal, plan.md and report.html).
+pub fn summary_rows(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = vec![
+        "option".to_string(),
+        "model".to_string(),
+        "users (knee → plan 60 %)".to_string(),
+        "knee at current quota".to_string(),
+        format!("SLO at the peak ({} users)", plan.peak_users),
+        "quota (current → ask)".to_string(),
+        "list $/mo".to_string(),
+        "P50 $/mo".to_string(),
+        "P90 $/mo".to_string(),
+        "× list".to_string(),
+    ];
+    let rows = plan
+        .options
+        .iter()
+        .map(|o| {
+            vec![
+                o.name.clone(),
+                o.model.clone(),
+                users_cell(o),
+                o.knee_users_at_current_quota
+                    .map_or("—".into(), |k| thousands(f64::from(k))),
+                if o.peak_meets_slo { "met" } else { "missed" }.to_string(),
+                quota_cell(o),
+                thousands(o.budget.list_monthly_usd),
+                thousands(o.budget.p50_monthly_usd),
+                thousands(o.budget.p90_monthly_usd),
+                format!(
+                    "{:.2}–{:.2}",
+                    o.budget.multiplier_p50, o.budget.multiplier_p90
+                ),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+pub fn summary_table(plan: &Plan) -> Table {
+    let (header, rows) = summary_rows(plan);
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(header);
+    for row in rows {
+        t.add_row(row);
+    }
+    t
+}
+
+fn markdown_table(header: &[String], rows: &[Vec<String>]) -> String {
+    let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+    let mut md = line(header);
+    md += &line(&vec!["---".to_string(); header.len()]);
+    for row in rows {
+        md += &line(row);
+    }
+    md
+}
+
+/// One sentence per pair: where the lines cross, and which is cheaper at this volume by how much.
+pub fn break_even_sentence(b: &BreakEven, monthly_requests: f64) -> String {
+    let at_plan = format!(
+        "at this scenario's {} requests a month, {} is cheaper by {} a month ({} less)",
+        thousands(monthly_requests),
+        b.cheaper_at_plan,
+        usd(b.saving_at_plan_usd),
+        percent(b.saving_fraction)
+    );
+    match b.crossover_requests_per_month {
+        Some(v) => format!(
+            "{}: {} against {}: the monthly costs cross at {} requests a month ({:.1}× this scenario's volume); {at_plan}.",
+            b.model,
+            b.per_request,
+            b.dedicated,
+            thousands(v),
+            v / monthly_requests
+        ),
+        None => format!(
+            "{}: {} against {}: the monthly costs never cross, {} is cheaper at every volume; {at_plan}.",
+            b.model, b.per_request, b.dedicated, b.cheaper_at_plan
+        ),
+    }
+}
+
+/// Options that serve a model no other option serves: a model choice, not a price comparison.
+pub fn unpaired_models(plan: &Plan) -> Vec<String> {
+    let mut models: Vec<String> = Vec::new();
+    for o in &plan.options {
+        let paired = plan.break_even.iter().any(|b| b.model == o.model);
+        if !paired && !models.contains(&o.model) {
+            models.push(o.model.clone());
+        }
+    }
+    models
+}
+
+pub fn capacity_notes(plan: &Plan) -> Vec<String> {
+    plan.options
+        .iter()
+        .filter_map(|o| {
+            o.capacity_note
+                .as_ref()
+                .map(|n| format!("* {}: {n}.", o.name))
+        })
+        .collect()
+}
+
+/// The file name of an option's quota document.
+pub fn quota_file(option: &str) -> String {
+    let slug = option
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("quota-{slug}.md")
+}
+
+pub fn plan_markdown(plan: &Plan) -> String {
+    let mut md = format!(
+        "# {}\n\nGenerated by llmcap on {}.\n\n{}\n\n",
+        plan.scenario, plan.generated_on, plan.use_case
+    );
+    md += &format!(
+        "Peak: {} users; {} requests a month. SLO: p95 TTFT ≤ {} s, p95 TPOT ≤ {} s, errors ≤ {}.\n\n",
+        plan.peak_users,
+        thousands(plan.monthly_requests),
+        plan.slo.ttft_p95_s,
+        plan.slo.tpot_p95_s,
+        percent(plan.slo.max_error_rate)
+    );
+    md += "## For architects: capacity\n\n";
+    let (header, rows) = summary_rows(plan);
+    md += &markdown_table(&header, &rows);
+    md += "\n";
+    for note in capacity_notes(plan) {
+        md += &format!("{note}\n\n");
+    }
+    for o in &plan.options {
+        md += &format!("- {}: {}", o.name, o.service);
+        if let Some(h) = &o.hosting {
+            md += &format!("; {}", h.reading);
+        }
+        md += "\n";
+    }
+    md += "\n## For finance: cost and budget\n\n";
+    for o in &plan.options {
+        md += &format!(
+            "### {}\n\n- list price: {}/month; realistic P50 {}, P90 {} ({:.2}×–{:.2}× list)\n- on-demand as simulated: {}/month{}{}{}\n- prices: {}\n- profile: {}\n",
+            o.name,
+            usd(o.budget.list_monthly_usd),
+            usd(o.budget.p50_monthly_usd),
+            usd(o.budget.p90_monthly_usd),
+            o.budget.multiplier_p50,
+            o.budget.multiplier_p90,
+            usd(o.monthly_on_demand_usd),
+            o.monthly_batch_usd.map_or(String::new(), |b| format!("; batch {}", usd(b))),
+            o.monthly_cached_prompt_usd.map_or(String::new(), |c| format!("; system prompt cached {}", usd(c))),
+            o.monthly_provisioned_usd.map_or(String::new(), |p| format!("; Provisioned Throughput {}", usd(p))),
+            o.price_source,
+            o.profile_source
+        );
+        if let Some(basis) = &o.fleet_basis {
+            md += &format!("- billed: {basis}\n");
+        }
+        md += "\n| factor | mean $/month | share of uplift |\n| --- | --- | --- |\n";
+        for s in &o.budget.shares {
+            md += &format!(
+                "| {} | {} | {:.1} % |\n",
+                s.factor,
+                thousands(s.usd),
+                s.fraction_of_uplift * 100.0
+            );
+        }
+        md += "\n";
+    }
+    md += "### Break-even (same model on both sides)\n\n";
+    for b in &plan.break_even {
+        md += &format!("- {}\n", break_even_sentence(b, plan.monthly_requests));
+    }
+    for model in unpaired_models(plan) {
+        md += &format!(
+            "- {model}: no other option serves it, so it is a model choice, not a price comparison.\n"
+        );
+    }
+    md += "\n## For engineers: quota\n\n";
+    for o in &plan.options {
+        if let Some(q) = &o.quota {
+            let file = quota_file(&o.name);
+            md += &format!(
+                "- {}: p99 minute {} TPM reserved at the peak against {} ({}); see [{file}]({file})\n",
+                o.name,
+                thousands(q.tpm.peak_p99_minute),
+                thousands(q.tpm.current),
+                quota_summary(q),
+            );
+        }
+    }
+    md += "\n## Assumptions\n\n";
+    for a in &plan.assumptions {
+        md += &format!("- {a}\n");
+    }
+    md
+}
+
+/// The terminal summary after `llmcap plan`.
+pub fn terminal_summary(plan: &Plan, out: &std::path::Path) -> String {
+    let mut text = format!(
+        "{} — peak {} users, {} requests/month; SLO p95 TTFT ≤ {} s, p95 TPOT ≤ {} s, errors ≤ {}\n",
+        plan.scenario,
+        plan.peak_users,
+        thousands(plan.monthly_requests),
+        plan.slo.ttft_p95_s,
+        plan.slo.tpot_p95_s,
+        percent(plan.slo.max_error_rate)
+    );
+    text += &format!("{}\n", summary_table(plan));
+    for note in capacity_notes(plan) {
+        text += &format!("{note}\n");
+    }
+    for b in &plan.break_even {
+        text += &format!(
+            "break-even: {}\n",
+            break_even_sentence(b, plan.monthly_requests)
+        );
+    }
+    for model in unpaired_models(plan) {
+        text += &format!(
+            "{model}: served by one option only — a model choice, not compared on price\n"
+        );
+    }
+    text += &format!(
+        "report: {}/report.html (charts, for architects, finance and engineers), report.md, plan.md, plan.json, quota-*.md, data/ — finished in {:.1} s\n",
+        out.display(),
+        plan.elapsed_s
+    );
+    text
+}
