@@ -14,4 +14,5 @@ pub mod perf;
 pub mod quota;
 pub mod report;
 pub mod sim;
+pub mod stats;
 pub mod workload;

@@ -16,9 +16,9 @@ use super::export::write_table;
 use crate::calibrate::manifest::Manifest;
 use crate::calibrate::record::RequestRecord;
 use crate::calibrate::run_dir::read_records;
-use crate::calibrate::summary::quantile;
 use crate::files::{load_profile, write_atomically};
 use crate::perf::Profile;
+use crate::stats::{quantile, quantile_sorted};
 
 /// One level's spread, as charted and exported (`speed_by_level.csv`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -55,7 +55,7 @@ struct InFlightRow {
 
 fn spread(values: &mut [f64]) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
-    let q = |p| quantile(values, p).unwrap_or(f64::NAN);
+    let q = |p| quantile_sorted(values, p).unwrap_or(f64::NAN);
     (q(0.25), q(0.5), q(0.75))
 }
 
@@ -310,8 +310,8 @@ pub fn write(run: &Path, out: &Path) -> Result<ReportFiles> {
             .filter(|l| l.1.len() >= 4)
             .map(|(label, values)| {
                 let mut v = values.clone();
-                v.sort_by(f64::total_cmp);
-                let ratio = quantile(&v, 0.99).unwrap_or(0.0) / quantile(&v, 0.5).unwrap_or(1.0);
+                let ratio =
+                    quantile(&mut v, 0.99).unwrap_or(0.0) / quantile(&mut v, 0.5).unwrap_or(1.0);
                 (ratio, label.clone())
             })
             .max_by(|a, b| a.0.total_cmp(&b.0));
