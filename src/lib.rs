@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod cost;
 pub mod emulate;
+pub mod export;
 pub mod files;
 pub mod perf;
 pub mod quota;

@@ -10,8 +10,8 @@ use anyhow::{bail, Context, Result};
 use super::manifest::Manifest;
 use super::record::RequestRecord;
 use super::summary::LevelSummary;
+use crate::export::write_table;
 use crate::files::write_atomically;
-use crate::report::export::write_table;
 
 #[derive(Clone, Debug)]
 pub struct RunDir {
@@ -91,7 +91,8 @@ impl RunDir {
     /// The final files: requests (CSV + Parquet) and levels (CSV + Parquet).
     pub fn write_tables(&self, records: &[RequestRecord], levels: &[LevelSummary]) -> Result<()> {
         write_table(&self.path, "requests", records)?;
-        write_table(&self.path, "levels", levels)
+        write_table(&self.path, "levels", levels)?;
+        Ok(())
     }
 }
 

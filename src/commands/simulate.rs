@@ -250,7 +250,7 @@ fn print_summary(config: &SimConfig, r: &SimResult, elapsed_s: f64) {
 }
 
 fn write_outputs(dir: &Path, result: &SimResult) -> Result<()> {
-    crate::report::export::write_table(dir, "minutes", &result.minutes)?;
+    crate::export::write_table(dir, "minutes", &result.minutes)?;
     write_atomically(
         &dir.join("summary.json"),
         &serde_json::to_string_pretty(result)?,

@@ -12,10 +12,10 @@ use super::charts::calibration::{
 };
 use super::charts::render;
 use super::document::{Document, Figure, Section, TableBlock};
-use super::export::write_table;
 use crate::calibrate::manifest::Manifest;
 use crate::calibrate::record::RequestRecord;
 use crate::calibrate::run_dir::read_records;
+use crate::export::write_table;
 use crate::files::{load_profile, write_atomically};
 use crate::perf::Profile;
 use crate::stats::{quantile, quantile_sorted};
