@@ -79,7 +79,7 @@ pub fn run(args: &BenchSimArgs) -> Result<()> {
 
 fn time(config: &SimConfig) -> Result<f64> {
     let clock = Instant::now();
-    let result = crate::sim::run(config).map_err(|e| anyhow!(e))?;
+    let result = crate::sim::run(config)?;
     Ok(result.requests as f64 / clock.elapsed().as_secs_f64())
 }
 
