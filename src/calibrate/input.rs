@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 
 use crate::perf::{Level, Sample};
 
-use super::{records, reference_table};
+use super::{records, reference_table, InputError};
 
 /// What a fit reads.
 #[derive(Debug)]
@@ -57,7 +57,7 @@ pub fn load(path: &Path) -> Result<LoadedMeasurements> {
         .from_reader(text.as_bytes())
         .headers()
         .cloned()
-        .map_err(|e| anyhow::anyhow!("{origin}: cannot read the header: {e}"))?;
+        .map_err(|e| InputError::header(&origin, e))?;
     let measurements = if reference_table::is_reference_table(&header) {
         Measurements::Medians(reference_table::parse(&text, &origin)?)
     } else {
