@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{colour, drawing, frame, legend, padded, Chart, FONT};
+use super::{colour, drawing, frame, legend, padded, Chart, ChartError, FONT};
 
 /// One option's simulated p95 TTFT by users, and its knee.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,7 +25,7 @@ pub struct LatencyAgainstUsers {
 }
 
 impl Chart for LatencyAgainstUsers {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let x_max = self
             .series
             .iter()
@@ -106,7 +106,7 @@ pub struct TpmAgainstQuota {
 }
 
 impl Chart for TpmAgainstQuota {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let x_max = self
             .series
             .iter()
@@ -179,7 +179,7 @@ pub struct CostAgainstVolume {
 }
 
 impl Chart for CostAgainstVolume {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let m = 1e6;
         let x_max = self.volume_max / m;
         let y_max = self
@@ -249,7 +249,7 @@ pub struct BudgetWaterfall {
 }
 
 impl Chart for BudgetWaterfall {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let n = self.steps.len() + 3;
         let y_max = self
             .p90_usd
