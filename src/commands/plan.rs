@@ -498,7 +498,7 @@ fn load_option_profile(option: &PlanOption, base: Option<&Path>, origin: &str) -
         | PlanOption::Serverless { profile, .. } => profile,
     };
     match base {
-        Some(dir) => crate::files::load_profile(&dir.join(path)),
+        Some(dir) => Ok(crate::files::load_profile(&dir.join(path))?),
         None => {
             let text = BUILTIN_PROFILES
                 .iter()
@@ -1218,7 +1218,8 @@ fn write_report(dir: &Path, plan: &Plan, scenario: &PlanScenario) -> Result<()> 
         md += &format!("- {a}\n");
     }
     write_atomically(&dir.join("plan.md"), &md)?;
-    write_atomically(&dir.join("plan.json"), &serde_json::to_string_pretty(plan)?)
+    write_atomically(&dir.join("plan.json"), &serde_json::to_string_pretty(plan)?)?;
+    Ok(())
 }
 
 #[cfg(test)]

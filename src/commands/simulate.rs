@@ -253,5 +253,6 @@ fn write_outputs(dir: &Path, result: &SimResult) -> Result<()> {
     write_atomically(
         &dir.join("summary.json"),
         &serde_json::to_string_pretty(result)?,
-    )
+    )?;
+    Ok(())
 }
