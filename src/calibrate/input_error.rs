@@ -1,9 +1,31 @@
 //! Bad measurements from a file: which file (`origin`), where (line and column), what is wrong
 //! and how to fix it.
 
-/// Why a records CSV or a table of medians cannot be read. Each message starts with the file.
+use std::path::PathBuf;
+
+/// Why a run directory, a records CSV or a table of medians cannot be read. Each message starts
+/// with the file.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    #[error(
+        "cannot read {}; expected a run directory with requests.csv, a records CSV or a table \
+         of medians: {cause}",
+        path.display()
+    )]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot read {}: {cause}", path.display())]
+    ReadManifest {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{} is not valid JSON: {cause}", path.display())]
+    Manifest {
+        path: PathBuf,
+        cause: serde_json::Error,
+    },
     #[error("{origin}: cannot read the header: {cause}")]
     Header { origin: String, cause: csv::Error },
     /// `needs` lists what the file must have, e.g. "per-request records need concurrency, …".

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use eventsource_stream::Eventsource;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
@@ -14,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::errors::{AwsError, Service};
 use super::prompt::Prompt;
+use super::start_error::StartError;
 use crate::calibrate::target::openai::{completions_url, discover_model, error_chain};
 
 /// One piece of the upstream's answer.
@@ -51,18 +51,18 @@ pub struct Upstream {
 
 impl Upstream {
     /// `model`: the served model's name; `None` asks the server (`GET /v1/models`).
-    pub async fn connect(url: &str, model: Option<String>) -> Result<Upstream> {
+    pub async fn connect(url: &str, model: Option<String>) -> Result<Upstream, StartError> {
         let client = reqwest::Client::builder()
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .context("cannot build the HTTP client for --upstream")?;
+            .map_err(StartError::UpstreamClient)?;
         let completions_url = completions_url(url);
         let model = match model {
             Some(model) => model,
             None => discover_model(&client, &completions_url, None, "--upstream-model")
                 .await
-                .context("--upstream")?,
+                .map_err(StartError::Upstream)?,
         };
         Ok(Upstream {
             client,
