@@ -11,53 +11,40 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{Column, DataFrame, ParquetWriter, PolarsError};
 use serde::Serialize;
 
-/// Why a table could not be written; each names the table or the file.
+/// Why a table could not be written; each names the table or the file and carries the cause's
+/// text.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("table `{table}`: a row cannot be written as CSV: {source}")]
-    Row {
-        table: String,
-        #[source]
-        source: csv::Error,
-    },
+    #[error("table `{table}`: a row cannot be written as CSV: {cause}")]
+    Row { table: String, cause: csv::Error },
     #[error(
-        "table `{table}`: a row is not a flat record of numbers, strings and booleans: {source}"
+        "table `{table}`: a row is not a flat record of numbers, strings and booleans: {cause}"
     )]
     Value {
         table: String,
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
-    #[error("table `{table}`: cannot build its columns: {source}")]
-    Columns {
-        table: String,
-        #[source]
-        source: PolarsError,
-    },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("table `{table}`: cannot build its columns: {cause}")]
+    Columns { table: String, cause: PolarsError },
+    #[error("cannot write {}: {cause}", path.display())]
     Write {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot write {}: {source}", path.display())]
-    Parquet {
-        path: PathBuf,
-        #[source]
-        source: PolarsError,
-    },
+    #[error("cannot write {}: {cause}", path.display())]
+    Parquet { path: PathBuf, cause: PolarsError },
 }
 
 /// Writes `rows` as `<stem>.csv` and `<stem>.parquet` in `dir` (created if missing). Every field
 /// must be a number, a string, a boolean or an `Option` of one; the column order is the struct's
 /// field order.
 pub fn write_table<T: Serialize>(dir: &Path, stem: &str, rows: &[T]) -> Result<(), ExportError> {
-    std::fs::create_dir_all(dir).map_err(|source| write_error(dir, source))?;
+    std::fs::create_dir_all(dir).map_err(|cause| write_error(dir, cause))?;
     let csv = csv_bytes(stem, rows)?;
     let csv_path = dir.join(format!("{stem}.csv"));
     replace(&csv_path, |file| {
         file.write_all(&csv)
-            .map_err(|source| write_error(&csv_path, source))
+            .map_err(|cause| write_error(&csv_path, cause))
     })?;
     let mut frame = to_frame(stem, rows)?;
     let parquet_path = dir.join(format!("{stem}.parquet"));
@@ -65,17 +52,17 @@ pub fn write_table<T: Serialize>(dir: &Path, stem: &str, rows: &[T]) -> Result<(
         ParquetWriter::new(file)
             .finish(&mut frame)
             .map(drop)
-            .map_err(|source| ExportError::Parquet {
+            .map_err(|cause| ExportError::Parquet {
                 path: parquet_path.clone(),
-                source,
+                cause,
             })
     })
 }
 
-fn write_error(path: &Path, source: std::io::Error) -> ExportError {
+fn write_error(path: &Path, cause: std::io::Error) -> ExportError {
     ExportError::Write {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -89,17 +76,17 @@ fn replace(
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let partial = path.with_file_name(format!(".{name}.partial"));
-    let mut file = File::create(&partial).map_err(|source| write_error(&partial, source))?;
+    let mut file = File::create(&partial).map_err(|cause| write_error(&partial, cause))?;
     write(&mut file)?;
     drop(file);
-    std::fs::rename(&partial, path).map_err(|source| write_error(path, source))
+    std::fs::rename(&partial, path).map_err(|cause| write_error(path, cause))
 }
 
 /// The CSV text of `rows`, header first (no header when there are no rows).
 fn csv_bytes<T: Serialize>(table: &str, rows: &[T]) -> Result<Vec<u8>, ExportError> {
-    let row_error = |source| ExportError::Row {
+    let row_error = |cause| ExportError::Row {
         table: table.to_string(),
-        source,
+        cause,
     };
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
@@ -116,9 +103,9 @@ fn to_frame<T: Serialize>(table: &str, rows: &[T]) -> Result<DataFrame, ExportEr
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<_, _>>()
-        .map_err(|source| ExportError::Value {
+        .map_err(|cause| ExportError::Value {
             table: table.to_string(),
-            source,
+            cause,
         })?;
     let header = csv_bytes(table, &rows[..rows.len().min(1)])?;
     let names: Vec<String> = String::from_utf8_lossy(&header)
@@ -128,9 +115,9 @@ fn to_frame<T: Serialize>(table: &str, rows: &[T]) -> Result<DataFrame, ExportEr
         .map(|line| line.split(',').map(str::to_string).collect())
         .unwrap_or_default();
     let columns = names.iter().map(|name| column(name, &values)).collect();
-    DataFrame::new(rows.len(), columns).map_err(|source| ExportError::Columns {
+    DataFrame::new(rows.len(), columns).map_err(|cause| ExportError::Columns {
         table: table.to_string(),
-        source,
+        cause,
     })
 }
 
