@@ -1,33 +1,60 @@
 //! File I/O shared by commands: loading profiles, writing outputs without leaving half-written
 //! files behind, and today's date for provenance.
 
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use crate::perf::{PerfError, Profile};
 
-use crate::perf::Profile;
+/// Why a profile could not be loaded or an output written; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read profile {}: {cause}", path.display())]
+    ReadProfile { path: PathBuf, cause: io::Error },
+    #[error("profile {}: {cause}", path.display())]
+    Profile { path: PathBuf, cause: PerfError },
+    #[error("cannot create directory {}: {cause}", dir.display())]
+    CreateDir { dir: PathBuf, cause: io::Error },
+    #[error("cannot write {}: {cause}", path.display())]
+    Write { path: PathBuf, cause: io::Error },
+}
 
-pub fn load_profile(path: &Path) -> Result<Profile> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read profile {}", path.display()))?;
-    Profile::from_toml_str(&text).map_err(|e| anyhow::anyhow!("profile {}: {e}", path.display()))
+pub fn load_profile(path: &Path) -> Result<Profile, FileError> {
+    let text = std::fs::read_to_string(path).map_err(|cause| FileError::ReadProfile {
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    Profile::from_toml_str(&text).map_err(|cause| FileError::Profile {
+        path: path.to_path_buf(),
+        cause,
+    })
+}
+
+/// Creates `dir` and any missing parents.
+pub fn create_dir(dir: &Path) -> Result<(), FileError> {
+    std::fs::create_dir_all(dir).map_err(|cause| FileError::CreateDir {
+        dir: dir.to_path_buf(),
+        cause,
+    })
 }
 
 /// Writes `contents` to a temporary file beside `path`, then renames it into place, so an
 /// interrupted write never leaves a truncated file.
-pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
+pub fn write_atomically(path: &Path, contents: &str) -> Result<(), FileError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        create_dir(dir)?;
     }
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let temporary = path.with_file_name(format!(".{file_name}.partial"));
-    std::fs::write(&temporary, contents)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |cause| FileError::Write { path, cause }
+    };
+    std::fs::write(&temporary, contents).map_err(failed(&temporary))?;
+    std::fs::rename(&temporary, path).map_err(failed(path))
 }
 
 /// Today's UTC date as YYYY-MM-DD.

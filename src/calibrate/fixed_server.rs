@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -24,6 +23,14 @@ use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
+
+/// The server could not listen.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind 127.0.0.1:{port}: {cause}")]
+pub struct BindError {
+    pub port: u16,
+    pub cause: std::io::Error,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FixedLatency {
@@ -119,7 +126,7 @@ pub struct FixedServer {
 
 impl FixedServer {
     /// Binds 127.0.0.1 on `port` (0 = any free port) and serves on the current runtime.
-    pub async fn start(latency: FixedLatency, port: u16) -> Result<FixedServer> {
+    pub async fn start(latency: FixedLatency, port: u16) -> Result<FixedServer, BindError> {
         let state = Arc::new(ServerState {
             latency,
             requests: AtomicU64::new(0),
@@ -131,8 +138,10 @@ impl FixedServer {
             .with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
-            .context("cannot bind 127.0.0.1")?;
-        let addr = listener.local_addr()?;
+            .map_err(|cause| BindError { port, cause })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|cause| BindError { port, cause })?;
         // Without TCP_NODELAY, Nagle's algorithm holds each small chunk until the previous one
         // is acknowledged, and the client's delayed ACK turns that into tens of milliseconds.
         let listener = listener.tap_io(|tcp| {

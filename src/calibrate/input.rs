@@ -2,11 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-
 use crate::perf::{Level, Sample};
 
-use super::{records, reference_table};
+use super::{records, reference_table, InputError};
 
 /// What a fit reads.
 #[derive(Debug)]
@@ -28,15 +26,21 @@ pub struct LoadedMeasurements {
     pub manifest: Option<serde_json::Value>,
 }
 
-pub fn load(path: &Path) -> Result<LoadedMeasurements> {
+pub fn load(path: &Path) -> Result<LoadedMeasurements, InputError> {
     let (csv_path, manifest) = if path.is_dir() {
         let manifest_path = path.join("manifest.json");
         let manifest = if manifest_path.exists() {
-            let text = std::fs::read_to_string(&manifest_path)
-                .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+            let text = std::fs::read_to_string(&manifest_path).map_err(|cause| {
+                InputError::ReadManifest {
+                    path: manifest_path.clone(),
+                    cause,
+                }
+            })?;
             Some(
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not valid JSON", manifest_path.display()))?,
+                serde_json::from_str(&text).map_err(|cause| InputError::Manifest {
+                    path: manifest_path.clone(),
+                    cause,
+                })?,
             )
         } else {
             None
@@ -45,11 +49,9 @@ pub fn load(path: &Path) -> Result<LoadedMeasurements> {
     } else {
         (path.to_path_buf(), None)
     };
-    let text = std::fs::read_to_string(&csv_path).with_context(|| {
-        format!(
-            "cannot read {}; expected a run directory with requests.csv, a records CSV or a table of medians",
-            csv_path.display()
-        )
+    let text = std::fs::read_to_string(&csv_path).map_err(|cause| InputError::Read {
+        path: csv_path.clone(),
+        cause,
     })?;
     let origin = csv_path.display().to_string();
     let header = csv::ReaderBuilder::new()
@@ -57,7 +59,7 @@ pub fn load(path: &Path) -> Result<LoadedMeasurements> {
         .from_reader(text.as_bytes())
         .headers()
         .cloned()
-        .map_err(|e| anyhow::anyhow!("{origin}: cannot read the header: {e}"))?;
+        .map_err(|e| InputError::header(&origin, e))?;
     let measurements = if reference_table::is_reference_table(&header) {
         Measurements::Medians(reference_table::parse(&text, &origin)?)
     } else {

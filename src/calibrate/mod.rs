@@ -3,6 +3,7 @@
 
 pub mod fixed_server;
 pub mod input;
+pub mod input_error;
 pub mod manifest;
 pub mod prompt;
 pub mod record;
@@ -16,28 +17,4 @@ pub mod summary;
 pub mod sweep;
 pub mod target;
 
-use std::fmt;
-
-/// Bad input from a file: which file, where, what is wrong and how to fix it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InputError {
-    pub origin: String,
-    pub message: String,
-}
-
-impl InputError {
-    pub fn new(origin: &str, message: impl Into<String>) -> InputError {
-        InputError {
-            origin: origin.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.origin, self.message)
-    }
-}
-
-impl std::error::Error for InputError {}
+pub use input_error::InputError;

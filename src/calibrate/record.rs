@@ -88,8 +88,7 @@ impl RequestRecord {
             .map(|w| w[1].saturating_duration_since(w[0]).as_secs_f64())
             .collect();
         let itl_mean = (!gaps.is_empty()).then(|| gaps.iter().sum::<f64>() / gaps.len() as f64);
-        gaps.sort_by(f64::total_cmp);
-        let itl_p99 = super::summary::quantile(&gaps, 0.99);
+        let itl_p99 = crate::stats::quantile(&mut gaps, 0.99);
         let e2e = exchange
             .end
             .saturating_duration_since(exchange.sent)

@@ -41,7 +41,7 @@ pub fn parse(text: &str, origin: &str) -> Result<ParsedRecords, InputError> {
         .from_reader(text.as_bytes());
     let header = reader
         .headers()
-        .map_err(|e| InputError::new(origin, format!("cannot read the header: {e}")))?
+        .map_err(|e| InputError::header(origin, e))?
         .clone();
     for name in [
         "concurrency",
@@ -51,17 +51,20 @@ pub fn parse(text: &str, origin: &str) -> Result<ParsedRecords, InputError> {
         "tpot_s",
     ] {
         if !header.iter().any(|h| h == name) {
-            return Err(InputError::new(
-                origin,
-                format!("missing column `{name}`; per-request records need concurrency, input_tokens, output_tokens, ttft_s, tpot_s"),
-            ));
+            return Err(InputError::MissingColumn {
+                origin: origin.to_string(),
+                column: name,
+                needs: "per-request records need concurrency, input_tokens, output_tokens, \
+                        ttft_s, tpot_s"
+                    .into(),
+            });
         }
     }
     let mut samples = Vec::new();
     let mut skipped = 0;
     for (row, record) in reader.deserialize::<FitColumns>().enumerate() {
         let line = row + 2;
-        let r = record.map_err(|e| InputError::new(origin, format!("line {line}: {e}")))?;
+        let r = record.map_err(|e| InputError::row(origin, line, e))?;
         if r.warmup == Some(true) || r.cooldown == Some(true) {
             continue;
         }
@@ -69,12 +72,8 @@ pub fn parse(text: &str, origin: &str) -> Result<ParsedRecords, InputError> {
             skipped += 1;
             continue;
         }
-        let missing = |name: &str| {
-            InputError::new(
-                origin,
-                format!("line {line}: `{name}` is empty on a request with status ok"),
-            )
-        };
+        let missing =
+            |name: &str| InputError::cell(origin, line, name, "empty on a request with status ok");
         let input = r.input_tokens.ok_or_else(|| missing("input_tokens"))?;
         let output = r.output_tokens.ok_or_else(|| missing("output_tokens"))?;
         let ttft = r.ttft_s.ok_or_else(|| missing("ttft_s"))?;
@@ -85,9 +84,11 @@ pub fn parse(text: &str, origin: &str) -> Result<ParsedRecords, InputError> {
             ("ttft_s", ttft),
         ] {
             if !value.is_finite() || value < 0.0 {
-                return Err(InputError::new(
+                return Err(InputError::cell(
                     origin,
-                    format!("line {line}, column `{name}`: {value} must be a finite number ≥ 0"),
+                    line,
+                    name,
+                    format!("{value} must be a finite number ≥ 0"),
                 ));
             }
         }
@@ -101,10 +102,10 @@ pub fn parse(text: &str, origin: &str) -> Result<ParsedRecords, InputError> {
         });
     }
     if samples.is_empty() {
-        return Err(InputError::new(
-            origin,
-            format!("no successful requests ({skipped} rows with a status other than ok)"),
-        ));
+        return Err(InputError::NoSuccessfulRequests {
+            origin: origin.to_string(),
+            skipped,
+        });
     }
     Ok(ParsedRecords { samples, skipped })
 }

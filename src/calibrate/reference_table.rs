@@ -30,30 +30,35 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
         .from_reader(text.as_bytes());
     let header = reader
         .headers()
-        .map_err(|e| InputError::new(origin, format!("cannot read the header: {e}")))?
+        .map_err(|e| InputError::header(origin, e))?
         .clone();
     for name in header.iter() {
         if !REQUIRED.contains(&name) && !OPTIONAL.contains(&name) {
-            return Err(InputError::new(
-                origin,
-                format!(
-                    "unknown column `{name}`; a table of medians has columns {} (optional: {})",
+            return Err(InputError::UnknownColumn {
+                origin: origin.to_string(),
+                column: name.to_string(),
+                expected: format!(
+                    "a table of medians has columns {} (optional: {})",
                     REQUIRED.join(", "),
                     OPTIONAL.join(", ")
                 ),
-            ));
+            });
         }
     }
     for name in REQUIRED {
         if !header.iter().any(|h| h == name) {
-            return Err(InputError::new(origin, format!("missing column `{name}`")));
+            return Err(InputError::MissingColumn {
+                origin: origin.to_string(),
+                column: name,
+                needs: format!("a table of medians needs {}", REQUIRED.join(", ")),
+            });
         }
     }
     let index = |name: &str| header.iter().position(|h| h == name);
     let mut levels = Vec::new();
     for (row, record) in reader.records().enumerate() {
         let line = row + 2;
-        let record = record.map_err(|e| InputError::new(origin, format!("line {line}: {e}")))?;
+        let record = record.map_err(|e| InputError::row(origin, line, e))?;
         let cell = |name: &str| -> Result<Option<f64>, InputError> {
             let Some(text) = index(name)
                 .and_then(|i| record.get(i))
@@ -61,39 +66,30 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
             else {
                 return Ok(None);
             };
-            let value: f64 = text.parse().map_err(|_| {
-                InputError::new(
-                    origin,
-                    format!("line {line}, column `{name}`: `{text}` is not a number"),
-                )
-            })?;
+            let bad = |problem: String| InputError::cell(origin, line, name, problem);
+            let value: f64 = text
+                .parse()
+                .map_err(|_| bad(format!("`{text}` is not a number")))?;
             if !value.is_finite() {
-                return Err(InputError::new(
-                    origin,
-                    format!("line {line}, column `{name}`: `{text}` is not a finite number"),
-                ));
+                return Err(bad(format!("`{text}` is not a finite number")));
             }
             if value < 0.0 {
-                return Err(InputError::new(
-                    origin,
-                    format!("line {line}, column `{name}`: {value} is negative; token counts, rates and times are ≥ 0"),
-                ));
+                return Err(bad(format!(
+                    "{value} is negative; token counts, rates and times are ≥ 0"
+                )));
             }
             Ok(Some(value))
         };
         let required = |name: &str| -> Result<f64, InputError> {
-            cell(name)?.ok_or_else(|| {
-                InputError::new(
-                    origin,
-                    format!("line {line}, column `{name}`: empty; it is required"),
-                )
-            })
+            cell(name)?.ok_or_else(|| InputError::cell(origin, line, name, "empty; it is required"))
         };
         let tps = cell("median_tps_per_request")?;
         if tps == Some(0.0) {
-            return Err(InputError::new(
+            return Err(InputError::cell(
                 origin,
-                format!("line {line}, column `median_tps_per_request`: 0 tokens/s; leave the cell empty if not measured"),
+                line,
+                "median_tps_per_request",
+                "0 tokens/s; leave the cell empty if not measured",
             ));
         }
         let ttft_low = cell("median_ttft_s_low")?;
@@ -111,10 +107,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
         });
     }
     if levels.is_empty() {
-        return Err(InputError::new(
-            origin,
-            "the table has a header but no data rows",
-        ));
+        return Err(InputError::NoDataRows {
+            origin: origin.to_string(),
+        });
     }
     Ok(levels)
 }

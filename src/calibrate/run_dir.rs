@@ -3,15 +3,49 @@
 //! Parquet plus the level table written when the run stops.
 
 use std::fs::{File, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
-
-use anyhow::{bail, Context, Result};
 
 use super::manifest::Manifest;
 use super::record::RequestRecord;
 use super::summary::LevelSummary;
-use crate::files::write_atomically;
-use crate::report::export::write_table;
+use crate::export::{write_table, ExportError};
+use crate::files::{write_atomically, FileError};
+
+/// Why a run directory could not be created, resumed, read or written; each names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    #[error(
+        "{} already holds a run; pass --resume to finish it, or choose another --out",
+        path.display()
+    )]
+    HoldsARun { path: PathBuf },
+    #[error(
+        "cannot read {}; --resume needs the directory of an earlier `llmcap calibrate --out`: \
+         {cause}",
+        path.display()
+    )]
+    NoManifest { path: PathBuf, cause: io::Error },
+    #[error("{} is not an llmcap manifest: {cause}", path.display())]
+    NotAManifest {
+        path: PathBuf,
+        cause: serde_json::Error,
+    },
+    #[error("cannot read {}: {cause}", path.display())]
+    Read { path: PathBuf, cause: io::Error },
+    #[error("{} line {line}: unreadable row: {cause}", path.display())]
+    Row {
+        path: PathBuf,
+        line: usize,
+        cause: csv::Error,
+    },
+    #[error("cannot append to {}: {cause}", path.display())]
+    Append { path: PathBuf, cause: csv::Error },
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+}
 
 #[derive(Clone, Debug)]
 pub struct RunDir {
@@ -21,15 +55,13 @@ pub struct RunDir {
 impl RunDir {
     /// A new run. Refuses a directory that already holds requests, so a finished or interrupted
     /// run is never overwritten by accident.
-    pub fn create(path: &Path) -> Result<RunDir> {
+    pub fn create(path: &Path) -> Result<RunDir, RunDirError> {
         if path.join("requests.csv").exists() {
-            bail!(
-                "{} already holds a run; pass --resume to finish it, or choose another --out",
-                path.display()
-            );
+            return Err(RunDirError::HoldsARun {
+                path: path.to_path_buf(),
+            });
         }
-        std::fs::create_dir_all(path)
-            .with_context(|| format!("cannot create run directory {}", path.display()))?;
+        crate::files::create_dir(path)?;
         Ok(RunDir {
             path: path.to_path_buf(),
         })
@@ -37,16 +69,20 @@ impl RunDir {
 
     /// An interrupted run: its manifest and every request it recorded. A torn last line (the
     /// process killed mid-write) is dropped; the request it described is sent again.
-    pub fn open_for_resume(path: &Path) -> Result<(RunDir, Manifest, Vec<RequestRecord>)> {
+    pub fn open_for_resume(
+        path: &Path,
+    ) -> Result<(RunDir, Manifest, Vec<RequestRecord>), RunDirError> {
         let manifest_path = path.join("manifest.json");
-        let text = std::fs::read_to_string(&manifest_path).with_context(|| {
-            format!(
-                "cannot read {}; --resume needs the directory of an earlier `llmcap calibrate --out`",
-                manifest_path.display()
-            )
-        })?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not an llmcap manifest", manifest_path.display()))?;
+        let text =
+            std::fs::read_to_string(&manifest_path).map_err(|cause| RunDirError::NoManifest {
+                path: manifest_path.clone(),
+                cause,
+            })?;
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|cause| RunDirError::NotAManifest {
+                path: manifest_path.clone(),
+                cause,
+            })?;
         let records = read_records(&path.join("requests.csv"))?;
         Ok((
             RunDir {
@@ -57,29 +93,34 @@ impl RunDir {
         ))
     }
 
-    pub fn write_manifest(&self, manifest: &Manifest) -> Result<()> {
-        write_atomically(
-            &self.path.join("manifest.json"),
-            &(serde_json::to_string_pretty(manifest)? + "\n"),
-        )
+    pub fn write_manifest(&self, manifest: &Manifest) -> Result<(), RunDirError> {
+        let json = serde_json::to_string_pretty(manifest).expect("a manifest always serialises");
+        write_atomically(&self.path.join("manifest.json"), &(json + "\n"))?;
+        Ok(())
     }
 
     /// Starts `requests.csv` afresh with `existing` rows, then appends.
-    pub fn appender(&self, existing: &[RequestRecord]) -> Result<Appender> {
+    pub fn appender(&self, existing: &[RequestRecord]) -> Result<Appender, RunDirError> {
         let path = self.path.join("requests.csv");
+        let append_error = |cause: csv::Error| RunDirError::Append {
+            path: path.clone(),
+            cause,
+        };
         let mut writer = csv::Writer::from_writer(Vec::new());
         if existing.is_empty() {
-            writer.write_record(header())?;
+            writer.write_record(header()).map_err(append_error)?;
         }
         for record in existing {
-            writer.serialize(record)?;
+            writer.serialize(record).map_err(append_error)?;
         }
-        let bytes = writer.into_inner().context("cannot buffer requests.csv")?;
-        write_atomically(&path, &String::from_utf8(bytes)?)?;
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| append_error(e.into_error().into()))?;
+        write_atomically(&path, &String::from_utf8_lossy(&bytes))?;
         let file = OpenOptions::new()
             .append(true)
             .open(&path)
-            .with_context(|| format!("cannot append to {}", path.display()))?;
+            .map_err(|e| append_error(e.into()))?;
         Ok(Appender {
             path,
             writer: csv::WriterBuilder::new()
@@ -89,9 +130,14 @@ impl RunDir {
     }
 
     /// The final files: requests (CSV + Parquet) and levels (CSV + Parquet).
-    pub fn write_tables(&self, records: &[RequestRecord], levels: &[LevelSummary]) -> Result<()> {
+    pub fn write_tables(
+        &self,
+        records: &[RequestRecord],
+        levels: &[LevelSummary],
+    ) -> Result<(), RunDirError> {
         write_table(&self.path, "requests", records)?;
-        write_table(&self.path, "levels", levels)
+        write_table(&self.path, "levels", levels)?;
+        Ok(())
     }
 }
 
@@ -136,19 +182,27 @@ pub struct Appender {
 }
 
 impl Appender {
-    pub fn append(&mut self, record: &RequestRecord) -> Result<()> {
+    pub fn append(&mut self, record: &RequestRecord) -> Result<(), RunDirError> {
         self.writer
             .serialize(record)
             .and_then(|()| self.writer.flush().map_err(csv::Error::from))
-            .with_context(|| format!("cannot append to {}", self.path.display()))
+            .map_err(|cause| RunDirError::Append {
+                path: self.path.clone(),
+                cause,
+            })
     }
 }
 
-pub fn read_records(path: &Path) -> Result<Vec<RequestRecord>> {
+pub fn read_records(path: &Path) -> Result<Vec<RequestRecord>, RunDirError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(cause) => {
+            return Err(RunDirError::Read {
+                path: path.to_path_buf(),
+                cause,
+            })
+        }
     };
     let complete = match text.rfind('\n') {
         Some(end) => &text[..=end],
@@ -157,10 +211,11 @@ pub fn read_records(path: &Path) -> Result<Vec<RequestRecord>> {
     let mut reader = csv::Reader::from_reader(complete.as_bytes());
     let mut records = Vec::new();
     for (row, record) in reader.deserialize::<RequestRecord>().enumerate() {
-        records.push(
-            record
-                .with_context(|| format!("{} line {}: unreadable row", path.display(), row + 2))?,
-        );
+        records.push(record.map_err(|cause| RunDirError::Row {
+            path: path.to_path_buf(),
+            line: row + 2,
+            cause,
+        })?);
     }
     Ok(records)
 }

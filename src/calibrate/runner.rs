@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -19,7 +18,7 @@ use tokio::task::JoinSet;
 
 use super::prompt::{prompt_text, TokensPerWord};
 use super::record::{RequestContext, RequestRecord};
-use super::run_dir::Appender;
+use super::run_dir::{Appender, RunDirError};
 use super::stop::StopSignal;
 use super::sweep::{Arrivals, LevelSpec, SweepMode, SweepSpec};
 use super::target::{ErrorKind, Exchange, Failure, Target, TargetRequest};
@@ -42,7 +41,7 @@ struct Shared {
 struct Collector {
     appender: Appender,
     records: Vec<RequestRecord>,
-    write_error: Option<anyhow::Error>,
+    write_error: Option<RunDirError>,
     level_finished: u64,
     level_failed: u64,
     bar: ProgressBar,
@@ -73,7 +72,10 @@ pub struct SweepInputs {
     pub show_progress: bool,
 }
 
-pub async fn run_sweep(inputs: SweepInputs, appender: Appender) -> Result<SweepOutcome> {
+pub async fn run_sweep(
+    inputs: SweepInputs,
+    appender: Appender,
+) -> Result<SweepOutcome, RunDirError> {
     let levels = inputs.spec.levels();
     let multi = MultiProgress::with_draw_target(if inputs.show_progress {
         ProgressDrawTarget::stderr()
@@ -374,7 +376,7 @@ fn collect(shared: &Shared, record: RequestRecord) {
         if let Err(error) = collector.appender.append(&record) {
             shared
                 .stop
-                .trigger(format!("cannot record requests: {error:#}"));
+                .trigger(format!("cannot record requests: {error}"));
             collector.write_error = Some(error);
         }
     }

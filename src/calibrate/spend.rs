@@ -42,22 +42,33 @@ pub fn worst_case(spec: &SweepSpec, price: &BedrockPrice) -> SpendEstimate {
     }
 }
 
+/// A refused run: its worst case and the limit it exceeds, with the ways out.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error(
+    "this run could cost up to ${usd:.2} ({requests} requests, {input} input + {output} output \
+     tokens at {price}), above --max-cost {max_usd:.2}; lower --requests-per-level or the sizes, \
+     raise --max-cost, or pass --yes",
+    usd = estimate.usd,
+    requests = estimate.requests,
+    input = estimate.input_tokens,
+    output = estimate.output_tokens,
+    price = estimate.price_note
+)]
+pub struct OverBudget {
+    pub estimate: SpendEstimate,
+    pub max_usd: f64,
+}
+
 /// `Err` with the reason and the way out when the worst case exceeds `max_usd` and the user
 /// has not said `--yes`.
-pub fn check(estimate: &SpendEstimate, max_usd: f64, yes: bool) -> Result<(), String> {
+pub fn check(estimate: &SpendEstimate, max_usd: f64, yes: bool) -> Result<(), OverBudget> {
     if estimate.usd <= max_usd || yes {
         return Ok(());
     }
-    Err(format!(
-        "this run could cost up to ${:.2} ({} requests, {} input + {} output tokens at {}), \
-         above --max-cost {max_usd:.2}; lower --requests-per-level or the sizes, raise --max-cost, \
-         or pass --yes",
-        estimate.usd,
-        estimate.requests,
-        estimate.input_tokens,
-        estimate.output_tokens,
-        estimate.price_note
-    ))
+    Err(OverBudget {
+        estimate: estimate.clone(),
+        max_usd,
+    })
 }
 
 #[cfg(test)]
@@ -93,8 +104,13 @@ mod tests {
         let usd = (33.0 * 1088.0) / 1e6 * 3.0 + (66.0 * 128.0) / 1e6 * 15.0;
         assert!((estimate.usd - usd).abs() < 1e-12);
         assert!(check(&estimate, 1.0, false).is_ok());
-        let refusal = check(&estimate, 0.01, false).unwrap_err();
-        assert!(refusal.contains("--max-cost") && refusal.contains("--yes"));
+        let refusal = check(&estimate, 0.01, false).unwrap_err().to_string();
+        assert!(
+            refusal.starts_with("this run could cost up to $0.23 (66 requests")
+                && refusal.contains("above --max-cost 0.01")
+                && refusal.contains("--yes"),
+            "{refusal}"
+        );
         assert!(check(&estimate, 0.01, true).is_ok());
     }
 }

@@ -5,20 +5,10 @@ use serde::Serialize;
 
 use super::record::RequestRecord;
 use super::sweep::LevelSpec;
+use crate::stats::quantile_sorted;
 
-/// Linear-interpolated quantile of sorted values; `None` when empty.
-pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let below = position.floor() as usize;
-    let above = position.ceil() as usize;
-    let weight = position - below as f64;
-    Some(sorted[below] * (1.0 - weight) + sorted[above] * weight)
-}
-
-/// p50/p90/p99 of one metric.
+/// p50/p90/p99 of one metric (nearest rank, see [`crate::stats`]); non-finite values are
+/// left out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Spread {
     pub p50: Option<f64>,
@@ -31,9 +21,9 @@ impl Spread {
         let mut sorted: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
         sorted.sort_by(f64::total_cmp);
         Spread {
-            p50: quantile(&sorted, 0.50),
-            p90: quantile(&sorted, 0.90),
-            p99: quantile(&sorted, 0.99),
+            p50: quantile_sorted(&sorted, 0.50),
+            p90: quantile_sorted(&sorted, 0.90),
+            p99: quantile_sorted(&sorted, 0.99),
         }
     }
 }
@@ -134,11 +124,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantiles_interpolate() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
-        assert_eq!(quantile(&v, 0.5), Some(3.0));
-        assert_eq!(quantile(&v, 0.25), Some(2.0));
-        assert_eq!(quantile(&v, 0.9), Some(4.6));
-        assert_eq!(quantile(&[], 0.5), None);
+    fn spread_is_nearest_rank_of_the_finite_values() {
+        // 10 values: p50 → rank 5, p90 → rank 9, p99 → rank ⌈9.9⌉ = 10.
+        let values = [10.0, 1.0, 9.0, 2.0, 8.0, f64::NAN, 3.0, 7.0, 4.0, 6.0, 5.0];
+        let spread = Spread::of(values);
+        assert_eq!(spread.p50, Some(5.0));
+        assert_eq!(spread.p90, Some(9.0));
+        assert_eq!(spread.p99, Some(10.0));
+        assert_eq!(Spread::of([]), Spread::default());
     }
 }

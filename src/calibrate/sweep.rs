@@ -3,6 +3,25 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A sweep that cannot run; each message names the flag that fixes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SweepError {
+    #[error("{flag} needs one or more positive integers, e.g. 1,2,4,8")]
+    Sizes { flag: &'static str },
+    #[error("--requests-per-level must be at least 1")]
+    NoRequests,
+    #[error("--mode interval needs --interval SECONDS (> 0)")]
+    NoInterval,
+    #[error("--mode rate needs --rate R[,R...] in requests per second (> 0)")]
+    NoRates,
+    #[error("--timeout must be positive seconds")]
+    Timeout,
+    #[error("--max-error-rate is a fraction between 0 and 1")]
+    MaxErrorRate,
+    #[error("--burstiness must be positive")]
+    Burstiness,
+}
+
 /// How requests are launched within a level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -131,38 +150,35 @@ impl SweepSpec {
     }
 
     /// Every problem names the flag that fixes it.
-    pub fn check(&self) -> Result<(), String> {
-        let positive = |name: &str, values: &[u32]| {
+    pub fn check(&self) -> Result<(), SweepError> {
+        for (flag, values) in [
+            ("--concurrency", &self.concurrency),
+            ("--prompt-tokens", &self.prompt_tokens),
+            ("--output-tokens", &self.output_tokens),
+        ] {
             if values.is_empty() || values.contains(&0) {
-                Err(format!(
-                    "--{name} needs one or more positive integers, e.g. 1,2,4,8"
-                ))
-            } else {
-                Ok(())
+                return Err(SweepError::Sizes { flag });
             }
-        };
-        positive("concurrency", &self.concurrency)?;
-        positive("prompt-tokens", &self.prompt_tokens)?;
-        positive("output-tokens", &self.output_tokens)?;
+        }
         if self.requests_per_level == 0 {
-            return Err("--requests-per-level must be at least 1".into());
+            return Err(SweepError::NoRequests);
         }
         if self.mode == SweepMode::Interval && !self.interval_s.is_some_and(|s| s > 0.0) {
-            return Err("--mode interval needs --interval SECONDS (> 0)".into());
+            return Err(SweepError::NoInterval);
         }
         if self.mode == SweepMode::Rate
             && (self.rates.is_empty() || self.rates.iter().any(|r| !(r.is_finite() && *r > 0.0)))
         {
-            return Err("--mode rate needs --rate R[,R...] in requests per second (> 0)".into());
+            return Err(SweepError::NoRates);
         }
         if !(self.timeout_s > 0.0) {
-            return Err("--timeout must be positive seconds".into());
+            return Err(SweepError::Timeout);
         }
         if !(0.0..=1.0).contains(&self.max_error_rate) {
-            return Err("--max-error-rate is a fraction between 0 and 1".into());
+            return Err(SweepError::MaxErrorRate);
         }
         if !(self.burstiness > 0.0) {
-            return Err("--burstiness must be positive".into());
+            return Err(SweepError::Burstiness);
         }
         Ok(())
     }
@@ -211,13 +227,16 @@ pub(crate) mod tests {
     fn bad_sweeps_name_the_flag() {
         let mut s = spec();
         s.concurrency = vec![0];
-        assert!(s.check().unwrap_err().contains("--concurrency"));
+        assert_eq!(
+            s.check().unwrap_err().to_string(),
+            "--concurrency needs one or more positive integers, e.g. 1,2,4,8"
+        );
         let mut s = spec();
         s.mode = SweepMode::Interval;
-        assert!(s.check().unwrap_err().contains("--interval"));
+        assert!(s.check().unwrap_err().to_string().contains("--interval"));
         let mut s = spec();
         s.mode = SweepMode::Rate;
-        assert!(s.check().unwrap_err().contains("--rate"));
+        assert!(s.check().unwrap_err().to_string().contains("--rate"));
         let mut s = spec();
         s.mode = SweepMode::Rate;
         s.rates = vec![2.0, 4.0];

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use anyhow::{anyhow, Result};
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cli::BenchSimArgs;
@@ -29,8 +29,7 @@ struct BenchFigures {
 }
 
 pub fn run(args: &BenchSimArgs) -> Result<()> {
-    let profile =
-        Profile::from_toml_str(LLAMA_PROFILE).map_err(|e| anyhow!("built-in profile: {e}"))?;
+    let profile = Profile::from_toml_str(LLAMA_PROFILE).context("built-in profile")?;
     let bedrock_rate = time(&bedrock(&profile, args.requests, 1.0))?;
     let bedrock_rss = peak_rss_bytes();
     // The 10x run goes before the SageMaker one, so the high-water mark it reports is its own.
@@ -79,7 +78,7 @@ pub fn run(args: &BenchSimArgs) -> Result<()> {
 
 fn time(config: &SimConfig) -> Result<f64> {
     let clock = Instant::now();
-    let result = crate::sim::run(config).map_err(|e| anyhow!(e))?;
+    let result = crate::sim::run(config)?;
     Ok(result.requests as f64 / clock.elapsed().as_secs_f64())
 }
 

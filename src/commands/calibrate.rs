@@ -139,7 +139,7 @@ fn guard_spend(args: &CalibrateArgs, spec: &SweepSpec, target: &dyn Target) -> R
         estimate.output_tokens,
         estimate.price_note
     );
-    spend::check(&estimate, args.max_cost, args.yes).map_err(|e| anyhow!(e))
+    Ok(spend::check(&estimate, args.max_cost, args.yes)?)
 }
 
 /// Per level, the measured requests already recorded (any outcome: a finished request is not
@@ -168,7 +168,7 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
         (run_dir, Some(manifest), previous, spec)
     } else {
         let spec = sweep_from_args(args);
-        spec.check().map_err(|e| anyhow!(e))?;
+        spec.check()?;
         (RunDir::create(&out)?, None, Vec::new(), spec)
     };
     let max_in_flight = spec.concurrency.iter().copied().max().unwrap_or(1) as usize;

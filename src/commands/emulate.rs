@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::cli::EmulateArgs;
 use crate::emulate::{Emulator, EmulatorConfig, Faults, DEFAULT_ENDPOINT_NAME};
@@ -13,7 +13,7 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
     let profile = load_profile(&args.profile)?;
     let mut faults = Faults::default();
     for spec in &args.fault {
-        faults.apply(spec).map_err(|e| anyhow!(e))?;
+        faults.apply(spec)?;
     }
     let quota = match (args.quota_tpm, args.quota_rpm) {
         (None, None) => None,

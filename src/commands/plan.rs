@@ -104,7 +104,7 @@ fn load_profile(path: &str, base: Option<&Path>, origin: &str, option: &str) -> 
     if let Some(dir) = base {
         let on_disk = dir.join(path);
         if on_disk.exists() {
-            return crate::files::load_profile(&on_disk);
+            return Ok(crate::files::load_profile(&on_disk)?);
         }
     }
     let file = Path::new(path)
@@ -184,7 +184,8 @@ fn write_plan(dir: &Path, plan: &Plan) -> Result<()> {
         }
     }
     write_atomically(&dir.join("plan.md"), &plan_markdown(plan))?;
-    write_atomically(&dir.join("plan.json"), &serde_json::to_string_pretty(plan)?)
+    write_atomically(&dir.join("plan.json"), &serde_json::to_string_pretty(plan)?)?;
+    Ok(())
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -20,13 +20,12 @@ pub fn load_catalog(dir: &Path) -> Result<Catalog> {
         std::fs::read_to_string(p)
             .with_context(|| format!("cannot read price catalog {}", p.display()))
     };
-    Catalog::parse(
+    Ok(Catalog::parse(
         &read(&bedrock_path)?,
         &bedrock_path.display().to_string(),
         &read(&sagemaker_path)?,
         &sagemaker_path.display().to_string(),
-    )
-    .map_err(|e| anyhow!(e))
+    )?)
 }
 
 pub fn run(args: &PricingArgs) -> Result<()> {
@@ -135,7 +134,7 @@ fn import_file(
         &str,
         &str,
         &str,
-    ) -> Result<crate::cost::import::ImportReport, String>,
+    ) -> Result<crate::cost::import::ImportReport, crate::cost::ImportError>,
 ) -> Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -146,7 +145,7 @@ fn import_file(
         toml::from_str(&current).map_err(|e| anyhow!("{}: {e}", catalog_path.display()))?;
     let source = format!("{label} ({})", file.display());
     let report = apply(&mut catalog, &text, &source, &crate::files::today_utc())
-        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        .with_context(|| file.display().to_string())?;
     let header = "# Amazon Bedrock on-demand prices, USD per million tokens, per model x region.\n\
                   # Every row names its source and date.\n\n";
     crate::files::write_atomically(

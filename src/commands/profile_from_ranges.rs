@@ -26,8 +26,7 @@ pub fn run(args: &ProfileFromRangesArgs) -> Result<()> {
         range_s(&args.tpot_ms, "--tpot-ms")?,
         args.max_concurrency,
         args.max_prompt_tokens,
-    )
-    .map_err(|e| anyhow!(e))?;
+    )?;
     let report = FitReport {
         model,
         levels: Vec::new(),

@@ -21,7 +21,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         None => from_flags(args)?,
     };
     let clock = Instant::now();
-    let result = crate::sim::run(&config).map_err(|e| anyhow!("invalid simulation: {e}"))?;
+    let result = crate::sim::run(&config).context("invalid simulation")?;
     let elapsed = clock.elapsed().as_secs_f64();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -42,7 +42,7 @@ fn from_scenario(path: &Path) -> Result<SimConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read scenario {}", path.display()))?;
     let scenario = SimScenario::from_toml_str(&text)
-        .map_err(|e| anyhow!("scenario {}: {e}", path.display()))?;
+        .with_context(|| format!("scenario {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let profile = load_profile(&base.join(&scenario.profile))?;
     let workload = match (&scenario.workload, scenario.custom_workload) {
@@ -119,8 +119,7 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
             };
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read trace {}", path.display()))?;
-            let times_s = crate::workload::trace::parse_times(&text, &path.display().to_string())
-                .map_err(|e| anyhow!(e))?;
+            let times_s = crate::workload::trace::parse_times(&text, &path.display().to_string())?;
             // Traffic runs until the last recorded arrival.
             let duration_s = times_s.last().copied().unwrap_or(0.0) + 1.0;
             (
@@ -255,9 +254,10 @@ fn print_summary(config: &SimConfig, r: &SimResult, elapsed_s: f64) {
 }
 
 fn write_outputs(dir: &Path, result: &SimResult) -> Result<()> {
-    crate::report::export::write_table(dir, "minutes", &result.minutes)?;
+    crate::export::write_table(dir, "minutes", &result.minutes)?;
     write_atomically(
         &dir.join("summary.json"),
         &serde_json::to_string_pretty(result)?,
-    )
+    )?;
+    Ok(())
 }

@@ -4,6 +4,8 @@
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use crate::stats::quantile_sorted;
+
 /// One hidden cost: an uplift on the list price, as a fraction (0.2 = +20 %), between `low` and
 /// `high` (uniform), with where the range comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,7 +112,7 @@ pub fn realistic(list_monthly_usd: f64, factors: &[Factor], samples: usize, seed
         })
         .collect();
     totals.sort_by(f64::total_cmp);
-    let quantile = |q: f64| totals[((totals.len() - 1) as f64 * q).round() as usize];
+    let quantile = |q: f64| quantile_sorted(&totals, q).expect("at least one sample");
     let uplift: f64 = factors.iter().map(Factor::mean).sum();
     let shares = factors
         .iter()

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::CatalogError;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BedrockPrice {
@@ -75,23 +77,39 @@ pub struct Catalog {
     pub sagemaker: SageMakerCatalog,
 }
 
-fn check_price(origin: &str, row: &str, field: &str, value: f64) -> Result<(), String> {
+fn check_price(
+    origin: &str,
+    row: &str,
+    field: &'static str,
+    value: f64,
+) -> Result<(), CatalogError> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {
-        Err(format!(
-            "{origin}: {row}: `{field}` = {value}; a price is a finite number ≥ 0 (USD)"
-        ))
+        Err(CatalogError::BadPrice {
+            origin: origin.to_string(),
+            row: row.to_string(),
+            field,
+            value,
+        })
     }
 }
 
-fn check_dated(origin: &str, row: &str, source: &str, date: &str) -> Result<(), String> {
+fn check_dated(origin: &str, row: &str, source: &str, date: &str) -> Result<(), CatalogError> {
     if source.trim().is_empty() || date.trim().is_empty() {
-        return Err(format!(
-            "{origin}: {row}: every price needs a `source` and a `date`"
-        ));
+        return Err(CatalogError::Undated {
+            origin: origin.to_string(),
+            row: row.to_string(),
+        });
     }
     Ok(())
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T, CatalogError> {
+    toml::from_str(text).map_err(|cause| CatalogError::Toml {
+        origin: origin.to_string(),
+        cause,
+    })
 }
 
 impl Catalog {
@@ -100,11 +118,9 @@ impl Catalog {
         bedrock_origin: &str,
         sagemaker: &str,
         sagemaker_origin: &str,
-    ) -> Result<Catalog, String> {
-        let b: BedrockCatalog =
-            toml::from_str(bedrock).map_err(|e| format!("{bedrock_origin}: {e}"))?;
-        let s: SageMakerCatalog =
-            toml::from_str(sagemaker).map_err(|e| format!("{sagemaker_origin}: {e}"))?;
+    ) -> Result<Catalog, CatalogError> {
+        let b: BedrockCatalog = parse_toml(bedrock, bedrock_origin)?;
+        let s: SageMakerCatalog = parse_toml(sagemaker, sagemaker_origin)?;
         for m in &b.model {
             let row = format!("model {} in {}", m.model_id, m.region);
             check_dated(bedrock_origin, &row, &m.source, &m.date)?;
@@ -133,7 +149,7 @@ impl Catalog {
         model_id: &str,
         region: &str,
         global: bool,
-    ) -> Result<&BedrockPrice, String> {
+    ) -> Result<&BedrockPrice, CatalogError> {
         let wanted = if global { "global" } else { "regional" };
         let base = |id: &str| {
             id.trim_start_matches("us.")
@@ -148,18 +164,19 @@ impl Catalog {
             .filter(|m| base(&m.model_id) == base(model_id))
             .collect();
         if candidates.is_empty() {
-            return Err(format!(
-                "no Bedrock price for model `{model_id}`; add a [[model]] row to pricing/bedrock.toml (known: {})",
-                known(self.bedrock.model.iter().map(|m| m.model_id.as_str()))
-            ));
+            return Err(CatalogError::UnknownModel {
+                model_id: model_id.to_string(),
+                known: known(self.bedrock.model.iter().map(|m| m.model_id.as_str())),
+            });
         }
         let in_region: Vec<&&BedrockPrice> =
             candidates.iter().filter(|m| m.region == region).collect();
         if in_region.is_empty() {
-            return Err(format!(
-                "model `{model_id}` has no price in region `{region}`; regions in the catalog: {}",
-                known(candidates.iter().map(|m| m.region.as_str()))
-            ));
+            return Err(CatalogError::ModelNotInRegion {
+                model_id: model_id.to_string(),
+                region: region.to_string(),
+                known: known(candidates.iter().map(|m| m.region.as_str())),
+            });
         }
         Ok(in_region
             .iter()
@@ -168,16 +185,24 @@ impl Catalog {
             .expect("non-empty"))
     }
 
-    pub fn instance(&self, instance_type: &str, region: &str) -> Result<&InstancePrice, String> {
+    pub fn instance(
+        &self,
+        instance_type: &str,
+        region: &str,
+    ) -> Result<&InstancePrice, CatalogError> {
         self.sagemaker
             .instance
             .iter()
             .find(|i| i.instance_type == instance_type && i.region == region)
-            .ok_or_else(|| {
-                format!(
-                    "no SageMaker price for `{instance_type}` in `{region}`; add an [[instance]] row to pricing/sagemaker.toml (known: {})",
-                    known(self.sagemaker.instance.iter().map(|i| i.instance_type.as_str()))
-                )
+            .ok_or_else(|| CatalogError::UnknownInstance {
+                instance_type: instance_type.to_string(),
+                region: region.to_string(),
+                known: known(
+                    self.sagemaker
+                        .instance
+                        .iter()
+                        .map(|i| i.instance_type.as_str()),
+                ),
             })
     }
 }
@@ -236,18 +261,22 @@ mod tests {
         assert!(c
             .bedrock("acme.unknown-v1", "us-east-1", false)
             .unwrap_err()
+            .to_string()
             .contains("no Bedrock price"));
         assert!(c
             .bedrock("meta.llama3-3-70b-instruct-v1:0", "eu-north-9", false)
             .unwrap_err()
+            .to_string()
             .contains("regions in the catalog"));
         let bad = "[[model]]\nmodel_id = \"x\"\nname = \"x\"\nregion = \"r\"\ninput_per_mtok = -1\noutput_per_mtok = 1\nsource = \"s\"\ndate = \"d\"\n";
         assert!(Catalog::parse(bad, "b.toml", "", "s.toml")
             .unwrap_err()
+            .to_string()
             .contains("b.toml: model x in r: `input_per_mtok`"));
         let missing = "[[model]]\nmodel_id = \"x\"\nname = \"x\"\nregion = \"r\"\noutput_per_mtok = 1\nsource = \"s\"\ndate = \"d\"\n";
         assert!(Catalog::parse(missing, "b.toml", "", "s.toml")
             .unwrap_err()
+            .to_string()
             .contains("input_per_mtok"));
     }
 }

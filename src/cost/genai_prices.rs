@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::catalog::BedrockCatalog;
+use super::error::ImportError;
 use super::import::ImportReport;
 
 /// Does a genai-prices `match` clause accept `model_id`?
@@ -65,12 +66,12 @@ pub fn apply_genai_prices(
     yaml: &str,
     source: &str,
     today: &str,
-) -> Result<ImportReport, String> {
-    let root: Value =
-        serde_yaml_ng::from_str(yaml).map_err(|e| format!("not a genai-prices YAML file: {e}"))?;
-    let models = root.get("models").and_then(Value::as_array).ok_or(
-        "not a genai-prices provider file: no `models` list (expected prices/providers/aws.yml)",
-    )?;
+) -> Result<ImportReport, ImportError> {
+    let root: Value = serde_yaml_ng::from_str(yaml).map_err(ImportError::GenaiYaml)?;
+    let models = root
+        .get("models")
+        .and_then(Value::as_array)
+        .ok_or(ImportError::GenaiShape)?;
     let mut report = ImportReport::default();
     for row in &mut catalog.model {
         // Global cross-region profiles are priced under their `global.` id.
@@ -93,14 +94,17 @@ pub fn apply_genai_prices(
         let prices = model
             .get("prices")
             .and_then(|p| prices_in_force(p, today))
-            .ok_or_else(|| format!("model `{name}`: no `prices` in force on {today}"))?;
+            .ok_or_else(|| ImportError::NoPricesInForce {
+                model: name.to_string(),
+                today: today.to_string(),
+            })?;
         let (Some(input), Some(output)) = (
             price(prices.get("input_mtok")),
             price(prices.get("output_mtok")),
         ) else {
-            return Err(format!(
-                "model `{name}`: `prices` needs input_mtok and output_mtok"
-            ));
+            return Err(ImportError::MissingPrices {
+                model: name.to_string(),
+            });
         };
         row.input_per_mtok = input;
         row.output_per_mtok = output;
@@ -175,11 +179,11 @@ mod tests {
     fn malformed_files_say_what_is_wrong() {
         let mut catalog = catalog();
         let err = apply_genai_prices(&mut catalog, "name: AWS\n", "x", "2026-11-24").unwrap_err();
-        assert!(err.contains("models"), "{err}");
+        assert!(err.to_string().contains("models"), "{err}");
         let err = apply_genai_prices(&mut catalog, "models: [\n", "x", "2026-11-24").unwrap_err();
-        assert!(err.contains("YAML"), "{err}");
+        assert!(err.to_string().contains("YAML"), "{err}");
         let no_output = "models:\n  - id: meta.llama3-3-70b-instruct-v1:0\n    match:\n      contains: meta.llama3-3-70b\n    prices:\n      input_mtok: 1\n";
         let err = apply_genai_prices(&mut catalog, no_output, "x", "2026-11-24").unwrap_err();
-        assert!(err.contains("output_mtok"), "{err}");
+        assert!(err.to_string().contains("output_mtok"), "{err}");
     }
 }

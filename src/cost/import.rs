@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::catalog::BedrockCatalog;
+use super::error::ImportError;
 
 /// What an import changed.
 #[derive(Debug, Default, PartialEq)]
@@ -40,11 +41,9 @@ pub fn apply_litellm(
     json: &str,
     source: &str,
     date: &str,
-) -> Result<ImportReport, String> {
-    let root: Value = serde_json::from_str(json).map_err(|e| format!("not LiteLLM JSON: {e}"))?;
-    let entries = root
-        .as_object()
-        .ok_or("not LiteLLM JSON: the top level must be an object keyed by model")?;
+) -> Result<ImportReport, ImportError> {
+    let root: Value = serde_json::from_str(json).map_err(ImportError::LiteLlmJson)?;
+    let entries = root.as_object().ok_or(ImportError::LiteLlmShape)?;
     let mut report = ImportReport::default();
     let mut touched = vec![false; catalog.model.len()];
     for (key, entry) in entries {
@@ -116,6 +115,7 @@ mod tests {
         assert_eq!(llama("us-east-1").input_per_mtok, 0.72);
         assert!(apply_litellm(&mut catalog, "[1,2]", "s", "d")
             .unwrap_err()
+            .to_string()
             .contains("object keyed by model"));
     }
 }

@@ -2,7 +2,10 @@
 
 pub mod budget;
 pub mod catalog;
+pub mod error;
 pub mod fleet;
 pub mod genai_prices;
 pub mod import;
 pub mod money;
+
+pub use error::{CatalogError, ImportError};

@@ -13,6 +13,21 @@ use super::prompt::Prompt;
 use crate::perf::PerfModel;
 use crate::quota::bucket::{QuotaLimits, QuotaState, Reservation, ThrottleReason};
 
+/// A `--fault` the emulator cannot apply; each message quotes the flag and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    #[error("--fault {spec}: expected NAME=VALUE, e.g. error=0.05")]
+    Shape { spec: String },
+    #[error("--fault {spec}: `{value}` is not a non-negative number")]
+    NotANumber { spec: String, value: String },
+    #[error("--fault {spec}: a probability is between 0 and 1")]
+    NotAProbability { spec: String },
+    #[error(
+        "--fault {name}: unknown; use error, drop, stream-throttle, spike, cold-start or not-ready"
+    )]
+    Unknown { name: String },
+}
+
 /// Faults to inject, each a probability per request unless noted.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Faults {
@@ -34,22 +49,27 @@ pub struct Faults {
 impl Faults {
     /// `error=0.05`, `drop=0.02`, `stream-throttle=0.1`, `spike=0.01:5`, `cold-start=3`,
     /// `not-ready=10`.
-    pub fn apply(&mut self, spec: &str) -> Result<(), String> {
-        let (name, value) = spec
-            .split_once('=')
-            .ok_or_else(|| format!("--fault {spec}: expected NAME=VALUE, e.g. error=0.05"))?;
+    pub fn apply(&mut self, spec: &str) -> Result<(), FaultError> {
+        let (name, value) = spec.split_once('=').ok_or_else(|| FaultError::Shape {
+            spec: spec.to_string(),
+        })?;
         let number = |text: &str| {
             text.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| format!("--fault {spec}: `{text}` is not a non-negative number"))
+                .ok_or_else(|| FaultError::NotANumber {
+                    spec: spec.to_string(),
+                    value: text.to_string(),
+                })
         };
         let probability = |text: &str| {
             number(text).and_then(|p| {
                 if p <= 1.0 {
                     Ok(p)
                 } else {
-                    Err(format!("--fault {spec}: a probability is between 0 and 1"))
+                    Err(FaultError::NotAProbability {
+                        spec: spec.to_string(),
+                    })
                 }
             })
         };
@@ -65,9 +85,9 @@ impl Faults {
             "cold-start" => self.cold_start_s = number(value)?,
             "not-ready" => self.not_ready_s = number(value)?,
             other => {
-                return Err(format!(
-                    "--fault {other}: unknown; use error, drop, stream-throttle, spike, cold-start or not-ready"
-                ))
+                return Err(FaultError::Unknown {
+                    name: other.to_string(),
+                })
             }
         }
         Ok(())
@@ -287,11 +307,16 @@ mod tests {
         assert_eq!(faults.error_rate, 0.05);
         assert_eq!((faults.spike_rate, faults.spike_factor), (0.01, 8.0));
         assert_eq!(faults.not_ready_s, 2.0);
-        assert!(faults
-            .apply("error=2")
-            .unwrap_err()
-            .contains("between 0 and 1"));
-        assert!(faults.apply("boom=1").unwrap_err().contains("unknown"));
-        assert!(faults.apply("error").unwrap_err().contains("NAME=VALUE"));
+        let message = |spec: &str| faults.clone().apply(spec).unwrap_err().to_string();
+        assert_eq!(
+            message("error=2"),
+            "--fault error=2: a probability is between 0 and 1"
+        );
+        assert_eq!(
+            message("drop=lots"),
+            "--fault drop=lots: `lots` is not a non-negative number"
+        );
+        assert!(message("boom=1").starts_with("--fault boom: unknown"));
+        assert!(message("error").contains("NAME=VALUE"));
     }
 }

@@ -17,6 +17,7 @@ mod errors;
 mod frames;
 mod prompt;
 mod sagemaker;
+mod start_error;
 mod stream;
 pub mod text;
 pub mod upstream;
@@ -25,7 +26,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
@@ -37,6 +37,7 @@ use tokio::sync::oneshot;
 use behaviour::Behaviour;
 pub use behaviour::Faults;
 pub use errors::{AwsError, Service};
+pub use start_error::StartError;
 
 use upstream::Upstream;
 
@@ -144,11 +145,8 @@ pub struct Emulator {
 
 impl Emulator {
     /// Binds 127.0.0.1 and serves on the current tokio runtime.
-    pub async fn start(config: EmulatorConfig) -> Result<Emulator> {
-        config
-            .profile
-            .check()
-            .map_err(|e| anyhow::anyhow!("the emulator's profile: {e}"))?;
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, StartError> {
+        config.profile.check().map_err(StartError::Profile)?;
         let behaviour = Behaviour::new(
             config.profile.model.clone(),
             config.quota.clone(),
@@ -198,10 +196,14 @@ impl Emulator {
             // default 2 MB limit would answer first, in its own.
             .layer(DefaultBodyLimit::max(bedrock::MAX_BODY_BYTES * 2))
             .with_state(app);
+        let bind_error = |cause| StartError::Bind {
+            port: config.port,
+            cause,
+        };
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
             .await
-            .with_context(|| format!("cannot bind 127.0.0.1:{}", config.port))?;
-        let addr = listener.local_addr()?;
+            .map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
         // Small event frames must not wait for ACKs (Nagle + delayed ACK adds ~40 ms).
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);

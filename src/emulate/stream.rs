@@ -152,8 +152,11 @@ pub fn relayed(
                     generation.produced(index);
                 }
                 Ok(Piece::Usage { input, output }) => counted = Some((input, output)),
-                Err(message) => {
-                    let _ = sink.0.send(Ok(framing.stream_error(&message))).await;
+                Err(error) => {
+                    let _ = sink
+                        .0
+                        .send(Ok(framing.stream_error(&error.to_string())))
+                        .await;
                     return;
                 }
             }
@@ -202,7 +205,7 @@ pub async fn whole_answer(
     let mut counted = None;
     let mut first: Option<Instant> = None;
     while let Some(piece) = pieces.next().await {
-        match piece.map_err(|message| stream_failed(service, &message))? {
+        match piece.map_err(|error| stream_failed(service, &error))? {
             Piece::Text(text) => {
                 first.get_or_insert_with(Instant::now);
                 answer.push_str(&text);

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use eventsource_stream::Eventsource;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
@@ -14,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::errors::{AwsError, Service};
 use super::prompt::Prompt;
+use super::start_error::StartError;
 use crate::calibrate::target::openai::{completions_url, discover_model, error_chain};
 
 /// One piece of the upstream's answer.
@@ -25,8 +25,22 @@ pub enum Piece {
     Usage { input: u64, output: u64 },
 }
 
-/// An error inside the upstream's stream (broken connection, an `error` chunk, bad JSON).
-pub type PieceStream = BoxStream<'static, Result<Piece, String>>;
+/// What went wrong inside the upstream's stream once it had started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("the upstream stream ended without [DONE]")]
+    NoDone,
+    #[error("the upstream stream broke: {0}")]
+    Broke(String),
+    #[error("an unreadable upstream chunk ({0})")]
+    Unreadable(String),
+    /// The upstream's own message from an `error` chunk, passed on as it is.
+    #[error("{0}")]
+    Model(String),
+}
+
+/// The upstream's pieces, or the error that ended its stream.
+pub type PieceStream = BoxStream<'static, Result<Piece, UpstreamError>>;
 
 #[derive(Clone, Debug)]
 pub struct Upstream {
@@ -37,18 +51,18 @@ pub struct Upstream {
 
 impl Upstream {
     /// `model`: the served model's name; `None` asks the server (`GET /v1/models`).
-    pub async fn connect(url: &str, model: Option<String>) -> Result<Upstream> {
+    pub async fn connect(url: &str, model: Option<String>) -> Result<Upstream, StartError> {
         let client = reqwest::Client::builder()
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .context("cannot build the HTTP client for --upstream")?;
+            .map_err(StartError::UpstreamClient)?;
         let completions_url = completions_url(url);
         let model = match model {
             Some(model) => model,
             None => discover_model(&client, &completions_url, None, "--upstream-model")
                 .await
-                .context("--upstream")?,
+                .map_err(StartError::Upstream)?,
         };
         Ok(Upstream {
             client,
@@ -100,8 +114,8 @@ fn pieces(response: reqwest::Response) -> PieceStream {
         }
         loop {
             let item = match events.next().await {
-                None => Err("the upstream stream ended without [DONE]".to_string()),
-                Some(Err(e)) => Err(format!("the upstream stream broke: {e}")),
+                None => Err(UpstreamError::NoDone),
+                Some(Err(e)) => Err(UpstreamError::Broke(e.to_string())),
                 Some(Ok(event)) if event.data.trim() == "[DONE]" => return None,
                 Some(Ok(event)) => match serde_json::from_str::<Value>(&event.data) {
                     Ok(chunk) => match piece(&chunk) {
@@ -109,7 +123,7 @@ fn pieces(response: reqwest::Response) -> PieceStream {
                         Ok(None) => continue,
                         Err(e) => Err(e),
                     },
-                    Err(e) => Err(format!("an unreadable upstream chunk ({e})")),
+                    Err(e) => Err(UpstreamError::Unreadable(e.to_string())),
                 },
             };
             let ended = item.is_err();
@@ -120,10 +134,12 @@ fn pieces(response: reqwest::Response) -> PieceStream {
 }
 
 /// A chunk's text or usage; `None` for chunks carrying neither (role-only, finish reason).
-fn piece(chunk: &Value) -> Result<Option<Piece>, String> {
+fn piece(chunk: &Value) -> Result<Option<Piece>, UpstreamError> {
     if let Some(error) = chunk.get("error") {
         let message = error.get("message").and_then(Value::as_str);
-        return Err(message.map_or_else(|| error.to_string(), str::to_string));
+        return Err(UpstreamError::Model(
+            message.map_or_else(|| error.to_string(), str::to_string),
+        ));
     }
     if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
         let count = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
@@ -182,7 +198,8 @@ fn refused(service: Service, status: u16, text: &str) -> AwsError {
 }
 
 /// The upstream's stream failed before a non-streaming answer was complete.
-pub fn stream_failed(service: Service, message: &str) -> AwsError {
+pub fn stream_failed(service: Service, error: &UpstreamError) -> AwsError {
+    let message = error.to_string();
     match service {
         Service::Bedrock => AwsError::new(424, "ModelErrorException", message),
         Service::Sagemaker => AwsError::new(
@@ -212,7 +229,10 @@ mod tests {
             }))
         );
         let error = json!({"error": {"message": "context full"}});
-        assert_eq!(piece(&error), Err("context full".to_string()));
+        assert_eq!(
+            piece(&error),
+            Err(UpstreamError::Model("context full".to_string()))
+        );
     }
 
     #[test]

@@ -22,4 +22,15 @@ pub enum PerfError {
     },
     #[error("{0}")]
     BadRequest(String),
+    /// A profile file that is not valid TOML or lacks a field.
+    #[error("{0}")]
+    ProfileToml(toml::de::Error),
+    #[error("{name} range {low}..{high}: need 0 < low ≤ high")]
+    BadRange {
+        name: &'static str,
+        low: f64,
+        high: f64,
+    },
+    #[error("max concurrency {0}: must be > 1")]
+    MaxConcurrency(f64),
 }

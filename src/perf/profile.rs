@@ -94,9 +94,9 @@ impl Profile {
         }
     }
 
-    pub fn from_toml_str(text: &str) -> Result<Profile, String> {
-        let profile: Profile = toml::from_str(text).map_err(|e| e.to_string())?;
-        profile.check().map_err(|e| e.to_string())?;
+    pub fn from_toml_str(text: &str) -> Result<Profile, PerfError> {
+        let profile: Profile = toml::from_str(text).map_err(PerfError::ProfileToml)?;
+        profile.check()?;
         Ok(profile)
     }
 

@@ -2,6 +2,7 @@
 //! TPOT rises linearly from the low to the high end over the concurrency range, TTFT along a
 //! quadratic knee. Marked as such in the profile's provenance.
 
+use super::error::PerfError;
 use super::fit::noise::assumed_for_medians;
 use super::model::{TpotForm, TpotModel, TtftForm, TtftModel, TTFT_REFERENCE_CONCURRENCY};
 use super::predict::{FitRange, PerfModel};
@@ -12,14 +13,14 @@ pub fn from_ranges(
     tpot_s: (f64, f64),
     max_concurrency: f64,
     max_prompt_tokens: f64,
-) -> Result<PerfModel, String> {
-    for (name, (lo, hi)) in [("ttft", ttft_s), ("tpot", tpot_s)] {
-        if !(lo > 0.0 && hi >= lo) {
-            return Err(format!("{name} range {lo}..{hi}: need 0 < low ≤ high"));
+) -> Result<PerfModel, PerfError> {
+    for (name, (low, high)) in [("ttft", ttft_s), ("tpot", tpot_s)] {
+        if !(low > 0.0 && high >= low) {
+            return Err(PerfError::BadRange { name, low, high });
         }
     }
     if !(max_concurrency > 1.0) {
-        return Err(format!("max concurrency {max_concurrency}: must be > 1"));
+        return Err(PerfError::MaxConcurrency(max_concurrency));
     }
     let gamma = 2.0;
     let per_request = (tpot_s.1 - tpot_s.0) / (max_concurrency - 1.0);

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use super::ReportError;
 
 /// A figure: the chart's files and one sentence that reads it.
 #[derive(Clone, Debug)]
@@ -80,7 +80,7 @@ impl Document {
     }
 
     /// One HTML file with every figure embedded, readable offline.
-    pub fn html(&self) -> Result<String> {
+    pub fn html(&self) -> Result<String, ReportError> {
         let mut out =
             String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
         let _ = writeln!(out, "<title>{}</title>", escape(&self.title));
@@ -102,8 +102,10 @@ impl Document {
                 let _ = writeln!(out, "<p>{}</p>", escape(p));
             }
             for figure in &section.figures {
-                let bytes = std::fs::read(&figure.png)
-                    .with_context(|| format!("cannot read {}", figure.png.display()))?;
+                let bytes = std::fs::read(&figure.png).map_err(|cause| ReportError::Figure {
+                    path: figure.png.clone(),
+                    cause,
+                })?;
                 let _ = writeln!(
                     out,
                     "<figure><img alt=\"{}\" src=\"data:image/png;base64,{}\">\

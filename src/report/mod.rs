@@ -1,9 +1,10 @@
-//! What people read: terminal tables, CSV/Parquet exports, charts, and HTML/markdown reports.
+//! What people read: terminal tables, charts, and HTML/markdown reports (their tables are
+//! written by [`crate::export`]).
 
 pub mod calibration_table;
 pub mod charts;
 pub mod document;
-pub mod export;
+pub mod error;
 pub mod plan_report;
 pub mod plan_text;
 pub mod quota_request;
@@ -12,3 +13,8 @@ pub mod tables;
 
 /// Number formatting lives below every module that prints; re-exported for the reports.
 pub use crate::format;
+
+pub use error::ReportError;
+
+/// The table writer lives in `crate::export` (calibration uses it too).
+pub use crate::export;

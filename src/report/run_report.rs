@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::charts::calibration::{
@@ -12,13 +11,14 @@ use super::charts::calibration::{
 };
 use super::charts::render;
 use super::document::{Document, Figure, Section, TableBlock};
-use super::export::write_table;
+use super::ReportError;
 use crate::calibrate::manifest::Manifest;
 use crate::calibrate::record::RequestRecord;
 use crate::calibrate::run_dir::read_records;
-use crate::calibrate::summary::quantile;
-use crate::files::{load_profile, write_atomically};
+use crate::export::write_table;
+use crate::files::{create_dir, load_profile, write_atomically};
 use crate::perf::Profile;
+use crate::stats::{quantile, quantile_sorted};
 
 /// One level's spread, as charted and exported (`speed_by_level.csv`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -55,7 +55,7 @@ struct InFlightRow {
 
 fn spread(values: &mut [f64]) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
-    let q = |p| quantile(values, p).unwrap_or(f64::NAN);
+    let q = |p| quantile_sorted(values, p).unwrap_or(f64::NAN);
     (q(0.25), q(0.5), q(0.75))
 }
 
@@ -136,14 +136,14 @@ pub struct ReportFiles {
     pub figures: usize,
 }
 
-pub fn write(run: &Path, out: &Path) -> Result<ReportFiles> {
+pub fn write(run: &Path, out: &Path) -> Result<ReportFiles, ReportError> {
     let records = read_records(&run.join("requests.csv"))?;
-    anyhow::ensure!(
-        !records.is_empty(),
-        "{} holds no requests; run `llmcap calibrate --out {}` first",
-        run.join("requests.csv").display(),
-        run.display()
-    );
+    if records.is_empty() {
+        return Err(ReportError::NoRequests {
+            requests: run.join("requests.csv"),
+            run: run.to_path_buf(),
+        });
+    }
     let manifest: Option<Manifest> = std::fs::read_to_string(run.join("manifest.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
@@ -155,7 +155,7 @@ pub fn write(run: &Path, out: &Path) -> Result<ReportFiles> {
     };
     let charts = out.join("charts");
     let data = out.join("data");
-    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    create_dir(&data)?;
 
     let rows = speed_rows(&records, profile.as_ref());
     write_table(&data, "speed_by_level", &rows)?;
@@ -310,8 +310,8 @@ pub fn write(run: &Path, out: &Path) -> Result<ReportFiles> {
             .filter(|l| l.1.len() >= 4)
             .map(|(label, values)| {
                 let mut v = values.clone();
-                v.sort_by(f64::total_cmp);
-                let ratio = quantile(&v, 0.99).unwrap_or(0.0) / quantile(&v, 0.5).unwrap_or(1.0);
+                let ratio =
+                    quantile(&mut v, 0.99).unwrap_or(0.0) / quantile(&mut v, 0.5).unwrap_or(1.0);
                 (ratio, label.clone())
             })
             .max_by(|a, b| a.0.total_cmp(&b.0));

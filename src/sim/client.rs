@@ -3,6 +3,8 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::error::SimError;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClientPolicy {
     /// Seconds the client waits for a response before abandoning the attempt; none by default.
@@ -54,13 +56,21 @@ impl ClientPolicy {
         rng.random::<f64>() * ceiling
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SimError> {
         if self.max_attempts == 0 {
-            return Err("client.max_attempts must be ≥ 1".into());
+            return Err(SimError::out_of_range(
+                "client.max_attempts",
+                0.0,
+                "≥ 1 (the first attempt counts)",
+            ));
         }
         if let Some(t) = self.timeout_s {
             if !(t > 0.0) {
-                return Err(format!("client.timeout_s = {t}: must be > 0"));
+                return Err(SimError::out_of_range(
+                    "client.timeout_s",
+                    t,
+                    "> 0 (or unset)",
+                ));
             }
         }
         Ok(())

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::ClientPolicy;
+use super::error::SimError;
 use super::metrics::Slo;
 use super::sagemaker::FleetConfig;
 use super::serverless::ServerlessConfig;
@@ -58,13 +59,15 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    /// Every setting in range; the error names the setting as the scenario file spells it.
+    pub fn validate(&self) -> Result<(), SimError> {
         self.workload.validate()?;
         self.client.validate()?;
         if !(self.warmup_s >= 0.0 && self.warmup_s <= MAX_WARMUP_S) {
-            return Err(format!(
-                "warm-up {} s: must be between 0 and {MAX_WARMUP_S} s",
-                self.warmup_s
+            return Err(SimError::out_of_range(
+                "warmup_s",
+                self.warmup_s,
+                "between 0 and 86,400 s",
             ));
         }
         match &self.load {
@@ -72,9 +75,8 @@ impl SimConfig {
                 concurrency,
                 requests,
             } => {
-                if *concurrency == 0 || *requests == 0 {
-                    return Err("closed loop: concurrency and requests must be ≥ 1".into());
-                }
+                at_least_one("load.concurrency", f64::from(*concurrency))?;
+                at_least_one("load.requests", *requests as f64)?;
             }
             Load::Open {
                 arrivals,
@@ -84,9 +86,7 @@ impl SimConfig {
                 positive_duration(*duration_s)?;
             }
             Load::Users { users, duration_s } => {
-                if *users == 0 {
-                    return Err("users must be ≥ 1".into());
-                }
+                at_least_one("load.users", f64::from(*users))?;
                 positive_duration(*duration_s)?;
             }
         }
@@ -95,33 +95,35 @@ impl SimConfig {
                 quota,
                 model_max_tokens,
             } => {
-                if !(*model_max_tokens >= 1.0) {
-                    return Err("bedrock: model_max_tokens must be ≥ 1".into());
-                }
+                at_least_one("endpoint.model_max_tokens", *model_max_tokens)?;
                 if let Some(q) = quota {
                     if !(q.tpm > 0.0) {
-                        return Err(format!("quota.tpm = {}: must be > 0", q.tpm));
+                        return Err(SimError::out_of_range("endpoint.quota.tpm", q.tpm, "> 0"));
                     }
                 }
             }
             EndpointSpec::SageMaker(fleet) => {
-                if fleet.instances == 0 || fleet.slots_per_instance == 0 {
-                    return Err("sagemaker: instances and slots_per_instance must be ≥ 1".into());
-                }
+                at_least_one("endpoint.instances", f64::from(fleet.instances))?;
+                at_least_one(
+                    "endpoint.slots_per_instance",
+                    f64::from(fleet.slots_per_instance),
+                )?;
                 if let Some(a) = &fleet.autoscaling {
-                    if a.min_instances > a.max_instances || a.target <= 0.0 {
-                        return Err(format!(
-                            "sagemaker autoscaling: need 1 ≤ min ({}) ≤ max ({}) and target > 0",
-                            a.min_instances, a.max_instances
-                        ));
+                    if a.min_instances > a.max_instances || !(a.target > 0.0) {
+                        return Err(SimError::Autoscaling {
+                            min: a.min_instances,
+                            max: a.max_instances,
+                            target: a.target,
+                        });
                     }
                 }
             }
             EndpointSpec::Serverless(s) => {
                 if !(1..=200).contains(&s.max_concurrency) {
-                    return Err(format!(
-                        "serverless: max_concurrency = {}: must be 1–200",
-                        s.max_concurrency
+                    return Err(SimError::out_of_range(
+                        "endpoint.max_concurrency",
+                        f64::from(s.max_concurrency),
+                        "1–200 (SageMaker Serverless)",
                     ));
                 }
             }
@@ -150,10 +152,22 @@ impl SimConfig {
 /// A day of warm-up is already far more than any queue needs to fill.
 const MAX_WARMUP_S: f64 = 86_400.0;
 
-fn positive_duration(duration_s: f64) -> Result<(), String> {
+fn positive_duration(duration_s: f64) -> Result<(), SimError> {
     if duration_s.is_finite() && duration_s > 0.0 {
         Ok(())
     } else {
-        Err(format!("duration {duration_s} s: must be > 0"))
+        Err(SimError::out_of_range(
+            "load.duration_s",
+            duration_s,
+            "a finite number of seconds > 0",
+        ))
+    }
+}
+
+fn at_least_one(field: &'static str, value: f64) -> Result<(), SimError> {
+    if value >= 1.0 {
+        Ok(())
+    } else {
+        Err(SimError::out_of_range(field, value, "≥ 1"))
     }
 }

@@ -7,6 +7,7 @@ use rand::SeedableRng;
 use super::bedrock::BedrockEndpoint;
 use super::config::{EndpointSpec, Load, SimConfig};
 use super::endpoint::{Admitted, Endpoint, Submit};
+use super::error::SimError;
 use super::event::EventQueue;
 use super::metrics::Metrics;
 use super::request::{Attempt, Slab};
@@ -66,7 +67,7 @@ struct Engine<'a> {
 }
 
 /// Runs one simulation to completion (every request sent is resolved).
-pub fn run(config: &SimConfig) -> Result<SimResult, String> {
+pub fn run(config: &SimConfig) -> Result<SimResult, SimError> {
     config.validate()?;
     let model = config.effective_model();
     let (endpoint, model_max_tokens, invocation_limit): (Box<dyn Endpoint>, f64, Option<f64>) =

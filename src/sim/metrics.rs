@@ -3,6 +3,8 @@
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::stats::histogram_quantile;
+
 /// Latencies are recorded in microseconds; 3 significant digits overall, 2 per minute.
 const MICROS: f64 = 1e6;
 
@@ -29,7 +31,7 @@ impl Percentiles {
         if h.is_empty() {
             return Percentiles::default();
         }
-        let q = |q: f64| h.value_at_quantile(q) as f64 / MICROS;
+        let q = |q: f64| quantile_s(h, q);
         Percentiles {
             p50: q(0.50),
             p90: q(0.90),
@@ -106,13 +108,10 @@ impl Minute {
     }
 }
 
-/// Percentile of a histogram in seconds; 0 when empty.
+/// Quantile of a latency histogram in seconds (nearest rank, see [`crate::stats`]); 0 when
+/// empty.
 fn quantile_s(h: &Histogram<u64>, q: f64) -> f64 {
-    if h.is_empty() {
-        0.0
-    } else {
-        h.value_at_quantile(q) as f64 / MICROS
-    }
+    histogram_quantile(h, q).map_or(0.0, |micros| micros as f64 / MICROS)
 }
 
 /// One row of the per-minute series, as exported.

@@ -115,11 +115,8 @@ impl SimResult {
     }
 }
 
+/// The `q` quantile of per-minute values (nearest rank, see [`crate::stats`]); 0 when there are
+/// no minutes.
 fn percentile(values: &mut [f64], q: f64) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let index = ((values.len() - 1) as f64 * q).round() as usize;
-    values[index]
+    crate::stats::quantile(values, q).unwrap_or(0.0)
 }

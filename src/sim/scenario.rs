@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::client::ClientPolicy;
 use super::config::{EndpointSpec, Load};
+use super::error::SimError;
 use super::metrics::Slo;
 use crate::workload::WorkloadSpec;
 
@@ -47,8 +48,8 @@ fn context_window() -> f64 {
 }
 
 impl SimScenario {
-    pub fn from_toml_str(text: &str) -> Result<SimScenario, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+    pub fn from_toml_str(text: &str) -> Result<SimScenario, SimError> {
+        toml::from_str(text).map_err(SimError::Scenario)
     }
 }
 
@@ -81,6 +82,6 @@ mod tests {
         );
         let error =
             SimScenario::from_toml_str(&text.replace("users = 100", "usres = 100")).unwrap_err();
-        assert!(error.contains("usres"), "{error}");
+        assert!(error.to_string().contains("usres"), "{error}");
     }
 }

@@ -4,6 +4,8 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp, Gamma};
 use serde::{Deserialize, Serialize};
 
+use super::WorkloadError;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "process", rename_all = "snake_case")]
 pub enum ArrivalProcess {
@@ -66,26 +68,30 @@ impl ArrivalProcess {
         scaled
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), WorkloadError> {
         let rate = self.mean_rate_per_s();
         if let ArrivalProcess::Trace { times_s } = self {
             if times_s.windows(2).any(|w| w[1] < w[0]) {
-                return Err("trace arrival times must be sorted ascending".into());
+                return Err(WorkloadError::UnsortedTrace);
             }
             return Ok(());
         }
         if !(rate.is_finite() && rate > 0.0) {
-            return Err(format!(
-                "arrival rate {rate}/s: must be a finite number > 0"
-            ));
+            return Err(WorkloadError::Rate { rate });
         }
         match self {
-            ArrivalProcess::Gamma { cv, .. } if !(*cv > 0.0) => {
-                Err(format!("gamma arrivals: cv = {cv} must be > 0"))
-            }
-            ArrivalProcess::Diurnal { peak_factor, .. } if !(*peak_factor >= 1.0) => Err(format!(
-                "diurnal arrivals: peak_factor = {peak_factor} must be ≥ 1 (peak rate / mean rate)"
+            ArrivalProcess::Gamma { cv, .. } if !(*cv > 0.0) => Err(WorkloadError::out_of_range(
+                "gamma arrivals: cv",
+                *cv,
+                "> 0",
             )),
+            ArrivalProcess::Diurnal { peak_factor, .. } if !(*peak_factor >= 1.0) => {
+                Err(WorkloadError::out_of_range(
+                    "diurnal arrivals: peak_factor",
+                    *peak_factor,
+                    "≥ 1 (peak rate / mean rate)",
+                ))
+            }
             _ => Ok(()),
         }
     }

@@ -4,6 +4,8 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Normal};
 use serde::{Deserialize, Serialize};
 
+use super::WorkloadError;
+
 /// How many tokens a prompt or an output has. Every sample is at least 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "dist", rename_all = "snake_case")]
@@ -74,12 +76,16 @@ impl LengthDist {
     }
 
     /// Checks parameters; the message names the field and the fix.
-    pub fn validate(&self, field: &str) -> Result<(), String> {
+    pub fn validate(&self, field: &str) -> Result<(), WorkloadError> {
         let positive = |name: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(format!("{field}.{name} = {v}: must be a finite number > 0"))
+                Err(WorkloadError::out_of_range(
+                    format!("{field}.{name}"),
+                    v,
+                    "a finite number > 0",
+                ))
             }
         };
         match self {
@@ -88,7 +94,11 @@ impl LengthDist {
                 positive("min", *min)?;
                 positive("max", *max)?;
                 if min > max {
-                    Err(format!("{field}: min {min} > max {max}; swap them"))
+                    Err(WorkloadError::MinAboveMax {
+                        field: field.to_string(),
+                        min: *min,
+                        max: *max,
+                    })
                 } else {
                     Ok(())
                 }
@@ -105,16 +115,18 @@ impl LengthDist {
                 if *mean > 1.0 && mean.is_finite() {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "{field}.mean = {mean}: must be > 1 (one token plus the exponential part)"
+                    Err(WorkloadError::out_of_range(
+                        format!("{field}.mean"),
+                        *mean,
+                        "> 1 (one token plus the exponential part)",
                     ))
                 }
             }
             LengthDist::Empirical { values } => {
                 if values.is_empty() {
-                    Err(format!(
-                        "{field}.values is empty: give at least one observed length"
-                    ))
+                    Err(WorkloadError::NoLengths {
+                        field: field.to_string(),
+                    })
                 } else {
                     values.iter().try_for_each(|v| positive("values[]", *v))
                 }
@@ -159,8 +171,13 @@ mod tests {
     fn bad_parameters_are_named() {
         let error = LengthDist::Uniform { min: 5.0, max: 1.0 }
             .validate("workload.prompt")
-            .unwrap_err();
-        assert!(error.contains("workload.prompt") && error.contains("swap"));
-        assert!(LengthDist::Fixed { tokens: -3.0 }.validate("x").is_err());
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "workload.prompt: min 5 > max 1; swap them");
+        let error = LengthDist::Fixed { tokens: -3.0 }
+            .validate("x")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "x.tokens = -3: must be a finite number > 0");
     }
 }

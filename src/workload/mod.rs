@@ -2,6 +2,7 @@
 //! named workload profiles. Pure: no I/O (trace text is parsed, not read, here).
 
 pub mod arrivals;
+pub mod error;
 pub mod lengths;
 pub mod profiles;
 pub mod trace;
@@ -10,6 +11,7 @@ pub mod users;
 use serde::{Deserialize, Serialize};
 
 pub use arrivals::{ArrivalProcess, ArrivalSampler};
+pub use error::WorkloadError;
 pub use lengths::LengthDist;
 pub use users::{Conversation, UserBehaviour};
 
@@ -65,15 +67,23 @@ impl WorkloadSpec {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), WorkloadError> {
         self.prompt.validate("workload.prompt")?;
         self.output.validate("workload.output")?;
         if !(self.system_prompt_tokens >= 0.0) {
-            return Err("workload.system_prompt_tokens must be ≥ 0".into());
+            return Err(WorkloadError::out_of_range(
+                "workload.system_prompt_tokens",
+                self.system_prompt_tokens,
+                "≥ 0",
+            ));
         }
         if let Some(m) = self.max_tokens {
             if !(m >= 1.0) {
-                return Err(format!("workload.max_tokens = {m}: must be ≥ 1 (or unset)"));
+                return Err(WorkloadError::out_of_range(
+                    "workload.max_tokens",
+                    m,
+                    "≥ 1 (or unset)",
+                ));
             }
         }
         self.behaviour.validate()

@@ -5,7 +5,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp};
 use serde::{Deserialize, Serialize};
 
-use super::WorkloadSpec;
+use super::{WorkloadError, WorkloadSpec};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserBehaviour {
@@ -28,14 +28,20 @@ impl Default for UserBehaviour {
 }
 
 impl UserBehaviour {
-    pub fn validate(&self) -> Result<(), String> {
-        if !(self.think_time_s >= 0.0 && self.session_gap_s >= 0.0) {
-            return Err("users: think_time_s and session_gap_s must be ≥ 0".into());
+    pub fn validate(&self) -> Result<(), WorkloadError> {
+        for (field, value) in [
+            ("users.think_time_s", self.think_time_s),
+            ("users.session_gap_s", self.session_gap_s),
+        ] {
+            if !(value >= 0.0) {
+                return Err(WorkloadError::out_of_range(field, value, "≥ 0"));
+            }
         }
         if !(self.turns_per_session >= 1.0) {
-            return Err(format!(
-                "users.turns_per_session = {}: must be ≥ 1",
-                self.turns_per_session
+            return Err(WorkloadError::out_of_range(
+                "users.turns_per_session",
+                self.turns_per_session,
+                "≥ 1",
             ));
         }
         Ok(())

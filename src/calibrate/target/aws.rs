@@ -5,14 +5,13 @@ use std::error::Error;
 use std::fmt::Debug;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-use super::ErrorKind;
+use super::{ErrorKind, TargetError};
 
 /// Where the AWS requests go and as whom; credentials come from the standard chain
 /// (environment, profile, SSO, container or instance role) and are never recorded.
@@ -27,7 +26,7 @@ pub struct AwsOptions {
 /// The SDK configuration for measuring: retries off (the standard mode silently retries a
 /// throttle up to 3 times, which hides throttling and adds seconds to TTFT) and stalled-stream
 /// protection off (a long TTFT under load is data, not a reason to abort).
-pub async fn sdk_config(options: &AwsOptions) -> Result<SdkConfig> {
+pub async fn sdk_config(options: &AwsOptions) -> Result<SdkConfig, TargetError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::disabled())
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
@@ -47,7 +46,7 @@ pub async fn sdk_config(options: &AwsOptions) -> Result<SdkConfig> {
     }
     let config = loader.load().await;
     if config.region().is_none() {
-        bail!("no AWS region: pass --region (e.g. us-east-1) or set AWS_REGION");
+        return Err(TargetError::NoRegion);
     }
     Ok(config)
 }

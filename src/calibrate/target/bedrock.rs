@@ -2,7 +2,6 @@
 //! `InvokeModelWithResponseStream` with the model's native body (Anthropic messages, Meta Llama,
 //! Amazon Titan/Nova-style `inputText`), through the real aws-sdk-bedrockruntime client.
 
-use anyhow::{bail, Result};
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput,
@@ -13,7 +12,9 @@ use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::aws::{classify, sdk_config, AwsOptions};
-use super::{ErrorKind, Exchange, ExchangeRecorder, Target, TargetInfo, TargetRequest};
+use super::{
+    ErrorKind, Exchange, ExchangeRecorder, Target, TargetError, TargetInfo, TargetRequest,
+};
 
 /// Which Bedrock operation carries the requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -31,11 +32,13 @@ pub struct BedrockTarget {
 }
 
 impl BedrockTarget {
-    pub async fn connect(model_id: &str, api: BedrockApi, aws: &AwsOptions) -> Result<Self> {
+    pub async fn connect(
+        model_id: &str,
+        api: BedrockApi,
+        aws: &AwsOptions,
+    ) -> Result<Self, TargetError> {
         if model_id.trim().is_empty() {
-            bail!(
-                "--model-id is required for --target bedrock, e.g. meta.llama3-3-70b-instruct-v1:0"
-            );
+            return Err(TargetError::NoModelId);
         }
         let config = sdk_config(aws).await?;
         let region = config.region().map(|r| r.to_string());

@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod bedrock;
 pub mod chunks;
+pub mod error;
 pub mod openai;
 pub mod sagemaker;
 
@@ -15,6 +16,8 @@ use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+
+pub use error::TargetError;
 
 /// One request as the runner asks for it.
 #[derive(Clone, Debug)]

@@ -6,14 +6,15 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
 use eventsource_stream::Eventsource;
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use super::chunks::apply_openai_chunk;
-use super::{ErrorKind, Exchange, ExchangeRecorder, Target, TargetInfo, TargetRequest};
+use super::{
+    ErrorKind, Exchange, ExchangeRecorder, Target, TargetError, TargetInfo, TargetRequest,
+};
 
 pub struct OpenAiTarget {
     client: reqwest::Client,
@@ -49,13 +50,13 @@ impl OpenAiTarget {
         model: Option<String>,
         api_key: Option<String>,
         max_connections: usize,
-    ) -> Result<OpenAiTarget> {
+    ) -> Result<OpenAiTarget, TargetError> {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(max_connections)
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .context("cannot build the HTTP client")?;
+            .map_err(TargetError::HttpClient)?;
         let completions_url = completions_url(url);
         let model = match model {
             Some(model) => model,
@@ -193,31 +194,38 @@ pub(crate) async fn discover_model(
     client: &reqwest::Client,
     completions_url: &str,
     api_key: Option<&str>,
-    model_flag: &str,
-) -> Result<String> {
+    flag: &'static str,
+) -> Result<String, TargetError> {
     let url = models_url(completions_url);
     let mut request = client.get(&url);
     if let Some(key) = api_key {
         request = request.bearer_auth(key);
     }
-    let response = request.send().await.with_context(|| {
-        format!("cannot reach {url}; is the server running? (or pass {model_flag})")
+    let response = request.send().await.map_err(|e| TargetError::Unreachable {
+        url: url.clone(),
+        flag,
+        cause: error_chain(&e),
     })?;
     if !response.status().is_success() {
-        bail!(
-            "GET {url} answered {}; pass {model_flag} NAME to name the served model",
-            response.status()
-        );
+        return Err(TargetError::Refused {
+            url,
+            flag,
+            status: response.status(),
+        });
     }
     let listing: Value = response
         .json()
         .await
-        .with_context(|| format!("{url} did not answer JSON; pass {model_flag} NAME"))?;
+        .map_err(|cause| TargetError::NotJson {
+            url: url.clone(),
+            flag,
+            cause,
+        })?;
     listing
         .pointer("/data/0/id")
         .and_then(Value::as_str)
         .map(str::to_string)
-        .with_context(|| format!("{url} lists no model; pass {model_flag} NAME"))
+        .ok_or(TargetError::NoModel { url, flag })
 }
 
 impl Target for OpenAiTarget {

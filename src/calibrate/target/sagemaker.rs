@@ -4,7 +4,6 @@
 //! A PayloadPart may split the container's server-sent-event line anywhere, so parts go through
 //! a line buffer before they are read.
 
-use anyhow::{bail, Result};
 use aws_sdk_sagemakerruntime::primitives::Blob;
 use aws_sdk_sagemakerruntime::types::ResponseStream;
 use aws_sdk_sagemakerruntime::Client;
@@ -13,7 +12,9 @@ use serde_json::{json, Value};
 
 use super::aws::{classify, sdk_config, AwsOptions};
 use super::chunks::{apply_any_chunk, Line, LineBuffer};
-use super::{ErrorKind, Exchange, ExchangeRecorder, Target, TargetInfo, TargetRequest};
+use super::{
+    ErrorKind, Exchange, ExchangeRecorder, Target, TargetError, TargetInfo, TargetRequest,
+};
 
 /// The request body the endpoint's container expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -36,9 +37,9 @@ impl SagemakerTarget {
         payload: SagemakerPayload,
         model_id: Option<String>,
         aws: &AwsOptions,
-    ) -> Result<Self> {
+    ) -> Result<Self, TargetError> {
         if endpoint_name.trim().is_empty() {
-            bail!("--endpoint-name is required for --target sagemaker");
+            return Err(TargetError::NoEndpointName);
         }
         let config = sdk_config(aws).await?;
         let region = config.region().map(|r| r.to_string());

@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{colour, drawing, frame, legend, padded, Chart, FONT};
+use super::{colour, drawing, frame, legend, padded, Chart, ChartError, FONT};
 
 /// One level's spread of a metric.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,7 +33,7 @@ pub struct AgainstConcurrency {
 }
 
 impl Chart for AgainstConcurrency {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let xs = self.series.iter().flat_map(|s| {
             s.levels
                 .iter()
@@ -142,7 +142,7 @@ impl LevelHistograms {
 }
 
 impl Chart for LevelHistograms {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let (edges, counts) = self.counts();
         let y_max = counts.iter().flatten().copied().max().unwrap_or(1).max(1);
         let mut chart = frame(root, &self.title, 44, 60)?
@@ -210,7 +210,7 @@ impl ConcurrencyOverTime {
 }
 
 impl Chart for ConcurrencyOverTime {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let t_max = self.steps.last().map_or(1.0, |s| s.0).max(1e-3);
         let y_max = self.steps.iter().map(|s| s.1).max().unwrap_or(1).max(1);
         let mut chart = frame(root, &self.title, 44, 60)?

@@ -5,12 +5,14 @@
 //! two files [`render`] writes.
 
 pub mod calibration;
+pub mod error;
 pub mod plan;
+
+pub use error::{drawing, ChartError};
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -44,18 +46,13 @@ pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-/// Turns a plotters error into a message.
-pub fn drawing<E: std::fmt::Display>(error: E) -> String {
-    format!("drawing failed: {error}")
-}
-
 /// The frame every chart shares: white background, title, margins and axis label areas.
 pub fn frame<'a, 'b, DB: DrawingBackend>(
     root: &'a DrawingArea<DB, Shift>,
     title: &str,
     x_label_area: u32,
     y_label_area: u32,
-) -> Result<ChartBuilder<'a, 'b, DB>, String> {
+) -> Result<ChartBuilder<'a, 'b, DB>, ChartError> {
     root.fill(&WHITE).map_err(drawing)?;
     let mut builder = ChartBuilder::on(root);
     builder
@@ -71,7 +68,7 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     position: SeriesLabelPosition,
     font_size: f64,
-) -> Result<(), String> {
+) -> Result<(), ChartError> {
     chart
         .configure_series_labels()
         .position(position)
@@ -83,7 +80,7 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
 }
 
 pub trait Chart {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError>;
 }
 
 /// The files one chart was written to.
@@ -94,26 +91,23 @@ pub struct ChartFiles {
 }
 
 /// Writes `<stem>.svg` and `<stem>.png` into `dir`.
-pub fn render(chart: &impl Chart, dir: &Path, stem: &str) -> Result<ChartFiles> {
+pub fn render(chart: &impl Chart, dir: &Path, stem: &str) -> Result<ChartFiles, ChartError> {
     register_font();
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir).map_err(|cause| ChartError::Directory {
+        dir: dir.to_path_buf(),
+        cause,
+    })?;
     let svg = dir.join(format!("{stem}.svg"));
     let png = dir.join(format!("{stem}.png"));
     {
         let root = SVGBackend::new(&svg, (WIDTH, HEIGHT)).into_drawing_area();
-        chart
-            .draw(&root)
-            .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
-        root.present()
-            .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
+        chart.draw(&root).map_err(|e| e.in_file(&svg))?;
+        root.present().map_err(|e| drawing(e).in_file(&svg))?;
     }
     {
         let root = BitMapBackend::new(&png, (WIDTH, HEIGHT)).into_drawing_area();
-        chart
-            .draw(&root)
-            .map_err(|e| anyhow!("{}: {e}", png.display()))?;
-        root.present()
-            .map_err(|e| anyhow!("{}: {e}", png.display()))?;
+        chart.draw(&root).map_err(|e| e.in_file(&png))?;
+        root.present().map_err(|e| drawing(e).in_file(&png))?;
     }
     Ok(ChartFiles { svg, png })
 }

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{colour, drawing, frame, legend, padded, Chart, FONT};
+use super::{colour, drawing, frame, legend, padded, Chart, ChartError, FONT};
 use crate::format::{count_axis, usd_axis};
 
 /// One option's simulated p95 TTFT by users, and its knee.
@@ -28,7 +28,7 @@ pub struct LatencyAgainstUsers {
 }
 
 impl Chart for LatencyAgainstUsers {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let x_max = self
             .series
             .iter()
@@ -121,7 +121,7 @@ pub struct TpmAgainstQuota {
 }
 
 impl Chart for TpmAgainstQuota {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let x_max = self
             .series
             .iter()
@@ -197,7 +197,7 @@ pub struct CostAgainstVolume {
 }
 
 impl Chart for CostAgainstVolume {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let x_min = self.volume_min.max(1.0);
         let x_max = self.volume_max.max(x_min * 10.0);
         let costs = || {
@@ -279,7 +279,7 @@ pub struct BudgetWaterfall {
 }
 
 impl Chart for BudgetWaterfall {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let n = self.steps.len() + 3;
         let y_max = self
             .p90_usd

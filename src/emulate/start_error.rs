@@ -1,0 +1,17 @@
+//! Why the emulator could not start: its profile is unusable, the upstream it would relay cannot
+//! be asked what it serves, or the port is taken.
+
+use crate::calibrate::target::TargetError;
+use crate::perf::PerfError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the emulator's profile: {0}")]
+    Profile(PerfError),
+    #[error("cannot build the HTTP client for --upstream: {0}")]
+    UpstreamClient(reqwest::Error),
+    #[error("--upstream: {0}")]
+    Upstream(TargetError),
+    #[error("cannot bind 127.0.0.1:{port}: {cause}")]
+    Bind { port: u16, cause: std::io::Error },
+}
