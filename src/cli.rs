@@ -170,7 +170,7 @@ pub struct SimulateArgs {
     /// How long traffic is sent, e.g. 90s, 30m, 1h.
     #[arg(long, default_value = "1h")]
     pub duration: String,
-    /// Users and rate loads: traffic simulated before the measured window, e.g. 60s. Users
+    /// Users and rate loads (not traces): traffic simulated before the measured window, e.g. 60s. Users
     /// start in their steady phase; the warm-up fills the queues and is left out of every
     /// statistic (the duration is measured after it).
     #[arg(long, default_value = "60s")]

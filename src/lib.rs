@@ -1,5 +1,5 @@
 //! llmcap: what an LLM deployment on Amazon Bedrock or SageMaker will hold, what quota it needs
-//! and what it will really cost. See DESIGN.md for the map of modules.
+//! and what it will really cost. See docs/DESIGN.md for the map of modules.
 //!
 //! Errors: library modules return `thiserror` enums whose messages are complete on their own
 //! (the file, field or flag, what is wrong, the fix, and the underlying cause's text), so `{e}`

@@ -114,6 +114,7 @@ fn plan_charts_render() {
                 name: "A".into(),
                 points: vec![(1.0, 0.3), (100.0, 0.35), (200.0, 0.45), (300.0, 0.9)],
                 knee_users: 220.0,
+                knee_at_limit: false,
             }],
         },
         "latency",

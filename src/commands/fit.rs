@@ -69,7 +69,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
     }
     if let Some(out) = &args.out {
         let text = format!(
-            "# llmcap performance profile, written by `llmcap fit`. Equations: DESIGN.md, \
+            "# llmcap performance profile, written by `llmcap fit`. Equations: docs/DESIGN.md, \
              \"The performance model\".\n{}",
             profile.to_toml_string()
         );

@@ -180,8 +180,10 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
         noise: !args.no_noise,
         slo: Slo::default(),
         context_window: 128_000.0,
+        // A closed loop counts every request it was asked for, and a trace every row it holds.
         warmup_s: match load {
             Load::Closed { .. } => 0.0,
+            _ if args.trace.is_some() => 0.0,
             _ => parse_duration_s(&args.warmup)?,
         },
     })

@@ -1,4 +1,4 @@
-//! The performance model (DESIGN.md, "The performance model"): equations, noise, fitting and
+//! The performance model (docs/DESIGN.md, "The performance model"): equations, noise, fitting and
 //! prediction. Pure computation: no I/O here.
 
 pub mod error;

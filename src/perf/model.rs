@@ -1,4 +1,4 @@
-//! The performance model's equations (DESIGN.md, "The performance model").
+//! The performance model's equations (docs/DESIGN.md, "The performance model").
 //!
 //! A continuous-batching server advances every in-flight request by one token per step, so all
 //! decoding requests share one step time. That step time grows with the number of requests `n`

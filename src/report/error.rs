@@ -22,6 +22,14 @@ pub enum ReportError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    /// A plan directory whose plan.json cannot be read back into the planner's types.
+    #[error("{}: {why}", path.display())]
+    Plan { path: PathBuf, why: String },
+    #[error("cannot create {}: {cause}", path.display())]
+    Directory {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error(transparent)]
     Records(#[from] RunDirError),
     #[error(transparent)]

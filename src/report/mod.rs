@@ -15,6 +15,3 @@ pub mod tables;
 pub use crate::format;
 
 pub use error::ReportError;
-
-/// The table writer lives in `crate::export` (calibration uses it too).
-pub use crate::export;

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::charts::plan::{
@@ -13,10 +12,11 @@ use super::charts::plan::{
 };
 use super::charts::{render, ChartFiles};
 use super::document::{Document, Figure, Section, TableBlock};
-use super::export::write_table;
 use super::plan_text::{break_even_sentence, capacity_notes, summary_rows};
 use super::quota_request::ask_sentences;
 use super::run_report::ReportFiles;
+use super::ReportError;
+use crate::export::write_table;
 use crate::files::write_atomically;
 use crate::format::{thousands, usd};
 use crate::plan::Plan;
@@ -56,23 +56,28 @@ pub struct BudgetRow {
 }
 
 /// Reads a plan.json written by `llmcap plan` back into the planner's types.
-pub fn read_plan(plan_dir: &Path) -> Result<Plan> {
+pub fn read_plan(plan_dir: &Path) -> Result<Plan, ReportError> {
     let path = plan_dir.join("plan.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a plan written by this version of `llmcap plan`; run `llmcap plan` again",
-            path.display()
-        )
+    let text = std::fs::read_to_string(&path).map_err(|e| ReportError::Plan {
+        path: path.clone(),
+        why: format!("cannot read it: {e}"),
+    })?;
+    serde_json::from_str(&text).map_err(|e| ReportError::Plan {
+        path,
+        why: format!(
+            "not a plan written by this version of `llmcap plan` ({e}); run `llmcap plan` again"
+        ),
     })
 }
 
-pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles> {
+pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
     let options = &plan.options;
     let charts = out.join("charts");
     let data = out.join("data");
-    std::fs::create_dir_all(&data)?;
+    std::fs::create_dir_all(&data).map_err(|cause| ReportError::Directory {
+        path: data.clone(),
+        cause,
+    })?;
     let slo_ttft = plan.slo.ttft_p95_s;
     let monthly_requests = plan.monthly_requests;
 
@@ -98,6 +103,7 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles> {
             name: option.name.clone(),
             points,
             knee_users: f64::from(option.knee_users),
+            knee_at_limit: option.knee_at_search_limit,
         });
     }
     write_table(&data, "latency_vs_users", &curve_rows)?;
@@ -112,8 +118,13 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles> {
         .iter()
         .map(|o| {
             format!(
-                "{} meets the SLO up to {} peak-hour users; plan for {}.",
+                "{} meets the SLO up to {}{} peak-hour users; plan for {}.",
                 o.name,
+                if o.knee_at_search_limit {
+                    "at least "
+                } else {
+                    ""
+                },
                 thousands(f64::from(o.knee_users)),
                 thousands(f64::from(o.planned_users))
             )
@@ -179,7 +190,7 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles> {
             monthly_usd_at_plan: option.monthly_on_demand_usd,
         });
         lines.push(CostLine {
-            name: format!("{} — {}", option.name, option.model),
+            name: option.name.clone(),
             line,
         });
     }
@@ -346,7 +357,6 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles> {
                     &latency_files,
                     capacity_reading,
                 )],
-                ..Section::default()
             },
             Section {
                 heading: "For finance: cost, break-even and the realistic budget".into(),

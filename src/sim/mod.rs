@@ -1,4 +1,4 @@
-//! The discrete-event simulator (DESIGN.md, "The simulator"): a profile and a projected workload
+//! The discrete-event simulator (docs/DESIGN.md, "The simulator"): a profile and a projected workload
 //! in; latency, throttles, tokens and instance-hours out. Pure: no I/O.
 
 pub mod bedrock;

@@ -1,4 +1,4 @@
-//! One continuous-batching server on a shared decode clock (DESIGN.md, "The simulator").
+//! One continuous-batching server on a shared decode clock (docs/DESIGN.md, "The simulator").
 //!
 //! Every decoding request advances one token per step and all share the step time, so progress
 //! is one clock counting median-step tokens. A request needing `w` clock tokens finishes when the

@@ -1,4 +1,4 @@
-//! What users send (DESIGN.md, "The simulator"): token lengths, arrivals, user behaviour and the
+//! What users send (docs/DESIGN.md, "The simulator"): token lengths, arrivals, user behaviour and the
 //! named workload profiles. Pure: no I/O (trace text is parsed, not read, here).
 
 pub mod arrivals;

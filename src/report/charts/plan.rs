@@ -16,6 +16,8 @@ pub struct LatencySeries {
     /// (users, p95 TTFT seconds)
     pub points: Vec<(f64, f64)>,
     pub knee_users: f64,
+    /// The SLO still held at the most users simulated: the knee is at least `knee_users`.
+    pub knee_at_limit: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -84,8 +86,10 @@ impl Chart for LatencyAgainstUsers {
                 .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))
                 .map_err(drawing)?
                 .label(format!(
-                    "{} (knee {:.0} users)",
-                    series.name, series.knee_users
+                    "{} (knee {}{} users)",
+                    series.name,
+                    if series.knee_at_limit { "≥ " } else { "" },
+                    count_axis(series.knee_users)
                 ))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
@@ -137,7 +141,8 @@ impl Chart for TpmAgainstQuota {
             .map_err(drawing)?;
         chart
             .configure_mesh()
-            .x_desc("minute of the simulated peak hour")
+            .x_desc("minute of the simulated peak (after the warm-up)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("tokens per minute (reserved)")
             .y_label_formatter(&|v| count_axis(*v))
             .label_style((FONT, 14))
