@@ -36,11 +36,13 @@ pub enum Command {
     Plan(PlanArgs),
     /// Users supported per option: the knee of the SLO and the 60 % planning point.
     Capacity(PlannerArgs),
-    /// TPM/RPM needed at the planned peak against the current quota; --justify writes the request.
+    /// Each Bedrock quota at the peak: current against needed, an ask only where the peak
+    /// throttles at the current value; --justify writes the quota document.
     Quota(PlannerArgs),
     /// Monthly cost per option: Bedrock on-demand, batch, cached prompts; SageMaker instance-hours.
     Cost(PlannerArgs),
-    /// Crossover volume and monthly hours above which a dedicated endpoint wins.
+    /// Per-request against dedicated options serving the same model: the volume where their
+    /// monthly costs cross, and which is cheaper at the scenario's volume by how much.
     Breakeven(PlannerArgs),
     /// Realistic budget: list price × seed 000's hidden-cost factors, P50/P90 and each share.
     Budget(PlannerArgs),

@@ -53,19 +53,33 @@ fn from_scenario(path: &Path) -> Result<SimConfig> {
             path.display()
         ),
     };
+    let load = scenario.load;
     Ok(SimConfig {
         model: profile.model,
         endpoint: scenario.endpoint,
         workload,
-        load: scenario.load,
+        load: load.clone(),
         client: scenario.client,
         seed: scenario.seed,
         noise: scenario.noise,
         slo: scenario.slo,
         context_window: scenario.context_window,
-        warmup_s: scenario.warmup_s,
+        warmup_s: match &load {
+            Load::Closed { .. } => 0.0,
+            Load::Open {
+                arrivals: ArrivalProcess::Trace { .. },
+                ..
+            } => scenario.warmup_s.unwrap_or(0.0),
+            _ => scenario.warmup_s.unwrap_or(DEFAULT_WARMUP_S),
+        },
     })
 }
+
+/// A tokens-per-minute quota that never binds (for an RPM quota given alone).
+const UNBOUNDED_TPM: f64 = 1e15;
+
+/// Users and open loads start measuring after this much simulated time unless told otherwise.
+const DEFAULT_WARMUP_S: f64 = 60.0;
 
 fn named_workload(name: &str) -> Result<WorkloadSpec> {
     profiles::by_name(name).ok_or_else(|| {
@@ -155,8 +169,13 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
     let endpoint = if args.sagemaker {
         EndpointSpec::SageMaker(fleet(args)?)
     } else {
+        // An RPM quota alone still binds: TPM is then out of the way, not absent.
+        let quota_tpm = match (args.quota_tpm, args.quota_rpm) {
+            (None, Some(_)) => Some(UNBOUNDED_TPM),
+            (tpm, _) => tpm,
+        };
         EndpointSpec::Bedrock {
-            quota: args.quota_tpm.map(|tpm| QuotaLimits {
+            quota: quota_tpm.map(|tpm| QuotaLimits {
                 tpm,
                 rpm: args.quota_rpm,
                 tpd: None,

@@ -220,6 +220,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         price_source: format!("{} ({})", price.source, price.date),
     });
     plan.knee_users_at_current_quota = Some(at_quota.knee);
+    plan.knee_at_current_quota_at_search_limit = at_quota.at_limit;
     plan.peak_minutes = minutes_of(&peak);
     plan.quota = Some(quota);
     plan.monthly_list_usd = list;

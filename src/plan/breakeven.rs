@@ -39,3 +39,80 @@ pub fn break_even(options: &[OptionPlan], monthly_requests: f64) -> Vec<BreakEve
     }
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::budget::Budget;
+
+    fn option(name: &str, kind: OptionKind, model: &str, monthly: f64, fixed: f64) -> OptionPlan {
+        OptionPlan {
+            name: name.into(),
+            kind,
+            model: model.into(),
+            service: String::new(),
+            hosting: None,
+            profile_source: String::new(),
+            knee_users: 10,
+            knee_at_search_limit: false,
+            planned_users: 6,
+            knee_users_at_current_quota: None,
+            knee_at_current_quota_at_search_limit: false,
+            instances: None,
+            peak_users: 5,
+            peak_meets_slo: true,
+            peak_ttft_p95_s: 0.1,
+            peak_tpot_p95_s: 0.01,
+            capacity_note: None,
+            quota: None,
+            monthly_requests: 1_000_000.0,
+            mean_input_tokens: 0.0,
+            mean_output_tokens: 0.0,
+            requests_per_user_hour: 0.0,
+            monthly_list_usd: monthly,
+            monthly_on_demand_usd: monthly,
+            monthly_batch_usd: None,
+            monthly_cached_prompt_usd: None,
+            cost_per_request_usd: monthly / 1e6,
+            monthly_fixed_usd: fixed,
+            instance_hours_per_month: None,
+            fleet_basis: None,
+            monthly_provisioned_usd: None,
+            budget: Budget {
+                list_monthly_usd: monthly,
+                mean_monthly_usd: monthly,
+                p50_monthly_usd: monthly,
+                p90_monthly_usd: monthly,
+                multiplier_p50: 1.0,
+                multiplier_p90: 1.0,
+                shares: Vec::new(),
+            },
+            price_source: String::new(),
+            curve: Vec::new(),
+            curve_scale: 1,
+            peak_minutes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn pairs_only_the_same_model_and_solves_the_lines_by_hand() {
+        // $2,000 a month for 1 M requests per token ($0.002 each) against a $5,000 fleet plus
+        // $1,000 that follows volume ($0.001 each): 0.002·v = 5,000 + 0.001·v at v = 5 M.
+        let options = [
+            option("bedrock", OptionKind::Bedrock, "m", 2_000.0, 0.0),
+            option("fleet", OptionKind::Sagemaker, "m", 6_000.0, 5_000.0),
+            option("other model", OptionKind::Bedrock, "n", 100.0, 0.0),
+        ];
+        let rows = break_even(&options, 1_000_000.0);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let b = &rows[0];
+        assert_eq!(
+            (b.per_request.as_str(), b.dedicated.as_str()),
+            ("bedrock", "fleet")
+        );
+        assert!((b.crossover_requests_per_month.unwrap() - 5_000_000.0).abs() < 1e-6);
+        assert_eq!(b.cheaper_at_plan, "bedrock");
+        assert!((b.saving_at_plan_usd - 4_000.0).abs() < 1e-9);
+        assert!((b.saving_fraction - 4_000.0 / 6_000.0).abs() < 1e-12);
+    }
+}

@@ -69,6 +69,7 @@ impl Context<'_> {
             knee_at_search_limit: e.capacity.at_limit,
             planned_users: e.capacity.planned * e.curve_scale,
             knee_users_at_current_quota: None,
+            knee_at_current_quota_at_search_limit: false,
             instances: None,
             peak_users: self.peak_users,
             peak_meets_slo,

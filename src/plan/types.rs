@@ -64,8 +64,10 @@ pub struct OptionPlan {
     /// The SLO still held at the most users searched (4× the peak): the knee is at least this.
     pub knee_at_search_limit: bool,
     pub planned_users: u32,
-    /// Bedrock: the knee at the current quota.
+    /// Bedrock: the knee at the current quota, and whether the SLO still held there at the
+    /// most users searched (then it is at least this).
     pub knee_users_at_current_quota: Option<u32>,
+    pub knee_at_current_quota_at_search_limit: bool,
     /// SageMaker: instances the peak needs.
     pub instances: Option<u32>,
     pub peak_users: u32,

@@ -67,8 +67,14 @@ pub fn summary_rows(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
                 o.name.clone(),
                 o.model.clone(),
                 users_cell(o),
-                o.knee_users_at_current_quota
-                    .map_or("—".into(), |k| thousands(f64::from(k))),
+                o.knee_users_at_current_quota.map_or("—".into(), |k| {
+                    let at_least = if o.knee_at_current_quota_at_search_limit {
+                        "≥ "
+                    } else {
+                        ""
+                    };
+                    format!("{at_least}{}", thousands(f64::from(k)))
+                }),
                 if o.peak_meets_slo { "met" } else { "missed" }.to_string(),
                 quota_cell(o),
                 thousands(o.budget.list_monthly_usd),

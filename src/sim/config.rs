@@ -97,8 +97,21 @@ impl SimConfig {
             } => {
                 at_least_one("endpoint.model_max_tokens", *model_max_tokens)?;
                 if let Some(q) = quota {
-                    if !(q.tpm > 0.0) {
-                        return Err(SimError::out_of_range("endpoint.quota.tpm", q.tpm, "> 0"));
+                    if !(q.tpm > 0.0 && q.tpm.is_finite()) {
+                        return Err(SimError::out_of_range(
+                            "endpoint.quota.tpm",
+                            q.tpm,
+                            "a finite number > 0",
+                        ));
+                    }
+                    if let Some(rpm) = q.rpm {
+                        if !(rpm > 0.0 && rpm.is_finite()) {
+                            return Err(SimError::out_of_range(
+                                "endpoint.quota.rpm",
+                                rpm,
+                                "a finite number > 0",
+                            ));
+                        }
                     }
                 }
             }

@@ -32,9 +32,10 @@ pub struct SimScenario {
     pub noise: bool,
     #[serde(default = "context_window")]
     pub context_window: f64,
-    /// Seconds simulated before the measured window (open loop and users).
+    /// Seconds simulated before the measured window: users and open loads (default 60 s);
+    /// a closed loop or a trace counts every request from the start.
     #[serde(default)]
-    pub warmup_s: f64,
+    pub warmup_s: Option<f64>,
 }
 
 fn one() -> u64 {
