@@ -10,7 +10,9 @@
 #      (scripts/run-notebooks.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llmcap/target}"
+# The same target directory as `cargo run --release -- plan` (the README's other command), so
+# the two share one build; CI (.ci/run) points it at a cache under $HOME instead.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 bash scripts/llama-server.sh install
 cargo test --release

@@ -22,6 +22,16 @@ impl Factor {
     }
 }
 
+/// The hidden costs of a fleet billed by the instance-hour (SageMaker real-time): its hours
+/// are set by the simulated peak (or workday), so retries and peak-hour variability do not add
+/// to them, and prompts are free on an instance; data transfer and monitoring still do.
+pub fn fleet_factors() -> Vec<Factor> {
+    seed000_factors(0.0, 0.0)
+        .into_iter()
+        .filter(|f| f.name == "data transfer" || f.name == "monitoring and logging")
+        .collect()
+}
+
 /// Seed 000's hidden cost factors. The system-prompt and history uplifts are measured from the
 /// simulated workload (its tokens against the bare messages a price calculator would count).
 pub fn seed000_factors(system_prompt_uplift: f64, history_uplift: f64) -> Vec<Factor> {

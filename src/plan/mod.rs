@@ -178,7 +178,7 @@ fn assumptions(s: &Scenario, w: &WorkloadSpec) -> Vec<String> {
         format!(
             "Peak hour: {:.0} % of {} employees in conversation at once ({} users), simulated for {:.0} s after a {:.0} s warm-up that no statistic includes; users start in the steady phase of their think-time and session cycle.",
             s.peak_active_fraction * 100.0,
-            s.employees,
+            crate::format::thousands(f64::from(s.employees)),
             s.peak_users(),
             s.peak_duration_s,
             simulate::PEAK_WARMUP_S
@@ -193,7 +193,7 @@ fn assumptions(s: &Scenario, w: &WorkloadSpec) -> Vec<String> {
             "Quota: asked for only where the simulated peak throttles at the current value; the ask is the steady p99 minute × {} rounded up.",
             quota::HEADROOM
         ),
-        "SageMaker fleets are sized for the peak; always-on ones bill 730 h a month, autoscaled ones the hours of a simulated workday. Against volume, an autoscaled fleet's hours above its minimum are taken to grow in proportion to requests.".into(),
+        "SageMaker fleets are sized for the peak; always-on ones bill 730 h a month, autoscaled ones the hours of a simulated workday. Against volume, an autoscaled fleet's hours above its minimum are taken to grow in proportion to requests. A fleet's realistic budget adds data transfer and monitoring only: retries and peaks do not add instance-hours to a fleet already sized for the peak.".into(),
         "Profiles marked 'published ranges' or 'ASSUMED' extrapolate beyond any measurement; a profile measured at other prompt lengths is extrapolated to this workload's.".into(),
     ]
 }

@@ -12,7 +12,7 @@ use super::hosting::check_instance;
 use super::scenario::{AutoscalingPolicy, Precision};
 use super::simulate::PeakSimulator;
 use super::types::{OptionKind, OptionPlan};
-use crate::cost::budget::{realistic, seed000_factors};
+use crate::cost::budget::{fleet_factors, realistic};
 use crate::cost::fleet;
 use crate::perf::Profile;
 use crate::sim::sagemaker::{Autoscaling, FleetConfig, Router, ScalingMetric};
@@ -131,12 +131,7 @@ pub fn plan(
             (fleet::always_on_hours(policy.min_instances) * price.usd_per_hour).min(monthly)
         }
     };
-    let budget = realistic(
-        monthly,
-        &seed000_factors(0.0, 0.0),
-        BUDGET_SAMPLES,
-        ctx.scenario.seed,
-    );
+    let budget = realistic(monthly, &fleet_factors(), BUDGET_SAMPLES, ctx.scenario.seed);
     let mut plan = ctx.build(Evidence {
         name: o.name,
         kind: OptionKind::Sagemaker,

@@ -6,7 +6,7 @@ use super::scenario::Scenario;
 use super::types::MinuteTpm;
 use crate::perf::Profile;
 use crate::sim::{ClientPolicy, EndpointSpec, Load, SimConfig, SimResult, Slo};
-use crate::workload::arrivals::ArrivalProcess;
+use crate::workload::arrivals::{ArrivalProcess, MAX_PEAK_FACTOR};
 use crate::workload::WorkloadSpec;
 
 /// Simulated before each peak's measured window: users start in their steady phase, and two
@@ -86,14 +86,16 @@ impl PeakSimulator<'_> {
         monthly_requests: f64,
         endpoint: EndpointSpec,
     ) -> Result<SimResult, PlanError> {
-        let mean_rate = monthly_requests / self.scenario.workdays_per_month / 86_400.0;
+        let mean_rate = (monthly_requests / self.scenario.workdays_per_month / 86_400.0).max(1e-9);
         let peak_rate = peak.requests as f64 / peak.duration_s.max(1.0);
         let mut config = self.config(1, endpoint);
         config.warmup_s = 0.0;
         config.load = Load::Open {
             arrivals: ArrivalProcess::Diurnal {
                 mean_rate_per_s: mean_rate,
-                peak_factor: (peak_rate / mean_rate).max(1.0),
+                // The peak hour's rate comes from the workload's think times, the mean from the
+                // scenario's sessions a day; a daily curve peaks at most 15× its mean.
+                peak_factor: (peak_rate / mean_rate).clamp(1.0, MAX_PEAK_FACTOR),
                 period_s: 86_400.0,
                 peak_at_s: 14.0 * 3_600.0,
             },

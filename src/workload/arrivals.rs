@@ -29,6 +29,10 @@ pub enum ArrivalProcess {
     Trace { times_s: Vec<f64> },
 }
 
+/// The largest peak-to-mean ratio the diurnal curve takes (its concentration is searched up to
+/// 50, where e^k / I0(k) ≈ 17.7); a larger ratio is not a daily cycle but a burst.
+pub const MAX_PEAK_FACTOR: f64 = 15.0;
+
 fn one_day() -> f64 {
     86_400.0
 }
@@ -85,11 +89,13 @@ impl ArrivalProcess {
                 *cv,
                 "> 0",
             )),
-            ArrivalProcess::Diurnal { peak_factor, .. } if !(*peak_factor >= 1.0) => {
+            ArrivalProcess::Diurnal { peak_factor, .. }
+                if !(*peak_factor >= 1.0 && *peak_factor <= MAX_PEAK_FACTOR) =>
+            {
                 Err(WorkloadError::out_of_range(
                     "diurnal arrivals: peak_factor",
                     *peak_factor,
-                    "≥ 1 (peak rate / mean rate)",
+                    "between 1 and 15 (peak rate / mean rate over one period)",
                 ))
             }
             _ => Ok(()),
@@ -132,14 +138,15 @@ impl ArrivalSampler {
             }
             ArrivalProcess::Diurnal {
                 mean_rate_per_s,
-                peak_factor,
                 period_s,
                 peak_at_s,
+                ..
             } => {
-                // Thinning (Lewis–Shedler) against the peak rate.
-                let peak_rate = mean_rate_per_s * peak_factor;
+                // Thinning (Lewis–Shedler) against the curve's own maximum, norm·e^k (equal to
+                // mean × peak_factor wherever the concentration k reaches it).
                 let k = self.diurnal_k;
                 let norm = mean_rate_per_s / bessel_i0(k);
+                let peak_rate = (norm * k.exp()).max(f64::MIN_POSITIVE);
                 let exp = Exp::new(peak_rate).expect("validated");
                 let mut t = now_s;
                 loop {
@@ -191,6 +198,20 @@ fn concentration_for_peak(peak_factor: f64) -> f64 {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn a_diurnal_peak_beyond_the_daily_curve_is_refused() {
+        let diurnal = |peak_factor: f64| ArrivalProcess::Diurnal {
+            mean_rate_per_s: 1.0,
+            peak_factor,
+            period_s: 86_400.0,
+            peak_at_s: 0.0,
+        };
+        assert!(diurnal(15.0).validate().is_ok());
+        for bad in [0.5, 16.0, 1e300, f64::NAN, f64::INFINITY] {
+            assert!(diurnal(bad).validate().is_err(), "{bad}");
+        }
+    }
 
     fn count(process: ArrivalProcess, horizon: f64) -> (usize, Vec<f64>) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
