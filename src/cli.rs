@@ -340,7 +340,8 @@ pub struct PricingImportArgs {
 /// (accelerator memory, open weights; Serverless: CPU, at most 6 GB). For each option,
 /// bisection over simulated peak-hour users finds the most users whose p95 TTFT, p95 TPOT and
 /// error rate meet the SLO (the knee); the plan uses 60 % of it (seed 000). Users start in the
-/// steady phase of their think-time cycle and a 2-minute warm-up is left out of every statistic.
+/// steady phase of their think-time cycle and a warm-up of one session gap (2–30 minutes) is
+/// left out of every statistic.
 /// A Bedrock quota is asked for only when the simulated peak throttles at its current value;
 /// the ask is the steady p99 minute × 1.25, rounded up. Cost = monthly tokens × catalog prices
 /// (Bedrock), instance-hours × hourly price (SageMaker) or compute seconds (Serverless);

@@ -193,7 +193,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         knee_users: capacity.knee,
         knee_at_search_limit: capacity.at_limit,
         planned_users: capacity.planned,
-        warmup_s: super::simulate::PEAK_WARMUP_S,
+        warmup_s: super::simulate::peak_warmup_s(ctx.workload),
         measured_minutes: minutes_of(&peak).len() as u32,
         peak_tpm_charged: peak.tpm_percentile(0.99),
         headroom: HEADROOM,

@@ -91,7 +91,7 @@ pub fn compute(inputs: &Inputs) -> Result<Plan, PlanError> {
         peak_users: ctx.peak_users,
         monthly_requests,
         slo: scenario.slo.clone(),
-        warmup_s: simulate::PEAK_WARMUP_S,
+        warmup_s: simulate::peak_warmup_s(&workload),
         peak_duration_s: scenario.peak_duration_s,
         options,
         break_even,
@@ -181,7 +181,7 @@ fn assumptions(s: &Scenario, w: &WorkloadSpec) -> Vec<String> {
             crate::format::thousands(f64::from(s.employees)),
             s.peak_users(),
             s.peak_duration_s,
-            simulate::PEAK_WARMUP_S
+            simulate::peak_warmup_s(w)
         ),
         format!(
             "Monthly volume: employees × {} sessions a day × {} turns × {} workdays.",

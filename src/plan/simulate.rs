@@ -9,9 +9,13 @@ use crate::sim::{ClientPolicy, EndpointSpec, Load, SimConfig, SimResult, Slo};
 use crate::workload::arrivals::{ArrivalProcess, MAX_PEAK_FACTOR};
 use crate::workload::WorkloadSpec;
 
-/// Simulated before each peak's measured window: users start in their steady phase, and two
-/// minutes fill the servers' batches and queues.
-pub const PEAK_WARMUP_S: f64 = 120.0;
+/// Simulated before each peak's measured window: users start in their steady phase (thinking
+/// or between sessions, in proportion to the time spent in each), and the warm-up fills the
+/// servers' batches and queues and lets the users who would have been waiting for a reply at
+/// the start mix back in. That takes about one session gap; at least two minutes, at most 30.
+pub fn peak_warmup_s(workload: &WorkloadSpec) -> f64 {
+    workload.behaviour.session_gap_s.clamp(120.0, 1_800.0)
+}
 
 /// Users are searched up to this many times the peak, so an option far above need stops early.
 pub const SEARCH_LIMIT_FACTOR: u32 = 4;
@@ -51,7 +55,7 @@ impl PeakSimulator<'_> {
                 tpot_s: self.scenario.slo.tpot_p95_s,
             },
             context_window: self.context_window,
-            warmup_s: PEAK_WARMUP_S,
+            warmup_s: peak_warmup_s(self.workload),
         }
     }
 
