@@ -15,6 +15,24 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
     for spec in &args.fault {
         faults.apply(spec)?;
     }
+    for (flag, value) in [
+        ("--quota-tpm", args.quota_tpm),
+        ("--quota-rpm", args.quota_rpm),
+    ] {
+        if let Some(v) = value {
+            if !(v > 0.0 && v.is_finite()) {
+                anyhow::bail!(
+                    "{flag} {v}: must be a finite number > 0 (leave it out for no quota)"
+                );
+            }
+        }
+    }
+    if !(args.output_burndown >= 1.0 && args.output_burndown.is_finite()) {
+        anyhow::bail!(
+            "--output-burndown {}: must be a finite number ≥ 1 (output tokens count this many times against TPM)",
+            args.output_burndown
+        );
+    }
     let quota = match (args.quota_tpm, args.quota_rpm) {
         (None, None) => None,
         (tpm, rpm) => Some(QuotaLimits {

@@ -31,6 +31,8 @@ pub enum PerfError {
         low: f64,
         high: f64,
     },
-    #[error("max concurrency {0}: must be > 1")]
+    #[error("max concurrency {0}: must be a finite number > 1")]
     MaxConcurrency(f64),
+    #[error("--max-prompt-tokens {0}: must be a finite number ≥ 1 (the longest prompt the ranges cover)")]
+    MaxPromptTokens(f64),
 }

@@ -19,8 +19,11 @@ pub fn from_ranges(
             return Err(PerfError::BadRange { name, low, high });
         }
     }
-    if !(max_concurrency > 1.0) {
+    if !(max_concurrency > 1.0 && max_concurrency.is_finite()) {
         return Err(PerfError::MaxConcurrency(max_concurrency));
+    }
+    if !(max_prompt_tokens >= 1.0 && max_prompt_tokens.is_finite()) {
+        return Err(PerfError::MaxPromptTokens(max_prompt_tokens));
     }
     let gamma = 2.0;
     let per_request = (tpot_s.1 - tpot_s.0) / (max_concurrency - 1.0);

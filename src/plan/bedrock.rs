@@ -6,7 +6,7 @@ use super::capacity::{search, search_with_curve};
 use super::error::PlanError;
 use super::hosting::check_bedrock;
 use super::quota::{QuotaCheck, QuotaEvidence, QuotaName, HEADROOM};
-use super::simulate::{mean_tokens, minutes_of, throttle_rate, PeakSimulator};
+use super::simulate::{mean_tokens, minutes_of, throttle_rate};
 use super::types::{OptionKind, OptionPlan};
 use crate::cost::budget::{realistic, seed000_factors};
 use crate::cost::money::{bedrock_batch, bedrock_on_demand, TokenVolume, HOURS_PER_MONTH};
@@ -66,13 +66,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         .catalog
         .bedrock(o.model_id, &ctx.scenario.region, false)
         .map_err(|e| err(e.to_string()))?;
-    let sim = PeakSimulator {
-        scenario: ctx.scenario,
-        workload: ctx.workload,
-        profile,
-        context_window: served.context_window,
-        option: o.name,
-    };
+    let sim = ctx.simulator(o.name, profile, served);
     let at = |quota: Option<(f64, Option<f64>)>| endpoint(quota, o.model_max_tokens);
     let limit = ctx.search_limit();
     let slo = &ctx.scenario.slo;

@@ -2,9 +2,9 @@
 //! a capacity search and a simulated peak into an `OptionPlan` the per-service planners finish.
 
 use super::capacity::{Capacity, CurvePoint};
-use super::hosting::HostingCatalog;
+use super::hosting::{HostingCatalog, ServedModel};
 use super::scenario::Scenario;
-use super::simulate::{mean_tokens, requests_per_user_hour};
+use super::simulate::{mean_tokens, requests_per_user_hour, PeakSimulator};
 use super::types::{OptionKind, OptionPlan};
 use crate::cost::budget::Budget;
 use crate::cost::catalog::Catalog;
@@ -45,6 +45,22 @@ pub struct Evidence<'a> {
 }
 
 impl Context<'_> {
+    /// The simulations of one option: its profile, at the served model's context window.
+    pub fn simulator<'a>(
+        &'a self,
+        option: &'a str,
+        profile: &'a Profile,
+        served: &ServedModel,
+    ) -> PeakSimulator<'a> {
+        PeakSimulator {
+            scenario: self.scenario,
+            workload: self.workload,
+            profile,
+            context_window: served.context_window,
+            option,
+        }
+    }
+
     pub fn build(&self, e: Evidence) -> OptionPlan {
         let (mean_in, mean_out) = mean_tokens(e.peak);
         let slo = &self.scenario.slo;

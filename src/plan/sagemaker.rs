@@ -10,7 +10,6 @@ use super::capacity::search_with_curve;
 use super::error::PlanError;
 use super::hosting::check_instance;
 use super::scenario::{AutoscalingPolicy, Precision};
-use super::simulate::PeakSimulator;
 use super::types::{OptionKind, OptionPlan};
 use crate::cost::budget::{fleet_factors, realistic};
 use crate::cost::fleet;
@@ -63,13 +62,7 @@ pub fn plan(
         .catalog
         .instance(o.instance_type, &ctx.scenario.region)
         .map_err(|e| err(e.to_string()))?;
-    let sim = PeakSimulator {
-        scenario: ctx.scenario,
-        workload: ctx.workload,
-        profile,
-        context_window: served.context_window,
-        option: o.name,
-    };
+    let sim = ctx.simulator(o.name, profile, served);
     let slo = &ctx.scenario.slo;
     let (per_instance, curve) = search_with_curve(ctx.search_limit(), slo, |u| {
         sim.search_point(u, o.fleet(1, None, 0.0))

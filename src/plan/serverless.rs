@@ -6,7 +6,6 @@ use super::capacity::search_with_curve;
 use super::error::PlanError;
 use super::hosting::check_serverless;
 use super::scenario::Precision;
-use super::simulate::PeakSimulator;
 use super::types::{OptionKind, OptionPlan};
 use crate::cost::budget::{realistic, seed000_factors};
 use crate::perf::Profile;
@@ -63,13 +62,7 @@ pub fn plan(
             keep_warm_s: KEEP_WARM_S,
         })
     };
-    let sim = PeakSimulator {
-        scenario: ctx.scenario,
-        workload: ctx.workload,
-        profile,
-        context_window: served.context_window,
-        option: o.name,
-    };
+    let sim = ctx.simulator(o.name, profile, served);
     let (capacity, curve) = search_with_curve(ctx.search_limit(), &ctx.scenario.slo, |u| {
         sim.search_point(u, endpoint())
     })?;

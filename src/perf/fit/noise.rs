@@ -95,7 +95,18 @@ fn linear_in_concurrency(spreads: &[(f64, f64, f64)]) -> (f64, f64) {
     });
     let b = DVector::from_fn(rows, |i, _| spreads[i].2.sqrt() * spreads[i].1);
     match a.svd(true, true).solve(&b, 1e-12) {
-        Ok(x) if x[1] >= 0.0 && x[0].is_finite() => (x[0], x[1]),
+        Ok(x) if x[1] >= 0.0 && x[0] >= 0.0 && x[0].is_finite() => (x[0], x[1]),
+        // A negative spread at no load is not a spread: refit through the origin (s0 = 0).
+        Ok(x) if x[1] >= 0.0 && x[0] < 0.0 => {
+            let (nn, ns) = spreads.iter().fold((0.0, 0.0), |(nn, ns), &(n, sigma, w)| {
+                (nn + w * n * n, ns + w * n * sigma)
+            });
+            if nn > 0.0 && (ns / nn).is_finite() {
+                (0.0, (ns / nn).max(0.0))
+            } else {
+                (mean, 0.0)
+            }
+        }
         _ => (mean, 0.0),
     }
 }
@@ -113,5 +124,28 @@ pub fn assumed_for_medians(metric: &str) -> NoiseModel {
             "assumed ({metric}): a table of medians carries no spread; sigma 0.05 + 0.0044·n matches \
              seed 002's mean/median at n = 50; 0.5 % spikes at 4x follow seed 000"
         ),
+    }
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::linear_in_concurrency;
+
+    #[test]
+    fn the_spread_at_no_load_is_never_negative() {
+        // Spreads rising faster than linearly from c = 1 (0.01, 0.10, 0.30 at 1, 3, 6) give a
+        // least-squares intercept below zero; the fit then goes through the origin instead:
+        // s1 = Σ n·σ / Σ n² = (0.01 + 0.30 + 1.80) / (1 + 9 + 36) = 2.11 / 46.
+        let (s0, s1) =
+            linear_in_concurrency(&[(1.0, 0.01, 1.0), (3.0, 0.10, 1.0), (6.0, 0.30, 1.0)]);
+        assert_eq!(s0, 0.0);
+        assert!((s1 - 2.11 / 46.0).abs() < 1e-12, "{s1}");
+        // A positive intercept is kept as fitted: 0.05 + 0.01·n exactly.
+        let (s0, s1) =
+            linear_in_concurrency(&[(1.0, 0.06, 1.0), (3.0, 0.08, 1.0), (6.0, 0.11, 1.0)]);
+        assert!(
+            (s0 - 0.05).abs() < 1e-9 && (s1 - 0.01).abs() < 1e-9,
+            "{s0} {s1}"
+        );
     }
 }

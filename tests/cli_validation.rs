@@ -1,0 +1,109 @@
+//! Flags checked at the edge: a bad value is refused with exit code 1 and a message naming the
+//! flag, before anything starts.
+
+use assert_cmd::Command;
+
+const PROFILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/models/bedrock-llama3-3-70b-instruct.toml"
+);
+
+fn refused(args: &[&str], names: &str) {
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{args:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(names), "{args:?}: {stderr}");
+}
+
+#[test]
+fn the_emulator_refuses_quotas_it_cannot_enforce() {
+    for value in ["0", "-5", "NaN", "inf"] {
+        // `--flag=VALUE`: a negative number after a space would read as another flag.
+        refused(
+            &[
+                "emulate",
+                "--profile",
+                PROFILE,
+                &format!("--quota-tpm={value}"),
+            ],
+            "--quota-tpm",
+        );
+        refused(
+            &[
+                "emulate",
+                "--profile",
+                PROFILE,
+                &format!("--quota-rpm={value}"),
+            ],
+            "--quota-rpm",
+        );
+    }
+}
+
+#[test]
+fn profile_from_ranges_refuses_an_empty_prompt_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.toml");
+    for value in ["0", "-1", "NaN"] {
+        refused(
+            &[
+                "profile-from-ranges",
+                "--model-id",
+                "m",
+                "--name",
+                "n",
+                "--ttft-ms",
+                "100..200",
+                "--tpot-ms",
+                "20..40",
+                "--max-concurrency",
+                "50",
+                &format!("--max-prompt-tokens={value}"),
+                "--source",
+                "s",
+                "--date",
+                "d",
+                "--target",
+                "t",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "--max-prompt-tokens",
+        );
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_rpm_quota_given_alone_still_throttles() {
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .args([
+            "simulate",
+            "--profile",
+            PROFILE,
+            "--workload",
+            "multi_turn_chat",
+            "--rate",
+            "5/s",
+            "--duration",
+            "5m",
+            "--quota-rpm",
+            "60",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sim: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // 300 requests a minute offered against 60 allowed: most attempts are refused.
+    assert!(sim["throttled"].as_u64().unwrap() > 0, "{sim}");
+}
