@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::catalog::BedrockPrice;
 
 /// Hours in an average month (AWS bills an always-on instance this many).
-pub const HOURS_PER_MONTH: f64 = 730.0;
+pub use super::fleet::HOURS_IN_MONTH as HOURS_PER_MONTH;
 
 /// Tokens in a month, by how they are billed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -33,11 +33,6 @@ pub fn bedrock_batch(v: &TokenVolume, p: &BedrockPrice) -> Option<f64> {
     )
 }
 
-/// SageMaker real-time: instance-hours × hourly price, busy or idle.
-pub fn sagemaker_month(instance_hours: f64, usd_per_hour: f64) -> f64 {
-    instance_hours * usd_per_hour
-}
-
 /// The monthly volume at which `fixed_a + per_unit_a·v = fixed_b + per_unit_b·v`; `None` when
 /// the lines never cross at a positive volume.
 pub fn crossover_volume(
@@ -52,12 +47,6 @@ pub fn crossover_volume(
     }
     let v = (fixed_b - fixed_a) / slope;
     (v.is_finite() && v > 0.0).then_some(v)
-}
-
-/// Hours a month of traffic, at the rate one dedicated instance can carry, above which the
-/// always-on instance costs less than paying per token for the same traffic.
-pub fn breakeven_hours(instance_usd_per_hour: f64, per_token_usd_per_hour_at_capacity: f64) -> f64 {
-    HOURS_PER_MONTH * instance_usd_per_hour / per_token_usd_per_hour_at_capacity
 }
 
 #[cfg(test)]
@@ -96,14 +85,12 @@ mod tests {
     }
 
     #[test]
-    fn a_sagemaker_month_and_the_crossover() {
-        assert!((sagemaker_month(HOURS_PER_MONTH, 7.09) - 5_175.7).abs() < 1e-6);
-        // $0.01 a request against a $5,175.70 month: they cross at 517,570 requests.
-        let v = crossover_volume(0.0, 0.01, 5_175.7, 0.0).unwrap();
+    fn the_crossover_of_a_per_request_line_and_a_month_of_one_instance() {
+        // $0.01 a request against 730 h × $7.09 = $5,175.70: they cross at 517,570 requests.
+        let month = HOURS_PER_MONTH * 7.09;
+        assert!((month - 5_175.7).abs() < 1e-6);
+        let v = crossover_volume(0.0, 0.01, month, 0.0).unwrap();
         assert!((v - 517_570.0).abs() < 1e-6);
-        assert!((0.01 * v - sagemaker_month(HOURS_PER_MONTH, 7.09)).abs() < 1e-6);
         assert_eq!(crossover_volume(0.0, 0.01, 0.0, 0.01), None);
-        // An instance at $1.41/h against $25.7/h of per-token traffic: about 40 hours a month.
-        assert!((breakeven_hours(1.408, 25.7) - 40.0).abs() < 0.1);
     }
 }
