@@ -27,6 +27,7 @@ pub enum Command {
     Report(ReportArgs),
     Fit(FitArgs),
     Predict(PredictArgs),
+    Validate(ValidateArgs),
     Simulate(Box<SimulateArgs>),
     Workloads(WorkloadsArgs),
     BenchSim(BenchSimArgs),
@@ -90,6 +91,31 @@ pub struct FitArgs {
     #[arg(long)]
     pub target: Option<String>,
     /// Print machine-readable JSON (the profile with its fit report) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Check the performance model on data it did not see: fit on some levels, predict the rest.
+///
+/// Fits the server model (batch slots, prefill contention, decode step) on the levels selected by
+/// --fit-on (concurrency) and --fit-on-prompts (input tokens), predicts every other level of the
+/// table, and prints measured against predicted p50 TPOT and TTFT, each prediction's 90 %
+/// interval, and the median and worst error.
+///
+/// Example (NVIDIA NIM's published table, fitted on the levels a short benchmark covers):
+///   llmcap validate nim.csv --fit-on 1,5,50,150,250
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// A table of level medians or means (a published table: columns concurrency, input_tokens,
+    /// output_tokens, ttft_s, tpot_s, ...), a calibration run directory or its records CSV.
+    pub input: PathBuf,
+    /// Fit on these concurrency levels only (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
+    pub fit_on: Option<Vec<f64>>,
+    /// Fit on these prompt sizes (input tokens) only (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "TOKENS,...")]
+    pub fit_on_prompts: Option<Vec<f64>>,
+    /// Print machine-readable JSON instead of tables.
     #[arg(long)]
     pub json: bool,
 }

@@ -38,6 +38,8 @@ fn truth() -> PerfModel {
             prompt_tokens: [128.0, 6144.0],
             output_tokens: [256.0, 256.0],
         },
+        server: None,
+        uncertainty: None,
     }
 }
 

@@ -44,6 +44,8 @@ fn step_model(t0: f64, t1: f64) -> PerfModel {
             prompt_tokens: [0.0, 1e9],
             output_tokens: [1.0, 1e9],
         },
+        server: None,
+        uncertainty: None,
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::perf::{Level, Sample};
 
-use super::{records, reference_table, InputError};
+use super::{published_table, records, reference_table, InputError};
 
 /// What a fit reads.
 #[derive(Debug)]
@@ -62,6 +62,8 @@ pub fn load(path: &Path) -> Result<LoadedMeasurements, InputError> {
         .map_err(|e| InputError::header(&origin, e))?;
     let measurements = if reference_table::is_reference_table(&header) {
         Measurements::Medians(reference_table::parse(&text, &origin)?)
+    } else if published_table::is_published_table(&header) {
+        Measurements::Medians(published_table::parse(&text, &origin)?)
     } else {
         let parsed = records::parse(&text, &origin)?;
         Measurements::Requests {

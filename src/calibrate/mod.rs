@@ -6,6 +6,7 @@ pub mod input;
 pub mod input_error;
 pub mod manifest;
 pub mod prompt;
+pub mod published_table;
 pub mod record;
 pub mod records;
 pub mod reference_table;

@@ -59,27 +59,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
     for (row, record) in reader.records().enumerate() {
         let line = row + 2;
         let record = record.map_err(|e| InputError::row(origin, line, e))?;
-        let cell = |name: &str| -> Result<Option<f64>, InputError> {
-            let Some(text) = index(name)
-                .and_then(|i| record.get(i))
-                .filter(|t| !t.is_empty())
-            else {
-                return Ok(None);
-            };
-            let bad = |problem: String| InputError::cell(origin, line, name, problem);
-            let value: f64 = text
-                .parse()
-                .map_err(|_| bad(format!("`{text}` is not a number")))?;
-            if !value.is_finite() {
-                return Err(bad(format!("`{text}` is not a finite number")));
-            }
-            if value < 0.0 {
-                return Err(bad(format!(
-                    "{value} is negative; token counts, rates and times are ≥ 0"
-                )));
-            }
-            Ok(Some(value))
-        };
+        let cell = |name: &str| number_cell(&record, index(name), origin, line, name);
         let required = |name: &str| -> Result<f64, InputError> {
             cell(name)?.ok_or_else(|| InputError::cell(origin, line, name, "empty; it is required"))
         };
@@ -112,6 +92,32 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
         });
     }
     Ok(levels)
+}
+
+/// A non-negative finite number from a cell; `None` when the column is absent or the cell empty.
+pub(super) fn number_cell(
+    record: &csv::StringRecord,
+    column: Option<usize>,
+    origin: &str,
+    line: usize,
+    name: &str,
+) -> Result<Option<f64>, InputError> {
+    let Some(text) = column.and_then(|i| record.get(i)).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let bad = |problem: String| InputError::cell(origin, line, name, problem);
+    let value: f64 = text
+        .parse()
+        .map_err(|_| bad(format!("`{text}` is not a number")))?;
+    if !value.is_finite() {
+        return Err(bad(format!("`{text}` is not a finite number")));
+    }
+    if value < 0.0 {
+        return Err(bad(format!(
+            "{value} is negative; token counts, rates and times are ≥ 0"
+        )));
+    }
+    Ok(Some(value))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod profile_from_ranges;
 mod report;
 mod simulate;
 mod units;
+mod validate;
 mod workloads;
 
 use anyhow::Result;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => report::run(&args),
         Command::Fit(args) => fit::run(&args),
         Command::Predict(args) => predict::run(&args),
+        Command::Validate(args) => validate::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Workloads(args) => workloads::run(&args),
         Command::BenchClient(args) => bench_client::run(&args),

@@ -32,6 +32,7 @@ pub fn run(args: &ProfileFromRangesArgs) -> Result<()> {
         levels: Vec::new(),
         leave_one_level_out: Vec::new(),
         candidates: Vec::new(),
+        server_candidates: Vec::new(),
     };
     let profile = Profile::from_fit(
         args.model_id.clone(),

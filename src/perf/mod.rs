@@ -9,6 +9,8 @@ pub mod noise;
 pub mod predict;
 pub mod profile;
 pub mod published;
+pub mod server;
+pub mod validate;
 
 pub use error::PerfError;
 pub use levels::{Level, Sample};

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::error::PerfError;
 use super::model::{held_context, TpotModel, TtftModel};
 use super::noise::{NoiseModel, SpikedLogNormal};
+use super::server::bench::closed_loop;
+use super::server::interval::{Band, Uncertainty};
+use super::server::ServerModel;
 
 /// The span of operating points a model was fitted on; outside it, predictions extrapolate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +35,13 @@ pub struct PerfModel {
     pub tpot_noise: NoiseModel,
     pub ttft_noise: NoiseModel,
     pub range: FitRange,
+    /// The mechanistic server (docs/DESIGN.md, "The server model"); when present, predictions
+    /// are its closed-loop steady state and the closed forms above are its starting point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerModel>,
+    /// The server fit's parameter covariance, for prediction intervals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<Uncertainty>,
 }
 
 /// Speed at one operating point.
@@ -44,6 +54,9 @@ pub struct Prediction {
     pub tpot: SpikedLogNormal,
     /// Outside the fitted range, or past the queue form's knee continuation.
     pub extrapolated: bool,
+    /// 90 % intervals of the p50 figures (a new measurement's), when the profile has them.
+    pub ttft_p50_band: Option<Band>,
+    pub tpot_p50_band: Option<Band>,
 }
 
 impl Prediction {
@@ -123,6 +136,44 @@ impl PerfModel {
             )));
         }
         let context = held_context(concurrency, prompt_tokens, output_tokens);
+        let extrapolated = !self
+            .range
+            .contains(concurrency, prompt_tokens, output_tokens)
+            || (self.server.is_none() && self.tpot.beyond_knee(context));
+        if let Some(server) = &self.server {
+            let level = closed_loop(server, concurrency, prompt_tokens, output_tokens);
+            let ttft = self
+                .ttft_noise
+                .at(level.ttft_s, self.noise_concurrency(concurrency));
+            let tpot = SpikedLogNormal {
+                median: level.tpot_s.unwrap_or(server.step.t0_s),
+                ..self.tpot_factor(concurrency)
+            };
+            let bands = self
+                .uncertainty
+                .as_ref()
+                .map(|u| u.bands(server, concurrency, prompt_tokens, output_tokens));
+            // The bands are of the noise-free centre; a p50 sits at the centre times the
+            // noise's median shift.
+            let shift = |band: Band, dist: &SpikedLogNormal| {
+                let k = dist.quantile(0.5) / dist.median;
+                Band {
+                    value: band.value * k,
+                    low: band.low * k,
+                    high: band.high * k,
+                }
+            };
+            return Ok(Prediction {
+                concurrency,
+                prompt_tokens,
+                output_tokens,
+                ttft_p50_band: bands.map(|b| shift(b.ttft_s, &ttft)),
+                tpot_p50_band: bands.and_then(|b| b.tpot_s).map(|b| shift(b, &tpot)),
+                ttft,
+                tpot,
+                extrapolated,
+            });
+        }
         let tpot_median = self.tpot.median_s(concurrency, context);
         Ok(Prediction {
             concurrency,
@@ -133,10 +184,9 @@ impl PerfModel {
                 median: tpot_median,
                 ..self.tpot_factor(concurrency)
             },
-            extrapolated: !self
-                .range
-                .contains(concurrency, prompt_tokens, output_tokens)
-                || self.tpot.beyond_knee(context),
+            extrapolated,
+            ttft_p50_band: None,
+            tpot_p50_band: None,
         })
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::error::PerfError;
 use super::fit::{CandidateScore, FitReport, LevelFit};
 use super::predict::PerfModel;
+use super::server::fit::ServerCandidate;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
@@ -69,6 +70,9 @@ pub struct FitSummary {
     /// Levels measured but deliberately left out of the fit, predicted by it.
     #[serde(default)]
     pub held_out: Vec<LevelFit>,
+    /// The server model's candidates: sharing policy × batch limit, with their errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_candidates: Vec<ServerCandidate>,
 }
 
 impl Profile {
@@ -89,6 +93,7 @@ impl Profile {
                 levels: report.levels.clone(),
                 leave_one_level_out: report.leave_one_level_out.clone(),
                 held_out,
+                server_candidates: report.server_candidates.clone(),
             },
             limits: None,
         }
@@ -133,6 +138,9 @@ impl Profile {
                     "field `{field}` is {value}; it must be a finite number ≥ 0 (refit with `llmcap fit`)"
                 )));
             }
+        }
+        if let Some(server) = &m.server {
+            server.check().map_err(PerfError::BadRequest)?;
         }
         if m.tpot.t0_s <= 0.0 {
             return Err(PerfError::BadRequest(

@@ -53,6 +53,8 @@ pub fn from_ranges(
             prompt_tokens: [1.0, max_prompt_tokens],
             output_tokens: [1.0, 4_096.0],
         },
+        server: None,
+        uncertainty: None,
     })
 }
 

@@ -14,6 +14,7 @@ use super::levels::{distinct_concurrencies, levels_from_samples, validate_levels
 use super::model::{TpotForm, TtftForm};
 use super::noise::NoiseModel;
 use super::predict::{FitRange, PerfModel};
+use super::server::fit::{self as server_fit, ServerCandidate, Target};
 
 /// Measured against predicted at one level. Errors are `(predicted / measured − 1) · 100`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,6 +55,8 @@ pub struct FitReport {
     pub levels: Vec<LevelFit>,
     pub leave_one_level_out: Vec<LevelFit>,
     pub candidates: Vec<CandidateScore>,
+    /// The server model's candidates (sharing policy × batch limit).
+    pub server_candidates: Vec<ServerCandidate>,
 }
 
 /// Fits per-request samples: medians per level, noise from the spread around them.
@@ -86,8 +89,53 @@ pub fn fit_levels(
         tpot_noise: tpot_noise.clone(),
         ttft_noise: ttft_noise.clone(),
         range: range.clone(),
+        server: None,
+        uncertainty: None,
     };
-    let model = build(&tpot_u, &ttft_u);
+    let mut model = build(&tpot_u, &ttft_u);
+    let targets: Vec<Target> = levels
+        .iter()
+        .map(|l| {
+            let shift = |noise: &NoiseModel| noise.at(1.0, l.concurrency).quantile(0.5);
+            Target {
+                concurrency: l.concurrency,
+                prompt_tokens: l.prompt_tokens,
+                output_tokens: l.output_tokens,
+                ttft_s: l.ttft_s.map(|v| v / shift(&ttft_noise)),
+                tpot_s: l.tpot_s.map(|v| v / shift(&tpot_noise)),
+            }
+        })
+        .collect();
+    // The server model is preferred; the closed forms stay when they fit the same levels
+    // clearly better, error for error, after paying for their parameters (a managed service
+    // whose knee comes from machinery the server model does not have, e.g. seed 002).
+    let closed: Vec<f64> = log_errors(&tpot_form, &tpot_u, &tpot_points)
+        .into_iter()
+        .chain(log_errors(&ttft_form, &ttft_u, &ttft_points))
+        .collect();
+    let closed_corrected = corrected_rms_pct(
+        &closed,
+        tpot_form.parameter_count() + ttft_form.parameter_count(),
+    );
+    let server_fit = server_fit::fit(&targets);
+    let mut server_candidates = server_fit
+        .as_ref()
+        .map(|f| f.candidates.clone())
+        .unwrap_or_default();
+    if let Some(fit) = server_fit {
+        let server_corrected = server_candidates
+            .iter()
+            .find(|c| c.chosen)
+            .map_or(f64::INFINITY, |c| c.corrected_rms_pct);
+        if server_corrected <= SERVER_MARGIN * closed_corrected {
+            model.server = Some(fit.model);
+            model.uncertainty = fit.uncertainty;
+        } else {
+            for c in &mut server_candidates {
+                c.chosen = false;
+            }
+        }
+    }
 
     // Leave-one-level-out for the chosen forms: each concurrency level predicted from the others.
     let mut leave_one_level_out = Vec::new();
@@ -122,6 +170,7 @@ pub fn fit_levels(
         model,
         leave_one_level_out,
         candidates,
+        server_candidates,
     })
 }
 
@@ -186,6 +235,19 @@ fn fitted_range(levels: &[Level]) -> FitRange {
         prompt_tokens: span(|l| l.prompt_tokens),
         output_tokens: span(|l| l.output_tokens),
     }
+}
+
+/// The server model is kept unless the closed forms' corrected error is below this share of
+/// its own: a mechanism that explains the data nearly as well is worth more than a curve.
+const SERVER_MARGIN: f64 = 1.25;
+
+/// RMS log error in percent, corrected for `k` parameters: `rms·sqrt(m/(m − k))`.
+fn corrected_rms_pct(errors: &[f64], k: usize) -> f64 {
+    let m = errors.len();
+    if m <= k {
+        return f64::INFINITY;
+    }
+    rms_pct(errors) * (m as f64 / (m - k) as f64).sqrt()
 }
 
 fn rms_pct(errors: &[f64]) -> f64 {

@@ -1,0 +1,324 @@
+//! A closed-loop benchmark of the server model, step by step: `N` clients each send a request,
+//! wait for its last token and send the next, as `llmcap calibrate`, AIPerf and GuideLLM's
+//! concurrency mode do. All clients start together; the first round is warm-up, the next three
+//! are measured. Deterministic: the same model and level always give the same figures, so a fit
+//! sees a smooth objective (common random numbers without the randomness).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use super::{ServerModel, Sharing};
+
+/// Rounds of `N` requests left out before measuring, then measured.
+const WARMUP_ROUNDS: usize = 1;
+const MEASURED_ROUNDS: usize = 3;
+/// A level that would take more steps than this is cut short (a fit's wild guess, never data).
+const MAX_STEPS: u64 = 20_000_000;
+
+/// What a closed-loop level shows: means over the measured requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LevelOutcome {
+    pub ttft_s: f64,
+    /// `None` when every reply is one token.
+    pub tpot_s: Option<f64>,
+    /// Completed requests per second.
+    pub requests_per_s: f64,
+    /// Mean time a request waited for a batch slot.
+    pub slot_wait_s: f64,
+    /// Mean sequences in the batch (time-weighted).
+    pub mean_batch: f64,
+}
+
+#[derive(Clone, Copy)]
+struct Request {
+    arrival_s: f64,
+    admitted_s: f64,
+    prefilled: f64,
+    first_token_s: f64,
+}
+
+/// Runs `concurrency` clients sending prompts of `prompt_tokens` for `output_tokens` replies.
+pub fn closed_loop(
+    model: &ServerModel,
+    concurrency: f64,
+    prompt_tokens: f64,
+    output_tokens: f64,
+) -> LevelOutcome {
+    let clients = concurrency.round().max(1.0) as usize;
+    let output = output_tokens.round().max(1.0) as u64;
+    let prompt = prompt_tokens.max(0.0);
+    let slots = model
+        .max_batch
+        .map_or(usize::MAX, |b| b.floor().max(1.0) as usize);
+    let skip = clients * WARMUP_ROUNDS;
+    let wanted = clients * MEASURED_ROUNDS;
+
+    let mut requests: Vec<Request> = Vec::with_capacity(skip + wanted + clients);
+    let mut arrivals: VecDeque<usize> = VecDeque::new();
+    let mut prefilling: VecDeque<usize> = VecDeque::new();
+    let mut decoding: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
+    let mut held_context = 0.0;
+    let mut decode_steps = 0u64;
+    let mut admitted = 0usize;
+    let mut now = 0.0;
+
+    let mut done = 0usize;
+    let (mut ttft_sum, mut tpot_sum, mut tpot_count, mut wait_sum) = (0.0, 0.0, 0usize, 0.0);
+    let mut measure_from_s = f64::NAN;
+    let mut batch_area = 0.0;
+
+    let send = |requests: &mut Vec<Request>, arrivals: &mut VecDeque<usize>, at: f64| {
+        requests.push(Request {
+            arrival_s: at + model.overhead_s,
+            admitted_s: f64::NAN,
+            prefilled: 0.0,
+            first_token_s: f64::NAN,
+        });
+        arrivals.push_back(requests.len() - 1);
+    };
+    for _ in 0..clients {
+        send(&mut requests, &mut arrivals, 0.0);
+    }
+
+    let mut steps = 0u64;
+    while done < skip + wanted && steps < MAX_STEPS {
+        steps += 1;
+        while admitted < slots {
+            match arrivals.front() {
+                Some(&id) if requests[id].arrival_s <= now => {
+                    arrivals.pop_front();
+                    requests[id].admitted_s = now;
+                    prefilling.push_back(id);
+                    admitted += 1;
+                }
+                _ => break,
+            }
+        }
+        if prefilling.is_empty() && decoding.is_empty() {
+            match arrivals.front() {
+                Some(&id) => {
+                    now = requests[id].arrival_s.max(now);
+                    continue;
+                }
+                None => break,
+            }
+        }
+
+        // One step: which prefill tokens run in it, and how long it takes.
+        let decoders = decoding.len();
+        let mut prefill_cost = 0.0;
+        let mut finished_prefill = 0usize;
+        let decode_runs = match model.sharing {
+            Sharing::Whole => {
+                if prefilling.is_empty() {
+                    true
+                } else {
+                    for &id in &prefilling {
+                        prefill_cost += model.prefill_chunk_s(requests[id].prefilled, prompt);
+                        requests[id].prefilled = prompt;
+                    }
+                    finished_prefill = prefilling.len();
+                    false
+                }
+            }
+            Sharing::Chunked { tokens_per_step } => {
+                let mut budget = tokens_per_step;
+                for &id in &prefilling {
+                    if budget <= 0.0 {
+                        break;
+                    }
+                    let r = &mut requests[id];
+                    let chunk = (prompt - r.prefilled).min(budget);
+                    prefill_cost += model.prefill_chunk_s(r.prefilled, chunk);
+                    r.prefilled += chunk;
+                    budget -= chunk;
+                    if r.prefilled >= prompt {
+                        finished_prefill += 1;
+                    } else {
+                        break;
+                    }
+                }
+                decoders > 0
+            }
+        };
+        let base = if decode_runs && decoders > 0 {
+            model.decode_step_s(decoders as f64, held_context)
+        } else {
+            model.step.t0_s
+        };
+        let duration = base + prefill_cost;
+        if !measure_from_s.is_nan() {
+            batch_area += admitted as f64 * duration;
+        }
+        now += duration;
+
+        if decode_runs && decoders > 0 {
+            decode_steps += 1;
+            held_context += decoders as f64;
+            while let Some(&Reverse((finish, id))) = decoding.peek() {
+                if finish > decode_steps {
+                    break;
+                }
+                decoding.pop();
+                held_context -= prompt + output as f64;
+                admitted -= 1;
+                done += 1;
+                let r = requests[id];
+                if done == skip {
+                    measure_from_s = now;
+                }
+                if done > skip && done <= skip + wanted {
+                    ttft_sum += r.first_token_s - r.arrival_s + model.overhead_s;
+                    wait_sum += r.admitted_s - r.arrival_s;
+                    tpot_sum += (now - r.first_token_s) / (output - 1) as f64;
+                    tpot_count += 1;
+                }
+                send(&mut requests, &mut arrivals, now);
+            }
+        }
+        for _ in 0..finished_prefill {
+            let Some(id) = prefilling.pop_front() else {
+                break;
+            };
+            requests[id].first_token_s = now;
+            if output > 1 {
+                held_context += prompt + 1.0;
+                decoding.push(Reverse((decode_steps + output - 1, id)));
+            } else {
+                admitted -= 1;
+                done += 1;
+                let r = requests[id];
+                if done == skip {
+                    measure_from_s = now;
+                }
+                if done > skip && done <= skip + wanted {
+                    ttft_sum += r.first_token_s - r.arrival_s + model.overhead_s;
+                    wait_sum += r.admitted_s - r.arrival_s;
+                }
+                send(&mut requests, &mut arrivals, now);
+            }
+        }
+        if decoding.is_empty() {
+            held_context = 0.0;
+        }
+    }
+    let measured = done.saturating_sub(skip).min(wanted).max(1) as f64;
+    let span = now - measure_from_s;
+    LevelOutcome {
+        ttft_s: ttft_sum / measured,
+        tpot_s: (tpot_count > 0).then(|| tpot_sum / tpot_count as f64),
+        requests_per_s: if span > 0.0 { measured / span } else { 0.0 },
+        slot_wait_s: wait_sum / measured,
+        mean_batch: if span > 0.0 { batch_area / span } else { 0.0 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::perf::model::{TpotForm, TpotModel};
+
+    fn server(max_batch: Option<f64>, sharing: Sharing) -> ServerModel {
+        ServerModel {
+            max_batch,
+            step: TpotModel {
+                form: TpotForm::Linear,
+                t0_s: 0.02,
+                t1_s: 0.0005,
+                t2_s: 1e-8,
+                theta: None,
+                equation: String::new(),
+            },
+            step_s_per_mean_context: 2e-8,
+            prefill_s_per_token: 5e-5,
+            attention_s_per_token2: 1e-9,
+            sharing,
+            overhead_s: 0.05,
+        }
+    }
+
+    /// One client alone: TTFT is overhead + one step's fixed cost + its prefill, TPOT the step
+    /// with one sequence holding its context, both computed by hand.
+    #[test]
+    fn one_client_matches_the_hand_computation() {
+        for sharing in Sharing::CANDIDATES {
+            let m = server(None, sharing);
+            let (p, o) = (1_000.0, 101.0);
+            let out = closed_loop(&m, 1.0, p, o);
+            let chunks = match sharing {
+                Sharing::Whole => vec![p],
+                Sharing::Chunked { tokens_per_step } => {
+                    let mut c = Vec::new();
+                    let mut left = p;
+                    while left > 0.0 {
+                        c.push(left.min(tokens_per_step));
+                        left -= tokens_per_step;
+                    }
+                    c
+                }
+            };
+            let mut from = 0.0;
+            let mut ttft = m.overhead_s;
+            for chunk in chunks {
+                ttft += m.step.t0_s + m.prefill_chunk_s(from, chunk);
+                from += chunk;
+            }
+            let mut decode = 0.0;
+            for k in 0..100 {
+                decode += m.decode_step_s(1.0, p + 1.0 + k as f64);
+            }
+            assert!(
+                (out.ttft_s - ttft).abs() < 1e-12,
+                "{sharing:?}: {} vs {ttft}",
+                out.ttft_s
+            );
+            let tpot = out.tpot_s.unwrap();
+            assert!((tpot - decode / 100.0).abs() < 1e-12, "{sharing:?}");
+        }
+    }
+
+    /// Past B, requests queue for a slot: the batch stays at B, TPOT stops growing, and by
+    /// Little's law on the waiting line each extra client adds one cycle's share of waiting:
+    /// `wait = (N − B) / X`, so TTFT grows linearly with the excess.
+    #[test]
+    fn beyond_the_batch_limit_ttft_grows_linearly_with_the_excess() {
+        let m = server(
+            Some(16.0),
+            Sharing::Chunked {
+                tokens_per_step: 2_048.0,
+            },
+        );
+        let at = |n: f64| closed_loop(&m, n, 500.0, 200.0);
+        let (a, b, c) = (at(32.0), at(48.0), at(64.0));
+        for x in [a, b, c] {
+            assert!((x.mean_batch - 16.0).abs() < 0.5, "batch {}", x.mean_batch);
+        }
+        assert!((b.tpot_s.unwrap() / a.tpot_s.unwrap() - 1.0).abs() < 0.01);
+        for (n, x) in [(32.0, a), (48.0, b), (64.0, c)] {
+            // Clients: in the batch (B), waiting for a slot (X·wait), in the overhead (X·a0).
+            let little = (n - 16.0 - x.requests_per_s * m.overhead_s) / x.requests_per_s;
+            assert!(
+                (x.slot_wait_s / little - 1.0).abs() < 0.03,
+                "n={n}: wait {} vs Little {little}",
+                x.slot_wait_s
+            );
+        }
+        let (d1, d2) = (b.ttft_s - a.ttft_s, c.ttft_s - b.ttft_s);
+        assert!((d2 / d1 - 1.0).abs() < 0.05, "steps {d1} and {d2}");
+    }
+
+    /// With whole prefills and every client starting together, the prompts are prefilled as
+    /// one batch, so everyone's first token waits for all of them: TTFT ≈ N × one prefill.
+    #[test]
+    fn whole_prefills_of_a_synchronised_wave_wait_for_each_other() {
+        let m = server(None, Sharing::Whole);
+        let alone = m.prefill_s(8_192.0);
+        let out = closed_loop(&m, 32.0, 8_192.0, 64.0);
+        let expected = m.overhead_s + m.step.t0_s + 32.0 * alone;
+        assert!(
+            (out.ttft_s / expected - 1.0).abs() < 1e-9,
+            "{} vs {expected}",
+            out.ttft_s
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! Fitting the server model by simulation: the parameters are chosen so that the closed-loop
+//! benchmark of the model (`bench`) reproduces the measured levels, TTFT and TPOT together, in
+//! log space (every level weighs by its relative error). The benchmark is deterministic, so the
+//! objective is smooth enough for Levenberg–Marquardt with finite differences.
+//!
+//! The sharing policy and the batch limit B are discrete: each policy is fitted with B
+//! unbounded, then B is searched on a grid for the best policy; the candidate with the lowest
+//! error corrected for degrees of freedom wins, so B is kept only when the data pay for it.
+
+use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
+use nalgebra::{storage::Owned, DMatrix, DVector, Dyn};
+use serde::{Deserialize, Serialize};
+
+use super::bench::closed_loop;
+use super::interval::Uncertainty;
+use super::{ServerModel, Sharing};
+use crate::perf::model::{TpotForm, TpotModel};
+
+/// Names of the continuous parameters, in the order of the fit's vector (each fitted as its log).
+pub const PARAMETERS: [&str; 7] = [
+    "step.t0_s",
+    "step.t1_s",
+    "step.t2_s",
+    "step_s_per_mean_context",
+    "overhead_s",
+    "prefill_s_per_token",
+    "attention_s_per_token2",
+];
+
+/// One measured level as the fit sees it (targets already divided by the noise's median shift).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Target {
+    pub concurrency: f64,
+    pub prompt_tokens: f64,
+    pub output_tokens: f64,
+    pub ttft_s: Option<f64>,
+    pub tpot_s: Option<f64>,
+}
+
+/// The fixed, discrete part of a candidate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shape {
+    pub sharing: Sharing,
+    pub max_batch: Option<f64>,
+}
+
+/// How one candidate did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerCandidate {
+    pub sharing: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch: Option<f64>,
+    pub parameters: usize,
+    /// Root-mean-square log error over every measured TTFT and TPOT, in percent.
+    pub in_sample_rms_pct: f64,
+    /// The same, corrected for the parameters spent: `rms·sqrt(m/(m − k))`.
+    pub corrected_rms_pct: f64,
+    pub chosen: bool,
+}
+
+/// The fitted server with what the intervals need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerFit {
+    pub model: ServerModel,
+    pub uncertainty: Option<Uncertainty>,
+    pub candidates: Vec<ServerCandidate>,
+}
+
+pub fn model_from(u: &[f64], shape: Shape) -> ServerModel {
+    let e = |x: f64| x.clamp(-700.0, 700.0).exp();
+    ServerModel {
+        max_batch: shape.max_batch,
+        step: TpotModel {
+            form: TpotForm::Linear,
+            t0_s: e(u[0]),
+            t1_s: e(u[1]),
+            t2_s: e(u[2]),
+            theta: None,
+            equation: TpotForm::Linear.equation().to_string(),
+        },
+        step_s_per_mean_context: e(u[3]),
+        overhead_s: e(u[4]),
+        prefill_s_per_token: e(u[5]),
+        attention_s_per_token2: e(u[6]),
+        sharing: shape.sharing,
+    }
+}
+
+/// The parameter vector of a model (inverse of [`model_from`]); zeros become tiny.
+pub fn vector_of(model: &ServerModel) -> Vec<f64> {
+    let l = |x: f64| x.max(1e-300).ln();
+    vec![
+        l(model.step.t0_s),
+        l(model.step.t1_s),
+        l(model.step.t2_s),
+        l(model.step_s_per_mean_context),
+        l(model.overhead_s),
+        l(model.prefill_s_per_token),
+        l(model.attention_s_per_token2),
+    ]
+}
+
+/// Log errors of a model against the targets (TTFT then TPOT per level); a non-finite or
+/// non-positive prediction is a very bad fit, not a crash.
+pub fn residuals(model: &ServerModel, targets: &[Target]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(2 * targets.len());
+    for t in targets {
+        let sim = closed_loop(model, t.concurrency, t.prompt_tokens, t.output_tokens);
+        let log_error = |predicted: Option<f64>, measured: f64| match predicted {
+            Some(v) if v.is_finite() && v > 0.0 => v.ln() - measured.ln(),
+            _ => 10.0,
+        };
+        if let Some(m) = t.ttft_s {
+            out.push(log_error(Some(sim.ttft_s), m));
+        }
+        if let Some(m) = t.tpot_s {
+            out.push(log_error(sim.tpot_s, m));
+        }
+    }
+    out
+}
+
+struct Problem<'a> {
+    targets: &'a [Target],
+    shape: Shape,
+    u: DVector<f64>,
+}
+
+impl Problem<'_> {
+    fn at(&self, u: &[f64]) -> DVector<f64> {
+        DVector::from_vec(residuals(&model_from(u, self.shape), self.targets))
+    }
+}
+
+/// Finite-difference step in log space: 1 %, wide enough to step over the benchmark's discrete
+/// events (which step a prefill lands in) and narrow enough for the curvature.
+const FD_STEP: f64 = 0.01;
+
+pub fn jacobian_at(targets: &[Target], shape: Shape, u: &[f64]) -> DMatrix<f64> {
+    let base = DVector::from_vec(residuals(&model_from(u, shape), targets));
+    let mut j = DMatrix::zeros(base.len(), u.len());
+    let mut v = u.to_vec();
+    for k in 0..u.len() {
+        v[k] = u[k] + FD_STEP;
+        let plus = DVector::from_vec(residuals(&model_from(&v, shape), targets));
+        v[k] = u[k] - FD_STEP;
+        let minus = DVector::from_vec(residuals(&model_from(&v, shape), targets));
+        v[k] = u[k];
+        j.set_column(k, &((plus - minus) / (2.0 * FD_STEP)));
+    }
+    j
+}
+
+impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
+    type ResidualStorage = Owned<f64, Dyn>;
+    type JacobianStorage = Owned<f64, Dyn, Dyn>;
+    type ParameterStorage = Owned<f64, Dyn>;
+
+    fn set_params(&mut self, x: &DVector<f64>) {
+        self.u.copy_from(x);
+    }
+    fn params(&self) -> DVector<f64> {
+        self.u.clone()
+    }
+    fn residuals(&self) -> Option<DVector<f64>> {
+        Some(self.at(self.u.as_slice()))
+    }
+    fn jacobian(&self) -> Option<DMatrix<f64>> {
+        Some(jacobian_at(self.targets, self.shape, self.u.as_slice()))
+    }
+}
+
+/// Least squares from each start; the best `(u, sum of squares)`.
+fn solve(
+    targets: &[Target],
+    shape: Shape,
+    starts: &[Vec<f64>],
+    patience: usize,
+) -> (Vec<f64>, f64) {
+    let solver = LevenbergMarquardt::new().with_patience(patience);
+    starts
+        .iter()
+        .map(|start| {
+            let problem = Problem {
+                targets,
+                shape,
+                u: DVector::from_column_slice(start),
+            };
+            let (solved, _) = solver.minimize(problem);
+            let cost = solved.at(solved.u.as_slice()).norm_squared();
+            (
+                solved.u.as_slice().to_vec(),
+                if cost.is_finite() {
+                    cost
+                } else {
+                    f64::INFINITY
+                },
+            )
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((starts[0].clone(), f64::INFINITY))
+}
+
+/// Starting points from the levels: the decode step from the lowest-concurrency TPOT, the
+/// prefill from how the lowest-concurrency TTFT grows with the prompt.
+fn starts(targets: &[Target]) -> Vec<Vec<f64>> {
+    let c_min = targets
+        .iter()
+        .map(|t| t.concurrency)
+        .fold(f64::INFINITY, f64::min);
+    let low: Vec<&Target> = targets
+        .iter()
+        .filter(|t| t.concurrency <= c_min * 1.001)
+        .collect();
+    let tpot0 = low
+        .iter()
+        .chain(targets.iter().collect::<Vec<_>>().iter())
+        .filter_map(|t| t.tpot_s)
+        .fold(f64::INFINITY, f64::min);
+    let tpot0 = if tpot0.is_finite() { tpot0 } else { 0.02 };
+    let k_max = targets
+        .iter()
+        .map(|t| t.concurrency * (t.prompt_tokens + t.output_tokens / 2.0))
+        .fold(1.0, f64::max);
+    let n_max = targets.iter().map(|t| t.concurrency).fold(1.0, f64::max);
+    // TTFT at the lowest concurrency against prompt size: a line through the extremes.
+    let mut ttft_low: Vec<(f64, f64)> = low
+        .iter()
+        .filter_map(|t| t.ttft_s.map(|v| (t.prompt_tokens, v)))
+        .collect();
+    ttft_low.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (slope, ttft_small, p_small) = match (ttft_low.first(), ttft_low.last()) {
+        (Some(&(p0, v0)), Some(&(p1, v1))) if p1 > p0 * 1.5 && v1 > v0 => {
+            ((v1 - v0) / (p1 - p0), v0, p0)
+        }
+        (Some(&(p0, v0)), _) => (0.5 * v0 / p0.max(1.0), v0, p0),
+        _ => (1e-5, 0.1, 1.0),
+    };
+    let p_max = targets.iter().map(|t| t.prompt_tokens).fold(1.0, f64::max);
+    let overhead = (ttft_small - slope * p_small - 0.5 * tpot0).max(0.05 * ttft_small);
+    let l = |x: f64| x.max(1e-300).ln();
+    let mut out = Vec::new();
+    for (attention_share, per_n) in [(0.02, 0.2), (0.3, 0.5), (0.02, 1.0)] {
+        let prefill = slope * p_max * (1.0 - attention_share);
+        out.push(vec![
+            l(0.8 * tpot0),
+            l(per_n * tpot0 / n_max),
+            l(0.3 * tpot0 / k_max),
+            l(0.1 * tpot0 * n_max / k_max),
+            l(overhead),
+            l(prefill / p_max),
+            l(2.0 * slope * p_max * attention_share / (p_max * p_max)),
+        ]);
+    }
+    out
+}
+
+/// Number of residuals the targets give.
+fn residual_count(targets: &[Target]) -> usize {
+    targets
+        .iter()
+        .map(|t| usize::from(t.ttft_s.is_some()) + usize::from(t.tpot_s.is_some()))
+        .sum()
+}
+
+/// Fits the server model to the targets.
+pub fn fit(targets: &[Target]) -> Option<ServerFit> {
+    let m = residual_count(targets);
+    let k = PARAMETERS.len();
+    if m <= k || targets.is_empty() {
+        return None;
+    }
+    let starts = starts(targets);
+    let score = |cost: f64, k: usize| -> (f64, f64) {
+        let rms = 100.0 * (cost / m as f64).sqrt();
+        let corrected = if m > k {
+            rms * (m as f64 / (m - k) as f64).sqrt()
+        } else {
+            f64::INFINITY
+        };
+        (rms, corrected)
+    };
+    let mut tried: Vec<(Shape, Vec<f64>, f64, usize)> = Vec::new();
+    for sharing in Sharing::CANDIDATES {
+        let shape = Shape {
+            sharing,
+            max_batch: None,
+        };
+        let (u, cost) = solve(targets, shape, &starts, 30);
+        tried.push((shape, u, cost, k));
+    }
+    // B: for the best policy, a grid between the second-lowest and the highest concurrency,
+    // then a finer one around the best; warm-started from the unbounded fit.
+    let mut concurrencies: Vec<f64> = targets.iter().map(|t| t.concurrency).collect();
+    concurrencies.sort_by(f64::total_cmp);
+    concurrencies.dedup();
+    if m > k + 1 && concurrencies.len() >= 3 {
+        let best = tried
+            .iter()
+            .min_by(|a, b| a.2.total_cmp(&b.2))
+            .cloned()
+            .expect("three policies tried");
+        let (lo, hi) = (concurrencies[1], concurrencies[concurrencies.len() - 1]);
+        let mut grid = Vec::new();
+        let mut b = lo;
+        while b < hi {
+            grid.push(b.round().max(1.0));
+            b *= 1.25;
+        }
+        grid.dedup();
+        let try_b = |b: f64, start: &[f64]| {
+            let shape = Shape {
+                sharing: best.0.sharing,
+                max_batch: Some(b),
+            };
+            let (u, cost) = solve(targets, shape, &[start.to_vec()], 8);
+            (shape, u, cost, k + 1)
+        };
+        let coarse: Vec<_> = grid.iter().map(|&b| try_b(b, &best.1)).collect();
+        if let Some(top) = coarse.iter().min_by(|a, b| a.2.total_cmp(&b.2)).cloned() {
+            let centre = top.0.max_batch.unwrap_or(hi);
+            let mut fine: Vec<_> = (-5..=5)
+                .map(|i| (centre * 1.04_f64.powi(i)).round().max(1.0))
+                .filter(|b| *b >= 1.0)
+                .collect();
+            fine.dedup();
+            let refined = fine
+                .iter()
+                .map(|&b| try_b(b, &top.1))
+                .min_by(|a, b| a.2.total_cmp(&b.2))
+                .unwrap_or(top);
+            // Polish the best B with a full solve.
+            let (u, cost) = solve(targets, refined.0, &[refined.1.clone()], 30);
+            tried.push((refined.0, u, cost, k + 1));
+        }
+    }
+    let scored: Vec<(f64, f64)> = tried.iter().map(|t| score(t.2, t.3)).collect();
+    let chosen = (0..tried.len())
+        .min_by(|&a, &b| scored[a].1.total_cmp(&scored[b].1))
+        .expect("candidates tried");
+    let candidates = tried
+        .iter()
+        .zip(&scored)
+        .enumerate()
+        .map(|(i, (t, s))| ServerCandidate {
+            sharing: t.0.sharing.label(),
+            max_batch: t.0.max_batch,
+            parameters: t.3,
+            in_sample_rms_pct: s.0,
+            corrected_rms_pct: s.1,
+            chosen: i == chosen,
+        })
+        .collect();
+    let (shape, u, cost, _) = tried.swap_remove(chosen);
+    if !cost.is_finite() {
+        return None;
+    }
+    let model = model_from(&u, shape);
+    let uncertainty = Uncertainty::estimate(targets, shape, &u, cost, m);
+    Some(ServerFit {
+        model,
+        uncertainty,
+        candidates,
+    })
+}

@@ -1,0 +1,136 @@
+//! The server as a queue (docs/DESIGN.md, "The server model"): an iteration-level
+//! continuous-batching server with a handful of physical parameters. TTFT and TPOT are not
+//! formulas here; they emerge from running the server (`bench`): a request waits for one of `B`
+//! batch slots, waits for the prefills ahead of it, is prefilled, then decodes one token per step
+//! while the steps are stretched by the prefills that share them.
+
+pub mod bench;
+pub mod fit;
+pub mod interval;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::TpotModel;
+
+/// How prefills share the server with decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum Sharing {
+    /// Every waiting prefill runs whole in one step between decode steps; decodes stall while
+    /// it runs (vLLM without chunked prefill, TGI's default).
+    Whole,
+    /// Each step runs every decode plus up to `tokens_per_step` prompt tokens, oldest request
+    /// first (vLLM's chunked prefill, TensorRT-LLM's `max_num_tokens`).
+    Chunked { tokens_per_step: f64 },
+}
+
+impl Sharing {
+    /// The policies a fit tries: whole prefills, and the two chunk budgets servers ship with
+    /// (vLLM's 2,048 and the 8,192 of vLLM V1's online default and TensorRT-LLM).
+    pub const CANDIDATES: [Sharing; 3] = [
+        Sharing::Whole,
+        Sharing::Chunked {
+            tokens_per_step: 2_048.0,
+        },
+        Sharing::Chunked {
+            tokens_per_step: 8_192.0,
+        },
+    ];
+
+    pub fn label(self) -> String {
+        match self {
+            Sharing::Whole => "whole prefills".into(),
+            Sharing::Chunked { tokens_per_step } => {
+                format!("chunked prefill, {tokens_per_step:.0} tokens a step")
+            }
+        }
+    }
+}
+
+/// The mechanistic server. Times in seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerModel {
+    /// Most sequences in the batch at once (`None`: unbounded, as a managed service appears).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch: Option<f64>,
+    /// A decode step with `n` sequences holding `K` context tokens (today's TPOT forms).
+    pub step: TpotModel,
+    /// Step time added per token of the *mean* sequence's context: attention that runs in
+    /// parallel across the batch's sequences costs by the longest of them, not their sum.
+    #[serde(default)]
+    pub step_s_per_mean_context: f64,
+    /// Prefill compute per prompt token.
+    pub prefill_s_per_token: f64,
+    /// Attention's share of prefill: a prompt of `p` tokens costs
+    /// `prefill_s_per_token·p + attention_s_per_token2·p²/2`.
+    pub attention_s_per_token2: f64,
+    pub sharing: Sharing,
+    /// Fixed time outside the batch: network, tokenisation, queue hand-off.
+    pub overhead_s: f64,
+}
+
+impl ServerModel {
+    /// A decode step with `n` sequences holding `held_context` tokens in all.
+    pub fn decode_step_s(&self, n: f64, held_context: f64) -> f64 {
+        self.step.median_s(n, held_context)
+            + self.step_s_per_mean_context * held_context / n.max(1.0)
+    }
+
+    /// Compute time of prompt tokens `from..from + chunk` of one request.
+    pub fn prefill_chunk_s(&self, from: f64, chunk: f64) -> f64 {
+        self.prefill_s_per_token * chunk
+            + self.attention_s_per_token2 * chunk * (from + chunk / 2.0)
+    }
+
+    /// Compute time of a whole prompt alone.
+    pub fn prefill_s(&self, prompt_tokens: f64) -> f64 {
+        self.prefill_chunk_s(0.0, prompt_tokens)
+    }
+
+    /// TTFT of a request alone on an idle server: overhead, one step's fixed cost, its prefill.
+    pub fn unloaded_ttft_s(&self, prompt_tokens: f64) -> f64 {
+        self.overhead_s + self.step.t0_s + self.prefill_s(prompt_tokens)
+    }
+
+    /// Every parameter finite and non-negative, the step time positive, B ≥ 1.
+    pub fn check(&self) -> Result<(), String> {
+        let values = [
+            ("server.step.t0_s", self.step.t0_s),
+            ("server.step.t1_s", self.step.t1_s),
+            ("server.step.t2_s", self.step.t2_s),
+            ("server.step.theta", self.step.theta.unwrap_or(1.0)),
+            (
+                "server.step_s_per_mean_context",
+                self.step_s_per_mean_context,
+            ),
+            ("server.prefill_s_per_token", self.prefill_s_per_token),
+            ("server.attention_s_per_token2", self.attention_s_per_token2),
+            ("server.overhead_s", self.overhead_s),
+        ];
+        for (field, value) in values {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(format!(
+                    "field `{field}` is {value}; it must be a finite number ≥ 0 (refit with `llmcap fit`)"
+                ));
+            }
+        }
+        if self.step.t0_s <= 0.0 {
+            return Err("field `server.step.t0_s` must be > 0: a step takes time".into());
+        }
+        if let Some(b) = self.max_batch {
+            if !(b.is_finite() && b >= 1.0) {
+                return Err(format!(
+                    "field `server.max_batch` is {b}; it must be a number ≥ 1 (or absent for unbounded)"
+                ));
+            }
+        }
+        if let Sharing::Chunked { tokens_per_step } = self.sharing {
+            if !(tokens_per_step.is_finite() && tokens_per_step >= 1.0) {
+                return Err(format!(
+                    "field `server.sharing.tokens_per_step` is {tokens_per_step}; it must be a number ≥ 1"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
