@@ -155,14 +155,8 @@ impl PerfModel {
                 .map(|u| u.bands(server, concurrency, prompt_tokens, output_tokens));
             // The bands are of the noise-free centre; a p50 sits at the centre times the
             // noise's median shift.
-            let shift = |band: Band, dist: &SpikedLogNormal| {
-                let k = dist.quantile(0.5) / dist.median;
-                Band {
-                    value: band.value * k,
-                    low: band.low * k,
-                    high: band.high * k,
-                }
-            };
+            let shift =
+                |band: Band, dist: &SpikedLogNormal| band.scaled(dist.quantile(0.5) / dist.median);
             return Ok(Prediction {
                 concurrency,
                 prompt_tokens,

@@ -43,6 +43,9 @@ impl Checked {
     pub fn inside(&self) -> Option<bool> {
         self.interval.map(|b| b.contains(self.measured))
     }
+    pub fn inside_99(&self) -> Option<bool> {
+        self.interval.map(|b| b.contains_99(self.measured))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

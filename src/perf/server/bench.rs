@@ -9,9 +9,11 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::{ServerModel, Sharing};
 
-/// Rounds of `N` requests left out before measuring, then measured.
+/// Rounds of `N` requests left out before measuring.
 const WARMUP_ROUNDS: usize = 1;
+/// Requests measured: three rounds, or fewer rounds of a large `N` as long as this many.
 const MEASURED_ROUNDS: usize = 3;
+const MEASURED_AT_LEAST: usize = 96;
 /// A level that would take more steps than this is cut short (a fit's wild guess, never data).
 const MAX_STEPS: u64 = 20_000_000;
 
@@ -51,7 +53,7 @@ pub fn closed_loop(
         .max_batch
         .map_or(usize::MAX, |b| b.floor().max(1.0) as usize);
     let skip = clients * WARMUP_ROUNDS;
-    let wanted = clients * MEASURED_ROUNDS;
+    let wanted = clients * MEASURED_ROUNDS.min(MEASURED_AT_LEAST.div_ceil(clients)).max(1);
 
     let mut requests: Vec<Request> = Vec::with_capacity(skip + wanted + clients);
     let mut arrivals: VecDeque<usize> = VecDeque::new();

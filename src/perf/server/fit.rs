@@ -136,6 +136,7 @@ impl Problem<'_> {
 /// events (which step a prefill lands in) and narrow enough for the curvature.
 const FD_STEP: f64 = 0.01;
 
+/// Forward differences: one benchmark of every level per parameter.
 pub fn jacobian_at(targets: &[Target], shape: Shape, u: &[f64]) -> DMatrix<f64> {
     let base = DVector::from_vec(residuals(&model_from(u, shape), targets));
     let mut j = DMatrix::zeros(base.len(), u.len());
@@ -143,10 +144,8 @@ pub fn jacobian_at(targets: &[Target], shape: Shape, u: &[f64]) -> DMatrix<f64> 
     for k in 0..u.len() {
         v[k] = u[k] + FD_STEP;
         let plus = DVector::from_vec(residuals(&model_from(&v, shape), targets));
-        v[k] = u[k] - FD_STEP;
-        let minus = DVector::from_vec(residuals(&model_from(&v, shape), targets));
         v[k] = u[k];
-        j.set_column(k, &((plus - minus) / (2.0 * FD_STEP)));
+        j.set_column(k, &((plus - &base) / FD_STEP));
     }
     j
 }
@@ -289,17 +288,13 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
         let (u, cost) = solve(targets, shape, &starts, 30);
         tried.push((shape, u, cost, k));
     }
-    // B: for the best policy, a grid between the second-lowest and the highest concurrency,
-    // then a finer one around the best; warm-started from the unbounded fit.
+    // B: a coarse grid for every policy (between the second-lowest and the highest
+    // concurrency, ×1.25), warm-started from that policy's unbounded fit; then a finer one
+    // (×1.04) around the best pair, and a full solve there.
     let mut concurrencies: Vec<f64> = targets.iter().map(|t| t.concurrency).collect();
     concurrencies.sort_by(f64::total_cmp);
     concurrencies.dedup();
     if m > k + 1 && concurrencies.len() >= 3 {
-        let best = tried
-            .iter()
-            .min_by(|a, b| a.2.total_cmp(&b.2))
-            .cloned()
-            .expect("three policies tried");
         let (lo, hi) = (concurrencies[1], concurrencies[concurrencies.len() - 1]);
         let mut grid = Vec::new();
         let mut b = lo;
@@ -308,28 +303,30 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
             b *= 1.25;
         }
         grid.dedup();
-        let try_b = |b: f64, start: &[f64]| {
+        let try_b = |sharing: Sharing, b: f64, start: &[f64]| {
             let shape = Shape {
-                sharing: best.0.sharing,
+                sharing,
                 max_batch: Some(b),
             };
-            let (u, cost) = solve(targets, shape, &[start.to_vec()], 8);
+            let (u, cost) = solve(targets, shape, &[start.to_vec()], 4);
             (shape, u, cost, k + 1)
         };
-        let coarse: Vec<_> = grid.iter().map(|&b| try_b(b, &best.1)).collect();
+        let unbounded = tried.clone();
+        let coarse: Vec<_> = unbounded
+            .iter()
+            .flat_map(|(shape, u, _, _)| grid.iter().map(|&b| try_b(shape.sharing, b, u)))
+            .collect();
         if let Some(top) = coarse.iter().min_by(|a, b| a.2.total_cmp(&b.2)).cloned() {
             let centre = top.0.max_batch.unwrap_or(hi);
-            let mut fine: Vec<_> = (-5..=5)
+            let mut fine: Vec<f64> = (-5..=5)
                 .map(|i| (centre * 1.04_f64.powi(i)).round().max(1.0))
-                .filter(|b| *b >= 1.0)
                 .collect();
             fine.dedup();
             let refined = fine
                 .iter()
-                .map(|&b| try_b(b, &top.1))
+                .map(|&b| try_b(top.0.sharing, b, &top.1))
                 .min_by(|a, b| a.2.total_cmp(&b.2))
                 .unwrap_or(top);
-            // Polish the best B with a full solve.
             let (u, cost) = solve(targets, refined.0, &[refined.1.clone()], 30);
             tried.push((refined.0, u, cost, k + 1));
         }

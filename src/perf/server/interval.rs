@@ -25,17 +25,33 @@ pub struct Uncertainty {
     pub degrees_of_freedom: usize,
 }
 
-/// A figure and its interval.
+/// A figure with its 90 % interval (`low`–`high`) and its 99 % one, the stricter test a gate
+/// uses: a figure outside it is a model that does not hold, not bad luck.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Band {
     pub value: f64,
     pub low: f64,
     pub high: f64,
+    pub low_99: f64,
+    pub high_99: f64,
 }
 
 impl Band {
     pub fn contains(&self, x: f64) -> bool {
         x >= self.low && x <= self.high
+    }
+    pub fn contains_99(&self, x: f64) -> bool {
+        x >= self.low_99 && x <= self.high_99
+    }
+    /// The band with every figure multiplied by `k`.
+    pub fn scaled(self, k: f64) -> Band {
+        Band {
+            value: self.value * k,
+            low: self.low * k,
+            high: self.high * k,
+            low_99: self.low_99 * k,
+            high_99: self.high_99 * k,
+        }
     }
 }
 
@@ -57,6 +73,20 @@ pub fn student_t90(dof: usize) -> f64 {
         0 => f64::INFINITY,
         d if d <= 30 => TABLE[d - 1],
         _ => 1.645,
+    }
+}
+
+/// Two-sided 99 % quantile of Student's t (`t₀.₉₉₅`).
+pub fn student_t99(dof: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355, 3.250, 3.169, 3.106, 3.055, 3.012,
+        2.977, 2.947, 2.921, 2.898, 2.878, 2.861, 2.845, 2.831, 2.819, 2.807, 2.797, 2.787, 2.779,
+        2.771, 2.763, 2.756, 2.750,
+    ];
+    match dof {
+        0 => f64::INFINITY,
+        d if d <= 30 => TABLE[d - 1],
+        _ => 2.576,
     }
 }
 
@@ -136,6 +166,7 @@ impl Uncertainty {
             }
         }
         let t = student_t90(self.degrees_of_freedom);
+        let t99 = student_t99(self.degrees_of_freedom);
         let band = |value: f64, g: &DVector<f64>| {
             let parameter_var = self
                 .matrix()
@@ -144,10 +175,13 @@ impl Uncertainty {
                 .max(0.0);
             let sd = (parameter_var + self.residual_variance.max(0.0)).sqrt();
             let spread = (t * sd).min(20.0);
+            let spread_99 = (t99 * sd).min(20.0);
             Band {
                 value,
                 low: value * (-spread).exp(),
                 high: value * spread.exp(),
+                low_99: value * (-spread_99).exp(),
+                high_99: value * spread_99.exp(),
             }
         };
         LevelBands {
