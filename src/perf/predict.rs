@@ -114,11 +114,32 @@ impl PerfModel {
         self.tpot_noise.at(1.0, self.noise_concurrency(concurrency))
     }
 
+    /// The prediction at a level with its intervals (a dozen extra runs of the server model).
     pub fn predict(
         &self,
         concurrency: f64,
         prompt_tokens: f64,
         output_tokens: f64,
+    ) -> Result<Prediction, PerfError> {
+        self.predict_with(concurrency, prompt_tokens, output_tokens, true)
+    }
+
+    /// The prediction without intervals: one run of the server model, for sweeps of many levels.
+    pub fn predict_centre(
+        &self,
+        concurrency: f64,
+        prompt_tokens: f64,
+        output_tokens: f64,
+    ) -> Result<Prediction, PerfError> {
+        self.predict_with(concurrency, prompt_tokens, output_tokens, false)
+    }
+
+    fn predict_with(
+        &self,
+        concurrency: f64,
+        prompt_tokens: f64,
+        output_tokens: f64,
+        intervals: bool,
     ) -> Result<Prediction, PerfError> {
         if !(concurrency.is_finite() && concurrency >= 1.0) {
             return Err(PerfError::BadRequest(format!(
@@ -152,6 +173,7 @@ impl PerfModel {
             let bands = self
                 .uncertainty
                 .as_ref()
+                .filter(|_| intervals)
                 .map(|u| u.bands(server, concurrency, prompt_tokens, output_tokens));
             // The bands are of the noise-free centre; a p50 sits at the centre times the
             // noise's median shift.

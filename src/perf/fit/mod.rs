@@ -73,6 +73,8 @@ pub fn fit_levels(
     ttft_noise: NoiseModel,
 ) -> Result<FitReport, PerfError> {
     validate_levels(levels)?;
+    let thinned = thin(levels, MAX_FITTED_LEVELS);
+    let levels = &thinned[..];
     let tpot_points = points(levels, |l| l.tpot_s, &tpot_noise);
     let ttft_points = points(levels, |l| l.ttft_s, &ttft_noise);
     if ttft_points.is_empty() {
@@ -93,7 +95,7 @@ pub fn fit_levels(
         uncertainty: None,
     };
     let mut model = build(&tpot_u, &ttft_u);
-    let targets: Vec<Target> = levels
+    let targets: Vec<Target> = thin(levels, MAX_SERVER_LEVELS)
         .iter()
         .map(|l| {
             let shift = |noise: &NoiseModel| noise.at(1.0, l.concurrency).quantile(0.5);
@@ -139,7 +141,7 @@ pub fn fit_levels(
 
     // Leave-one-level-out for the chosen forms: each concurrency level predicted from the others.
     let mut leave_one_level_out = Vec::new();
-    for concurrency in distinct_concurrencies(levels.iter()) {
+    for concurrency in spread(&distinct_concurrencies(levels.iter()), MAX_FOLDS) {
         let without = |pts: &[Point]| -> Vec<Point> {
             pts.iter()
                 .filter(|p| p.concurrency != concurrency)
@@ -180,7 +182,7 @@ pub fn evaluate(model: &PerfModel, levels: &[Level]) -> Vec<LevelFit> {
         .iter()
         .filter_map(|level| {
             let prediction = model
-                .predict(level.concurrency, level.prompt_tokens, level.output_tokens)
+                .predict_centre(level.concurrency, level.prompt_tokens, level.output_tokens)
                 .ok()?;
             let measured_tps = level.tpot_s.map(|t| 1.0 / t);
             let predicted_tps = prediction.tps_per_request();
@@ -235,6 +237,60 @@ fn fitted_range(levels: &[Level]) -> FitRange {
         prompt_tokens: span(|l| l.prompt_tokens),
         output_tokens: span(|l| l.output_tokens),
     }
+}
+
+/// Leave-one-level-out uses at most this many folds, spread evenly over the levels, so a fit
+/// stays near-linear in the number of levels (a sweep of 10,000 levels is not 10,000 refits).
+const MAX_FOLDS: usize = 12;
+
+/// The server model is fitted by simulating every level at each step, so a longer sweep is
+/// thinned further for it (neighbours merged into medians, as for the closed forms).
+const MAX_SERVER_LEVELS: usize = 24;
+
+/// A sweep with more levels than this is fitted on this many: neighbouring levels (by prompt
+/// size, then concurrency) are merged into their medians, so the fit's cost stops growing with
+/// the sweep; the report then lists the merged levels.
+const MAX_FITTED_LEVELS: usize = 64;
+
+/// `levels` merged into at most `k` groups of neighbours, each its medians.
+fn thin(levels: &[Level], k: usize) -> Vec<Level> {
+    if levels.len() <= k {
+        return levels.to_vec();
+    }
+    let mut sorted = levels.to_vec();
+    sorted.sort_by(|a, b| {
+        a.prompt_tokens
+            .total_cmp(&b.prompt_tokens)
+            .then(a.concurrency.total_cmp(&b.concurrency))
+    });
+    let size = sorted.len().div_ceil(k);
+    sorted
+        .chunks(size)
+        .map(|group| {
+            let med = |f: &dyn Fn(&Level) -> Option<f64>| {
+                let mut v: Vec<f64> = group.iter().filter_map(f).collect();
+                crate::stats::quantile(&mut v, 0.5)
+            };
+            Level {
+                concurrency: med(&|l| Some(l.concurrency)).unwrap_or(group[0].concurrency),
+                prompt_tokens: med(&|l| Some(l.prompt_tokens)).unwrap_or(group[0].prompt_tokens),
+                output_tokens: med(&|l| Some(l.output_tokens)).unwrap_or(group[0].output_tokens),
+                tpot_s: med(&|l| l.tpot_s),
+                ttft_s: med(&|l| l.ttft_s),
+                samples: group.iter().map(|l| l.samples).sum(),
+            }
+        })
+        .collect()
+}
+
+/// At most `k` values of `values`, evenly spread, the ends included.
+fn spread(values: &[f64], k: usize) -> Vec<f64> {
+    if values.len() <= k || k < 2 {
+        return values.to_vec();
+    }
+    (0..k)
+        .map(|i| values[i * (values.len() - 1) / (k - 1)])
+        .collect()
 }
 
 /// The server model is kept unless the closed forms' corrected error is below this share of
@@ -347,7 +403,7 @@ fn leave_one_level_out_errors<F: Candidate>(form: &F, points: &[Point]) -> Optio
     }
     let starts = form.starts(points);
     let mut errors = Vec::new();
-    for &c in &concurrencies[1..concurrencies.len() - 1] {
+    for c in spread(&concurrencies[1..concurrencies.len() - 1], MAX_FOLDS) {
         let (train, test): (Vec<Point>, Vec<Point>) =
             points.iter().partition(|p| p.concurrency != c);
         if train.len() <= form.parameter_count() {

@@ -289,7 +289,7 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
         tried.push((shape, u, cost, k));
     }
     // B: a coarse grid for every policy (between the second-lowest and the highest
-    // concurrency, ×1.25), warm-started from that policy's unbounded fit; then a finer one
+    // concurrency, ×1.5), warm-started from that policy's unbounded fit; then a finer one
     // (×1.04) around the best pair, and a full solve there.
     let mut concurrencies: Vec<f64> = targets.iter().map(|t| t.concurrency).collect();
     concurrencies.sort_by(f64::total_cmp);
@@ -300,7 +300,7 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
         let mut b = lo;
         while b < hi {
             grid.push(b.round().max(1.0));
-            b *= 1.25;
+            b *= 1.5;
         }
         grid.dedup();
         let try_b = |sharing: Sharing, b: f64, start: &[f64]| {
