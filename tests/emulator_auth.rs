@@ -228,3 +228,71 @@ async fn an_unsigned_request_is_refused_in_the_services_shape() {
         .unwrap()
         .contains("Missing Authentication Token"));
 }
+
+/// The flags reach the server: `llmcap emulate` with its own keys and a short idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_serves_its_flags_keys_and_closes_idle_connections() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use tokio::io::AsyncReadExt;
+
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/emulator-fast.toml"
+    );
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("llmcap"))
+        .args(["emulate", "--profile", profile])
+        .args([
+            "--access-key-id",
+            "AKIDCLI",
+            "--secret-access-key",
+            "cli-secret",
+        ])
+        .args(["--idle-timeout", "0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    let stdout = child.stdout.take().unwrap();
+    BufReader::new(stdout).read_line(&mut url).unwrap();
+    let url = url.trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let right = bedrock_client_signed(&url, "AKIDCLI", "cli-secret", None);
+    let served = right
+        .converse()
+        .model_id(FAST_MODEL)
+        .messages(user("hi"))
+        .inference_config(max_tokens(2))
+        .send()
+        .await;
+    let defaults = bedrock_client(&url);
+    let refused = defaults
+        .converse()
+        .model_id(FAST_MODEL)
+        .messages(user("hi"))
+        .send()
+        .await;
+    let mut tcp = tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let mut read = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        tcp.read_to_end(&mut read),
+    )
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_eq!(served.unwrap().usage().unwrap().output_tokens(), 2);
+    assert_eq!(
+        refusal(&refused.unwrap_err()).0,
+        "UnrecognizedClientException"
+    );
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "--idle-timeout 0.5 closes a silent connection: {closed:?}"
+    );
+}
