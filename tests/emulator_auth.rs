@@ -229,6 +229,18 @@ async fn an_unsigned_request_is_refused_in_the_services_shape() {
         .contains("Missing Authentication Token"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_refuses_empty_keys_and_a_zero_idle_timeout() {
+    let mut config = EmulatorConfig::new(fast_profile());
+    config.credentials.secret_access_key.clear();
+    let error = Emulator::start(config).await.err().expect("refused");
+    assert!(error.to_string().contains("secret access key"), "{error}");
+    let mut config = EmulatorConfig::new(fast_profile());
+    config.idle_timeout = std::time::Duration::ZERO;
+    let error = Emulator::start(config).await.err().expect("refused");
+    assert!(error.to_string().contains("idle timeout"), "{error}");
+}
+
 /// The flags reach the server: `llmcap emulate` with its own keys and a short idle timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_serves_its_flags_keys_and_closes_idle_connections() {

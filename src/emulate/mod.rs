@@ -156,6 +156,13 @@ impl Emulator {
     /// Binds 127.0.0.1 and serves on the current tokio runtime.
     pub async fn start(config: EmulatorConfig) -> Result<Emulator, StartError> {
         config.profile.check().map_err(StartError::Profile)?;
+        let keys = &config.credentials;
+        if keys.access_key_id.is_empty() || keys.secret_access_key.is_empty() {
+            return Err(StartError::EmptyCredentials);
+        }
+        if config.idle_timeout.is_zero() {
+            return Err(StartError::ZeroIdleTimeout);
+        }
         let behaviour = Behaviour::new(
             config.profile.model.clone(),
             config.quota.clone(),
