@@ -4,7 +4,8 @@
 #   1. llama.cpp's llama-server with SmolLM2-135M (scripts/llama-server.sh; built once, ~10 min
 #      on 2 cores, then cached under ~/.cache/llmcap) for the real-LLM calibrate test
 #   2. cargo test --release
-#   3. a calibration run (against `llmcap emulate` through the real Bedrock SDK) and a plan,
+#   3. boto3 against `llmcap emulate` (scripts/boto3-check.sh: signatures, limits), then
+#      a calibration run (against the emulator through the real Bedrock SDK) and a plan,
 #      each with its report; both report.html pages screenshot in headless Chromium
 #      (scripts/report-screenshot.sh); the notebooks executed against them
 #      (scripts/run-notebooks.sh)
@@ -34,7 +35,10 @@ done
 url="$(head -1 "$work/emulator.url")"
 [[ "$url" == http://127.0.0.1:* ]] || { echo "test.sh: the emulator did not start" >&2; exit 1; }
 
-AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET_ACCESS_KEY=test "$llmcap" calibrate --target bedrock \
+bash scripts/boto3-check.sh "$url"
+
+# The emulator's default keys (llmcap emulate --access-key-id/--secret-access-key).
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$llmcap" calibrate --target bedrock \
   --model-id test.fast-model-v1:0 --region us-east-1 --endpoint-url "$url" --yes \
   --concurrency 1,2,4,8 --prompt-tokens 64,1024 --output-tokens 32 --requests-per-level 12 \
   --no-progress --out "$work/run" >/dev/null

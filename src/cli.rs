@@ -635,6 +635,15 @@ pub struct BenchClientArgs {
 /// --no-noise). Tokens: input ≈ characters / 4; output = max tokens. Quotas: Bedrock's rolling
 /// TPM/RPM buckets with the max_tokens reservation, the same code the simulator uses.
 ///
+/// Strict as the services: each request's SigV4 signature is verified against
+/// --access-key-id/--secret-access-key (UnrecognizedClientException for another key,
+/// InvalidSignatureException for a wrong signature or a body changed after signing); output
+/// limits (maxTokens, max_tokens, max_gen_len, max_new_tokens) below 1, not whole numbers or
+/// above the model's limit, and prompts that do not fit the context window (the profile's
+/// [limits], else 128k tokens), get the service's validation error; bodies over 25 MB
+/// (Bedrock) or 6 MB (SageMaker) a ValidationException; connections idle for --idle-timeout
+/// seconds are closed.
+///
 /// Faults (repeatable --fault NAME=VALUE): error=P (503), drop=P (connection cut mid-stream),
 /// stream-throttle=P (throttlingException inside the stream), spike=P:FACTOR (TTFT × FACTOR),
 /// cold-start=SECONDS (first request), not-ready=SECONDS (ModelNotReadyException until then).
@@ -696,6 +705,15 @@ pub struct EmulateArgs {
     /// The upstream's model name (default: the first its /v1/models lists).
     #[arg(long, value_name = "NAME", requires = "upstream")]
     pub upstream_model: Option<String>,
+    /// The access key id requests must be signed with.
+    #[arg(long, value_name = "ID", default_value = "test")]
+    pub access_key_id: String,
+    /// The secret access key requests must be signed with.
+    #[arg(long, value_name = "KEY", default_value = "test")]
+    pub secret_access_key: String,
+    /// Close a connection that has waited this many seconds for its next request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub idle_timeout: f64,
 }
 
 /// Write the report of a calibration run or a plan: charts (SVG and PNG), a self-contained

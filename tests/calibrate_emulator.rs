@@ -58,8 +58,8 @@ impl Drop for EmulatorThread {
 fn aws_calibrate(url: &str, out: &std::path::Path) -> Command {
     let mut command = Command::cargo_bin("llmcap").unwrap();
     command
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
         .env_remove("AWS_PROFILE")
         .args(["calibrate", "--region", "us-east-1", "--endpoint-url", url])
         .args(["--no-progress", "--out", out.to_str().unwrap()]);

@@ -256,8 +256,8 @@ fn bedrock_sdk_meets_the_real_model_through_the_proxy(upstream: &str, dir: &Path
     let out = dir.join("proxy");
     let output = Command::cargo_bin("llmcap")
         .unwrap()
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
         .env_remove("AWS_PROFILE")
         .args(["calibrate", "--target", "bedrock", "--region", "us-east-1"])
         .args([

@@ -9,9 +9,11 @@ const PROFILE: &str = concat!(
 );
 
 fn refused(args: &[&str], names: &str) {
+    // A value wrongly accepted would start a server that runs until killed: bound the wait.
     let output = Command::cargo_bin("llmcap")
         .unwrap()
         .args(args)
+        .timeout(std::time::Duration::from_secs(60))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{args:?}");
@@ -40,6 +42,33 @@ fn the_emulator_refuses_quotas_it_cannot_enforce() {
                 &format!("--quota-rpm={value}"),
             ],
             "--quota-rpm",
+        );
+    }
+}
+
+#[test]
+fn the_emulator_refuses_idle_timeouts_and_keys_it_cannot_use() {
+    for value in ["0", "-1", "NaN", "inf", "1e30"] {
+        refused(
+            &[
+                "emulate",
+                "--profile",
+                PROFILE,
+                &format!("--idle-timeout={value}"),
+            ],
+            "--idle-timeout",
+        );
+    }
+    for (flag, value) in [
+        ("--access-key-id", ""),
+        ("--access-key-id", "two words"),
+        ("--access-key-id", "a/b"),
+        ("--secret-access-key", ""),
+        ("--secret-access-key", " "),
+    ] {
+        refused(
+            &["emulate", "--profile", PROFILE, &format!("{flag}={value}")],
+            flag,
         );
     }
 }

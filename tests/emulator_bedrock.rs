@@ -303,12 +303,13 @@ async fn bad_requests_get_validation_exceptions_and_the_server_keeps_serving() {
     let oversized = client
         .invoke_model()
         .model_id(FAST_MODEL)
-        .body(Blob::new(vec![b' '; 21 * 1024 * 1024]))
+        .body(Blob::new(vec![b' '; 25_000_001]))
         .send()
         .await
         .unwrap_err();
     let oversized = oversized.as_service_error().unwrap();
     assert!(oversized.is_validation_exception(), "{oversized:?}");
+    assert!(oversized.to_string().contains("25000000"), "{oversized}");
     still_serving(&client).await;
 }
 

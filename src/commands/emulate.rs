@@ -1,11 +1,12 @@
 //! `llmcap emulate`: start the loopback Bedrock/SageMaker emulator and serve until Ctrl-C.
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::cli::EmulateArgs;
-use crate::emulate::{Emulator, EmulatorConfig, Faults, DEFAULT_ENDPOINT_NAME};
+use crate::emulate::{Credentials, Emulator, EmulatorConfig, Faults, DEFAULT_ENDPOINT_NAME};
 use crate::files::load_profile;
 use crate::quota::bucket::QuotaLimits;
 
@@ -33,6 +34,29 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
             args.output_burndown
         );
     }
+    let idle_timeout = Duration::try_from_secs_f64(args.idle_timeout)
+        .ok()
+        .filter(|d| !d.is_zero() && args.idle_timeout <= 86_400.0)
+        .with_context(|| {
+            format!(
+                "--idle-timeout {}: must be a number of seconds > 0 and at most a day (86400)",
+                args.idle_timeout
+            )
+        })?;
+    for (flag, value) in [
+        ("--access-key-id", &args.access_key_id),
+        ("--secret-access-key", &args.secret_access_key),
+    ] {
+        if value.trim().is_empty() || value.chars().any(char::is_whitespace) {
+            anyhow::bail!("{flag}: must be a non-empty key without spaces");
+        }
+    }
+    if args.access_key_id.contains('/') {
+        anyhow::bail!(
+            "--access-key-id {}: must not contain '/' (it separates the signature's credential scope)",
+            args.access_key_id
+        );
+    }
     let quota = match (args.quota_tpm, args.quota_rpm) {
         (None, None) => None,
         (tpm, rpm) => Some(QuotaLimits {
@@ -54,6 +78,11 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
     config.port = args.port;
     config.upstream_url = args.upstream.clone();
     config.upstream_model = args.upstream_model.clone();
+    config.credentials = Credentials {
+        access_key_id: args.access_key_id.clone(),
+        secret_access_key: args.secret_access_key.clone(),
+    };
+    config.idle_timeout = idle_timeout;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

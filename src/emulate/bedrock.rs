@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
@@ -13,32 +12,29 @@ use serde_json::{json, Value};
 use super::behaviour::Generation;
 use super::errors::{AwsError, Service};
 use super::frames::{exception, json_event};
+use super::limits::{bounded, ModelLimits};
 use super::prompt::{Message, Prompt};
+use super::refusal::{Field, Wording};
 use super::stream::{stream_answer, whole_answer, Framing};
 use super::App;
-
-/// Bedrock documents no single request-size limit for these operations; llmcap's emulator
-/// refuses bodies above 20 MB, its image-bearing requests' practical ceiling.
-pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 const DEFAULT_MAX_TOKENS: u64 = 512;
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
-/// What every Bedrock operation checks first: credentials, body size, JSON, model id.
-fn accept(app: &App, headers: &HeaderMap, model_id: &str, body: &Bytes) -> Result<Value, AwsError> {
-    app.check_signed(headers, Service::Bedrock)?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(AwsError::validation(
-            Service::Bedrock,
-            format!(
-                "The request body of {} bytes exceeds the 20 MB limit.",
-                body.len()
-            ),
-        ));
-    }
-    let request: Value = serde_json::from_slice(body).map_err(|e| {
+const CONVERSE_MAX_TOKENS: Field = Field::new(Wording::Converse, "inferenceConfig.maxTokens");
+
+/// A body as JSON, or Bedrock's refusal of it.
+pub(crate) fn read_json(body: &[u8]) -> Result<Value, AwsError> {
+    serde_json::from_slice(body).map_err(|e| {
         AwsError::validation(Service::Bedrock, format!("Malformed input request: {e}"))
-    })?;
+    })
+}
+
+/// What every Bedrock operation checks first: body size and signature (`inbound.rs`), JSON,
+/// model id.
+async fn accept(app: &App, model_id: &str, request: Request) -> Result<Value, AwsError> {
+    let body = app.receive(Service::Bedrock, request).await?;
+    let request = read_json(&body)?;
     if !app.knows_model(model_id) {
         return Err(AwsError::validation(
             Service::Bedrock,
@@ -50,7 +46,7 @@ fn accept(app: &App, headers: &HeaderMap, model_id: &str, body: &Bytes) -> Resul
 
 /// Converse bodies: `system[].text`, `messages[].role` and `messages[].content[].text`;
 /// `inferenceConfig.maxTokens`.
-fn converse_prompt(request: &Value) -> Result<Prompt, AwsError> {
+pub(crate) fn converse_prompt(request: &Value, limits: &ModelLimits) -> Result<Prompt, AwsError> {
     let messages = request
         .get("messages")
         .and_then(Value::as_array)
@@ -58,14 +54,13 @@ fn converse_prompt(request: &Value) -> Result<Prompt, AwsError> {
         .ok_or_else(|| {
             AwsError::validation(Service::Bedrock, "A conversation must have messages.")
         })?;
-    let max_tokens = request
-        .pointer("/inferenceConfig/maxTokens")
-        .and_then(Value::as_u64)
-        .unwrap_or(DEFAULT_MAX_TOKENS);
-    Ok(Prompt {
-        messages: turns(request.get("system"), messages),
-        max_tokens: max_tokens.max(1),
-    })
+    bounded(
+        turns(request.get("system"), messages),
+        request.pointer("/inferenceConfig/maxTokens"),
+        DEFAULT_MAX_TOKENS,
+        CONVERSE_MAX_TOKENS,
+        limits,
+    )
 }
 
 /// Chat turns from a `system` field and `messages[]` (Converse and Anthropic bodies): content
@@ -112,12 +107,11 @@ fn usage(generation: &Generation, output: u64) -> Value {
 pub async fn converse(
     State(app): State<Arc<App>>,
     Path(model_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let run = async {
-        let request = accept(&app, &headers, &model_id, &body)?;
-        let prompt = converse_prompt(&request)?;
+        let request = accept(&app, &model_id, request).await?;
+        let prompt = converse_prompt(&request, &app.limits)?;
         let (generation, answer) = answer_whole(&app, &prompt).await?;
         let n = generation.output_tokens;
         Ok::<_, AwsError>(Json(json!({
@@ -171,16 +165,15 @@ impl Framing for ConverseFraming {
 pub async fn converse_stream(
     State(app): State<Arc<App>>,
     Path(model_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    let admitted = accept(&app, &headers, &model_id, &body)
-        .and_then(|request| converse_prompt(&request))
-        .and_then(|prompt| {
-            app.behaviour
-                .admit(Service::Bedrock, &prompt, true)
-                .map(|g| (prompt, g))
-        });
+    let admitted = async {
+        let request = accept(&app, &model_id, request).await?;
+        let prompt = converse_prompt(&request, &app.limits)?;
+        let generation = app.behaviour.admit(Service::Bedrock, &prompt, true)?;
+        Ok::<_, AwsError>((prompt, generation))
+    }
+    .await;
     match admitted {
         Ok((prompt, generation)) => {
             let upstream = app.upstream.as_ref();
@@ -200,7 +193,7 @@ pub async fn converse_stream(
 
 /// The native body families InvokeModel understands.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Family {
+pub(crate) enum Family {
     /// `{"anthropic_version", "max_tokens", "messages"}`
     Anthropic,
     /// `{"prompt", "max_gen_len"}`
@@ -209,7 +202,7 @@ enum Family {
     Other,
 }
 
-fn family(model_id: &str) -> Family {
+pub(crate) fn family(model_id: &str) -> Family {
     if model_id.contains("anthropic.") {
         Family::Anthropic
     } else if model_id.contains("meta.") {
@@ -221,9 +214,16 @@ fn family(model_id: &str) -> Family {
 
 /// Native bodies: Anthropic's `system` + `messages` (string or block content), or a raw
 /// `prompt` (Meta Llama; `inputText` for Titan-style), forwarded upstream as one user turn.
-fn native_prompt(family: Family, request: &Value) -> Result<Prompt, AwsError> {
+pub(crate) fn native_prompt(
+    family: Family,
+    request: &Value,
+    limits: &ModelLimits,
+) -> Result<Prompt, AwsError> {
     let invalid = |what: &str| {
-        AwsError::validation(Service::Bedrock, format!("Malformed input request: {what}"))
+        AwsError::validation(
+            Service::Bedrock,
+            format!("Malformed input request: {what}, please reformat your input and try again."),
+        )
     };
     match family {
         Family::Anthropic => {
@@ -231,14 +231,18 @@ fn native_prompt(family: Family, request: &Value) -> Result<Prompt, AwsError> {
                 .get("messages")
                 .and_then(Value::as_array)
                 .ok_or_else(|| invalid("#: required key [messages] not found"))?;
-            let max_tokens = request
+            let requested = request
                 .get("max_tokens")
-                .and_then(Value::as_u64)
+                .filter(|v| !v.is_null())
                 .ok_or_else(|| invalid("#: required key [max_tokens] not found"))?;
-            Ok(Prompt {
-                messages: turns(request.get("system"), messages),
-                max_tokens: max_tokens.max(1),
-            })
+            let field = Field::new(Wording::Schema, "max_tokens");
+            bounded(
+                turns(request.get("system"), messages),
+                Some(requested),
+                DEFAULT_MAX_TOKENS,
+                field,
+                limits,
+            )
         }
         Family::MetaLlama | Family::Other => {
             let prompt = request
@@ -246,13 +250,20 @@ fn native_prompt(family: Family, request: &Value) -> Result<Prompt, AwsError> {
                 .or_else(|| request.get("inputText"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| invalid("#: required key [prompt] not found"))?;
-            let max_tokens = request
-                .get("max_gen_len")
-                .or_else(|| request.get("max_tokens"))
-                .or_else(|| request.pointer("/textGenerationConfig/maxTokenCount"))
-                .and_then(Value::as_u64)
-                .unwrap_or(DEFAULT_MAX_TOKENS);
-            Ok(Prompt::single(prompt, max_tokens))
+            let (name, requested) = [
+                ("max_gen_len", "/max_gen_len"),
+                ("max_tokens", "/max_tokens"),
+                (
+                    "textGenerationConfig/maxTokenCount",
+                    "/textGenerationConfig/maxTokenCount",
+                ),
+            ]
+            .into_iter()
+            .find_map(|(name, pointer)| request.pointer(pointer).map(|v| (name, Some(v))))
+            .unwrap_or(("max_gen_len", None));
+            let field = Field::new(Wording::Schema, name);
+            let messages = vec![Message::new("user", prompt)];
+            bounded(messages, requested, DEFAULT_MAX_TOKENS, field, limits)
         }
     }
 }
@@ -266,13 +277,12 @@ fn invocation_metrics(generation: &Generation, output: u64, latency_ms: u64) -> 
 pub async fn invoke(
     State(app): State<Arc<App>>,
     Path(model_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let family = family(&model_id);
     let run = async {
-        let request = accept(&app, &headers, &model_id, &body)?;
-        let prompt = native_prompt(family, &request)?;
+        let request = accept(&app, &model_id, request).await?;
+        let prompt = native_prompt(family, &request, &app.limits)?;
         let (generation, answer) = answer_whole(&app, &prompt).await?;
         let n = generation.output_tokens;
         let body = match family {
@@ -384,17 +394,16 @@ impl Framing for NativeFraming {
 pub async fn invoke_stream(
     State(app): State<Arc<App>>,
     Path(model_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let family = family(&model_id);
-    let admitted = accept(&app, &headers, &model_id, &body)
-        .and_then(|request| native_prompt(family, &request))
-        .and_then(|prompt| {
-            app.behaviour
-                .admit(Service::Bedrock, &prompt, true)
-                .map(|g| (prompt, g))
-        });
+    let admitted = async {
+        let request = accept(&app, &model_id, request).await?;
+        let prompt = native_prompt(family, &request, &app.limits)?;
+        let generation = app.behaviour.admit(Service::Bedrock, &prompt, true)?;
+        Ok::<_, AwsError>((prompt, generation))
+    }
+    .await;
     match admitted {
         Ok((prompt, generation)) => {
             let framing = NativeFraming { family, model_id };

@@ -5,8 +5,10 @@
 //!
 //! Paths: Bedrock `POST /model/{modelId}/converse`, `/converse-stream`, `/invoke`,
 //! `/invoke-with-response-stream`; SageMaker `POST /endpoints/{name}/invocations`,
-//! `/invocations-response-stream`. Requests must carry a SigV4 `Authorization` header (its
-//! presence is checked, not its signature).
+//! `/invocations-response-stream`. As strict as the services: every request's SigV4 signature
+//! is verified against the configured keys (`sigv4.rs`), bodies over the services' size limits
+//! and output limits or prompts the model cannot take are refused in the services' words
+//! (`inbound.rs`, `limits.rs`, `refusal.rs`), and idle connections are closed (`serve.rs`).
 //!
 //! With an upstream (`upstream.rs`), a real OpenAI-compatible server generates and the
 //! emulator only admits and re-frames.
@@ -15,8 +17,15 @@ mod bedrock;
 pub mod behaviour;
 mod errors;
 mod frames;
+#[cfg(test)]
+mod fuzz;
+mod inbound;
+pub mod limits;
 mod prompt;
+mod refusal;
 mod sagemaker;
+mod serve;
+pub mod sigv4;
 mod start_error;
 mod stream;
 pub mod text;
@@ -26,17 +35,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::HeaderMap;
+use axum::extract::Request;
 use axum::response::IntoResponse;
 use axum::routing::post;
-use axum::serve::ListenerExt;
 use axum::Router;
+use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use behaviour::Behaviour;
 pub use behaviour::Faults;
 pub use errors::{AwsError, Service};
+pub use limits::ModelLimits;
+pub use sigv4::Credentials;
 pub use start_error::StartError;
 
 use upstream::Upstream;
@@ -46,6 +56,11 @@ use crate::quota::bucket::QuotaLimits;
 
 /// The SageMaker endpoint name the emulator always serves.
 pub const DEFAULT_ENDPOINT_NAME: &str = "llmcap-emulator";
+
+/// How long a connection may wait for its next request before the emulator closes it: 60 s,
+/// the default idle timeout of AWS's Elastic Load Balancing (an assumption for the services'
+/// own front ends, which document none).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
@@ -70,12 +85,17 @@ pub struct EmulatorConfig {
     pub upstream_url: Option<String>,
     /// The upstream's model name (`None`: the first from its `GET /v1/models`).
     pub upstream_model: Option<String>,
+    /// The keys every request must be signed with.
+    pub credentials: Credentials,
+    /// The model's context window and output limit (from the profile's `[limits]`).
+    pub limits: ModelLimits,
+    /// Connections idle this long are closed.
+    pub idle_timeout: Duration,
 }
 
 impl EmulatorConfig {
     pub fn new(profile: Profile) -> EmulatorConfig {
         EmulatorConfig {
-            profile,
             quota: None,
             faults: Faults::default(),
             noise: true,
@@ -87,6 +107,10 @@ impl EmulatorConfig {
             port: 0,
             upstream_url: None,
             upstream_model: None,
+            credentials: Credentials::default(),
+            limits: ModelLimits::of(&profile),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            profile,
         }
     }
 }
@@ -100,29 +124,14 @@ pub(crate) struct App {
     invocation_timeout: Duration,
     /// Proxy mode's generator; `None` paces filler text from the profile.
     upstream: Option<Upstream>,
+    credentials: Credentials,
+    limits: ModelLimits,
 }
 
 impl App {
-    fn check_signed(&self, headers: &HeaderMap, service: Service) -> Result<(), AwsError> {
-        let signed = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256"));
-        if signed {
-            return Ok(());
-        }
-        Err(match service {
-            Service::Bedrock => AwsError::new(
-                403,
-                "AccessDeniedException",
-                "Missing Authentication Token: requests must be signed with SigV4.",
-            ),
-            Service::Sagemaker => AwsError::new(
-                403,
-                "MissingAuthenticationTokenException",
-                "Missing Authentication Token",
-            ),
-        })
+    /// The body of a request that is within the service's size limit and correctly signed.
+    async fn receive(&self, service: Service, request: Request) -> Result<Bytes, AwsError> {
+        inbound::receive(service, &self.credentials, request).await
     }
 
     fn knows_model(&self, model_id: &str) -> bool {
@@ -147,6 +156,13 @@ impl Emulator {
     /// Binds 127.0.0.1 and serves on the current tokio runtime.
     pub async fn start(config: EmulatorConfig) -> Result<Emulator, StartError> {
         config.profile.check().map_err(StartError::Profile)?;
+        let keys = &config.credentials;
+        if keys.access_key_id.is_empty() || keys.secret_access_key.is_empty() {
+            return Err(StartError::EmptyCredentials);
+        }
+        if config.idle_timeout.is_zero() {
+            return Err(StartError::ZeroIdleTimeout);
+        }
         let behaviour = Behaviour::new(
             config.profile.model.clone(),
             config.quota.clone(),
@@ -169,6 +185,8 @@ impl Emulator {
             accept_any: config.accept_any_model,
             invocation_timeout: config.invocation_timeout,
             upstream: upstream.clone(),
+            credentials: config.credentials.clone(),
+            limits: config.limits,
         });
         let router = Router::new()
             .route("/model/{model_id}/converse", post(bedrock::converse))
@@ -192,9 +210,6 @@ impl Emulator {
             .fallback(|| async {
                 AwsError::new(404, "UnknownOperationException", "Unknown operation").into_response()
             })
-            // The handlers check the services' own limits and answer in their shapes; axum's
-            // default 2 MB limit would answer first, in its own.
-            .layer(DefaultBodyLimit::max(bedrock::MAX_BODY_BYTES * 2))
             .with_state(app);
         let bind_error = |cause| StartError::Bind {
             port: config.port,
@@ -204,18 +219,8 @@ impl Emulator {
             .await
             .map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
-        // Small event frames must not wait for ACKs (Nagle + delayed ACK adds ~40 ms).
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let (stop, stopped) = oneshot::channel::<()>();
-        let served = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let served = tokio::spawn(serve::serve(listener, router, config.idle_timeout, stopped));
         Ok(Emulator {
             addr,
             stop: Some(stop),

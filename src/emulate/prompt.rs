@@ -28,14 +28,6 @@ pub struct Prompt {
 }
 
 impl Prompt {
-    /// A raw prompt string (Meta Llama and Titan bodies, TGI `inputs`) as one user turn.
-    pub fn single(text: &str, max_tokens: u64) -> Prompt {
-        Prompt {
-            messages: vec![Message::new("user", text)],
-            max_tokens: max_tokens.max(1),
-        }
-    }
-
     /// Input tokens by the emulator's estimate (`text::estimate_tokens`) over all turns.
     pub fn estimated_tokens(&self) -> u64 {
         let all: String = self.messages.iter().map(|m| m.content.as_str()).collect();
@@ -54,6 +46,5 @@ mod tests {
             max_tokens: 0,
         };
         assert_eq!(prompt.estimated_tokens(), 2);
-        assert_eq!(Prompt::single("abcd", 0).max_tokens, 1);
     }
 }

@@ -1,12 +1,11 @@
 //! SageMaker Runtime: InvokeEndpoint and InvokeEndpointWithResponseStream for an LLM container,
 //! TGI-style (`inputs` + `parameters`, token events) or OpenAI-style (`messages`, chat chunks),
-//! with the service's 6 MB payload and 60 s invocation limits.
+//! with the service's 6 MB payload (`inbound.rs`) and 60 s invocation limits.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
@@ -15,83 +14,84 @@ use serde_json::{json, Value};
 use super::behaviour::Generation;
 use super::errors::{AwsError, Service};
 use super::frames::{bytes_event, exception};
+use super::limits::{bounded, ModelLimits};
 use super::prompt::{Message, Prompt};
+use super::refusal::{container_refusal, Field, Wording};
 use super::stream::{stream_answer, whole_answer, Framing};
 use super::App;
-
-/// SageMaker real-time endpoints accept request payloads up to 6 MB.
-pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
 const DEFAULT_MAX_TOKENS: u64 = 256;
 const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
+const TGI_MAX_TOKENS: Field = Field::new(Wording::Tgi, "parameters.max_new_tokens");
+const OPENAI_MAX_TOKENS: Field = Field::new(Wording::OpenAi, "max_tokens");
+
 /// The two container dialects.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Dialect {
+pub(crate) enum Dialect {
     Tgi,
     OpenAi,
 }
 
-fn accept(
+/// What SageMaker checks (body size and signature in `inbound.rs`, the endpoint), then what
+/// the container checks of the payload.
+async fn accept(
     app: &App,
-    headers: &HeaderMap,
     endpoint: &str,
-    body: &Bytes,
+    request: Request,
 ) -> Result<(Dialect, Prompt), AwsError> {
-    app.check_signed(headers, Service::Sagemaker)?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(AwsError::validation(
-            Service::Sagemaker,
-            format!(
-                "Request payload of {} bytes exceeds the 6 MB limit for real-time endpoints.",
-                body.len()
-            ),
-        ));
-    }
+    let body = app.receive(Service::Sagemaker, request).await?;
     if !app.knows_endpoint(endpoint) {
         return Err(AwsError::validation(
             Service::Sagemaker,
             format!("Endpoint {endpoint} of account 000000000000 not found."),
         ));
     }
+    parse_payload(&body, &app.limits)
+}
+
+/// A container's reading of the payload: TGI's `inputs` + `parameters.max_new_tokens`, or
+/// OpenAI's `messages` + `max_tokens`; what it refuses comes back as SageMaker's ModelError.
+pub(crate) fn parse_payload(
+    body: &[u8],
+    limits: &ModelLimits,
+) -> Result<(Dialect, Prompt), AwsError> {
     let request: Value = serde_json::from_slice(body).map_err(|e| {
-        AwsError::new(
-            424,
-            "ModelError",
-            format!("Received client error (422) from primary: unreadable JSON ({e})"),
+        container_refusal(
+            422,
+            json!({"error": format!("Failed to parse the request body as JSON: {e}"),
+                   "error_type": "validation"}),
         )
     })?;
-    if let Some(inputs) = request.get("inputs").and_then(Value::as_str) {
-        let max = request
-            .pointer("/parameters/max_new_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(DEFAULT_MAX_TOKENS);
-        return Ok((Dialect::Tgi, Prompt::single(inputs, max)));
-    }
-    if let Some(messages) = request.get("messages").and_then(Value::as_array) {
-        let turns = messages
-            .iter()
-            .map(|m| {
-                let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
-                let content = m.get("content").and_then(Value::as_str).unwrap_or("");
-                Message::new(role, content)
-            })
-            .collect();
-        let max = request
-            .get("max_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(DEFAULT_MAX_TOKENS);
-        let prompt = Prompt {
-            messages: turns,
-            max_tokens: max.max(1),
+    let (dialect, messages, requested, field) =
+        if let Some(inputs) = request.get("inputs").and_then(Value::as_str) {
+            let requested = request.pointer("/parameters/max_new_tokens");
+            let messages = vec![Message::new("user", inputs)];
+            (Dialect::Tgi, messages, requested, TGI_MAX_TOKENS)
+        } else if let Some(messages) = request.get("messages").and_then(Value::as_array) {
+            let turns = messages
+                .iter()
+                .map(|m| {
+                    let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
+                    let content = m.get("content").and_then(Value::as_str).unwrap_or("");
+                    Message::new(role, content)
+                })
+                .collect();
+            (
+                Dialect::OpenAi,
+                turns,
+                request.get("max_tokens"),
+                OPENAI_MAX_TOKENS,
+            )
+        } else {
+            return Err(container_refusal(
+                422,
+                json!({"error": "the body needs `inputs` (TGI) or `messages` (OpenAI)",
+                       "error_type": "validation"}),
+            ));
         };
-        return Ok((Dialect::OpenAi, prompt));
-    }
-    Err(AwsError::new(
-        424,
-        "ModelError",
-        "Received client error (422) from primary: the body needs `inputs` (TGI) or `messages` (OpenAI)",
-    ))
+    let prompt = bounded(messages, requested, DEFAULT_MAX_TOKENS, field, limits)?;
+    Ok((dialect, prompt))
 }
 
 fn timed_out(limit: Duration) -> AwsError {
@@ -109,11 +109,10 @@ fn timed_out(limit: Duration) -> AwsError {
 pub async fn invoke_endpoint(
     State(app): State<Arc<App>>,
     Path(endpoint): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let run = async {
-        let (dialect, prompt) = accept(&app, &headers, &endpoint, &body)?;
+        let (dialect, prompt) = accept(&app, &endpoint, request).await?;
         let mut generation = app.behaviour.admit(Service::Sagemaker, &prompt, false)?;
         let limit = app.invocation_timeout;
         let upstream = app.upstream.as_ref();
@@ -271,14 +270,14 @@ impl Framing for PayloadFraming {
 pub async fn invoke_endpoint_stream(
     State(app): State<Arc<App>>,
     Path(endpoint): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    let admitted = accept(&app, &headers, &endpoint, &body).and_then(|(dialect, prompt)| {
-        app.behaviour
-            .admit(Service::Sagemaker, &prompt, true)
-            .map(|g| (dialect, prompt, g))
-    });
+    let admitted = async {
+        let (dialect, prompt) = accept(&app, &endpoint, request).await?;
+        let generation = app.behaviour.admit(Service::Sagemaker, &prompt, true)?;
+        Ok::<_, AwsError>((dialect, prompt, generation))
+    }
+    .await;
     match admitted {
         Ok((dialect, prompt, generation)) => {
             let framing = PayloadFraming::new(dialect);

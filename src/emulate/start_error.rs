@@ -1,5 +1,5 @@
-//! Why the emulator could not start: its profile is unusable, the upstream it would relay cannot
-//! be asked what it serves, or the port is taken.
+//! Why the emulator could not start: its profile is unusable, its keys or idle timeout cannot
+//! be used, the upstream it would relay cannot be asked what it serves, or the port is taken.
 
 use crate::calibrate::target::TargetError;
 use crate::perf::PerfError;
@@ -8,6 +8,10 @@ use crate::perf::PerfError;
 pub enum StartError {
     #[error("the emulator's profile: {0}")]
     Profile(PerfError),
+    #[error("the access key id and the secret access key must both be non-empty")]
+    EmptyCredentials,
+    #[error("the idle timeout must be longer than zero")]
+    ZeroIdleTimeout,
     #[error("cannot build the HTTP client for --upstream: {0}")]
     UpstreamClient(reqwest::Error),
     #[error("--upstream: {0}")]

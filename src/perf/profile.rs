@@ -30,6 +30,9 @@ pub struct ServiceLimits {
     /// Tokens of prompt + output the model accepts.
     #[serde(default)]
     pub context_window: Option<u64>,
+    /// The largest output a request may ask for (the emulator refuses more; absent: the window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u64>,
     /// Default on-demand tokens per minute for a new account (Bedrock).
     #[serde(default)]
     pub quota_tpm: Option<f64>,

@@ -80,38 +80,136 @@ pub fn fast_profile() -> llmcap::perf::Profile {
 
 pub const FAST_MODEL: &str = "test.fast-model-v1:0";
 
+/// The emulator's default keys.
+pub const KEY_ID: &str = "test";
+pub const SECRET: &str = "test";
+
 /// The real Bedrock Runtime client, pointed at the emulator, measuring as calibrate does.
 pub fn bedrock_client(url: &str) -> aws_sdk_bedrockruntime::Client {
+    bedrock_client_signed(url, KEY_ID, SECRET, None)
+}
+
+/// A Bedrock client signing with these keys, with an interceptor if given.
+pub fn bedrock_client_signed(
+    url: &str,
+    key_id: &str,
+    secret: &str,
+    interceptor: Option<RewriteBody>,
+) -> aws_sdk_bedrockruntime::Client {
     use aws_sdk_bedrockruntime::config::retry::RetryConfig;
     use aws_sdk_bedrockruntime::config::{
         BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig,
     };
-    let config = aws_sdk_bedrockruntime::Config::builder()
+    let mut config = aws_sdk_bedrockruntime::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
         .retry_config(RetryConfig::disabled())
-        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-        .build();
-    aws_sdk_bedrockruntime::Client::from_conf(config)
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+    if let Some(interceptor) = interceptor {
+        config = config.interceptor(interceptor);
+    }
+    aws_sdk_bedrockruntime::Client::from_conf(config.build())
 }
 
 /// The real SageMaker Runtime client, pointed at the emulator.
 pub fn sagemaker_client(url: &str) -> aws_sdk_sagemakerruntime::Client {
+    sagemaker_client_signed(url, KEY_ID, SECRET, None)
+}
+
+pub fn sagemaker_client_signed(
+    url: &str,
+    key_id: &str,
+    secret: &str,
+    interceptor: Option<RewriteBody>,
+) -> aws_sdk_sagemakerruntime::Client {
     use aws_sdk_sagemakerruntime::config::retry::RetryConfig;
     use aws_sdk_sagemakerruntime::config::{
         BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig,
     };
-    let config = aws_sdk_sagemakerruntime::Config::builder()
+    let mut config = aws_sdk_sagemakerruntime::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
         .retry_config(RetryConfig::disabled())
-        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-        .build();
-    aws_sdk_sagemakerruntime::Client::from_conf(config)
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+    if let Some(interceptor) = interceptor {
+        config = config.interceptor(interceptor);
+    }
+    aws_sdk_sagemakerruntime::Client::from_conf(config.build())
+}
+
+/// When a `RewriteBody` interceptor changes the request body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moment {
+    /// Before signing: the SDK signs the new body (sends what its typed API cannot).
+    BeforeSigning,
+    /// After signing: the body on the wire no longer matches the signature.
+    AfterSigning,
+}
+
+/// An SDK interceptor that replaces the request body's bytes (same length when after signing,
+/// so Content-Length still holds).
+#[derive(Clone, Debug)]
+pub struct RewriteBody {
+    pub moment: Moment,
+    pub rewrite: fn(Vec<u8>) -> Vec<u8>,
+}
+
+type BoxError = aws_sdk_bedrockruntime::error::BoxError;
+type ContextMut<'a> =
+    aws_sdk_bedrockruntime::config::interceptors::BeforeTransmitInterceptorContextMut<'a>;
+
+impl RewriteBody {
+    fn apply(&self, context: &mut ContextMut<'_>) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        let body = request
+            .body()
+            .bytes()
+            .ok_or("a streaming body cannot be rewritten")?
+            .to_vec();
+        let body = (self.rewrite)(body);
+        let length = body.len();
+        *request.body_mut() = aws_smithy_types::body::SdkBody::from(body);
+        if self.moment == Moment::BeforeSigning {
+            request
+                .headers_mut()
+                .insert("content-length", length.to_string());
+        }
+        Ok(())
+    }
+}
+
+impl aws_sdk_bedrockruntime::config::Intercept for RewriteBody {
+    fn name(&self) -> &'static str {
+        "RewriteBody"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut ContextMut<'_>,
+        _: &aws_sdk_bedrockruntime::config::RuntimeComponents,
+        _: &mut aws_sdk_bedrockruntime::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        match self.moment {
+            Moment::BeforeSigning => self.apply(context),
+            Moment::AfterSigning => Ok(()),
+        }
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut ContextMut<'_>,
+        _: &aws_sdk_bedrockruntime::config::RuntimeComponents,
+        _: &mut aws_sdk_bedrockruntime::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        match self.moment {
+            Moment::BeforeSigning => Ok(()),
+            Moment::AfterSigning => self.apply(context),
+        }
+    }
 }
 
 /// A Converse user turn.
