@@ -188,6 +188,54 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     assert!(out.join("profile.toml").exists());
 
     bedrock_sdk_meets_the_real_model_through_the_proxy(&server.url, dir.path());
+    a_second_run_is_not_served_from_the_prefix_cache(&server.url, dir.path());
+}
+
+/// Measured TTFTs of the successful requests of a run, in seconds.
+fn ttfts(out: &Path) -> Vec<f64> {
+    records(out)
+        .iter()
+        .filter(|r| r.is_ok() && r.is_measured())
+        .filter_map(|r| r.ttft_s)
+        .collect()
+}
+
+/// Calibrating the same server twice with the same flags (and so the same default seed): the
+/// second run's prompts must not be the first's, or llama-server's prompt cache answers them.
+/// With one shared prompt text a cached TTFT here was 70× shorter (0.07 s against 1.6 s for
+/// 1,293 tokens); 512-token prompts and 4-token answers make TTFT almost all prefill, which is
+/// exactly what a cache would skip.
+fn a_second_run_is_not_served_from_the_prefix_cache(url: &str, dir: &Path) {
+    let run = |name: &str| {
+        let out = dir.join(name);
+        let output = Command::cargo_bin("llmcap")
+            .unwrap()
+            .args(["calibrate", "--target", "openai", "--url", url])
+            .args(["--concurrency", "1", "--prompt-tokens", "512"])
+            .args(["--output-tokens", "4", "--requests-per-level", "8"])
+            .args(["--warmup", "1", "--no-fit", "--no-progress"])
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "calibrate {name} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        out
+    };
+    let (first, second) = (run("cache-1"), run("cache-2"));
+    let (m1, m2) = (manifest(&first), manifest(&second));
+    assert_ne!(m1.prompt_nonce, m2.prompt_nonce, "each run draws its own");
+    let (p1, p2) = (p50(&mut ttfts(&first)), p50(&mut ttfts(&second)));
+    eprintln!("p50 TTFT at 512 prompt tokens: first run {p1:.3} s, second {p2:.3} s");
+    // Uncached back-to-back runs on this two-core machine differed by at most 15 % in p50
+    // TTFT over 5 pairs, either way; a cache hit is a 10×+ drop. Half the first run's p50
+    // leaves room for a slow first run (another build on the cores) and still fails on a cache.
+    assert!(
+        p2 >= 0.5 * p1,
+        "the second run looks cached: p50 TTFT {p2:.3} s against {p1:.3} s"
+    );
 }
 
 /// `llmcap emulate --upstream`: calibrate's Bedrock target (the real SDK) against SmolLM2, the
