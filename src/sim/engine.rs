@@ -6,6 +6,7 @@ use rand::SeedableRng;
 
 use super::bedrock::BedrockEndpoint;
 use super::config::{EndpointSpec, Load, SimConfig};
+use super::control::{Progress, RunControl, CHECK_EVERY};
 use super::endpoint::{Admitted, Endpoint, Submit};
 use super::error::SimError;
 use super::event::EventQueue;
@@ -68,6 +69,12 @@ struct Engine<'a> {
 
 /// Runs one simulation to completion (every request sent is resolved).
 pub fn run(config: &SimConfig) -> Result<SimResult, SimError> {
+    run_controlled(config, &RunControl::default())
+}
+
+/// As [`run`], publishing progress to `control` and stopping early when it says so (the result
+/// is then marked `partial` and covers what was simulated).
+pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimResult, SimError> {
     config.validate()?;
     let model = config.effective_model();
     let (endpoint, model_max_tokens, invocation_limit): (Box<dyn Endpoint>, f64, Option<f64>) =
@@ -115,8 +122,10 @@ pub fn run(config: &SimConfig) -> Result<SimResult, SimError> {
         warmup_compute_s: 0.0,
     };
     engine.start();
-    engine.run_loop();
-    Ok(engine.finish())
+    let stopped = engine.run_loop(control);
+    let mut result = engine.finish();
+    result.partial = stopped;
+    Ok(result)
 }
 
 impl Engine<'_> {
@@ -164,11 +173,23 @@ impl Engine<'_> {
         }
     }
 
-    fn run_loop(&mut self) {
+    /// Runs until every request is resolved; true when `control` stopped it first.
+    fn run_loop(&mut self, control: &RunControl) -> bool {
         // Requests still unresolved a day after sending stopped are left unfinished: an
         // overloaded endpoint must not keep the simulation running for ever.
         let drain_limit_s = self.stop_sending_s + DRAIN_LIMIT_S;
+        let mut steps: u64 = 0;
         loop {
+            steps += 1;
+            if steps % CHECK_EVERY == 0
+                && control.publish(Progress {
+                    resolved: self.issued - self.in_flight,
+                    in_flight: self.in_flight,
+                    simulated_s: self.now,
+                })
+            {
+                return true;
+            }
             let next_event = self.events.peek_time();
             let next_done = self.endpoint.next_completion_s();
             if next_event.is_infinite() && next_done.is_infinite() {
@@ -200,6 +221,7 @@ impl Engine<'_> {
                 }
             }
         }
+        false
     }
 
     fn open_arrival(&mut self) {
