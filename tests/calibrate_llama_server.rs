@@ -229,11 +229,13 @@ fn a_second_run_is_not_served_from_the_prefix_cache(url: &str, dir: &Path) {
     assert_ne!(m1.prompt_nonce, m2.prompt_nonce, "each run draws its own");
     let (p1, p2) = (p50(&mut ttfts(&first)), p50(&mut ttfts(&second)));
     eprintln!("p50 TTFT at 512 prompt tokens: first run {p1:.3} s, second {p2:.3} s");
-    // Uncached back-to-back runs on this two-core machine differed by at most 15 % in p50
-    // TTFT over 5 pairs, either way; a cache hit is a 10×+ drop. Half the first run's p50
-    // leaves room for a slow first run (another build on the cores) and still fails on a cache.
+    // Measured noise: six uncached runs back to back on the two shared cores (builds running
+    // beside them) had p50 TTFTs of 6.1–7.2 s, consecutive runs within 15 % of each other.
+    // Other work starting or stopping on the cores can still change one run's speed by up to
+    // ~3× (load 6 on 2 cores), while a cache hit leaves TTFT a tenth or less of the uncached
+    // one (one token of prefill instead of 512). 0.3× sits between the two.
     assert!(
-        p2 >= 0.5 * p1,
+        p2 >= 0.3 * p1,
         "the second run looks cached: p50 TTFT {p2:.3} s against {p1:.3} s"
     );
 }

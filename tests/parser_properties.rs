@@ -131,8 +131,8 @@ proptest! {
             (MODELS.to_string(), mutate(HARDWARE, pick, &value))
         };
         if let Ok(catalog) = HostingCatalog::parse(&models, "m.toml", &hardware, "h.toml") {
-            prop_assert!(catalog.models.iter().all(|m| finite(m)), "models accepted {value}");
-            prop_assert!(catalog.hardware.iter().all(|h| finite(h)), "hardware accepted {value}");
+            prop_assert!(catalog.models.iter().all(finite), "models accepted {value}");
+            prop_assert!(catalog.hardware.iter().all(finite), "hardware accepted {value}");
         }
     }
 

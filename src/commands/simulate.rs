@@ -31,7 +31,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     } else {
         if let Some(reason) = &watched.stopped_by {
             println!(
-                "PARTIAL: {reason} after {:.0} s simulated; every figure below covers that part only",
+                "PARTIAL after {:.0} s simulated ({reason}): every figure below covers that part only",
                 result.end_s
             );
         }
@@ -284,7 +284,12 @@ fn print_summary(config: &SimConfig, r: &SimResult, elapsed_s: f64) {
     );
     println!("{}", tables::latencies(r));
     println!("{}", tables::outcomes(r));
-    if r.unfinished > 0 {
+    if r.partial {
+        println!(
+            "{} requests were in flight when the run stopped (left out of every figure)",
+            r.unfinished
+        );
+    } else if r.unfinished > 0 {
         println!(
             "{} requests were still in flight a day after sending stopped: the endpoint is overloaded \
              (the profile was fitted up to concurrency {}; this load is far past it)",

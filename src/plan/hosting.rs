@@ -85,7 +85,7 @@ impl HostingCatalog {
             .map_err(|e| format!("{hardware_origin}: {}", e.to_string().trim_end()))?;
         for model in &m.model {
             let size_ok = model.parameters_b.is_none_or(|p| p.is_finite() && p > 0.0);
-            if !size_ok || !(model.context_window >= 1.0 && model.context_window.is_finite()) {
+            if !(size_ok && model.context_window >= 1.0 && model.context_window.is_finite()) {
                 return Err(format!(
                     "{models_origin}: model `{}`: parameters_b and context_window must be finite numbers > 0",
                     model.name

@@ -123,9 +123,7 @@ pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimRes
     };
     engine.start();
     let stopped = engine.run_loop(control);
-    let mut result = engine.finish();
-    result.partial = stopped;
-    Ok(result)
+    Ok(engine.finish(stopped))
 }
 
 impl Engine<'_> {
@@ -181,7 +179,7 @@ impl Engine<'_> {
         let mut steps: u64 = 0;
         loop {
             steps += 1;
-            if steps % CHECK_EVERY == 0
+            if steps.is_multiple_of(CHECK_EVERY)
                 && control.publish(Progress {
                     resolved: self.issued - self.in_flight,
                     in_flight: self.in_flight,
@@ -449,7 +447,9 @@ impl Engine<'_> {
         }
     }
 
-    fn finish(mut self) -> SimResult {
+    /// The result; `stopped`: the run was cut short, so its duration is the measured time
+    /// actually simulated.
+    fn finish(mut self, stopped: bool) -> SimResult {
         let end_s = self.now;
         self.metrics.finish(end_s);
         self.metrics.instance_seconds =
@@ -458,11 +458,15 @@ impl Engine<'_> {
             (self.endpoint.compute_seconds() - self.warmup_compute_s).max(0.0);
         let duration_s = match &self.config.load {
             Load::Closed { .. } => end_s,
-            Load::Open { duration_s, .. } | Load::Users { duration_s, .. } => *duration_s,
+            Load::Open { duration_s, .. } | Load::Users { duration_s, .. } if !stopped => {
+                *duration_s
+            }
+            _ => (end_s - self.config.warmup_s).max(0.0),
         };
         let mut result =
             SimResult::from_metrics(&self.metrics, duration_s, end_s, self.attempts.capacity());
         result.unfinished = self.in_flight;
+        result.partial = stopped;
         result
     }
 }
