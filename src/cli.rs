@@ -182,9 +182,9 @@ pub struct SimulateArgs {
     /// A built-in workload (see `llmcap workloads`).
     #[arg(long, default_value = "multi_turn_chat")]
     pub workload: String,
-    /// Active users, each with think time between messages.
-    #[arg(long, conflicts_with_all = ["rate", "concurrency"])]
-    pub users: Option<u32>,
+    /// Active users, each with think time between messages (at most 500,000).
+    #[arg(long, conflicts_with_all = ["rate", "concurrency"], value_parser = crate::commands::units::parse_count)]
+    pub users: Option<u64>,
     /// Open-loop arrivals, e.g. 5/s, 300/min or 2.5 (per second); Poisson.
     #[arg(long, conflicts_with = "concurrency")]
     pub rate: Option<String>,
@@ -212,8 +212,8 @@ pub struct SimulateArgs {
     /// Closed loop: output tokens per request.
     #[arg(long, requires = "concurrency")]
     pub output_tokens: Option<f64>,
-    /// Closed loop: requests in all.
-    #[arg(long)]
+    /// Closed loop: requests in all, e.g. 2000 or 1e6 (at most 1e8).
+    #[arg(long, value_parser = crate::commands::units::parse_count)]
     pub requests: Option<u64>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -265,6 +265,11 @@ pub struct SimulateArgs {
     /// instances_in_service/total, ttft_p50_s/p95_s, tpot_p50_s/p95_s.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Show progress on stderr from the start, as a line a second when stderr is not a
+    /// terminal (on a terminal a bar appears by itself once a run takes over 2 s). Ctrl-C
+    /// stops a run and prints what was simulated, marked partial.
+    #[arg(long)]
+    pub progress: bool,
 }
 
 /// List the built-in workload profiles (seed 004's SageMaker benchmark profiles).

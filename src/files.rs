@@ -24,10 +24,46 @@ pub fn load_profile(path: &Path) -> Result<Profile, FileError> {
         path: path.to_path_buf(),
         cause,
     })?;
-    Profile::from_toml_str(&text).map_err(|cause| FileError::Profile {
-        path: path.to_path_buf(),
+    parse_profile(&text, &path.display().to_string())
+}
+
+/// A profile from text, as every command reads one: the model's own checks, and then no
+/// number anywhere in it (noise, range, fit summary) may be NaN or infinite, since any of
+/// them can reach a prediction, a table or a chart.
+pub fn parse_profile(text: &str, origin: &str) -> Result<Profile, FileError> {
+    let bad = |cause| FileError::Profile {
+        path: PathBuf::from(origin),
         cause,
-    })
+    };
+    let profile = Profile::from_toml_str(text).map_err(bad)?;
+    if let Ok(value) = toml::Value::try_from(&profile) {
+        if let Some(field) = non_finite(&value, "") {
+            return Err(bad(PerfError::BadRequest(format!(
+                "field `{field}` is not a finite number; every number in a profile must be"
+            ))));
+        }
+    }
+    Ok(profile)
+}
+
+/// The dotted path of the first NaN or infinite float in `value`.
+fn non_finite(value: &toml::Value, at: &str) -> Option<String> {
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        toml::Value::Float(f) if !f.is_finite() => Some(at.to_string()),
+        toml::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| non_finite(v, &format!("{at}[{i}]"))),
+        toml::Value::Table(table) => table.iter().find_map(|(k, v)| non_finite(v, &join(k))),
+        _ => None,
+    }
 }
 
 /// Creates `dir` and any missing parents.
@@ -53,8 +89,15 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<(), FileError> {
         let path = path.to_path_buf();
         move |cause| FileError::Write { path, cause }
     };
-    std::fs::write(&temporary, contents).map_err(failed(&temporary))?;
-    std::fs::rename(&temporary, path).map_err(failed(path))
+    let written = std::fs::write(&temporary, contents)
+        .map_err(failed(&temporary))
+        .and_then(|()| std::fs::rename(&temporary, path).map_err(failed(path)));
+    if written.is_err() {
+        // Whatever failed (a full disk, a directory in the way, no permission), nothing
+        // half-written stays behind; the error already names the file.
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// Today's UTC date as YYYY-MM-DD.
@@ -99,6 +142,38 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_number_that_is_not_finite_is_named() {
+        let text = include_str!("../models/bedrock-llama3-3-70b-instruct.toml")
+            .replace("spike_factor = 4.0", "spike_factor = inf");
+        let error = parse_profile(&text, "p.toml").unwrap_err().to_string();
+        assert!(
+            error.contains("p.toml") && error.contains("spike_factor"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The rename fails: a non-empty directory stands where the file should go.
+        let target = dir.path().join("out.json");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("keep"), "x").unwrap();
+        let error = write_atomically(&target, "{}").unwrap_err().to_string();
+        assert!(error.contains("out.json"), "{error}");
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(left, vec!["out.json".to_string()], "no .out.json.partial");
+        // The write itself fails: the partial file's name is taken by a directory.
+        let other = dir.path().join("b.txt");
+        std::fs::create_dir(dir.path().join(".b.txt.partial")).unwrap();
+        assert!(write_atomically(&other, "text").is_err());
+        assert!(!other.exists());
+    }
 
     #[test]
     fn dates() {

@@ -207,6 +207,11 @@ fn an_interrupted_run_keeps_its_requests_and_resume_finishes_it() {
     let complete = manifest(&out);
     assert_eq!(complete.status, "complete");
     assert_eq!(complete.sessions, 2);
+    assert!(partial.prompt_nonce.is_some());
+    assert_eq!(
+        complete.prompt_nonce, partial.prompt_nonce,
+        "--resume keeps the run's prompt nonce"
+    );
     let all = records(&out);
     assert_eq!(
         &all[..first.len()],
@@ -223,4 +228,42 @@ fn an_interrupted_run_keeps_its_requests_and_resume_finishes_it() {
         );
     }
     assert_eq!(complete.counts.sent, all.len() as u64);
+}
+
+#[test]
+fn a_run_where_every_request_fails_is_failed_not_complete() {
+    // Every request is a 429; 4 per level stay under the error-rate guard's 10-request floor,
+    // and --max-error-rate 1 would never fire anyway: the sweep runs to its end.
+    let server = ServerThread::start(5, 1, Some(1));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = calibrate(&server.url, &out)
+        .args(["--concurrency", "1,2", "--prompt-tokens", "32"])
+        .args(["--output-tokens", "4", "--requests-per-level", "4"])
+        .args(["--warmup", "0", "--max-error-rate", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("2 of 2 levels have too few successful requests")
+            && stderr.contains("0 of 4 succeeded")
+            && stderr.contains("throttled"),
+        "{stderr}"
+    );
+    let m = manifest(&out);
+    assert_eq!(m.status, "failed");
+    assert!(m.stop_reason.unwrap().contains("c=2 prompt=32 out=4"));
+    // 2 levels × 4 measured requests (c=2 may add cool-down requests while one is pending).
+    let measured = records(&out).iter().filter(|r| r.is_measured()).count();
+    assert_eq!((measured, m.counts.ok), (8, 0));
+    assert_eq!(m.counts.sent, m.counts.failed);
+    assert!(!out.join("profile.toml").exists());
+    // Nothing left to resume.
+    let resumed = calibrate(&server.url, &out)
+        .arg("--resume")
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("new --out"));
 }

@@ -73,6 +73,8 @@ fn p50(values: &mut [f64]) -> f64 {
 fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     let server = LlamaServer::start();
     let dir = tempfile::tempdir().unwrap();
+    // First, while the cores are quietest: two short runs, so the check needs no long sweep.
+    a_second_run_is_not_served_from_the_prefix_cache(&server.url, dir.path());
     let out = dir.path().join("smollm2");
     // Sizes for a CPU-only server on two cores: prefill is slow (256 tokens took ~0.8 s, more
     // than a whole 48-token answer), and other requests' prefills land inside a request's
@@ -228,6 +230,55 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     assert!(out.join("profile.toml").exists());
 
     bedrock_sdk_meets_the_real_model_through_the_proxy(&server.url, dir.path());
+}
+
+/// Measured TTFTs of the successful requests of a run, in seconds.
+fn ttfts(out: &Path) -> Vec<f64> {
+    records(out)
+        .iter()
+        .filter(|r| r.is_ok() && r.is_measured())
+        .filter_map(|r| r.ttft_s)
+        .collect()
+}
+
+/// Calibrating the same server twice with the same flags (and so the same default seed): the
+/// second run's prompts must not be the first's, or llama-server's prompt cache answers them.
+/// With one shared prompt text a cached TTFT here was 70× shorter (0.07 s against 1.6 s for
+/// 1,293 tokens); 512-token prompts and 4-token answers make TTFT almost all prefill, which is
+/// exactly what a cache would skip.
+fn a_second_run_is_not_served_from_the_prefix_cache(url: &str, dir: &Path) {
+    let run = |name: &str| {
+        let out = dir.join(name);
+        let output = Command::cargo_bin("llmcap")
+            .unwrap()
+            .args(["calibrate", "--target", "openai", "--url", url])
+            .args(["--concurrency", "1", "--prompt-tokens", "512"])
+            .args(["--output-tokens", "4", "--requests-per-level", "8"])
+            .args(["--warmup", "1", "--no-fit", "--no-progress"])
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "calibrate {name} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        out
+    };
+    let (first, second) = (run("cache-1"), run("cache-2"));
+    let (m1, m2) = (manifest(&first), manifest(&second));
+    assert_ne!(m1.prompt_nonce, m2.prompt_nonce, "each run draws its own");
+    let (p1, p2) = (p50(&mut ttfts(&first)), p50(&mut ttfts(&second)));
+    eprintln!("p50 TTFT at 512 prompt tokens: first run {p1:.3} s, second {p2:.3} s");
+    // Measured noise: six uncached runs back to back on the two shared cores (builds running
+    // beside them) had p50 TTFTs of 6.1–7.2 s, consecutive runs within 15 % of each other.
+    // Other work starting or stopping on the cores can still change one run's speed by up to
+    // ~3× (load 6 on 2 cores), while a cache hit leaves TTFT a tenth or less of the uncached
+    // one (one token of prefill instead of 512). 0.3× sits between the two.
+    assert!(
+        p2 >= 0.3 * p1,
+        "the second run looks cached: p50 TTFT {p2:.3} s against {p1:.3} s"
+    );
 }
 
 /// `llmcap emulate --upstream`: calibrate's Bedrock target (the real SDK) against SmolLM2, the

@@ -279,3 +279,69 @@ fn trace_replay_and_lengths_from_records() {
     let mean_input = sim["input_tokens"].as_f64().unwrap() / 300.0;
     assert!((mean_input - 300.0).abs() < 40.0, "{mean_input}");
 }
+
+#[test]
+fn ctrl_c_stops_a_long_simulation_and_prints_what_was_simulated() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    // 30 requests/s for 30 days: about 78 million requests, minutes of work.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmcap"))
+        .args([
+            "simulate",
+            "--profile",
+            PROFILE,
+            "--workload",
+            "multi_turn_chat",
+        ])
+        .args(["--rate", "30/s", "--duration", "30d", "--progress"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Wait for a progress line that shows requests resolved: the run is under way.
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "simulate ended early: {log}"
+        );
+        log.push_str(&line);
+        if line.contains("requests resolved") && !line.starts_with("progress: 0 requests") {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{rest}");
+    assert!(rest.contains("interrupted (Ctrl-C)"), "{rest}");
+    assert!(
+        stdout.starts_with("PARTIAL after") && stdout.contains("(interrupted (Ctrl-C))"),
+        "{stdout}"
+    );
+    // The partial results are there: requests resolved over part of the 30 days.
+    let resolved: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("workload multi_turn_chat — "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    assert!(resolved > 0 && resolved < 78_000_000, "{resolved}");
+    assert!(stdout.contains("TTFT"), "{stdout}");
+}

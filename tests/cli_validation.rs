@@ -136,3 +136,47 @@ fn an_rpm_quota_given_alone_still_throttles() {
     // 300 requests a minute offered against 60 allowed: most attempts are refused.
     assert!(sim["throttled"].as_u64().unwrap() > 0, "{sim}");
 }
+
+#[test]
+fn simulations_that_memory_or_time_cannot_bound_are_refused_with_their_limit() {
+    let closed = [
+        "simulate",
+        "--profile",
+        PROFILE,
+        "--concurrency",
+        "10",
+        "--prompt-tokens",
+        "100",
+        "--output-tokens",
+        "10",
+    ];
+    refused(
+        &[&closed[..], &["--requests", "1e12"]].concat(),
+        "load.requests = 1.0000e12: more than the limit of 100000000 requests",
+    );
+    let open = ["simulate", "--profile", PROFILE, "--duration", "1h"];
+    refused(
+        &[&open[..], &["--rate", "1e9/s"]].concat(),
+        "more than the limit of 100000000 requests",
+    );
+    refused(
+        &[&open[..], &["--users", "4000000000"]].concat(),
+        "--users 4000000000: more than the limit of 500000 users",
+    );
+    refused(
+        &[&open[..], &["--users", "600000"]].concat(),
+        "more than the limit of 500000 users",
+    );
+    refused(
+        &[
+            "simulate",
+            "--profile",
+            PROFILE,
+            "--rate",
+            "1/s",
+            "--duration",
+            "100d",
+        ],
+        "more than the limit of 7776000 s (90 days)",
+    );
+}

@@ -60,6 +60,29 @@ pub enum InputError {
     NoSuccessfulRequests { origin: String, skipped: usize },
     #[error("{origin}: the table has a header but no data rows")]
     NoDataRows { origin: String },
+    #[error(
+        "{origin}: lines {first_line} and {second_line} are both concurrency {concurrency}, \
+         {prompt_tokens} prompt and {output_tokens} output tokens with different medians; keep \
+         one (or give the other a different operating point)"
+    )]
+    ConflictingLevels {
+        origin: String,
+        first_line: usize,
+        second_line: usize,
+        concurrency: f64,
+        prompt_tokens: f64,
+        output_tokens: f64,
+    },
+    #[error(
+        "{origin}: lines {first_line} and {second_line} both record request {request_id} with \
+         different measurements; the file holds two runs' records: fit each run on its own"
+    )]
+    ConflictingRecords {
+        origin: String,
+        first_line: usize,
+        second_line: usize,
+        request_id: u64,
+    },
 }
 
 impl InputError {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::prompt::TokensPerWord;
+use super::prompt::{PromptNonce, TokensPerWord};
 use super::record::RequestRecord;
 use super::sweep::SweepSpec;
 use super::target::TargetInfo;
@@ -19,9 +19,16 @@ pub struct Manifest {
     pub region: Option<String>,
     pub sweep: SweepSpec,
     pub prompt_sizing: PromptSizing,
+    /// The run's prompt nonce (16 hex digits): every prompt opens with a tag hashed from it, so
+    /// a second run never resends the first's prompts. `--resume` reuses it. Absent in
+    /// manifests written before nonces existed.
+    #[serde(default)]
+    pub prompt_nonce: Option<String>,
     pub started_at: String,
     pub finished_at: Option<String>,
-    /// `complete`, or `partial` while running and after an interruption or abort.
+    /// `complete`; `partial` while running and after an interruption or abort; `failed` when
+    /// the sweep ran to its end but some level had too few successful requests to measure
+    /// (`stop_reason` names them).
     pub status: String,
     pub stop_reason: Option<String>,
     pub counts: Counts,
@@ -95,6 +102,7 @@ impl Manifest {
         target: &TargetInfo,
         sweep: &SweepSpec,
         sizing: TokensPerWord,
+        nonce: PromptNonce,
         started_at: String,
     ) -> Manifest {
         Manifest {
@@ -107,6 +115,7 @@ impl Manifest {
             region: target.region.clone(),
             sweep: sweep.clone(),
             prompt_sizing: sizing.into(),
+            prompt_nonce: Some(nonce.to_hex()),
             started_at,
             finished_at: None,
             status: "partial".into(),
@@ -118,5 +127,62 @@ impl Manifest {
 
     pub fn is_complete(&self) -> bool {
         self.status == "complete"
+    }
+
+    /// The nonce this session's prompts use: the run's own when it has one (so `--resume`
+    /// keeps the run's text), else a fresh one, recorded here.
+    pub fn session_nonce(&mut self) -> PromptNonce {
+        if let Some(nonce) = self.prompt_nonce.as_deref().and_then(PromptNonce::from_hex) {
+            return nonce;
+        }
+        let nonce = PromptNonce::fresh();
+        self.prompt_nonce = Some(nonce.to_hex());
+        nonce
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(nonce: PromptNonce) -> Manifest {
+        let target = TargetInfo {
+            target: "openai".into(),
+            model_id: "m".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            region: None,
+            paid_per_token: false,
+        };
+        Manifest::new(
+            "run",
+            &target,
+            &crate::calibrate::sweep::tests::spec(),
+            TokensPerWord::default(),
+            nonce,
+            "2026-01-01T00:00:00Z".into(),
+        )
+    }
+
+    #[test]
+    fn resume_reuses_the_runs_nonce() {
+        let nonce = PromptNonce::fresh();
+        let written = serde_json::to_string(&manifest(nonce)).unwrap();
+        // What --resume reads back.
+        let mut resumed: Manifest = serde_json::from_str(&written).unwrap();
+        assert_eq!(resumed.session_nonce(), nonce);
+        assert_eq!(resumed.session_nonce(), nonce, "and keeps it");
+    }
+
+    #[test]
+    fn a_manifest_from_before_nonces_gets_one_and_keeps_it() {
+        let mut old = manifest(PromptNonce(1));
+        old.prompt_nonce = None;
+        let json = serde_json::to_value(&old).unwrap();
+        let mut without: serde_json::Value = json;
+        without.as_object_mut().unwrap().remove("prompt_nonce");
+        let mut read: Manifest = serde_json::from_value(without).unwrap();
+        let nonce = read.session_nonce();
+        assert_eq!(read.prompt_nonce, Some(nonce.to_hex()));
+        assert_eq!(read.session_nonce(), nonce);
     }
 }

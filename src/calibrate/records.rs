@@ -1,6 +1,8 @@
 //! Per-request calibration records (`requests.csv`, one row per request) as the fit reads them.
 //! Extra columns are ignored, so records from newer versions of llmcap still fit.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 use crate::perf::Sample;
@@ -12,6 +14,10 @@ use super::InputError;
 /// differ slightly, falling back to `input_tokens`.
 #[derive(Debug, Deserialize)]
 struct FitColumns {
+    /// llmcap's own records number their requests: one number on two rows means two runs'
+    /// files were joined.
+    #[serde(default)]
+    request_id: Option<u64>,
     concurrency: f64,
     #[serde(default)]
     prompt_tokens_target: Option<f64>,
@@ -62,9 +68,31 @@ pub fn parse(text: &str, origin: &str) -> Result<ParsedRecords, InputError> {
     }
     let mut samples = Vec::new();
     let mut skipped = 0;
-    for (row, record) in reader.deserialize::<FitColumns>().enumerate() {
+    // request id → (line, the row's text), for rows given twice.
+    let mut seen: HashMap<u64, (usize, csv::StringRecord)> = HashMap::new();
+    for (row, record) in reader.records().enumerate() {
         let line = row + 2;
-        let r = record.map_err(|e| InputError::row(origin, line, e))?;
+        let record = record.map_err(|e| InputError::row(origin, line, e))?;
+        let r: FitColumns = record
+            .deserialize(Some(&header))
+            .map_err(|e| InputError::row(origin, line, e))?;
+        if let Some(id) = r.request_id {
+            match seen.get(&id) {
+                // The same row twice (a file appended to itself): counted once.
+                Some((_, first)) if *first == record => continue,
+                Some((first_line, _)) => {
+                    return Err(InputError::ConflictingRecords {
+                        origin: origin.to_string(),
+                        first_line: *first_line,
+                        second_line: line,
+                        request_id: id,
+                    })
+                }
+                None => {
+                    seen.insert(id, (line, record.clone()));
+                }
+            }
+        }
         if r.warmup == Some(true) || r.cooldown == Some(true) {
             continue;
         }
@@ -124,6 +152,22 @@ mod tests {
         assert_eq!(parsed.samples.len(), 2);
         assert_eq!(parsed.skipped, 1);
         assert_eq!(parsed.samples[1].tpot_s, None);
+    }
+
+    #[test]
+    fn a_request_recorded_twice_counts_once_unless_the_rows_differ() {
+        let header = "request_id,concurrency,input_tokens,output_tokens,ttft_s,tpot_s,status\n";
+        let row = "7,1,64,128,0.1,0.01,ok\n";
+        let twice = parse(&format!("{header}{row}{row}"), "r.csv").unwrap();
+        assert_eq!(twice.samples.len(), 1);
+        let joined = format!("{header}{row}8,1,64,128,0.1,0.01,ok\n7,1,64,128,0.2,0.02,ok\n");
+        let error = parse(&joined, "r.csv").unwrap_err().to_string();
+        assert!(
+            error.starts_with("r.csv")
+                && error.contains("lines 2 and 4")
+                && error.contains("request 7"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `calibration/reference/seed002_bedrock_llama33_70b.csv`:
 //! one row per (prompt size, concurrency) with median tokens/s per request and a TTFT range.
 
+use crate::perf::levels::merge_duplicate_levels;
 use crate::perf::Level;
 
 use super::InputError;
@@ -56,6 +57,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
     }
     let index = |name: &str| header.iter().position(|h| h == name);
     let mut levels = Vec::new();
+    let mut lines = Vec::new();
     for (row, record) in reader.records().enumerate() {
         let line = row + 2;
         let record = record.map_err(|e| InputError::row(origin, line, e))?;
@@ -85,13 +87,24 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
             ttft_s: ttft,
             samples: 0,
         });
+        lines.push(line);
     }
     if levels.is_empty() {
         return Err(InputError::NoDataRows {
             origin: origin.to_string(),
         });
     }
-    Ok(levels)
+    merge_duplicate_levels(levels.clone()).map_err(|c| {
+        let level = &levels[c.second];
+        InputError::ConflictingLevels {
+            origin: origin.to_string(),
+            first_line: lines[c.first],
+            second_line: lines[c.second],
+            concurrency: level.concurrency,
+            prompt_tokens: level.prompt_tokens,
+            output_tokens: level.output_tokens,
+        }
+    })
 }
 
 /// A non-negative finite number from a cell; `None` when the column is absent or the cell empty.
@@ -139,6 +152,16 @@ mod tests {
     }
 
     #[test]
+    fn a_row_given_twice_counts_once() {
+        let row = "small,43,350,1,100,1,0.2,0.3,x";
+        let twice = parse(&format!("{HEADER}\n{row}\n{row}\n"), "t.csv").unwrap();
+        assert_eq!(
+            twice,
+            parse(&format!("{HEADER}\n{row}\n"), "t.csv").unwrap()
+        );
+    }
+
+    #[test]
     fn names_the_problem() {
         let cases = [
             (format!("{HEADER}\n"), "no data rows"),
@@ -161,6 +184,13 @@ mod tests {
             (
                 "input_tokens,median_tps_per_request\n1,2\n".to_string(),
                 "missing column `max_output_tokens`",
+            ),
+            (
+                format!(
+                    "{HEADER}\nsmall,43,350,1,100,1,0.2,0.3,x\nsmall,43,350,2,90,1,0.2,0.3,x\n\
+                     small,43,350,1,120,1,0.2,0.3,x\n"
+                ),
+                "lines 2 and 4 are both concurrency 1, 43 prompt and 350 output tokens",
             ),
         ];
         for (text, expected) in cases {

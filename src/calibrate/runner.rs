@@ -16,7 +16,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Exp, Gamma};
 use tokio::task::JoinSet;
 
-use super::prompt::{prompt_text, TokensPerWord};
+use super::prompt::{prompt_text, PromptNonce, TokensPerWord};
 use super::record::{RequestContext, RequestRecord};
 use super::run_dir::{Appender, RunDirError};
 use super::stop::StopSignal;
@@ -31,6 +31,7 @@ struct Shared {
     target: Arc<dyn Target>,
     spec: SweepSpec,
     sizing: TokensPerWord,
+    nonce: PromptNonce,
     zero: Instant,
     stop: StopSignal,
     next_request_id: AtomicU64,
@@ -61,6 +62,8 @@ pub struct SweepInputs {
     pub target: Arc<dyn Target>,
     pub spec: SweepSpec,
     pub sizing: TokensPerWord,
+    /// The run's prompt nonce (the manifest's, when resuming).
+    pub nonce: PromptNonce,
     /// Measured (non-warm-up) requests already recorded per level, when resuming.
     pub done_per_level: HashMap<u32, u32>,
     pub first_request_id: u64,
@@ -86,6 +89,7 @@ pub async fn run_sweep(
         target: inputs.target,
         spec: inputs.spec.clone(),
         sizing: inputs.sizing,
+        nonce: inputs.nonce,
         zero: inputs.zero,
         stop: inputs.stop.clone(),
         next_request_id: AtomicU64::new(inputs.first_request_id),
@@ -333,7 +337,7 @@ async fn one_request(shared: &Shared, level: LevelSpec, phase: Phase, scheduled:
     let request_id = shared.next_request_id.fetch_add(1, Ordering::SeqCst);
     let words = shared.sizing.words_for(level.prompt_tokens);
     let request = TargetRequest {
-        prompt: prompt_text(words, shared.spec.seed, request_id),
+        prompt: prompt_text(words, shared.nonce, request_id),
         max_tokens: level.output_tokens,
         fixed_output: shared.spec.fixed_output,
     };
@@ -435,20 +439,23 @@ impl InterArrival {
 /// Measures tokens per word on the target with two short requests (not part of the sweep):
 /// prompt sizes then land near what was asked for whatever the tokenizer.
 /// The probes use the sweep's smallest and largest prompt sizes, where the line must hold.
-pub async fn probe_prompt_size(target: &dyn Target, spec: &SweepSpec) -> TokensPerWord {
+pub async fn probe_prompt_size(
+    target: &dyn Target,
+    spec: &SweepSpec,
+    nonce: PromptNonce,
+) -> TokensPerWord {
     let guess = TokensPerWord::default();
     let smallest = spec.prompt_tokens.iter().copied().min().unwrap_or(64);
     let largest = spec.prompt_tokens.iter().copied().max().unwrap_or(1024);
     let short = guess.words_for(smallest);
     let long = guess.words_for(largest).max(short * 2 + 16);
-    let seed = spec.seed;
     let mut reported = Vec::new();
     for (i, words) in [short, long].into_iter().enumerate() {
         // The probes' ticket numbers have as many digits as a sweep's typically do: the
         // tokenizer may spend a token per digit, and a 20-digit id once inflated the measured
         // overhead by ~18 tokens, leaving every real prompt that much short.
         let request = TargetRequest {
-            prompt: prompt_text(words, seed ^ 0xABCD, 100 + i as u64),
+            prompt: prompt_text(words, nonce.for_probes(), 100 + i as u64),
             max_tokens: 1,
             fixed_output: false,
         };

@@ -119,6 +119,50 @@ fn summarize_level(level: &LevelSpec, rows: &[&RequestRecord]) -> LevelSummary {
     }
 }
 
+/// Successful measured requests a level needs before its medians mean anything (fewer when
+/// the sweep asks for fewer requests per level).
+pub const MIN_OK_PER_LEVEL: u64 = 3;
+
+/// Levels with fewer than `MIN_OK_PER_LEVEL` (or `requests_per_level`, if smaller) successful
+/// measured requests, described for the manifest and the error, e.g.
+/// `c=4 prompt=128 out=48: 0 of 20 succeeded (last error: throttled rate limited)`.
+pub fn levels_short_of_successes(
+    levels: &[LevelSpec],
+    records: &[RequestRecord],
+    requests_per_level: u32,
+) -> Vec<String> {
+    let needed = MIN_OK_PER_LEVEL.min(u64::from(requests_per_level.max(1)));
+    levels
+        .iter()
+        .filter_map(|level| {
+            let rows: Vec<&RequestRecord> = records
+                .iter()
+                .filter(|r| r.level == level.index && r.is_measured())
+                .collect();
+            let ok = rows.iter().filter(|r| r.is_ok()).count() as u64;
+            (ok < needed).then(|| {
+                let last_error = rows
+                    .iter()
+                    .rev()
+                    .find(|r| !r.is_ok())
+                    .map(|r| {
+                        format!(
+                            " (last error: {} {})",
+                            r.status,
+                            r.error.chars().take(120).collect::<String>()
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "{}: {ok} of {} succeeded, needs {needed}{last_error}",
+                    level.label(),
+                    rows.len()
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

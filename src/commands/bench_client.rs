@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::calibrate::fixed_server::{FixedLatency, FixedServer};
-use crate::calibrate::prompt::TokensPerWord;
+use crate::calibrate::prompt::{PromptNonce, TokensPerWord};
 use crate::calibrate::run_dir::RunDir;
 use crate::calibrate::runner::{run_sweep, SweepInputs};
 use crate::calibrate::stop::StopSignal;
@@ -193,6 +193,7 @@ async fn measure(phase: PhaseSpec, url: &str) -> Result<PhaseResult> {
             target: Arc::new(target),
             spec,
             sizing: TokensPerWord::default(),
+            nonce: PromptNonce::fresh(),
             done_per_level: HashMap::new(),
             first_request_id: 0,
             zero,

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::calibrate::manifest::{Counts, Manifest};
-use crate::calibrate::prompt::TokensPerWord;
+use crate::calibrate::prompt::{PromptNonce, TokensPerWord};
 use crate::calibrate::record::RequestRecord;
 use crate::calibrate::run_dir::RunDir;
 use crate::calibrate::runner::{probe_prompt_size, run_sweep, SweepInputs};
 use crate::calibrate::spend;
 use crate::calibrate::stop::StopSignal;
-use crate::calibrate::summary::summarize;
+use crate::calibrate::summary::{levels_short_of_successes, summarize};
 use crate::calibrate::sweep::SweepSpec;
 use crate::calibrate::target::aws::AwsOptions;
 use crate::calibrate::target::bedrock::BedrockTarget;
@@ -159,6 +159,17 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
         if manifest.is_complete() {
             bail!("{} is already complete; nothing to resume", out.display());
         }
+        if manifest.status == "failed" {
+            bail!(
+                "{} ran to its end and failed ({}); --resume would send nothing: calibrate \
+                 again into a new --out",
+                out.display(),
+                manifest
+                    .stop_reason
+                    .as_deref()
+                    .unwrap_or("no reason recorded")
+            );
+        }
         let spec = manifest.sweep.clone();
         eprintln!(
             "resuming {}: {} requests recorded; the sweep comes from its manifest",
@@ -188,10 +199,15 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     }
     guard_spend(args, &spec, target.as_ref())?;
 
+    // A fresh run draws its nonce; a resumed one keeps its manifest's.
+    let nonce = match manifest.as_mut() {
+        Some(m) => m.session_nonce(),
+        None => PromptNonce::fresh(),
+    };
     let sizing = match &manifest {
         Some(m) => TokensPerWord::from(m.prompt_sizing),
         None => {
-            let sizing = probe_prompt_size(target.as_ref(), &spec).await;
+            let sizing = probe_prompt_size(target.as_ref(), &spec, nonce).await;
             if sizing.measured {
                 eprintln!(
                     "prompt sizing: {:.2} tokens per word + {:.0} overhead (two probe requests)",
@@ -222,6 +238,7 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
             &info,
             &spec,
             sizing,
+            nonce,
             now_utc_rfc3339(),
         ),
     };
@@ -260,6 +277,7 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
             target,
             spec: spec.clone(),
             sizing,
+            nonce,
             done_per_level: done_per_level(&previous),
             first_request_id: previous.iter().map(|r| r.request_id + 1).max().unwrap_or(0),
             zero,
@@ -283,12 +301,33 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
         && levels.iter().all(|l| {
             done_per_level(&records).get(&l.index).copied().unwrap_or(0) >= spec.requests_per_level
         });
+    // A sweep that ran to the end but left levels without enough successes measured nothing
+    // there: the run failed, whatever the error-rate guard said.
+    let short = if complete {
+        levels_short_of_successes(&levels, &records, spec.requests_per_level)
+    } else {
+        Vec::new()
+    };
+    let failed = (!short.is_empty()).then(|| {
+        format!(
+            "{} of {} levels have too few successful requests to measure: {}",
+            short.len(),
+            levels.len(),
+            short.join("; ")
+        )
+    });
     manifest.counts = Counts::of(&records);
     manifest.finished_at = Some(now_utc_rfc3339());
-    manifest.status = if complete { "complete" } else { "partial" }.into();
+    manifest.status = match (complete, &failed) {
+        (true, None) => "complete",
+        (true, Some(_)) => "failed",
+        (false, _) => "partial",
+    }
+    .into();
     manifest.stop_reason = outcome
         .stop_reason
         .clone()
+        .or_else(|| failed.clone())
         .or_else(|| (!complete).then(|| outcome.notes.join("; ")));
     run_dir.write_manifest(&manifest)?;
 
@@ -309,10 +348,17 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     for note in &outcome.notes {
         println!("note: {note}");
     }
-    if !args.no_fit && c.ok > 0 {
+    if !args.no_fit && c.ok > 0 && failed.is_none() {
         fit_profile(&out, &manifest);
     }
     println!("run: {} ({})", out.display(), manifest.status);
+    if let Some(failed) = failed {
+        bail!(
+            "{failed}. Every finished request is kept in {}; check the target and the flags, \
+             then calibrate again into a new --out",
+            out.display()
+        );
+    }
     match outcome.stop_reason {
         Some(reason) => bail!(
             "{reason}; the run is partial with every finished request kept; finish it with \

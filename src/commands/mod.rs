@@ -10,8 +10,9 @@ mod predict;
 mod pricing;
 mod profile_from_ranges;
 mod report;
+mod sim_watch;
 mod simulate;
-mod units;
+pub mod units;
 mod validate;
 mod workloads;
 

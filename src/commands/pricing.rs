@@ -2,11 +2,12 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
 use crate::cli::{PricingAction, PricingArgs};
-use crate::cost::catalog::Catalog;
+use crate::cost::catalog::{BedrockCatalog, Catalog};
+use crate::cost::catalog_edit::update_bedrock;
 
 /// The catalogs in `dir`; when `dir` does not exist (an installed binary run elsewhere), the
 /// built-in ones.
@@ -124,13 +125,15 @@ pub fn run(args: &PricingArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads `file`, applies one importer to pricing/bedrock.toml and rewrites it atomically.
+/// Reads `file` and applies one importer to pricing/bedrock.toml. Every price is checked
+/// before anything is written; the file is then rewritten atomically with only the changed
+/// values replaced, so its comments and layout stay.
 fn import_file(
     dir: &Path,
     file: &Path,
     label: &str,
     apply: impl Fn(
-        &mut crate::cost::catalog::BedrockCatalog,
+        &mut BedrockCatalog,
         &str,
         &str,
         &str,
@@ -139,23 +142,22 @@ fn import_file(
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let catalog_path = dir.join("bedrock.toml");
-    let current = std::fs::read_to_string(&catalog_path)
-        .with_context(|| format!("cannot read {}", catalog_path.display()))?;
-    let mut catalog: crate::cost::catalog::BedrockCatalog =
-        toml::from_str(&current).map_err(|e| anyhow!("{}: {e}", catalog_path.display()))?;
+    let origin = catalog_path.display().to_string();
+    let current =
+        std::fs::read_to_string(&catalog_path).with_context(|| format!("cannot read {origin}"))?;
+    let before = BedrockCatalog::parse(&current, &origin)?;
+    let mut after = before.clone();
     let source = format!("{label} ({})", file.display());
-    let report = apply(&mut catalog, &text, &source, &crate::files::today_utc())
-        .with_context(|| file.display().to_string())?;
-    let header = "# Amazon Bedrock on-demand prices, USD per million tokens, per model x region.\n\
-                  # Every row names its source and date.\n\n";
-    crate::files::write_atomically(
-        &catalog_path,
-        &format!("{header}{}", toml::to_string(&catalog)?),
-    )?;
+    let report = apply(&mut after, &text, &source, &crate::files::today_utc())
+        .with_context(|| format!("{}; {origin} is unchanged", file.display()))?;
+    after
+        .check(&format!("{origin} as imported from {}", file.display()))
+        .with_context(|| format!("{origin} is unchanged"))?;
+    let edited = update_bedrock(&current, &origin, &before, &after)?;
+    crate::files::write_atomically(&catalog_path, &edited)?;
     eprintln!(
-        "updated {} rows of {}; {} rows not in the file kept their prices: {}",
+        "updated {} rows of {origin}; {} rows not in the file kept their prices: {}",
         report.updated,
-        catalog_path.display(),
         report.unmatched_rows.len(),
         report.unmatched_rows.join(", ")
     );

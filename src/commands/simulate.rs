@@ -5,11 +5,13 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use super::sim_watch::run_watched;
 use super::units::{parse_duration_s, parse_rate_per_s};
 use crate::cli::SimulateArgs;
 use crate::files::{load_profile, write_atomically};
 use crate::quota::QuotaLimits;
 use crate::report::tables;
+use crate::sim::config::MAX_USERS;
 use crate::sim::sagemaker::{Autoscaling, FleetConfig, Router, ScalingMetric};
 use crate::sim::scenario::SimScenario;
 use crate::sim::{ClientPolicy, EndpointSpec, Load, SimConfig, SimResult, Slo};
@@ -21,21 +23,32 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         None => from_flags(args)?,
     };
     let clock = Instant::now();
-    let result = crate::sim::run(&config).context("invalid simulation")?;
+    let watched = run_watched(&config, args.progress).context("invalid simulation")?;
+    let result = watched.result;
     let elapsed = clock.elapsed().as_secs_f64();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
+        if let Some(reason) = &watched.stopped_by {
+            println!(
+                "PARTIAL after {:.0} s simulated ({reason}): every figure below covers that part only",
+                result.end_s
+            );
+        }
         print_summary(&config, &result, elapsed);
     }
     if let Some(dir) = &args.out {
         write_outputs(dir, &result)?;
         eprintln!(
-            "wrote minutes.csv, minutes.parquet and summary.json in {}",
-            dir.display()
+            "wrote minutes.csv, minutes.parquet and summary.json in {}{}",
+            dir.display(),
+            if result.partial { " (partial)" } else { "" }
         );
     }
-    Ok(())
+    match watched.stopped_by {
+        Some(reason) => bail!("{reason}; the results printed are partial"),
+        None => Ok(()),
+    }
 }
 
 fn from_scenario(path: &Path) -> Result<SimConfig> {
@@ -116,7 +129,19 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
         }
         (None, Some(users), _) => (
             named_workload(&args.workload)?,
-            Load::Users { users, duration_s },
+            Load::Users {
+                users: u32::try_from(users)
+                    .ok()
+                    .filter(|u| *u <= MAX_USERS)
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "--users {users}: more than the limit of {MAX_USERS} users; each \
+                             user keeps about 150 bytes of state, so the limit keeps a run under \
+                             100 MB: simulate a sample of the users and scale the load"
+                        )
+                    })?,
+                duration_s,
+            },
         ),
         (None, None, Some(rate)) => (
             named_workload(&args.workload)?,
@@ -259,7 +284,12 @@ fn print_summary(config: &SimConfig, r: &SimResult, elapsed_s: f64) {
     );
     println!("{}", tables::latencies(r));
     println!("{}", tables::outcomes(r));
-    if r.unfinished > 0 {
+    if r.partial {
+        println!(
+            "{} requests were in flight when the run stopped (left out of every figure)",
+            r.unfinished
+        );
+    } else if r.unfinished > 0 {
         println!(
             "{} requests were still in flight a day after sending stopped: the endpoint is overloaded \
              (the profile was fitted up to concurrency {}; this load is far past it)",

@@ -43,6 +43,23 @@ pub fn parse_rate_per_s(text: &str) -> Result<f64> {
     Ok(per_s)
 }
 
+/// A count such as 2000, 2_000 or 1e6 (clap's value parser: the error is the message). A value
+/// too large for the run is refused later, naming its limit.
+pub fn parse_count(text: &str) -> Result<u64, String> {
+    let cleaned = text.trim().replace('_', "");
+    if let Ok(n) = cleaned.parse::<u64>() {
+        return Ok(n);
+    }
+    let value: f64 = cleaned
+        .parse()
+        .map_err(|_| format!("`{text}` is not a count; expected e.g. 2000 or 1e6"))?;
+    // 2^64 itself rounds to u64::MAX + 1 as an f64, so stay strictly below it.
+    if !(value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value < 1.8e19) {
+        return Err(format!("`{text}` is not a whole number ≥ 0"));
+    }
+    Ok(value as u64)
+}
+
 fn split_unit(text: &str) -> (&str, &str) {
     let at = text
         .find(|c: char| c.is_ascii_alphabetic())
@@ -63,5 +80,10 @@ mod tests {
         assert_eq!(parse_rate_per_s("300/min").unwrap(), 5.0);
         assert_eq!(parse_rate_per_s("2.5").unwrap(), 2.5);
         assert!(parse_rate_per_s("-1/s").is_err());
+        assert_eq!(parse_count("1e12"), Ok(1_000_000_000_000));
+        assert_eq!(parse_count("2_000"), Ok(2_000));
+        assert!(parse_count("2.5").is_err());
+        assert!(parse_count("-1").is_err());
+        assert!(parse_count("1e30").is_err());
     }
 }

@@ -112,6 +112,40 @@ fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Resul
     })
 }
 
+impl BedrockCatalog {
+    /// Parses and checks `pricing/bedrock.toml` (`origin` names it in errors).
+    pub fn parse(text: &str, origin: &str) -> Result<BedrockCatalog, CatalogError> {
+        let catalog: BedrockCatalog = parse_toml(text, origin)?;
+        catalog.check(origin)?;
+        Ok(catalog)
+    }
+
+    /// Every row dated and sourced, every price (optional ones too) a finite number ≥ 0.
+    pub fn check(&self, origin: &str) -> Result<(), CatalogError> {
+        for m in &self.model {
+            let row = format!("model {} in {}", m.model_id, m.region);
+            check_dated(origin, &row, &m.source, &m.date)?;
+            check_price(origin, &row, "input_per_mtok", m.input_per_mtok)?;
+            check_price(origin, &row, "output_per_mtok", m.output_per_mtok)?;
+            for (field, value) in [
+                ("batch_input_per_mtok", m.batch_input_per_mtok),
+                ("batch_output_per_mtok", m.batch_output_per_mtok),
+                ("cache_write_per_mtok", m.cache_write_per_mtok),
+                ("cache_read_per_mtok", m.cache_read_per_mtok),
+                (
+                    "provisioned_per_model_unit_hour",
+                    m.provisioned_per_model_unit_hour,
+                ),
+            ] {
+                if let Some(value) = value {
+                    check_price(origin, &row, field, value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Catalog {
     pub fn parse(
         bedrock: &str,
@@ -119,14 +153,8 @@ impl Catalog {
         sagemaker: &str,
         sagemaker_origin: &str,
     ) -> Result<Catalog, CatalogError> {
-        let b: BedrockCatalog = parse_toml(bedrock, bedrock_origin)?;
+        let b = BedrockCatalog::parse(bedrock, bedrock_origin)?;
         let s: SageMakerCatalog = parse_toml(sagemaker, sagemaker_origin)?;
-        for m in &b.model {
-            let row = format!("model {} in {}", m.model_id, m.region);
-            check_dated(bedrock_origin, &row, &m.source, &m.date)?;
-            check_price(bedrock_origin, &row, "input_per_mtok", m.input_per_mtok)?;
-            check_price(bedrock_origin, &row, "output_per_mtok", m.output_per_mtok)?;
-        }
         for i in &s.instance {
             let row = format!("instance {} in {}", i.instance_type, i.region);
             check_dated(sagemaker_origin, &row, &i.source, &i.date)?;

@@ -59,4 +59,14 @@ pub enum ImportError {
     NoPricesInForce { model: String, today: String },
     #[error("model `{model}`: `prices` needs input_mtok and output_mtok")]
     MissingPrices { model: String },
+    /// A price in the imported file that no catalog may hold; nothing was written.
+    #[error(
+        "entry `{entry}`: `{field}` = {value}; a price is a finite number ≥ 0 (USD), so the \
+         catalog was left unchanged: fix or drop the entry"
+    )]
+    BadPrice {
+        entry: String,
+        field: &'static str,
+        value: f64,
+    },
 }

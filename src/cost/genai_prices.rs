@@ -106,12 +106,28 @@ pub fn apply_genai_prices(
                 model: name.to_string(),
             });
         };
+        let cache_read = price(prices.get("cache_read_mtok"));
+        let cache_write = price(prices.get("cache_write_mtok"));
+        for (field, value) in [
+            ("input_mtok", Some(input)),
+            ("output_mtok", Some(output)),
+            ("cache_read_mtok", cache_read),
+            ("cache_write_mtok", cache_write),
+        ] {
+            if let Some(value) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(ImportError::BadPrice {
+                    entry: name.to_string(),
+                    field,
+                    value,
+                });
+            }
+        }
         row.input_per_mtok = input;
         row.output_per_mtok = output;
-        if let Some(p) = price(prices.get("cache_read_mtok")) {
+        if let Some(p) = cache_read {
             row.cache_read_per_mtok = Some(p);
         }
-        if let Some(p) = price(prices.get("cache_write_mtok")) {
+        if let Some(p) = cache_write {
             row.cache_write_per_mtok = Some(p);
         }
         row.source = source.to_string();

@@ -34,6 +34,12 @@ fn key_parts(key: &str) -> (Option<&str>, String) {
     (region, bare.to_string())
 }
 
+/// USD per token → USD per million tokens, rounded to a nano-dollar so that 7.1e-7 is written
+/// as 0.71, not 0.7099999999999999.
+fn per_mtok(per_token: f64) -> f64 {
+    (per_token * 1e15).round() / 1e9
+}
+
 /// Updates on-demand input/output prices of matching rows (same model id; same region when the
 /// key names one, else every region), stamping each updated row with `source` and `date`.
 pub fn apply_litellm(
@@ -44,8 +50,8 @@ pub fn apply_litellm(
 ) -> Result<ImportReport, ImportError> {
     let root: Value = serde_json::from_str(json).map_err(ImportError::LiteLlmJson)?;
     let entries = root.as_object().ok_or(ImportError::LiteLlmShape)?;
-    let mut report = ImportReport::default();
-    let mut touched = vec![false; catalog.model.len()];
+    // Every Bedrock entry is checked before any row changes: one bad price refuses the file.
+    let mut priced = Vec::new();
     for (key, entry) in entries {
         let provider = entry
             .get("litellm_provider")
@@ -60,14 +66,32 @@ pub fn apply_litellm(
         ) else {
             continue;
         };
+        for (field, value) in [
+            ("input_cost_per_token", input),
+            ("output_cost_per_token", output),
+        ] {
+            // Per token, so a price ×1e6 must stay finite too.
+            if !(value >= 0.0 && (value * 1e6).is_finite()) {
+                return Err(ImportError::BadPrice {
+                    entry: key.clone(),
+                    field,
+                    value,
+                });
+            }
+        }
+        priced.push((key, input, output));
+    }
+    let mut report = ImportReport::default();
+    let mut touched = vec![false; catalog.model.len()];
+    for (key, input, output) in priced {
         let (region, model) = key_parts(key);
         for (i, row) in catalog.model.iter_mut().enumerate() {
             if row.model_id == model
                 && region.is_none_or(|r| r == row.region)
                 && row.inference_profile == "regional"
             {
-                row.input_per_mtok = input * 1e6;
-                row.output_per_mtok = output * 1e6;
+                row.input_per_mtok = per_mtok(input);
+                row.output_per_mtok = per_mtok(output);
                 row.source = source.to_string();
                 row.date = date.to_string();
                 touched[i] = true;
@@ -110,9 +134,23 @@ mod tests {
                 .unwrap()
                 .clone()
         };
-        assert!((llama("us-west-2").input_per_mtok - 0.71).abs() < 1e-9);
+        assert_eq!(llama("us-west-2").input_per_mtok, 0.71);
         assert_eq!(llama("us-west-2").source, "LiteLLM fixture");
         assert_eq!(llama("us-east-1").input_per_mtok, 0.72);
+        let negative = r#"{
+            "bedrock/us-west-2/meta.llama3-3-70b-instruct-v1:0": {"litellm_provider": "bedrock", "input_cost_per_token": 7.1e-7, "output_cost_per_token": 7.3e-7},
+            "bedrock/us-east-1/acme.model-v1:0": {"litellm_provider": "bedrock", "input_cost_per_token": -1e-6, "output_cost_per_token": 1e-6}
+        }"#;
+        let before = catalog.clone();
+        let error = apply_litellm(&mut catalog, negative, "s", "d")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("bedrock/us-east-1/acme.model-v1:0")
+                && error.contains("input_cost_per_token"),
+            "{error}"
+        );
+        assert_eq!(catalog, before, "no row changes when any entry is refused");
         assert!(apply_litellm(&mut catalog, "[1,2]", "s", "d")
             .unwrap_err()
             .to_string()

@@ -2,6 +2,7 @@
 
 pub mod budget;
 pub mod catalog;
+pub mod catalog_edit;
 pub mod error;
 pub mod fleet;
 pub mod genai_prices;

@@ -71,6 +71,49 @@ pub fn levels_from_samples(samples: &[Sample]) -> Result<Vec<Level>, PerfError> 
     Ok(levels)
 }
 
+/// Two rows of a table at one operating point whose measurements differ (indices into the
+/// rows as given).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConflictingLevels {
+    pub first: usize,
+    pub second: usize,
+}
+
+/// Rows at the same operating point (concurrency, prompt, output): identical ones are one level
+/// (a row pasted twice, or a table concatenated with itself) and are kept once; rows whose
+/// medians differ are refused, since which measurement to trust is the engineer's call, and a
+/// fit would otherwise weigh that point twice with no sign of the disagreement.
+pub fn merge_duplicate_levels(levels: Vec<Level>) -> Result<Vec<Level>, ConflictingLevels> {
+    let mut seen: BTreeMap<(u64, u64, u64), usize> = BTreeMap::new();
+    let mut kept: Vec<Level> = Vec::with_capacity(levels.len());
+    // Index into `levels` of each kept row, to name the first of a conflicting pair.
+    let mut origin: Vec<usize> = Vec::with_capacity(levels.len());
+    for (index, level) in levels.into_iter().enumerate() {
+        // +0.0 and -0.0 are one point (validation refuses negatives later anyway).
+        let bits = |x: f64| (x + 0.0).to_bits();
+        let key = (
+            bits(level.concurrency),
+            bits(level.prompt_tokens),
+            bits(level.output_tokens),
+        );
+        match seen.get(&key) {
+            Some(&at) if kept[at] == level => {}
+            Some(&at) => {
+                return Err(ConflictingLevels {
+                    first: origin[at],
+                    second: index,
+                })
+            }
+            None => {
+                seen.insert(key, kept.len());
+                kept.push(level);
+                origin.push(index);
+            }
+        }
+    }
+    Ok(kept)
+}
+
 fn validate_sample(s: &Sample) -> Result<(), PerfError> {
     let bad = |field, value, fix| PerfError::BadValue {
         field,
@@ -168,4 +211,44 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     } else {
         0.5 * (values[mid - 1] + values[mid])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(c: f64, tpot: f64) -> Level {
+        Level {
+            concurrency: c,
+            prompt_tokens: 100.0,
+            output_tokens: 50.0,
+            tpot_s: Some(tpot),
+            ttft_s: Some(0.3),
+            samples: 0,
+        }
+    }
+
+    #[test]
+    fn identical_duplicates_merge_and_conflicting_ones_are_named() {
+        let rows = vec![level(1.0, 0.01), level(2.0, 0.02), level(1.0, 0.01)];
+        assert_eq!(
+            merge_duplicate_levels(rows).unwrap(),
+            vec![level(1.0, 0.01), level(2.0, 0.02)]
+        );
+        let rows = vec![level(1.0, 0.01), level(2.0, 0.02), level(2.0, 0.03)];
+        assert_eq!(
+            merge_duplicate_levels(rows),
+            Err(ConflictingLevels {
+                first: 1,
+                second: 2
+            })
+        );
+        // Another output size is another operating point.
+        let mut longer = level(1.0, 0.02);
+        longer.output_tokens = 500.0;
+        assert_eq!(
+            merge_duplicate_levels(vec![level(1.0, 0.01), longer.clone()]).unwrap(),
+            vec![level(1.0, 0.01), longer]
+        );
+    }
 }

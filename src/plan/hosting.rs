@@ -85,9 +85,9 @@ impl HostingCatalog {
             .map_err(|e| format!("{hardware_origin}: {}", e.to_string().trim_end()))?;
         for model in &m.model {
             let size_ok = model.parameters_b.is_none_or(|p| p.is_finite() && p > 0.0);
-            if !size_ok || !(model.context_window >= 1.0) {
+            if !(size_ok && model.context_window >= 1.0 && model.context_window.is_finite()) {
                 return Err(format!(
-                    "{models_origin}: model `{}`: parameters_b and context_window must be > 0",
+                    "{models_origin}: model `{}`: parameters_b and context_window must be finite numbers > 0",
                     model.name
                 ));
             }
@@ -99,9 +99,11 @@ impl HostingCatalog {
             }
         }
         for row in &h.instance {
-            if row.accelerators == 0 || !(row.accelerator_memory_gb > 0.0) {
+            if row.accelerators == 0
+                || !(row.accelerator_memory_gb > 0.0 && row.accelerator_memory_gb.is_finite())
+            {
                 return Err(format!(
-                    "{hardware_origin}: instance `{}`: accelerators and accelerator_memory_gb must be > 0",
+                    "{hardware_origin}: instance `{}`: accelerators and accelerator_memory_gb must be finite numbers > 0",
                     row.instance_type
                 ));
             }

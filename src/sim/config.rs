@@ -77,6 +77,9 @@ impl SimConfig {
             } => {
                 at_least_one("load.concurrency", f64::from(*concurrency))?;
                 at_least_one("load.requests", *requests as f64)?;
+                if *requests > MAX_REQUESTS {
+                    return Err(too_many_requests("load.requests", *requests as f64));
+                }
             }
             Load::Open {
                 arrivals,
@@ -84,10 +87,39 @@ impl SimConfig {
             } => {
                 arrivals.validate()?;
                 positive_duration(*duration_s)?;
+                self.bounded_time(*duration_s)?;
+                // A trace's count is the file's; a process's is its rate over the run.
+                if !matches!(arrivals, ArrivalProcess::Trace { .. }) {
+                    let expected = arrivals.mean_rate_per_s() * (self.warmup_s + duration_s);
+                    if expected > MAX_REQUESTS as f64 {
+                        return Err(too_many_requests(
+                            "expected requests (rate × (warm-up + duration))",
+                            expected,
+                        ));
+                    }
+                }
             }
             Load::Users { users, duration_s } => {
                 at_least_one("load.users", f64::from(*users))?;
                 positive_duration(*duration_s)?;
+                if *users > MAX_USERS {
+                    return Err(SimError::TooLarge {
+                        field: "load.users",
+                        value: users.to_string(),
+                        limit: format!("{MAX_USERS} users"),
+                        why: USERS_WHY,
+                    });
+                }
+                self.bounded_time(*duration_s)?;
+                let expected = f64::from(*users)
+                    * self.workload.behaviour.max_rate_per_s().unwrap_or(0.0)
+                    * (self.warmup_s + duration_s);
+                if expected > MAX_REQUESTS as f64 {
+                    return Err(too_many_requests(
+                        "expected requests (users × their rate × (warm-up + duration))",
+                        expected,
+                    ));
+                }
             }
         }
         match &self.endpoint {
@@ -164,6 +196,54 @@ impl SimConfig {
 
 /// A day of warm-up is already far more than any queue needs to fill.
 const MAX_WARMUP_S: f64 = 86_400.0;
+
+/// The most requests one simulation sends. Memory does not grow with requests (latencies go
+/// into fixed-size histograms, counts into one row per simulated minute), but time does: the
+/// engine simulates on the order of a million requests per wall-clock second, so this is a
+/// couple of minutes of work. Percentiles settle long before; ask a bigger question as several
+/// shorter runs.
+pub const MAX_REQUESTS: u64 = 100_000_000;
+
+/// The most users one simulation keeps. Each holds a conversation, a pending event and, while
+/// waiting for a reply, a request slot: about 150 bytes, so 500,000 users stay under 100 MB.
+pub const MAX_USERS: u32 = 500_000;
+
+/// The longest simulated span (warm-up + duration). The per-minute series is the one part of
+/// a run that grows with simulated time: 90 days is 129,600 rows, about 35 MB with the copy
+/// exported at the end.
+pub const MAX_SIMULATED_S: f64 = 90.0 * 86_400.0;
+
+const REQUESTS_WHY: &str = "memory stays flat in requests but run time does not (about a \
+    million simulated requests per second); simulate a shorter window or fewer requests";
+const USERS_WHY: &str = "each user keeps about 150 bytes of state, so the limit keeps a run \
+    under 100 MB; simulate a sample of the users and scale the load";
+const TIME_WHY: &str = "the per-minute series grows with simulated time; simulate a \
+    representative window (a peak hour or day) instead";
+
+fn too_many_requests(field: &'static str, value: f64) -> SimError {
+    SimError::TooLarge {
+        field,
+        value: format!("{value:.4e}"),
+        limit: format!("{MAX_REQUESTS} requests"),
+        why: REQUESTS_WHY,
+    }
+}
+
+impl SimConfig {
+    /// Open loops and users: warm-up + duration within [`MAX_SIMULATED_S`].
+    fn bounded_time(&self, duration_s: f64) -> Result<(), SimError> {
+        let span = self.warmup_s + duration_s;
+        if span > MAX_SIMULATED_S {
+            return Err(SimError::TooLarge {
+                field: "warm-up + load.duration_s",
+                value: format!("{span} s"),
+                limit: format!("{MAX_SIMULATED_S} s (90 days)"),
+                why: TIME_WHY,
+            });
+        }
+        Ok(())
+    }
+}
 
 fn positive_duration(duration_s: f64) -> Result<(), SimError> {
     if duration_s.is_finite() && duration_s > 0.0 {

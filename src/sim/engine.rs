@@ -6,6 +6,7 @@ use rand::SeedableRng;
 
 use super::bedrock::BedrockEndpoint;
 use super::config::{EndpointSpec, Load, SimConfig};
+use super::control::{Progress, RunControl, CHECK_EVERY};
 use super::endpoint::{Admitted, Endpoint, Submit};
 use super::error::SimError;
 use super::event::EventQueue;
@@ -68,6 +69,12 @@ struct Engine<'a> {
 
 /// Runs one simulation to completion (every request sent is resolved).
 pub fn run(config: &SimConfig) -> Result<SimResult, SimError> {
+    run_controlled(config, &RunControl::default())
+}
+
+/// As [`run`], publishing progress to `control` and stopping early when it says so (the result
+/// is then marked `partial` and covers what was simulated).
+pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimResult, SimError> {
     config.validate()?;
     let model = config.effective_model();
     let (endpoint, model_max_tokens, invocation_limit): (Box<dyn Endpoint>, f64, Option<f64>) =
@@ -115,8 +122,8 @@ pub fn run(config: &SimConfig) -> Result<SimResult, SimError> {
         warmup_compute_s: 0.0,
     };
     engine.start();
-    engine.run_loop();
-    Ok(engine.finish())
+    let stopped = engine.run_loop(control);
+    Ok(engine.finish(stopped))
 }
 
 impl Engine<'_> {
@@ -164,11 +171,23 @@ impl Engine<'_> {
         }
     }
 
-    fn run_loop(&mut self) {
+    /// Runs until every request is resolved; true when `control` stopped it first.
+    fn run_loop(&mut self, control: &RunControl) -> bool {
         // Requests still unresolved a day after sending stopped are left unfinished: an
         // overloaded endpoint must not keep the simulation running for ever.
         let drain_limit_s = self.stop_sending_s + DRAIN_LIMIT_S;
+        let mut steps: u64 = 0;
         loop {
+            steps += 1;
+            if steps.is_multiple_of(CHECK_EVERY)
+                && control.publish(Progress {
+                    resolved: self.issued - self.in_flight,
+                    in_flight: self.in_flight,
+                    simulated_s: self.now,
+                })
+            {
+                return true;
+            }
             let next_event = self.events.peek_time();
             let next_done = self.endpoint.next_completion_s();
             if next_event.is_infinite() && next_done.is_infinite() {
@@ -200,6 +219,7 @@ impl Engine<'_> {
                 }
             }
         }
+        false
     }
 
     fn open_arrival(&mut self) {
@@ -427,7 +447,9 @@ impl Engine<'_> {
         }
     }
 
-    fn finish(mut self) -> SimResult {
+    /// The result; `stopped`: the run was cut short, so its duration is the measured time
+    /// actually simulated.
+    fn finish(mut self, stopped: bool) -> SimResult {
         let end_s = self.now;
         self.metrics.finish(end_s);
         self.metrics.instance_seconds =
@@ -436,11 +458,15 @@ impl Engine<'_> {
             (self.endpoint.compute_seconds() - self.warmup_compute_s).max(0.0);
         let duration_s = match &self.config.load {
             Load::Closed { .. } => end_s,
-            Load::Open { duration_s, .. } | Load::Users { duration_s, .. } => *duration_s,
+            Load::Open { duration_s, .. } | Load::Users { duration_s, .. } if !stopped => {
+                *duration_s
+            }
+            _ => (end_s - self.config.warmup_s).max(0.0),
         };
         let mut result =
             SimResult::from_metrics(&self.metrics, duration_s, end_s, self.attempts.capacity());
         result.unfinished = self.in_flight;
+        result.partial = stopped;
         result
     }
 }

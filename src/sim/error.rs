@@ -16,6 +16,14 @@ pub enum SimError {
     },
     #[error("sagemaker autoscaling: need 1 ≤ min ({min}) ≤ max ({max}) and target > 0 (target = {target})")]
     Autoscaling { min: u32, max: u32, target: f64 },
+    /// More work than a simulation takes on: `field` (or what it implies) is over `limit`.
+    #[error("{field} = {value}: more than the limit of {limit}; {why}")]
+    TooLarge {
+        field: &'static str,
+        value: String,
+        limit: String,
+        why: &'static str,
+    },
     /// A scenario file that is not valid TOML or has an unknown or missing field.
     #[error("{0}")]
     Scenario(toml::de::Error),

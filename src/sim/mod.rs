@@ -4,6 +4,7 @@
 pub mod bedrock;
 pub mod client;
 pub mod config;
+pub mod control;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
@@ -18,7 +19,8 @@ pub mod serverless;
 
 pub use client::ClientPolicy;
 pub use config::{EndpointSpec, Load, SimConfig};
-pub use engine::run;
+pub use control::RunControl;
+pub use engine::{run, run_controlled};
 pub use error::SimError;
 pub use metrics::Slo;
 pub use result::SimResult;

@@ -46,6 +46,8 @@ pub struct SimResult {
     pub littles_law: LittlesLaw,
     /// The most attempts held in memory at once (memory follows this, not the request count).
     pub peak_attempt_slots: usize,
+    /// Stopped before the end (Ctrl-C or a limit): every figure covers the simulated part only.
+    pub partial: bool,
     #[serde(skip)]
     pub minutes: Vec<MinuteRow>,
 }
@@ -87,6 +89,7 @@ impl SimResult {
             serverless_compute_s: m.compute_seconds,
             littles_law: LittlesLaw { l, lambda_w },
             peak_attempt_slots: slots,
+            partial: false,
             minutes: m.minute_rows(),
         }
     }

@@ -17,6 +17,17 @@ pub struct UserBehaviour {
     pub session_gap_s: f64,
 }
 
+impl UserBehaviour {
+    /// A user's request rate when replies take no time: the most they can send. A session of
+    /// T turns (mean) spends T − 1 think times and one session gap. `None` when users never
+    /// pause (each is then a closed loop, paced by the replies alone).
+    pub fn max_rate_per_s(&self) -> Option<f64> {
+        let turns = self.turns_per_session.max(1.0);
+        let cycle_s = (turns - 1.0) * self.think_time_s + self.session_gap_s;
+        (cycle_s > 0.0 && cycle_s.is_finite()).then(|| turns / cycle_s)
+    }
+}
+
 impl Default for UserBehaviour {
     fn default() -> Self {
         UserBehaviour {
