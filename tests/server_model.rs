@@ -136,7 +136,7 @@ fn published_tables_are_predicted_at_levels_the_fit_did_not_see() {
             .map(f64::abs)
             .collect();
         errors.sort_by(f64::total_cmp);
-        errors[(errors.len() + 1) / 2 - 1]
+        errors[errors.len().div_ceil(2) - 1]
     };
     let (tpot, ttft) = (pooled("tpot_s"), pooled("ttft_s"));
     eprintln!("pooled held-out median error: TPOT {tpot:.1} %, TTFT {ttft:.1} %");

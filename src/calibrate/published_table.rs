@@ -58,7 +58,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
         };
         let positive = |name: &str| -> Result<Option<f64>, InputError> {
             match cell(name)? {
-                Some(v) if v == 0.0 => Err(InputError::cell(
+                Some(0.0) => Err(InputError::cell(
                     origin,
                     line,
                     name,

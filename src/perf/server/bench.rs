@@ -53,7 +53,10 @@ pub fn closed_loop(
         .max_batch
         .map_or(usize::MAX, |b| b.floor().max(1.0) as usize);
     let skip = clients * WARMUP_ROUNDS;
-    let wanted = clients * MEASURED_ROUNDS.min(MEASURED_AT_LEAST.div_ceil(clients)).max(1);
+    let wanted = clients
+        * MEASURED_ROUNDS
+            .min(MEASURED_AT_LEAST.div_ceil(clients))
+            .max(1);
 
     let mut requests: Vec<Request> = Vec::with_capacity(skip + wanted + clients);
     let mut arrivals: VecDeque<usize> = VecDeque::new();

@@ -327,7 +327,7 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
                 .map(|&b| try_b(top.0.sharing, b, &top.1))
                 .min_by(|a, b| a.2.total_cmp(&b.2))
                 .unwrap_or(top);
-            let (u, cost) = solve(targets, refined.0, &[refined.1.clone()], 30);
+            let (u, cost) = solve(targets, refined.0, std::slice::from_ref(&refined.1), 30);
             tried.push((refined.0, u, cost, k + 1));
         }
     }
