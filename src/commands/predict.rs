@@ -19,6 +19,11 @@ struct PredictionRow {
     tps_per_request: f64,
     system_tps: f64,
     extrapolated: bool,
+    /// 90 % intervals of the p50s `[low, high]`, for a profile with a server model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttft_s_90: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tpot_s_90: Option<[f64; 2]>,
 }
 
 impl From<&Prediction> for PredictionRow {
@@ -32,6 +37,8 @@ impl From<&Prediction> for PredictionRow {
             tps_per_request: p.tps_per_request(),
             system_tps: p.system_tps(),
             extrapolated: p.extrapolated,
+            ttft_s_90: p.ttft_p50_band.map(|b| [b.low, b.high]),
+            tpot_s_90: p.tpot_p50_band.map(|b| [b.low, b.high]),
         }
     }
 }

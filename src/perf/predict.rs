@@ -57,6 +57,9 @@ pub struct Prediction {
     /// 90 % intervals of the p50 figures (a new measurement's), when the profile has them.
     pub ttft_p50_band: Option<Band>,
     pub tpot_p50_band: Option<Band>,
+    /// Output tokens/s of the whole endpoint as the server model runs it (past its batch limit
+    /// only B sequences decode); `None` for the closed forms.
+    pub served_tps: Option<f64>,
 }
 
 impl Prediction {
@@ -70,9 +73,12 @@ impl Prediction {
     pub fn tps_per_request(&self) -> f64 {
         1.0 / self.tpot_p50_s()
     }
-    /// Decode tokens/s of the whole endpoint with `concurrency` requests in flight.
+    /// Output tokens/s of the whole endpoint with `concurrency` clients: the server model's
+    /// throughput when there is one (requests waiting for a slot produce nothing), else
+    /// `concurrency × tokens/s per request`.
     pub fn system_tps(&self) -> f64 {
-        self.concurrency * self.tps_per_request()
+        self.served_tps
+            .unwrap_or(self.concurrency * self.tps_per_request())
     }
 }
 
@@ -188,6 +194,13 @@ impl PerfModel {
                 ttft,
                 tpot,
                 extrapolated,
+                // Closed loop: each client's cycle is one request's TTFT + decode (Little's
+                // law), so throughput counts the time requests spend waiting for a slot.
+                served_tps: {
+                    let o = output_tokens.round().max(1.0);
+                    let cycle = level.ttft_s + (o - 1.0) * level.tpot_s.unwrap_or(0.0);
+                    (cycle > 0.0).then(|| concurrency.round().max(1.0) / cycle * o)
+                },
             });
         }
         let tpot_median = self.tpot.median_s(concurrency, context);
@@ -203,6 +216,7 @@ impl PerfModel {
             extrapolated,
             ttft_p50_band: None,
             tpot_p50_band: None,
+            served_tps: None,
         })
     }
 }

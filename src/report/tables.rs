@@ -77,13 +77,25 @@ pub fn candidates(rows: &[CandidateScore]) -> Table {
     t
 }
 
+/// A figure, with its 90 % interval when it has one: `0.874 (0.61–1.25)`.
+fn with_band(
+    value: f64,
+    band: Option<crate::perf::server::interval::Band>,
+    digits: usize,
+) -> String {
+    match band {
+        Some(b) => format!("{value:.digits$} ({:.digits$}–{:.digits$})", b.low, b.high),
+        None => format!("{value:.digits$}"),
+    }
+}
+
 pub fn predictions(rows: &[Prediction]) -> Table {
     let mut t = table(&[
         "concurrency",
         "prompt tok",
         "output tok",
-        "TTFT p50 s",
-        "TPOT p50 s",
+        "TTFT p50 s (90 %)",
+        "TPOT p50 s (90 %)",
         "tok/s per request",
         "system tok/s",
         "extrapolated",
@@ -93,8 +105,8 @@ pub fn predictions(rows: &[Prediction]) -> Table {
             format!("{}", p.concurrency),
             format!("{}", p.prompt_tokens),
             format!("{}", p.output_tokens),
-            format!("{:.3}", p.ttft_p50_s()),
-            format!("{:.5}", p.tpot_p50_s()),
+            with_band(p.ttft_p50_s(), p.ttft_p50_band, 3),
+            with_band(p.tpot_p50_s(), p.tpot_p50_band, 5),
             format!("{:.1}", p.tps_per_request()),
             format!("{:.0}", p.system_tps()),
             if p.extrapolated { "yes" } else { "no" }.to_string(),
