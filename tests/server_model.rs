@@ -143,3 +143,27 @@ fn published_tables_are_predicted_at_levels_the_fit_did_not_see() {
     assert!(tpot <= 5.0, "TPOT {tpot}");
     assert!(ttft <= 15.0, "TTFT {ttft}");
 }
+
+/// Past its batch limit a server's output stops growing: fitted on NIM's levels 1, 5, 50, 150
+/// and 250, the predicted system tokens/s at the held-out 100 and 200 users is the published
+/// plateau (917 and 921 tokens/s), not 100 or 200 × each user's speed.
+#[test]
+fn throughput_levels_off_past_the_batch_limit() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("calibration/reference/published/nim_llama33_70b_2xh100_fp8_5000in_500out.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let levels = llmcap::calibrate::published_table::parse(&text, "nim.csv").unwrap();
+    let selection = llmcap::perf::validate::Selection {
+        concurrency: Some(vec![1.0, 5.0, 50.0, 150.0, 250.0]),
+        prompt_tokens: None,
+    };
+    let v = llmcap::perf::validate::validate(&levels, &selection).unwrap();
+    for (users, published) in [(100.0, 917.26), (200.0, 920.54)] {
+        let p = v.model.predict_centre(users, 5_000.0, 500.0).unwrap();
+        let tps = p.system_tps();
+        assert!(
+            (tps / published - 1.0).abs() <= 0.05,
+            "{users} users: {tps:.0} tokens/s against {published} published"
+        );
+    }
+}
