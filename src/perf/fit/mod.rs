@@ -241,7 +241,7 @@ fn fitted_range(levels: &[Level]) -> FitRange {
 
 /// Leave-one-level-out uses at most this many folds, spread evenly over the levels, so a fit
 /// stays near-linear in the number of levels (a sweep of 10,000 levels is not 10,000 refits).
-const MAX_FOLDS: usize = 12;
+const MAX_FOLDS: usize = 8;
 
 /// The server model is fitted by simulating every level at each step, so a longer sweep is
 /// thinned further for it (neighbours merged into medians, as for the closed forms).
@@ -250,7 +250,7 @@ const MAX_SERVER_LEVELS: usize = 24;
 /// A sweep with more levels than this is fitted on this many: neighbouring levels (by prompt
 /// size, then concurrency) are merged into their medians, so the fit's cost stops growing with
 /// the sweep; the report then lists the merged levels.
-const MAX_FITTED_LEVELS: usize = 64;
+const MAX_FITTED_LEVELS: usize = 48;
 
 /// `levels` merged into at most `k` groups of neighbours, each its medians.
 fn thin(levels: &[Level], k: usize) -> Vec<Level> {
