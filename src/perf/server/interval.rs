@@ -8,7 +8,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use super::bench::closed_loop;
-use super::fit::{jacobian_at, model_from, vector_of, Shape, Target, PARAMETERS};
+use super::params::{jacobian_at, model_from, vector_of, Shape, Target, PARAMETERS};
 use super::ServerModel;
 
 /// The central share an interval covers.

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod fit;
 pub mod interval;
+pub mod params;
 
 use serde::{Deserialize, Serialize};
 
