@@ -115,6 +115,11 @@ impl PerfModel {
             .at(median, self.noise_concurrency(concurrency))
     }
 
+    /// A request's TTFT relative to the server model's (median 1) at `concurrency`.
+    pub fn ttft_factor(&self, concurrency: f64) -> SpikedLogNormal {
+        self.ttft_noise.at(1.0, self.noise_concurrency(concurrency))
+    }
+
     /// A request's TPOT relative to the median step (median 1) at `concurrency`.
     pub fn tpot_factor(&self, concurrency: f64) -> SpikedLogNormal {
         self.tpot_noise.at(1.0, self.noise_concurrency(concurrency))

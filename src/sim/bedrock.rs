@@ -18,8 +18,8 @@ pub struct BedrockEndpoint {
 impl BedrockEndpoint {
     pub fn new(model: PerfModel, quota: Option<QuotaLimits>) -> BedrockEndpoint {
         BedrockEndpoint {
+            server: BatchServer::new(&model, None),
             model,
-            server: BatchServer::new(None),
             quota: quota.map(QuotaState::new),
         }
     }
@@ -34,20 +34,22 @@ impl Endpoint for BedrockEndpoint {
                 Err(_) => return Submit::Refused,
             }
         }
-        let n = self
-            .server
-            .admit(&self.model, now_s, attempt.prompt, attempt.output);
+        if !self.server.has_free_slot() {
+            // The profile's server model holds at most B requests: the rest wait for a slot.
+            self.server.waiting.push_back(id);
+            return Submit::Queued;
+        }
         Submit::Started {
-            ttft_s: self.model.ttft_distribution(n, attempt.prompt).sample(rng),
+            ttft_s: self
+                .server
+                .admit(&self.model, now_s, attempt.prompt, attempt.output, rng),
         }
     }
 
     fn start_decode(&mut self, now_s: f64, id: u32, attempts: &Slab, rng: &mut StdRng) {
         let attempt = attempts.get(id);
-        let n = f64::from(self.server.admitted());
-        let factor = self.model.tpot_factor(n).sample(rng);
         self.server
-            .start_decode(now_s, id, (attempt.output - 1.0).max(0.0) * factor);
+            .start_decode(&self.model, now_s, id, attempt.prompt, attempt.output, rng);
     }
 
     fn next_completion_s(&self) -> f64 {
@@ -63,12 +65,17 @@ impl Endpoint for BedrockEndpoint {
         now_s: f64,
         id: u32,
         attempts: &mut Slab,
-        _rng: &mut StdRng,
-        _admitted: &mut Vec<Admitted>,
+        rng: &mut StdRng,
+        admitted: &mut Vec<Admitted>,
     ) -> f64 {
-        let attempt = attempts.get(id);
+        let (prompt, output) = {
+            let attempt = attempts.get(id);
+            (attempt.prompt, attempt.output)
+        };
+        self.server.release(&self.model, now_s, prompt, output);
         self.server
-            .release(&self.model, now_s, attempt.prompt, attempt.output);
+            .admit_waiting(&self.model, now_s, attempts, rng, admitted);
+        let attempt = attempts.get(id);
         match &mut self.quota {
             Some(quota) => quota.settle(
                 now_s,

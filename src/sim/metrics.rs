@@ -253,7 +253,12 @@ impl Metrics {
         let mut t = self.area_at_s.max(self.warmup_s);
         while t < now_s {
             let offset = t - self.warmup_s;
-            let boundary = self.warmup_s + ((offset / 60.0).floor() + 1.0) * 60.0;
+            let mut boundary = self.warmup_s + ((offset / 60.0).floor() + 1.0) * 60.0;
+            // `t` may sit a rounding error below a boundary it has reached: step past it, or
+            // the loop never ends (warm-ups that are not whole minutes hit this).
+            if boundary <= t {
+                boundary += 60.0;
+            }
             let end = boundary.min(now_s);
             let in_system = self.in_system;
             let minute = self.minute(t);
@@ -432,5 +437,33 @@ impl Metrics {
                 tpot_p95_s: m.tpot_p95_s,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A warm-up that is not a whole number of minutes puts minute boundaries where
+    /// `(t − warm-up) / 60` rounds just below a whole number; integrating from such a `t` must
+    /// still end, and every second of the measured window must land in exactly one minute.
+    #[test]
+    fn minute_split_ends_when_time_sits_on_a_rounded_boundary() {
+        let warmup = 68.494_117_647_058_8;
+        let k = (1..10_000)
+            .find(|&k| {
+                let t = warmup + f64::from(k) * 60.0;
+                ((t - warmup) / 60.0).floor() < f64::from(k)
+            })
+            .expect("rounding puts some boundary below its minute");
+        let t = warmup + f64::from(k) * 60.0;
+        let mut metrics = Metrics::new(Slo::default(), warmup);
+        metrics.arrive(t);
+        metrics.arrive(t + 90.0);
+        let area: f64 = metrics.minutes.iter().map(|m| m.concurrency_area).sum();
+        assert!(
+            (area - 90.0).abs() < 1e-6,
+            "one request for 90 s: area {area}"
+        );
     }
 }

@@ -125,7 +125,7 @@ impl Fleet {
 
     fn launch(&mut self, now_s: f64, cold_start_s: f64) {
         self.instances.push(Instance {
-            server: BatchServer::new(Some(self.config.slots_per_instance.max(1))),
+            server: BatchServer::new(&self.model, Some(self.config.slots_per_instance.max(1))),
             ready_s: now_s + cold_start_s,
             launched_s: now_s,
             terminated_s: None,
@@ -180,11 +180,11 @@ impl Fleet {
         let attempt = attempts.get_mut(id);
         attempt.server = k as u32;
         let instance = &mut self.instances[k];
-        let n = instance
+        let ttft_s = instance
             .server
-            .admit(&self.model, now_s, attempt.prompt, attempt.output);
+            .admit(&self.model, now_s, attempt.prompt, attempt.output, rng);
         instance.next_completion_s = instance.server.next_completion_s();
-        self.model.ttft_distribution(n, attempt.prompt).sample(rng)
+        ttft_s
     }
 
     /// One autoscaling evaluation (every 60 s).
@@ -282,11 +282,9 @@ impl Endpoint for Fleet {
     fn start_decode(&mut self, now_s: f64, id: u32, attempts: &Slab, rng: &mut StdRng) {
         let attempt = attempts.get(id);
         let instance = &mut self.instances[attempt.server as usize];
-        let n = f64::from(instance.server.admitted());
-        let factor = self.model.tpot_factor(n).sample(rng);
         instance
             .server
-            .start_decode(now_s, id, (attempt.output - 1.0).max(0.0) * factor);
+            .start_decode(&self.model, now_s, id, attempt.prompt, attempt.output, rng);
         instance.next_completion_s = instance.server.next_completion_s();
     }
 
@@ -325,22 +323,9 @@ impl Endpoint for Fleet {
         self.instances[k]
             .server
             .release(&self.model, now_s, prompt, output);
-        while self.instances[k].server.has_free_slot() {
-            let Some(next) = self.instances[k].server.waiting.pop_front() else {
-                break;
-            };
-            if attempts.get(next).abandoned {
-                // Timed out while queued: hand it back so the engine frees its slot.
-                admitted.push(Admitted {
-                    id: next,
-                    ttft_s: f64::NAN,
-                });
-                continue;
-            }
-            let ttft_s = self.admit(now_s, k, next, attempts, rng);
-            attempts.get_mut(next).admitted_s = now_s;
-            admitted.push(Admitted { id: next, ttft_s });
-        }
+        self.instances[k]
+            .server
+            .admit_waiting(&self.model, now_s, attempts, rng, admitted);
         let instance = &mut self.instances[k];
         instance.next_completion_s = instance.server.next_completion_s();
         if instance.draining

@@ -3,12 +3,30 @@
 //! Every decoding request advances one token per step and all share the step time, so progress
 //! is one clock counting median-step tokens. A request needing `w` clock tokens finishes when the
 //! clock has advanced `w` since it joined: a heap of finish marks gives the next completion in
-//! O(log n). Between events the clock runs at `1 / step(n, K)` with `n` the admitted requests and
-//! `K = Σ (prompt + output/2)`, the same convention the performance model is fitted with.
+//! O(log n).
+//!
+//! With a profile's server model (`[server]`, docs/DESIGN.md "The server model") the server runs
+//! its mechanism, in fluid form so each request still costs O(log n):
+//! - at most `B` requests hold a batch slot; the rest wait in `waiting`;
+//! - prefills queue one behind another (FIFO). Whole prefills run alone between decode steps; a
+//!   chunked prefill runs `tokens_per_step` prompt tokens a step beside the decodes, so a prompt of
+//!   `p` tokens takes `p / tokens_per_step` steps plus its compute;
+//! - either way the decodes lose the prefill's compute time: the decode clock pauses for it
+//!   (`stall_until_s`), which stretches every running request's TPOT as the step-level server does;
+//! - the step time is the server's decode step with the *decoding* sequences and their context.
+//!
+//! Without one, TTFT is drawn from the closed form at the admitted concurrency and the clock runs
+//! at `1 / step(n, K)` with `n` the admitted requests and `K = Σ (prompt + output/2)`, the
+//! convention the closed forms are fitted with.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
+use rand::rngs::StdRng;
+
+use super::endpoint::Admitted;
+use super::request::Slab;
+use crate::perf::server::{ServerModel, Sharing};
 use crate::perf::PerfModel;
 
 /// A finish mark with a total order, so the heap needs no float wrapper crate.
@@ -31,24 +49,50 @@ impl Ord for Mark {
 pub struct BatchServer {
     /// Requests admitted (prefilling or decoding).
     admitted: u32,
+    /// Σ (prompt + output/2) over the admitted requests (the closed forms' `K`).
     held_context: f64,
+    /// Requests decoding and their Σ (prompt + output/2) (the server model's `n` and `K`).
+    decoders: u32,
+    decoding_context: f64,
     clock: f64,
     clock_at_s: f64,
     step_s: f64,
+    /// The decode clock is paused from `stall_from_s` to `stall_until_s`: prefill compute the
+    /// decodes wait for.
+    stall_from_s: f64,
+    stall_until_s: f64,
+    /// When the prefills queued so far are done.
+    prefill_until_s: f64,
     decoding: BinaryHeap<Reverse<Mark>>,
     /// Most requests in flight at once; beyond it requests wait in `waiting`.
-    pub slots: Option<u32>,
+    slots: Option<u32>,
     pub waiting: VecDeque<u32>,
 }
 
 impl BatchServer {
-    pub fn new(slots: Option<u32>) -> BatchServer {
+    /// A server for `model` with at most `slots` requests (the hosting's setting); a server
+    /// model's batch limit `B` binds as well.
+    pub fn new(model: &PerfModel, slots: Option<u32>) -> BatchServer {
+        let batch = model
+            .server
+            .as_ref()
+            .and_then(|s| s.max_batch)
+            .map(|b| b.floor().clamp(1.0, f64::from(u32::MAX)) as u32);
+        let slots = match (slots, batch) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         BatchServer {
             admitted: 0,
             held_context: 0.0,
+            decoders: 0,
+            decoding_context: 0.0,
             clock: 0.0,
             clock_at_s: 0.0,
             step_s: f64::INFINITY,
+            stall_from_s: 0.0,
+            stall_until_s: 0.0,
+            prefill_until_s: 0.0,
             decoding: BinaryHeap::new(),
             slots,
             waiting: VecDeque::new(),
@@ -57,6 +101,11 @@ impl BatchServer {
 
     pub fn admitted(&self) -> u32 {
         self.admitted
+    }
+
+    /// The most requests it holds at once (`None`: unbounded).
+    pub fn slots(&self) -> Option<u32> {
+        self.slots
     }
 
     /// Requests admitted plus waiting: what a least-outstanding router compares.
@@ -69,40 +118,134 @@ impl BatchServer {
     }
 
     fn advance(&mut self, now_s: f64) {
-        if !self.decoding.is_empty() && self.step_s.is_finite() {
-            self.clock += (now_s - self.clock_at_s) / self.step_s;
+        if !self.decoding.is_empty() && self.step_s.is_finite() && now_s > self.clock_at_s {
+            let paused =
+                (now_s.min(self.stall_until_s) - self.clock_at_s.max(self.stall_from_s)).max(0.0);
+            self.clock += (now_s - self.clock_at_s - paused) / self.step_s;
         }
         self.clock_at_s = now_s;
     }
 
-    fn restep(&mut self, model: &PerfModel) {
-        self.step_s = if self.admitted == 0 {
-            f64::INFINITY
+    /// Pauses the decodes for `seconds` of prefill compute from `start_s` (or from the end of
+    /// the pause already planned, if it runs past `start_s`).
+    fn stall(&mut self, start_s: f64, seconds: f64) {
+        if self.stall_until_s >= start_s {
+            self.stall_until_s += seconds;
         } else {
-            model.tpot_median_s(f64::from(self.admitted), self.held_context)
+            self.stall_from_s = start_s;
+            self.stall_until_s = start_s + seconds;
+        }
+    }
+
+    fn restep(&mut self, model: &PerfModel) {
+        self.step_s = match &model.server {
+            Some(server) if self.decoders > 0 => {
+                server.decode_step_s(f64::from(self.decoders), self.decoding_context)
+            }
+            Some(_) => f64::INFINITY,
+            None if self.admitted > 0 => {
+                model.tpot_median_s(f64::from(self.admitted), self.held_context)
+            }
+            None => f64::INFINITY,
         };
     }
 
-    /// Admits a request; returns the concurrency it sees (itself included).
-    pub fn admit(&mut self, model: &PerfModel, now_s: f64, prompt: f64, output: f64) -> f64 {
+    /// Admits a request and draws its TTFT (seconds from now to its first token).
+    pub fn admit(
+        &mut self,
+        model: &PerfModel,
+        now_s: f64,
+        prompt: f64,
+        output: f64,
+        rng: &mut StdRng,
+    ) -> f64 {
         self.advance(now_s);
         self.admitted += 1;
         self.held_context += prompt + output / 2.0;
         self.restep(model);
-        f64::from(self.admitted)
+        let n = f64::from(self.admitted);
+        match &model.server {
+            None => model.ttft_distribution(n, prompt).sample(rng),
+            Some(server) => {
+                let ready_s = self.queue_prefill(server, now_s, prompt);
+                let ttft = server.overhead_s + (ready_s - now_s);
+                ttft * model.ttft_factor(n).sample(rng)
+            }
+        }
     }
 
-    /// Starts decoding `work` clock tokens for request `id` (its remaining tokens × its noise).
-    pub fn start_decode(&mut self, now_s: f64, id: u32, work: f64) {
+    /// Puts a prompt in the prefill queue; returns when its first token is out.
+    fn queue_prefill(&mut self, server: &ServerModel, now_s: f64, prompt: f64) -> f64 {
+        let compute = server.prefill_s(prompt);
+        let decoding = self.step_s.is_finite();
+        let step = if decoding {
+            self.step_s
+        } else {
+            server.step.t0_s
+        };
+        // A prompt reaching an idle prefill queue still waits for the decode step in progress:
+        // half a step on average.
+        let start = if self.prefill_until_s > now_s {
+            self.prefill_until_s
+        } else if decoding {
+            now_s + step / 2.0
+        } else {
+            now_s
+        };
+        match server.sharing {
+            Sharing::Whole => {
+                // A prefill step pays the step's fixed cost; prefills queued behind it share it.
+                let fixed = if self.prefill_until_s > now_s {
+                    0.0
+                } else {
+                    server.step.t0_s
+                };
+                let end = start + fixed + compute;
+                self.prefill_until_s = end;
+                self.stall(start, fixed + compute);
+                end
+            }
+            Sharing::Chunked { tokens_per_step } => {
+                self.prefill_until_s = start + prompt / tokens_per_step * step + compute;
+                // The chunks run beside the decodes from the next step on: the decodes lose
+                // their compute now, one pause after another.
+                self.stall(now_s, compute);
+                // A prompt shorter than a step's budget still waits for the whole step.
+                self.prefill_until_s.max(start + step + compute)
+            }
+        }
+    }
+
+    /// Starts decoding the rest of request `id` (`output − 1` tokens, times its noise).
+    pub fn start_decode(
+        &mut self,
+        model: &PerfModel,
+        now_s: f64,
+        id: u32,
+        prompt: f64,
+        output: f64,
+        rng: &mut StdRng,
+    ) {
         self.advance(now_s);
+        let factor = model.tpot_factor(f64::from(self.admitted)).sample(rng);
+        let work = (output - 1.0).max(0.0) * factor;
         self.decoding.push(Reverse(Mark(self.clock + work, id)));
+        self.decoders += 1;
+        self.decoding_context += prompt + output / 2.0;
+        self.restep(model);
     }
 
     /// When the next decoding request finishes, if nothing else changes.
     pub fn next_completion_s(&self) -> f64 {
         match self.decoding.peek() {
             Some(Reverse(Mark(mark, _))) if self.step_s.is_finite() => {
-                self.clock_at_s + (mark - self.clock).max(0.0) * self.step_s
+                let running = (mark - self.clock).max(0.0) * self.step_s;
+                let before_pause = (self.stall_from_s - self.clock_at_s).max(0.0);
+                if self.stall_until_s <= self.clock_at_s || running <= before_pause {
+                    self.clock_at_s + running
+                } else {
+                    self.clock_at_s.max(self.stall_until_s) + running - before_pause
+                }
             }
             _ => f64::INFINITY,
         }
@@ -114,15 +257,52 @@ impl BatchServer {
         self.decoding.pop().map(|Reverse(Mark(_, id))| id)
     }
 
-    /// Frees the resources of a request that has left (finished or failed).
+    /// Frees the resources of a request that has left (finished or failed); it decoded when its
+    /// reply was longer than one token.
     pub fn release(&mut self, model: &PerfModel, now_s: f64, prompt: f64, output: f64) {
         self.advance(now_s);
         self.admitted = self.admitted.saturating_sub(1);
         self.held_context = (self.held_context - (prompt + output / 2.0)).max(0.0);
+        if output > 1.0 && self.decoders > 0 {
+            self.decoders -= 1;
+            self.decoding_context = (self.decoding_context - (prompt + output / 2.0)).max(0.0);
+        }
         if self.admitted == 0 {
             self.held_context = 0.0;
         }
+        if self.decoders == 0 {
+            self.decoding_context = 0.0;
+        }
         self.restep(model);
+    }
+
+    /// Admits waiting requests while slots are free, oldest first, into `admitted` (an attempt
+    /// abandoned while it waited is handed back with a NaN TTFT, so the engine frees it).
+    pub fn admit_waiting(
+        &mut self,
+        model: &PerfModel,
+        now_s: f64,
+        attempts: &mut Slab,
+        rng: &mut StdRng,
+        admitted: &mut Vec<Admitted>,
+    ) {
+        while self.has_free_slot() {
+            let Some(next) = self.waiting.pop_front() else {
+                break;
+            };
+            let attempt = attempts.get_mut(next);
+            if attempt.abandoned {
+                admitted.push(Admitted {
+                    id: next,
+                    ttft_s: f64::NAN,
+                });
+                continue;
+            }
+            attempt.admitted_s = now_s;
+            let (prompt, output) = (attempt.prompt, attempt.output);
+            let ttft_s = self.admit(model, now_s, prompt, output, rng);
+            admitted.push(Admitted { id: next, ttft_s });
+        }
     }
 
     /// The median step time right now (seconds per token for every decoding request).

@@ -47,18 +47,66 @@ pub fn closed_loop(
     output_tokens: f64,
 ) -> LevelOutcome {
     let clients = concurrency.round().max(1.0) as usize;
-    let output = output_tokens.round().max(1.0) as u64;
-    let prompt = prompt_tokens.max(0.0);
-    let slots = model
-        .max_batch
-        .map_or(usize::MAX, |b| b.floor().max(1.0) as usize);
     let skip = clients * WARMUP_ROUNDS;
     let wanted = clients
         * MEASURED_ROUNDS
             .min(MEASURED_AT_LEAST.div_ceil(clients))
             .max(1);
+    run_steps(
+        model,
+        Source::Closed { clients },
+        prompt_tokens,
+        output_tokens,
+        skip,
+        wanted,
+    )
+}
 
-    let mut requests: Vec<Request> = Vec::with_capacity(skip + wanted + clients);
+/// Requests sent at the given times (seconds, ascending) whatever the server does, as an
+/// open-loop load generator or many independent users send them; the first `skip` to finish
+/// are warm-up.
+pub fn open_loop(
+    model: &ServerModel,
+    send_times_s: &[f64],
+    prompt_tokens: f64,
+    output_tokens: f64,
+    skip: usize,
+) -> LevelOutcome {
+    let wanted = send_times_s.len().saturating_sub(skip).max(1);
+    run_steps(
+        model,
+        Source::Open {
+            times: send_times_s,
+        },
+        prompt_tokens,
+        output_tokens,
+        skip,
+        wanted,
+    )
+}
+
+/// Where requests come from: clients that send again as soon as a reply ends, or a schedule.
+enum Source<'a> {
+    Closed { clients: usize },
+    Open { times: &'a [f64] },
+}
+
+fn run_steps(
+    model: &ServerModel,
+    source: Source,
+    prompt_tokens: f64,
+    output_tokens: f64,
+    skip: usize,
+    wanted: usize,
+) -> LevelOutcome {
+    let output = output_tokens.round().max(1.0) as u64;
+    let prompt = prompt_tokens.max(0.0);
+    let slots = model
+        .max_batch
+        .map_or(usize::MAX, |b| b.floor().max(1.0) as usize);
+    let closed = matches!(source, Source::Closed { .. });
+
+    let mut requests: Vec<Request> = Vec::with_capacity(skip + wanted + 1);
     let mut arrivals: VecDeque<usize> = VecDeque::new();
     let mut prefilling: VecDeque<usize> = VecDeque::new();
     let mut decoding: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
@@ -81,8 +129,17 @@ pub fn closed_loop(
         });
         arrivals.push_back(requests.len() - 1);
     };
-    for _ in 0..clients {
-        send(&mut requests, &mut arrivals, 0.0);
+    match source {
+        Source::Closed { clients } => {
+            for _ in 0..clients {
+                send(&mut requests, &mut arrivals, 0.0);
+            }
+        }
+        Source::Open { times } => {
+            for &t in times {
+                send(&mut requests, &mut arrivals, t);
+            }
+        }
     }
 
     let mut steps = 0u64;
@@ -178,7 +235,9 @@ pub fn closed_loop(
                     tpot_sum += (now - r.first_token_s) / (output - 1) as f64;
                     tpot_count += 1;
                 }
-                send(&mut requests, &mut arrivals, now);
+                if closed {
+                    send(&mut requests, &mut arrivals, now);
+                }
             }
         }
         for _ in 0..finished_prefill {
@@ -200,7 +259,9 @@ pub fn closed_loop(
                     ttft_sum += r.first_token_s - r.arrival_s + model.overhead_s;
                     wait_sum += r.admitted_s - r.arrival_s;
                 }
-                send(&mut requests, &mut arrivals, now);
+                if closed {
+                    send(&mut requests, &mut arrivals, now);
+                }
             }
         }
         if decoding.is_empty() {
