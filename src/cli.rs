@@ -51,13 +51,17 @@ pub enum Command {
 
 /// Fit a performance profile from calibration records or a table of level medians.
 ///
-/// The model: all decoding requests share one step time, which grows with concurrency n and
-/// held context K = n·(prompt + output/2):
-///   TPOT = (t0 + t1·n + t2·K) · S(K),  S a smooth saturation knee
+/// The server model: a continuous-batching server with at most B sequences in the batch
+/// (or none), a decode step t0 + t1·n + t2·K, a prefill cost per prompt token plus an
+/// attention term, whole or chunked prefills, and a fixed overhead. TTFT and TPOT are what
+/// running it in a closed loop gives (slot wait + prefill queue + prefill; steps stretched by
+/// the prefills beside them). It is fitted by simulating every level (Levenberg–Marquardt on
+/// log errors, for each sharing policy over a grid of B); predict, simulate and plan run it.
+/// Closed forms are fitted beside it and kept as the model when they fit clearly better:
+///   TPOT = (t0 + t1·n + t2·K) · S(K),  S a smooth saturation knee, K = n·(prompt + output/2)
 ///   TTFT = prefill time (a0 + a1·prompt) · load factor
-/// Several candidate forms are fitted (Levenberg–Marquardt on log errors of level medians, so
-/// spikes do not pull the fit) and the one with the lowest leave-one-level-out error is kept.
-/// Printed: measured vs predicted per level, leave-one-level-out predictions, held-out levels.
+/// Printed: measured vs predicted per level, leave-one-level-out predictions of the closed
+/// forms, held-out levels, the candidates. Held-out accuracy of the server model: `validate`.
 ///
 /// Example:
 ///   llmcap fit calibration/reference/seed002_bedrock_llama33_70b.csv --concurrency 1,10,50

@@ -243,7 +243,7 @@ fn malformed_scenarios_name_file_field_and_fix() {
             "option[0].quota_tpm",
         ),
         (
-            BUILTIN.replacen("slots_per_instance = 90", "slots_per_instance = 0", 1),
+            BUILTIN.replacen("slots_per_instance = 85", "slots_per_instance = 0", 1),
             "option[1].slots_per_instance",
         ),
         (

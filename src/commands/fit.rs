@@ -148,6 +148,31 @@ fn provenance(args: &FitArgs, manifest: Option<&serde_json::Value>) -> Provenanc
 fn print_report(profile: &Profile, report: &FitReport, described: &str) {
     let m = &report.model;
     println!("{} — fitted on {described}", profile.name);
+    if let Some(server) = &m.server {
+        println!(
+            "  server model (what predict, simulate and plan run): {}, {}",
+            server
+                .max_batch
+                .map_or("no batch limit".to_string(), |b| format!(
+                    "at most {b:.0} sequences in the batch"
+                )),
+            server.sharing.label()
+        );
+        println!(
+            "    decode step = {:.3} ms + {:.3e} s/sequence + {:.3e} s/held token + {:.3e} s per token of the mean context",
+            server.step.t0_s * 1e3,
+            server.step.t1_s,
+            server.step.t2_s,
+            server.step_s_per_mean_context
+        );
+        println!(
+            "    prefill = {:.3e} s/token + {:.3e} s/token² (attention); overhead {:.3} s",
+            server.prefill_s_per_token, server.attention_s_per_token2, server.overhead_s
+        );
+        println!(
+            "  closed forms (kept beside it; the model when a profile has no server section):"
+        );
+    }
     println!("  TPOT form {:?}: {}", m.tpot.form, m.tpot.equation);
     println!(
         "    t0 = {:.3} ms, t1 = {:.3e} s/request, t2 = {:.3e} s/token{}",
@@ -180,12 +205,22 @@ fn print_report(profile: &Profile, report: &FitReport, described: &str) {
         m.range.output_tokens[0],
         m.range.output_tokens[1]
     );
-    println!("\nLevels (in sample): measured vs predicted");
+    let which = if m.server.is_some() {
+        "the server model"
+    } else {
+        "the closed forms"
+    };
+    println!("\nLevels (in sample): measured vs predicted by {which}");
     println!("{}", tables::level_fits(&report.levels));
     if !report.leave_one_level_out.is_empty() {
         println!(
-            "\nLeave one level out: each concurrency level predicted by a fit without it \
-             (the lowest and highest are extrapolations; forms are chosen on the interior ones)"
+            "\nLeave one level out, closed forms: each concurrency level predicted by a fit without it \
+             (the lowest and highest are extrapolations; forms are chosen on the interior ones){}",
+            if m.server.is_some() {
+                ". The server model's held-out accuracy: `llmcap validate TABLE --fit-on LEVELS`"
+            } else {
+                ""
+            }
         );
         println!("{}", tables::level_fits(&report.leave_one_level_out));
     }
@@ -193,6 +228,13 @@ fn print_report(profile: &Profile, report: &FitReport, described: &str) {
         println!("\nHeld out (measured, not fitted): predicted by this profile");
         println!("{}", tables::level_fits(&profile.fit.held_out));
     }
-    println!("\nCandidate forms (lowest leave-one-level-out error wins)");
+    println!("\nCandidate closed forms (lowest leave-one-level-out error wins)");
     println!("{}", tables::candidates(&report.candidates));
+    if !report.server_candidates.is_empty() {
+        println!(
+            "\nServer model candidates (lowest corrected error wins; kept unless the closed forms' \
+             corrected error is below 1/1.25 of it)"
+        );
+        println!("{}", tables::server_candidates(&report.server_candidates));
+    }
 }

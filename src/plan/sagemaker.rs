@@ -130,11 +130,11 @@ pub fn plan(
         kind: OptionKind::Sagemaker,
         model: o.model,
         service: format!(
-            "SageMaker real-time {}, {} model cop{} × {} slots",
+            "SageMaker real-time {}, {} model cop{} × {}",
             o.instance_type,
             o.model_copies,
             if o.model_copies == 1 { "y" } else { "ies" },
-            o.slots_per_instance
+            slots_held(o.slots_per_instance, profile)
         ),
         profile,
         capacity: per_instance,
@@ -151,4 +151,16 @@ pub fn plan(
     plan.instance_hours_per_month = Some(hours);
     plan.fleet_basis = Some(basis);
     Ok(plan)
+}
+
+/// The slots one copy holds as the simulator runs it: the configured slots, or the profile's
+/// server batch limit `B` where that is smaller (said so, since the scenario asked for more).
+fn slots_held(configured: u32, profile: &Profile) -> String {
+    match profile.model.server.as_ref().and_then(|s| s.max_batch) {
+        Some(b) if b.floor() < f64::from(configured) => format!(
+            "{:.0} slots (the profile's batch limit B; {configured} configured)",
+            b.floor()
+        ),
+        _ => format!("{configured} slots"),
+    }
 }

@@ -77,6 +77,30 @@ pub fn candidates(rows: &[CandidateScore]) -> Table {
     t
 }
 
+/// The server model's candidates: sharing policy × batch limit.
+pub fn server_candidates(rows: &[crate::perf::server::fit::ServerCandidate]) -> Table {
+    let mut t = table(&[
+        "prefill sharing",
+        "batch limit B",
+        "parameters",
+        "in-sample RMS %",
+        "corrected RMS %",
+        "chosen",
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            r.sharing.clone(),
+            r.max_batch
+                .map_or("none".to_string(), |b| format!("{b:.0}")),
+            r.parameters.to_string(),
+            format!("{:.2}", r.in_sample_rms_pct),
+            format!("{:.2}", r.corrected_rms_pct),
+            if r.chosen { "✔" } else { "" }.to_string(),
+        ]);
+    }
+    t
+}
+
 /// A figure, with its 90 % interval when it has one: `0.874 (0.61–1.25)`.
 fn with_band(
     value: f64,

@@ -251,11 +251,29 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
     if !cost.is_finite() {
         return None;
     }
-    let model = model_from(&u, shape);
+    let model = without_vanishing_terms(model_from(&u, shape));
     let uncertainty = Uncertainty::estimate(targets, shape, &u, cost, m);
     Some(ServerFit {
         model,
         uncertainty,
         candidates,
     })
+}
+
+/// A term the fit drove to nothing (below 1e-30 of its unit: the data show no such cost) is
+/// written as 0 rather than as a denormal with three hundred digits.
+fn without_vanishing_terms(mut model: ServerModel) -> ServerModel {
+    for value in [
+        &mut model.step.t1_s,
+        &mut model.step.t2_s,
+        &mut model.step_s_per_mean_context,
+        &mut model.overhead_s,
+        &mut model.prefill_s_per_token,
+        &mut model.attention_s_per_token2,
+    ] {
+        if *value < 1e-30 {
+            *value = 0.0;
+        }
+    }
+    model
 }
