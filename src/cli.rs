@@ -285,8 +285,9 @@ pub struct WorkloadsArgs {
 
 /// Benchmark the simulator: simulated requests per second and peak memory.
 ///
-/// Runs a 1 M-request Bedrock scenario, a 1 M-request SageMaker autoscaling scenario, and a
-/// 10 M-request Bedrock scenario to show memory stays flat in the number of requests.
+/// Runs a 1 M-request Bedrock scenario, a 1 M-request SageMaker autoscaling scenario (with the
+/// closed-form profile, then with a server-model profile: batch slots and a prefill queue), and
+/// a 10 M-request Bedrock scenario to show memory stays flat in the number of requests.
 #[derive(Debug, Args)]
 pub struct BenchSimArgs {
     /// Requests in the small runs.

@@ -14,11 +14,15 @@ use crate::workload::{profiles, ArrivalProcess};
 
 /// The seed 002 profile, built in so the benchmark runs from any directory.
 const LLAMA_PROFILE: &str = include_str!("../../models/bedrock-llama3-3-70b-instruct.toml");
+/// NVIDIA NIM's published table fitted with the server model (B = 85, whole prefills): the
+/// simulator's server-model path.
+const NIM_PROFILE: &str = include_str!("../../models/sagemaker-llama3-3-70b-nim-h100.toml");
 
 #[derive(Serialize)]
 struct BenchFigures {
     bedrock_requests_per_s: f64,
     sagemaker_requests_per_s: f64,
+    sagemaker_server_model_requests_per_s: f64,
     peak_rss_bytes: u64,
     requests: u64,
     bedrock_peak_rss_bytes: u64,
@@ -40,9 +44,12 @@ pub fn run(args: &BenchSimArgs) -> Result<()> {
         (Some(rate), Some(peak_rss_bytes()))
     };
     let sagemaker_rate = time(&sagemaker(&profile, args.requests))?;
+    let nim = Profile::from_toml_str(NIM_PROFILE).context("built-in NIM profile")?;
+    let server_rate = time(&sagemaker(&nim, args.requests))?;
     let figures = BenchFigures {
         bedrock_requests_per_s: bedrock_rate,
         sagemaker_requests_per_s: sagemaker_rate,
+        sagemaker_server_model_requests_per_s: server_rate,
         peak_rss_bytes: peak_rss_bytes(),
         requests: args.requests,
         bedrock_peak_rss_bytes: bedrock_rss,
@@ -59,6 +66,7 @@ pub fn run(args: &BenchSimArgs) -> Result<()> {
         );
         println!("  Bedrock (quota, Poisson 100/s, production_traffic_mix): {bedrock_rate:.0} simulated requests/s");
         println!("  SageMaker (Llama 3.3 70B profile, autoscaling 1..20, diurnal): {sagemaker_rate:.0} simulated requests/s");
+        println!("  SageMaker, the same with NIM's server-model profile (B = 85, prefill queue): {server_rate:.0} simulated requests/s");
         println!(
             "  peak RSS after the Bedrock run: {:.1} MiB",
             mib(bedrock_rss)
