@@ -493,6 +493,30 @@ pub struct CalibrateArgs {
     /// How load is applied within a level.
     #[arg(long, value_enum, default_value = "closed", help_heading = "Sweep")]
     pub mode: crate::calibrate::sweep::SweepMode,
+    /// Choose the levels as the run goes, to find the knee. At the middle --prompt-tokens size
+    /// concurrency doubles from 1 until the endpoint saturates (output tokens/s grows by less
+    /// than 15 % for a doubling, or p50 TTFT jumps fourfold), then fills in around the knee (its
+    /// midpoint, one level past it, at least five levels); the other prompt sizes run at 1 and
+    /// on both sides of the knee. Closed loop at the middle --output-tokens size; the knee is
+    /// printed and kept in manifest.json. Bounded by --auto-max-concurrency, --max-duration and
+    /// the spend guard (which prices every level it may run).
+    #[arg(
+        long,
+        help_heading = "Sweep",
+        conflicts_with_all = ["concurrency", "rate", "interval"]
+    )]
+    pub auto: bool,
+    /// --auto: the highest concurrency to try.
+    #[arg(long, default_value_t = 256, value_name = "N", help_heading = "Sweep")]
+    pub auto_max_concurrency: u32,
+    /// --auto: start no level that would end more than this many seconds into the run.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        help_heading = "Sweep",
+        requires = "auto"
+    )]
+    pub max_duration: Option<f64>,
     /// Concurrency levels (rate mode: the in-flight cap).
     #[arg(
         long,

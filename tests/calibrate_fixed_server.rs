@@ -267,3 +267,79 @@ fn a_run_where_every_request_fails_is_failed_not_complete() {
     assert_eq!(resumed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&resumed.stderr).contains("new --out"));
 }
+
+/// `--auto` against a server with 6 slots (requests beyond wait for one): concurrency doubles
+/// until output tokens/s stops growing, which a 6-slot server shows once every doubling past 6
+/// adds nothing; the knee brackets 6, the sweep measures inside the brackets (6 itself) and past
+/// the knee, at least five levels, runs the other prompt sizes at 1, near the knee and
+/// saturated, records the knee, and refuses --resume.
+#[test]
+fn auto_finds_the_slot_limit_and_measures_around_it() {
+    let server = ServerThread::start_with_slots(30, 5, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("auto");
+    let output = calibrate(&server.url, &out)
+        .args(["--auto", "--auto-max-concurrency", "32"])
+        .args(["--prompt-tokens", "32,128,256", "--output-tokens", "12"])
+        .args(["--requests-per-level", "12", "--warmup", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stderr}{stdout}");
+    assert!(output.status.success(), "calibrate failed: {stderr}");
+    let m = manifest(&out);
+    assert_eq!(m.status, "complete", "{stderr}");
+    let knee = m.knee.clone().expect("a 6-slot server saturates");
+    assert!(knee.below < 6 && knee.at > 6, "{knee:?}; {stdout}");
+    // Doublings 1, 2, 4, 8, 16 and the midpoints of the knee's brackets: 6 is measured.
+    assert!(stdout.contains("knee: saturated between"), "{stdout}");
+
+    let rows = records(&out);
+    let levels = |prompt: u32| -> Vec<u32> {
+        let mut c: Vec<u32> = rows
+            .iter()
+            .filter(|r| r.is_measured() && r.prompt_tokens_target == prompt)
+            .map(|r| r.concurrency)
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    let middle = levels(128);
+    assert!(middle.len() >= 5, "{middle:?}");
+    assert!(middle.contains(&6), "{middle:?}");
+    assert!(
+        middle.iter().any(|&c| c > knee.at),
+        "past the knee: {middle:?}"
+    );
+    for prompt in [32, 256] {
+        assert_eq!(
+            levels(prompt),
+            vec![1, knee.near, knee.at],
+            "prompt {prompt}"
+        );
+    }
+    assert!(rows.iter().all(|r| r.output_tokens_target == 12));
+
+    // As if it had been interrupted: an auto run's levels depend on what it measured, so
+    // --resume refuses and names the levels to measure instead.
+    let path = out.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"status\": \"complete\""));
+    std::fs::write(
+        &path,
+        text.replace("\"status\": \"complete\"", "\"status\": \"partial\""),
+    )
+    .unwrap();
+    let resume = calibrate(&server.url, &out)
+        .arg("--resume")
+        .output()
+        .unwrap();
+    let why = String::from_utf8_lossy(&resume.stderr);
+    assert!(!resume.status.success());
+    assert!(
+        why.contains("cannot be resumed") && why.contains("--concurrency"),
+        "{why}"
+    );
+}

@@ -31,6 +31,7 @@ async fn upstream(throttle_every: Option<u64>) -> FixedServer {
         ttft: UPSTREAM_TTFT,
         itl: Duration::from_millis(5),
         throttle_every,
+        slots: None,
     };
     FixedServer::start(latency, 0).await.unwrap()
 }

@@ -38,12 +38,16 @@ pub struct FixedLatency {
     pub itl: Duration,
     /// Every n-th request is answered 429 (a throttle), for error-handling tests.
     pub throttle_every: Option<u64>,
+    /// At most this many requests are served at once; the rest wait for one to finish before
+    /// their `ttft` starts (a server with a full batch: throughput stops at slots / latency).
+    pub slots: Option<u32>,
 }
 
 struct ServerState {
     latency: FixedLatency,
     requests: AtomicU64,
     pacer: Arc<Pacer>,
+    slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// Wakes tasks at their due instants from one OS thread.
@@ -131,6 +135,9 @@ impl FixedServer {
             latency,
             requests: AtomicU64::new(0),
             pacer: Pacer::start(),
+            slots: latency
+                .slots
+                .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1) as usize))),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
@@ -188,7 +195,6 @@ async fn models() -> Json<Value> {
 }
 
 async fn completions(State(state): State<Arc<ServerState>>, Json(body): Json<Value>) -> Response {
-    let received = Instant::now();
     let n = state.requests.fetch_add(1, Ordering::SeqCst) + 1;
     if state
         .latency
@@ -210,9 +216,15 @@ async fn completions(State(state): State<Arc<ServerState>>, Json(body): Json<Val
         .pointer("/messages/0/content")
         .and_then(Value::as_str)
         .map_or(0, str::len) as u64;
+    // The slot is held until the stream ends (the state below owns it).
+    let slot = match &state.slots {
+        Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
+        None => None,
+    };
+    let received = Instant::now();
     let latency = state.latency;
     let pacer = Arc::clone(&state.pacer);
-    let stream = futures_util::stream::unfold(0u64, move |i| {
+    let stream = futures_util::stream::unfold((0u64, slot), move |(i, slot)| {
         let pacer = Arc::clone(&pacer);
         async move {
             if i > tokens {
@@ -223,13 +235,13 @@ async fn completions(State(state): State<Arc<ServerState>>, Json(body): Json<Val
                                    "usage": {"prompt_tokens": prompt_chars / 4,
                                              "completion_tokens": tokens}});
                 let last = format!("data: {usage}\n\ndata: [DONE]\n\n");
-                return Some((Ok::<_, std::convert::Infallible>(last), i + 1));
+                return Some((Ok::<_, std::convert::Infallible>(last), (i + 1, None)));
             }
             let due = received + latency.ttft + latency.itl * i as u32;
             let _ = pacer.sleep_until(due).await;
             let chunk = json!({"object": "chat.completion.chunk",
                                "choices": [{"index": 0, "delta": {"content": "tok "}}]});
-            Some((Ok(format!("data: {chunk}\n\n")), i + 1))
+            Some((Ok(format!("data: {chunk}\n\n")), (i + 1, slot)))
         }
     });
     Response::builder()

@@ -34,6 +34,9 @@ pub struct Manifest {
     pub counts: Counts,
     /// How many invocations wrote to this run (1, plus one per `--resume`).
     pub sessions: u32,
+    /// `--auto`: where the endpoint saturated and what showed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knee: Option<super::auto::Knee>,
 }
 
 /// How prompts were sized: tokens ≈ overhead + per_word × words.
@@ -122,6 +125,7 @@ impl Manifest {
             stop_reason: Some("running".into()),
             counts: Counts::default(),
             sessions: 1,
+            knee: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The measured half of llmcap: a short real benchmark against an endpoint (targets, sweep
 //! runner, per-request records, run directory, spend guard) and the readers the fit uses.
 
+pub mod auto;
 pub mod fixed_server;
 pub mod input;
 pub mod input_error;

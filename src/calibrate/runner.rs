@@ -16,10 +16,12 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Exp, Gamma};
 use tokio::task::JoinSet;
 
+use super::auto::{AutoSweep, Knee, Measured};
 use super::prompt::{prompt_text, PromptNonce, TokensPerWord};
 use super::record::{RequestContext, RequestRecord};
 use super::run_dir::{Appender, RunDirError};
 use super::stop::StopSignal;
+use super::summary::summarize;
 use super::sweep::{Arrivals, LevelSpec, SweepMode, SweepSpec};
 use super::target::{ErrorKind, Exchange, Failure, Target, TargetRequest};
 
@@ -56,6 +58,97 @@ pub struct SweepOutcome {
     pub stop_reason: Option<String>,
     /// Levels cut short without stopping the run (time limit, over-saturation).
     pub notes: Vec<String>,
+    /// The levels this invocation chose to run, in order (a fixed sweep: all of them).
+    pub levels: Vec<LevelSpec>,
+    /// `--auto`: where the endpoint saturated.
+    pub knee: Option<Knee>,
+    /// `--auto`: why it stopped choosing levels before it was done (the time budget).
+    pub auto_cut_short: Option<String>,
+}
+
+/// Chooses the levels: the sweep's fixed list, or `--auto`'s chooser fed each level's result.
+enum Chooser {
+    Fixed(std::vec::IntoIter<LevelSpec>),
+    Auto {
+        sweep: AutoSweep,
+        output_tokens: u32,
+        last: Option<LevelSpec>,
+        next_index: u32,
+    },
+}
+
+impl Chooser {
+    fn new(spec: &SweepSpec) -> Chooser {
+        match &spec.auto {
+            None => Chooser::Fixed(spec.levels().into_iter()),
+            Some(auto) => {
+                let mut outputs = spec.output_tokens.clone();
+                outputs.sort_unstable();
+                Chooser::Auto {
+                    sweep: AutoSweep::new(auto.clone(), &spec.prompt_tokens),
+                    output_tokens: outputs.get(outputs.len() / 2).copied().unwrap_or(1),
+                    last: None,
+                    next_index: 0,
+                }
+            }
+        }
+    }
+
+    /// How many levels there are, when known in advance.
+    fn total(&self) -> Option<usize> {
+        match self {
+            Chooser::Fixed(levels) => Some(levels.len()),
+            Chooser::Auto { .. } => None,
+        }
+    }
+
+    fn next(&mut self, records: &[RequestRecord], elapsed_s: f64) -> Option<LevelSpec> {
+        match self {
+            Chooser::Fixed(levels) => levels.next(),
+            Chooser::Auto {
+                sweep,
+                output_tokens,
+                last,
+                next_index,
+            } => {
+                let measured = last.map(|level| {
+                    let summary = summarize(&[level], records).into_iter().next();
+                    let rows = records
+                        .iter()
+                        .filter(|r| r.level == level.index && r.is_measured());
+                    let (start, end) = rows
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
+                            (a.min(r.sent_s), b.max(r.sent_s + r.e2e_s))
+                        });
+                    Measured {
+                        concurrency: level.concurrency,
+                        prompt_tokens: level.prompt_tokens,
+                        output_tokens_per_s: summary.as_ref().and_then(|s| s.output_tokens_per_s),
+                        ttft_p50_s: summary.as_ref().and_then(|s| s.ttft_p50_s),
+                        wall_s: (end - start).max(0.0),
+                    }
+                });
+                let (concurrency, prompt_tokens) = sweep.next(measured, elapsed_s)?;
+                let level = LevelSpec {
+                    index: *next_index,
+                    concurrency,
+                    rate: None,
+                    prompt_tokens,
+                    output_tokens: *output_tokens,
+                };
+                *next_index += 1;
+                *last = Some(level);
+                Some(level)
+            }
+        }
+    }
+
+    fn finish(self) -> (Option<Knee>, Option<String>) {
+        match self {
+            Chooser::Fixed(_) => (None, None),
+            Chooser::Auto { sweep, .. } => (sweep.knee().cloned(), sweep.cut_short.clone()),
+        }
+    }
 }
 
 pub struct SweepInputs {
@@ -79,7 +172,9 @@ pub async fn run_sweep(
     inputs: SweepInputs,
     appender: Appender,
 ) -> Result<SweepOutcome, RunDirError> {
-    let levels = inputs.spec.levels();
+    let mut chooser = Chooser::new(&inputs.spec);
+    let total = chooser.total();
+    let mut levels = Vec::new();
     let multi = MultiProgress::with_draw_target(if inputs.show_progress {
         ProgressDrawTarget::stderr()
     } else {
@@ -104,10 +199,19 @@ pub async fn run_sweep(
         }),
     });
     let mut notes = Vec::new();
-    for level in &levels {
+    loop {
         if shared.stop.is_set() {
             break;
         }
+        let next = {
+            let collector = shared.collector.lock().expect("collector lock");
+            chooser.next(&collector.records, shared.zero.elapsed().as_secs_f64())
+        };
+        let Some(level) = next else {
+            break;
+        };
+        levels.push(level);
+        let level = &level;
         let done = inputs
             .done_per_level
             .get(&level.index)
@@ -141,9 +245,9 @@ pub async fn run_sweep(
         };
         // A plain line per level, for logs and for anyone waiting on progress without a TTY.
         eprintln!(
-            "level {}/{} {}: {} finished, {} failed{}",
+            "level {}{} {}: {} finished, {} failed{}",
             level.index + 1,
-            levels.len(),
+            total.map(|t| format!("/{t}")).unwrap_or_default(),
             level.label(),
             finished,
             failed,
@@ -164,10 +268,14 @@ pub async fn run_sweep(
     if let Some(error) = collector.write_error {
         return Err(error);
     }
+    let (knee, auto_cut_short) = chooser.finish();
     Ok(SweepOutcome {
         records: collector.records,
         stop_reason: inputs.stop.reason(),
         notes,
+        levels,
+        knee,
+        auto_cut_short,
     })
 }
 

@@ -18,7 +18,14 @@ pub struct SpendEstimate {
 pub fn worst_case(spec: &SweepSpec, price: &BedrockPrice) -> SpendEstimate {
     let per_level = u64::from(spec.requests_per_level + spec.warmup_per_level);
     let (mut requests, mut input, mut output) = (0u64, 0u64, 0u64);
-    for level in spec.levels() {
+    if spec.auto.is_some() {
+        // Levels are chosen as the run goes: every level it may run, at the largest sizes.
+        let most = |v: &[u32]| u64::from(v.iter().copied().max().unwrap_or(0));
+        requests = spec.total_requests();
+        input = requests * most(&spec.prompt_tokens);
+        output = requests * most(&spec.output_tokens);
+    }
+    for level in spec.levels().into_iter().filter(|_| spec.auto.is_none()) {
         requests += per_level;
         input += per_level * u64::from(level.prompt_tokens);
         output += per_level * u64::from(level.output_tokens);

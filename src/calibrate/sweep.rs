@@ -76,6 +76,10 @@ pub struct SweepSpec {
     /// Stop the run when a level's error rate exceeds this (after 10 requests).
     pub max_error_rate: f64,
     pub seed: u64,
+    /// `--auto`: levels chosen as the run goes (`concurrency` then holds the doublings it may
+    /// reach, `output_tokens` the one output size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto: Option<super::auto::AutoSpec>,
 }
 
 fn poisson() -> Arrivals {
@@ -144,9 +148,17 @@ impl SweepSpec {
             .collect()
     }
 
-    /// Requests the whole sweep sends, warm-up included.
+    /// Requests the whole sweep sends, warm-up included (an auto sweep: at most).
     pub fn total_requests(&self) -> u64 {
-        self.levels().len() as u64 * u64::from(self.requests_per_level + self.warmup_per_level)
+        self.level_count() as u64 * u64::from(self.requests_per_level + self.warmup_per_level)
+    }
+
+    /// Levels the sweep runs (an auto sweep: at most).
+    pub fn level_count(&self) -> usize {
+        match &self.auto {
+            Some(auto) => auto.max_levels(self.prompt_tokens.len()),
+            None => self.levels().len(),
+        }
     }
 
     /// Every problem names the flag that fixes it.
@@ -205,6 +217,7 @@ pub(crate) mod tests {
             timeout_s: 60.0,
             max_error_rate: 0.5,
             seed: 1,
+            auto: None,
         }
     }
 

@@ -111,6 +111,7 @@ fn run_phase(phase: PhaseSpec) -> Result<PhaseResult> {
         ttft: Duration::from_secs_f64(phase.ttft_ms / 1e3),
         itl: Duration::from_secs_f64(phase.itl_ms / 1e3),
         throttle_every: None,
+        slots: None,
     };
     let (url_sender, url_receiver) = std::sync::mpsc::channel();
     let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
@@ -179,6 +180,7 @@ async fn measure(phase: PhaseSpec, url: &str) -> Result<PhaseResult> {
         timeout_s: 60.0,
         max_error_rate: 1.0,
         seed: 1,
+        auto: None,
     };
     let dir = std::env::temp_dir().join(format!(
         "llmcap-bench-client-{}-{}",

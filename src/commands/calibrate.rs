@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::calibrate::auto::AutoSpec;
 use crate::calibrate::manifest::{Counts, Manifest};
 use crate::calibrate::prompt::{PromptNonce, TokensPerWord};
 use crate::calibrate::record::RequestRecord;
@@ -16,7 +17,7 @@ use crate::calibrate::runner::{probe_prompt_size, run_sweep, SweepInputs};
 use crate::calibrate::spend;
 use crate::calibrate::stop::StopSignal;
 use crate::calibrate::summary::{levels_short_of_successes, summarize};
-use crate::calibrate::sweep::SweepSpec;
+use crate::calibrate::sweep::{SweepMode, SweepSpec};
 use crate::calibrate::target::aws::AwsOptions;
 use crate::calibrate::target::bedrock::BedrockTarget;
 use crate::calibrate::target::openai::OpenAiTarget;
@@ -34,10 +35,38 @@ pub fn run(args: &CalibrateArgs) -> Result<()> {
     runtime.block_on(calibrate(args))
 }
 
-fn sweep_from_args(args: &CalibrateArgs) -> SweepSpec {
-    SweepSpec {
+fn sweep_from_args(args: &CalibrateArgs) -> Result<SweepSpec> {
+    let auto = if args.auto {
+        if args.mode != SweepMode::Closed {
+            bail!(
+                "--auto runs closed-loop levels; drop --mode {:?}",
+                args.mode
+            );
+        }
+        if !(1..=4_096).contains(&args.auto_max_concurrency) {
+            bail!(
+                "--auto-max-concurrency is {}; give 1–4096",
+                args.auto_max_concurrency
+            );
+        }
+        if let Some(d) = args.max_duration {
+            if !(d.is_finite() && d > 0.0) {
+                bail!("--max-duration is {d}; give a positive number of seconds");
+            }
+        }
+        Some(AutoSpec {
+            max_concurrency: args.auto_max_concurrency,
+            max_duration_s: args.max_duration,
+        })
+    } else {
+        None
+    };
+    Ok(SweepSpec {
         mode: args.mode,
-        concurrency: args.concurrency.clone(),
+        concurrency: match &auto {
+            Some(a) => a.doublings(),
+            None => args.concurrency.clone(),
+        },
         prompt_tokens: args.prompt_tokens.clone(),
         output_tokens: args.output_tokens.clone(),
         requests_per_level: args.requests_per_level,
@@ -51,7 +80,8 @@ fn sweep_from_args(args: &CalibrateArgs) -> SweepSpec {
         timeout_s: args.timeout,
         max_error_rate: args.max_error_rate,
         seed: args.seed,
-    }
+        auto,
+    })
 }
 
 async fn connect(args: &CalibrateArgs, max_connections: usize) -> Result<Arc<dyn Target>> {
@@ -142,6 +172,18 @@ fn guard_spend(args: &CalibrateArgs, spec: &SweepSpec, target: &dyn Target) -> R
     Ok(spend::check(&estimate, args.max_cost, args.yes)?)
 }
 
+/// The concurrencies measured, ascending.
+fn distinct_concurrencies(records: &[RequestRecord]) -> Vec<u32> {
+    let mut c: Vec<u32> = records
+        .iter()
+        .filter(|r| r.is_measured())
+        .map(|r| r.concurrency)
+        .collect();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
 /// Per level, the measured requests already recorded (any outcome: a finished request is not
 /// repeated, whether it succeeded or not).
 fn done_per_level(records: &[RequestRecord]) -> HashMap<u32, u32> {
@@ -171,6 +213,19 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
             );
         }
         let spec = manifest.sweep.clone();
+        if spec.auto.is_some() {
+            let ran: Vec<String> = distinct_concurrencies(&previous)
+                .iter()
+                .map(u32::to_string)
+                .collect();
+            bail!(
+                "{} chose its levels as it went (--auto) and cannot be resumed; its {} requests                  are kept (`llmcap fit {}` fits them). To measure more, calibrate into a new --out                  with --concurrency {}",
+                out.display(),
+                previous.len(),
+                out.display(),
+                ran.join(",")
+            );
+        }
         eprintln!(
             "resuming {}: {} requests recorded; the sweep comes from its manifest",
             out.display(),
@@ -178,7 +233,7 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
         );
         (run_dir, Some(manifest), previous, spec)
     } else {
-        let spec = sweep_from_args(args);
+        let spec = sweep_from_args(args)?;
         spec.check()?;
         (RunDir::create(&out)?, None, Vec::new(), spec)
     };
@@ -294,7 +349,11 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let mut records = previous;
     records.extend(outcome.records);
     records.sort_by_key(|r| r.request_id);
-    let levels = spec.levels();
+    let levels = if spec.auto.is_some() {
+        outcome.levels.clone()
+    } else {
+        spec.levels()
+    };
     let summaries = summarize(&levels, &records);
     run_dir.write_tables(&records, &summaries)?;
     let complete = outcome.stop_reason.is_none()
@@ -318,6 +377,10 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     });
     manifest.counts = Counts::of(&records);
     manifest.finished_at = Some(now_utc_rfc3339());
+    if spec.auto.is_some() {
+        manifest.sweep.concurrency = distinct_concurrencies(&records);
+        manifest.knee = outcome.knee.clone();
+    }
     manifest.status = match (complete, &failed) {
         (true, None) => "complete",
         (true, Some(_)) => "failed",
@@ -347,6 +410,24 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     );
     for note in &outcome.notes {
         println!("note: {note}");
+    }
+    if spec.auto.is_some() {
+        match &outcome.knee {
+            Some(knee) => println!(
+                "knee: saturated between c={} and c={}, most likely near c={} ({})",
+                knee.below, knee.at, knee.near, knee.reason
+            ),
+            None => println!(
+                "knee: not reached up to c={} (--auto-max-concurrency)",
+                distinct_concurrencies(&records)
+                    .last()
+                    .copied()
+                    .unwrap_or(0)
+            ),
+        }
+        if let Some(cut) = &outcome.auto_cut_short {
+            println!("note: {cut}");
+        }
     }
     if !args.no_fit && c.ok > 0 && failed.is_none() {
         fit_profile(&out, &manifest);

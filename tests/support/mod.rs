@@ -19,11 +19,26 @@ pub struct ServerThread {
 
 impl ServerThread {
     pub fn start(ttft_ms: u64, itl_ms: u64, throttle_every: Option<u64>) -> ServerThread {
-        let latency = FixedLatency {
+        ServerThread::serve(FixedLatency {
             ttft: Duration::from_millis(ttft_ms),
             itl: Duration::from_millis(itl_ms),
             throttle_every,
-        };
+            slots: None,
+        })
+    }
+
+    /// A fixed-latency server that serves at most `slots` requests at once.
+    #[allow(dead_code)]
+    pub fn start_with_slots(ttft_ms: u64, itl_ms: u64, slots: u32) -> ServerThread {
+        ServerThread::serve(FixedLatency {
+            ttft: Duration::from_millis(ttft_ms),
+            itl: Duration::from_millis(itl_ms),
+            throttle_every: None,
+            slots: Some(slots),
+        })
+    }
+
+    fn serve(latency: FixedLatency) -> ServerThread {
         let (url_sender, url_receiver) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
