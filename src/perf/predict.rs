@@ -83,6 +83,29 @@ impl Prediction {
 }
 
 impl PerfModel {
+    /// What times requests, in one line: the server model's mechanism and its figures, or the
+    /// closed forms (which have no batch limit and no prefill queue).
+    pub fn describe(&self) -> String {
+        match &self.server {
+            Some(s) => format!(
+                "server model: {}, {}; decode step {:.1} ms + {:.2} ms a sequence; prefill {:.2} µs a prompt token; overhead {:.0} ms",
+                s.max_batch.map_or("no batch limit".to_string(), |b| format!(
+                    "at most {b:.0} sequences in the batch"
+                )),
+                s.sharing.label(),
+                s.step.t0_s * 1e3,
+                s.step.t1_s * 1e3,
+                s.prefill_s_per_token * 1e6,
+                s.overhead_s * 1e3
+            ),
+            None => format!(
+                "closed forms: TPOT {}, TTFT {} (no batch limit, no prefill queue)",
+                self.tpot.form.name(),
+                self.ttft.form.name()
+            ),
+        }
+    }
+
     /// Median TPOT (the noise-free centre) with `concurrency` requests holding `held_context` tokens.
     pub fn tpot_median_s(&self, concurrency: f64, held_context: f64) -> f64 {
         self.tpot.median_s(concurrency, held_context)

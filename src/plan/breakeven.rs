@@ -53,6 +53,7 @@ mod tests {
             service: String::new(),
             hosting: None,
             profile_source: String::new(),
+            performance_model: String::new(),
             knee_users: 10,
             knee_at_search_limit: false,
             planned_users: 6,

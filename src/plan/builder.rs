@@ -81,6 +81,7 @@ impl Context<'_> {
             service: e.service,
             hosting: None,
             profile_source: e.profile.provenance.source.clone(),
+            performance_model: e.profile.model.describe(),
             knee_users,
             knee_at_search_limit: e.capacity.at_limit,
             planned_users: e.capacity.planned * e.curve_scale,

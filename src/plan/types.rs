@@ -59,6 +59,8 @@ pub struct OptionPlan {
     /// How a SageMaker option holds its model.
     pub hosting: Option<Hosting>,
     pub profile_source: String,
+    /// What times its requests in the simulator (`PerfModel::describe`).
+    pub performance_model: String,
     /// Most peak-hour users meeting the SLO (the knee), and 60 % of it (the planning point).
     pub knee_users: u32,
     /// The SLO still held at the most users searched (4× the peak): the knee is at least this.

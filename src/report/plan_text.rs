@@ -207,7 +207,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
     md += "\n## For finance: cost and budget\n\n";
     for o in &plan.options {
         md += &format!(
-            "### {}\n\n- list price: {}/month; realistic P50 {}, P90 {} ({:.2}×–{:.2}× list)\n- on-demand as simulated: {}/month{}{}{}\n- prices: {}\n- profile: {}\n",
+            "### {}\n\n- list price: {}/month; realistic P50 {}, P90 {} ({:.2}×–{:.2}× list)\n- on-demand as simulated: {}/month{}{}{}\n- prices: {}\n- profile: {}\n- performance model: {}\n",
             o.name,
             usd(o.budget.list_monthly_usd),
             usd(o.budget.p50_monthly_usd),
@@ -219,7 +219,8 @@ pub fn plan_markdown(plan: &Plan) -> String {
             o.monthly_cached_prompt_usd.map_or(String::new(), |c| format!("; system prompt cached {}", usd(c))),
             o.monthly_provisioned_usd.map_or(String::new(), |p| format!("; Provisioned Throughput {}", usd(p))),
             o.price_source,
-            o.profile_source
+            o.profile_source,
+            o.performance_model
         );
         if let Some(basis) = &o.fleet_basis {
             md += &format!("- billed: {basis}\n");
