@@ -98,6 +98,7 @@ mod tests {
             provisioned_per_model_unit_hour: None,
             source: "test".into(),
             date: "2026-11-24".into(),
+            ..BedrockPrice::default()
         }
     }
 

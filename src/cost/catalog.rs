@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::CatalogError;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BedrockPrice {
     pub model_id: String,
@@ -26,8 +26,39 @@ pub struct BedrockPrice {
     /// Provisioned Throughput, USD per model unit per hour (no commitment), where published.
     #[serde(default)]
     pub provisioned_per_model_unit_hour: Option<f64>,
+    /// Priority service tier (a premium over Standard, faster output), where offered.
+    #[serde(default)]
+    pub priority_input_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub priority_output_per_mtok: Option<f64>,
+    /// Flex service tier (a discount, best effort, slower), where offered.
+    #[serde(default)]
+    pub flex_input_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub flex_output_per_mtok: Option<f64>,
+    /// Reserved service tier: USD per 1,000 tokens-per-minute reserved for a month, input and
+    /// output bought apart; where known. `reserved_source` says where these came from (AWS
+    /// quotes them through the account team; a row may carry an assumption, marked as such).
+    #[serde(default)]
+    pub reserved_input_per_ktpm_month: Option<f64>,
+    #[serde(default)]
+    pub reserved_output_per_ktpm_month: Option<f64>,
+    #[serde(default)]
+    pub reserved_source: Option<String>,
+    /// Which inference endpoint the row prices: `runtime` (bedrock-runtime: InvokeModel,
+    /// Converse) or `mantle` (bedrock-mantle: OpenAI Chat Completions/Responses, Anthropic
+    /// Messages).
+    #[serde(default = "runtime")]
+    pub endpoint: String,
+    /// A model its source marks as legacy or deprecated (kept so older plans still price).
+    #[serde(default)]
+    pub legacy: bool,
     pub source: String,
     pub date: String,
+}
+
+fn runtime() -> String {
+    "runtime".into()
 }
 
 fn regional() -> String {
@@ -135,6 +166,18 @@ impl BedrockCatalog {
                 (
                     "provisioned_per_model_unit_hour",
                     m.provisioned_per_model_unit_hour,
+                ),
+                ("priority_input_per_mtok", m.priority_input_per_mtok),
+                ("priority_output_per_mtok", m.priority_output_per_mtok),
+                ("flex_input_per_mtok", m.flex_input_per_mtok),
+                ("flex_output_per_mtok", m.flex_output_per_mtok),
+                (
+                    "reserved_input_per_ktpm_month",
+                    m.reserved_input_per_ktpm_month,
+                ),
+                (
+                    "reserved_output_per_ktpm_month",
+                    m.reserved_output_per_ktpm_month,
                 ),
             ] {
                 if let Some(value) = value {

@@ -68,6 +68,7 @@ mod tests {
             provisioned_per_model_unit_hour: None,
             source: "s".into(),
             date: "d".into(),
+            ..BedrockPrice::default()
         }
     }
 
