@@ -227,6 +227,17 @@ pub struct SimulateArgs {
     /// Bedrock requests-per-minute quota.
     #[arg(long)]
     pub quota_rpm: Option<f64>,
+    /// bedrock-mantle input-tokens-per-minute quota (with --quota-output-tpm; instead of
+    /// --quota-tpm): uncached input + max_tokens checked at admission.
+    #[arg(long, requires = "quota_output_tpm", conflicts_with_all = ["quota_tpm", "quota_rpm"])]
+    pub quota_input_tpm: Option<f64>,
+    /// bedrock-mantle output-tokens-per-minute quota (with --quota-input-tpm).
+    #[arg(long, requires = "quota_input_tpm")]
+    pub quota_output_tpm: Option<f64>,
+    /// Tokens of every prompt read from Bedrock's prompt cache (e.g. a cached system prompt):
+    /// they still count against bedrock-runtime's TPM at admission but not on bedrock-mantle.
+    #[arg(long, default_value_t = 0.0)]
+    pub cached_prefix_tokens: f64,
     /// max_tokens on every request (overrides the workload's; Bedrock reserves it).
     #[arg(long)]
     pub max_tokens: Option<f64>,

@@ -309,14 +309,18 @@ fn capacity(tpm: Option<f64>, slo: &SloLimits) -> u32 {
         run(&SimConfig {
             model: profile.model.clone(),
             endpoint: EndpointSpec::Bedrock {
-                quota: tpm.map(|tpm| QuotaLimits {
-                    tpm,
-                    rpm: None,
-                    tpd: None,
-                    output_burndown: 1.0,
-                    headroom: 1.0,
+                quota: tpm.map(|tpm| {
+                    QuotaLimits {
+                        tpm,
+                        rpm: None,
+                        tpd: None,
+                        output_burndown: 1.0,
+                        headroom: 1.0,
+                    }
+                    .into()
                 }),
                 model_max_tokens: 4096.0,
+                cached_prefix_tokens: 0.0,
             },
             workload: workload.clone(),
             load: Load::Users {

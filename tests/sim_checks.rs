@@ -79,8 +79,9 @@ fn config(
 
 fn bedrock(quota: Option<QuotaLimits>) -> EndpointSpec {
     EndpointSpec::Bedrock {
-        quota,
+        quota: quota.map(Into::into),
         model_max_tokens: 4_096.0,
+        cached_prefix_tokens: 0.0,
     }
 }
 

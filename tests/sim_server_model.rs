@@ -87,6 +87,7 @@ fn simulate(model: PerfModel, rate: f64, prompt: f64, output: f64, requests: f64
         endpoint: EndpointSpec::Bedrock {
             quota: None,
             model_max_tokens: 1e9,
+            cached_prefix_tokens: 0.0,
         },
         workload: WorkloadSpec::fixed(prompt, output),
         load: Load::Open {
@@ -188,6 +189,7 @@ fn beyond_the_batch_limit_the_slot_wait_follows_littles_law() {
             endpoint: EndpointSpec::Bedrock {
                 quota: None,
                 model_max_tokens: 1e9,
+                cached_prefix_tokens: 0.0,
             },
             workload: WorkloadSpec::fixed(500.0, 200.0),
             load: Load::Closed {

@@ -122,14 +122,18 @@ fn bedrock(_profile: &Profile, requests: u64, scale: f64) -> SimConfig {
             duration_s: requests as f64 / rate,
         },
         EndpointSpec::Bedrock {
-            quota: Some(QuotaLimits {
-                tpm: 1e9,
-                rpm: Some(1e6),
-                tpd: None,
-                output_burndown: 1.0,
-                headroom: 1.0,
-            }),
+            quota: Some(
+                QuotaLimits {
+                    tpm: 1e9,
+                    rpm: Some(1e6),
+                    tpd: None,
+                    output_burndown: 1.0,
+                    headroom: 1.0,
+                }
+                .into(),
+            ),
             model_max_tokens: 4_096.0,
+            cached_prefix_tokens: 0.0,
         },
     );
     config.workload = profiles::by_name("production_traffic_mix").expect("built in");

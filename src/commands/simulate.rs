@@ -9,7 +9,7 @@ use super::sim_watch::run_watched;
 use super::units::{parse_duration_s, parse_rate_per_s};
 use crate::cli::SimulateArgs;
 use crate::files::{load_profile, write_atomically};
-use crate::quota::QuotaLimits;
+use crate::quota::{MantleLimits, Quota, QuotaLimits};
 use crate::report::tables;
 use crate::sim::config::MAX_USERS;
 use crate::sim::sagemaker::{Autoscaling, FleetConfig, Router, ScalingMetric};
@@ -199,15 +199,27 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
             (None, Some(_)) => Some(UNBOUNDED_TPM),
             (tpm, _) => tpm,
         };
+        let mantle = match (args.quota_input_tpm, args.quota_output_tpm) {
+            (Some(input_tpm), Some(output_tpm)) => Some(Quota::Mantle(MantleLimits {
+                input_tpm,
+                output_tpm,
+            })),
+            _ => None,
+        };
         EndpointSpec::Bedrock {
-            quota: quota_tpm.map(|tpm| QuotaLimits {
-                tpm,
-                rpm: args.quota_rpm,
-                tpd: None,
-                output_burndown: 1.0,
-                headroom: 1.0,
+            quota: mantle.or_else(|| {
+                quota_tpm.map(|tpm| {
+                    Quota::Runtime(QuotaLimits {
+                        tpm,
+                        rpm: args.quota_rpm,
+                        tpd: None,
+                        output_burndown: 1.0,
+                        headroom: 1.0,
+                    })
+                })
             }),
             model_max_tokens: args.model_max_tokens,
+            cached_prefix_tokens: args.cached_prefix_tokens,
         }
     };
     Ok(SimConfig {

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use super::errors::{AwsError, Service};
 use super::prompt::Prompt;
 use crate::perf::PerfModel;
-use crate::quota::bucket::{QuotaLimits, QuotaState, Reservation, ThrottleReason};
+use crate::quota::bucket::{Ask, QuotaLimits, QuotaState, Reservation, ThrottleReason, Used};
 
 /// A `--fault` the emulator cannot apply; each message quotes the flag and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,12 +154,17 @@ impl Drop for Slot {
         if let Some(reservation) = self.reservation {
             let now = self.behaviour.now_s();
             let produced = f64::from(self.produced.load(Ordering::SeqCst));
-            self.behaviour
-                .quota
-                .lock()
-                .expect("quota lock")
-                .as_mut()
-                .map(|q| q.settle(now, reservation, self.input_tokens as f64, 0.0, produced));
+            if let Some(q) = self.behaviour.quota.lock().expect("quota lock").as_mut() {
+                q.settle(
+                    now,
+                    reservation,
+                    &Used {
+                        input: self.input_tokens as f64,
+                        cache_read: 0.0,
+                        output: produced,
+                    },
+                );
+            }
         }
     }
 }
@@ -224,7 +229,12 @@ impl Behaviour {
         }
         let reservation = match (service, self.quota.lock().expect("quota lock").as_mut()) {
             (Service::Bedrock, Some(quota)) => {
-                match quota.try_start(self.now_s(), input_tokens as f64, max_tokens as f64) {
+                let ask = Ask {
+                    input: input_tokens as f64,
+                    cache_read: 0.0,
+                    max_tokens: max_tokens as f64,
+                };
+                match quota.try_start(self.now_s(), &ask) {
                     Ok(reservation) => Some(reservation),
                     Err(reason) => return Err(AwsError::throttling(throttle_message(reason))),
                 }
@@ -291,6 +301,12 @@ fn throttle_message(reason: ThrottleReason) -> &'static str {
             "Too many requests, please wait before trying again. (requests per minute quota)"
         }
         ThrottleReason::TokensPerDay => "Too many tokens per day, please wait before trying again.",
+        ThrottleReason::InputTokensPerMinute => {
+            "Too many input tokens, please wait before trying again. (input tokens per minute quota)"
+        }
+        ThrottleReason::OutputTokensPerMinute => {
+            "Too many output tokens, please wait before trying again. (output tokens per minute quota)"
+        }
     }
 }
 

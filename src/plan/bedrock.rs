@@ -29,14 +29,18 @@ pub struct BedrockOption<'a> {
 
 fn endpoint(quota: Option<(f64, Option<f64>)>, model_max_tokens: f64) -> EndpointSpec {
     EndpointSpec::Bedrock {
-        quota: quota.map(|(tpm, rpm)| QuotaLimits {
-            tpm,
-            rpm,
-            tpd: None,
-            output_burndown: 1.0,
-            headroom: 1.0,
+        quota: quota.map(|(tpm, rpm)| {
+            QuotaLimits {
+                tpm,
+                rpm,
+                tpd: None,
+                output_burndown: 1.0,
+                headroom: 1.0,
+            }
+            .into()
         }),
         model_max_tokens,
+        cached_prefix_tokens: 0.0,
     }
 }
 

@@ -1,5 +1,8 @@
-//! TPM/RPM accounting (pure): Bedrock's bucket semantics, used by the simulator and the emulator.
+//! Bedrock's quota accounting (pure): bedrock-runtime's and bedrock-mantle's bucket semantics,
+//! used by the simulator and the emulator.
 
 pub mod bucket;
 
-pub use bucket::{QuotaLimits, QuotaState, Reservation, ThrottleReason};
+pub use bucket::{
+    Ask, Charge, MantleLimits, Quota, QuotaLimits, QuotaState, Reservation, ThrottleReason, Used,
+};

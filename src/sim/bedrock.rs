@@ -7,7 +7,7 @@ use super::endpoint::{Admitted, Endpoint, Submit};
 use super::request::Slab;
 use super::server::BatchServer;
 use crate::perf::PerfModel;
-use crate::quota::{QuotaLimits, QuotaState};
+use crate::quota::{Ask, Quota, QuotaState, Reservation, Used};
 
 pub struct BedrockEndpoint {
     model: PerfModel,
@@ -16,7 +16,7 @@ pub struct BedrockEndpoint {
 }
 
 impl BedrockEndpoint {
-    pub fn new(model: PerfModel, quota: Option<QuotaLimits>) -> BedrockEndpoint {
+    pub fn new(model: PerfModel, quota: Option<Quota>) -> BedrockEndpoint {
         BedrockEndpoint {
             server: BatchServer::new(&model, None),
             model,
@@ -29,7 +29,12 @@ impl Endpoint for BedrockEndpoint {
     fn submit(&mut self, now_s: f64, id: u32, attempts: &mut Slab, rng: &mut StdRng) -> Submit {
         let attempt = attempts.get_mut(id);
         if let Some(quota) = &mut self.quota {
-            match quota.try_start(now_s, attempt.prompt, attempt.max_tokens) {
+            let ask = Ask {
+                input: attempt.prompt,
+                cache_read: attempt.cache_read,
+                max_tokens: attempt.max_tokens,
+            };
+            match quota.try_start(now_s, &ask) {
                 Ok(reservation) => attempt.reserved = reservation.tokens,
                 Err(_) => return Submit::Refused,
             }
@@ -77,16 +82,22 @@ impl Endpoint for BedrockEndpoint {
             .admit_waiting(&self.model, now_s, attempts, rng, admitted);
         let attempt = attempts.get(id);
         match &mut self.quota {
-            Some(quota) => quota.settle(
-                now_s,
-                crate::quota::Reservation {
-                    tokens: attempt.reserved,
-                },
-                attempt.prompt,
-                0.0,
-                attempt.output,
-            ),
-            None => attempt.prompt + attempt.output,
+            Some(quota) => {
+                quota
+                    .settle(
+                        now_s,
+                        Reservation {
+                            tokens: attempt.reserved,
+                        },
+                        &Used {
+                            input: attempt.prompt,
+                            cache_read: attempt.cache_read,
+                            output: attempt.output,
+                        },
+                    )
+                    .tokens
+            }
+            None => attempt.prompt - attempt.cache_read + attempt.output,
         }
     }
 }

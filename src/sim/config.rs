@@ -9,7 +9,7 @@ use super::sagemaker::FleetConfig;
 use super::serverless::ServerlessConfig;
 use crate::perf::noise::NoiseModel;
 use crate::perf::PerfModel;
-use crate::quota::QuotaLimits;
+use crate::quota::Quota;
 use crate::workload::{ArrivalProcess, WorkloadSpec};
 
 /// How traffic is generated.
@@ -32,9 +32,13 @@ pub enum Load {
 pub enum EndpointSpec {
     Bedrock {
         #[serde(default)]
-        quota: Option<QuotaLimits>,
+        quota: Option<Quota>,
         /// Reserved when a request leaves max_tokens unset.
         model_max_tokens: f64,
+        /// Tokens of every prompt read from the prompt cache (a cached system prompt, in
+        /// expectation: prefix × hit rate); 0 without prompt caching.
+        #[serde(default)]
+        cached_prefix_tokens: f64,
     },
     SageMaker(FleetConfig),
     Serverless(ServerlessConfig),
@@ -126,25 +130,30 @@ impl SimConfig {
             EndpointSpec::Bedrock {
                 quota,
                 model_max_tokens,
+                cached_prefix_tokens,
             } => {
                 at_least_one("endpoint.model_max_tokens", *model_max_tokens)?;
-                if let Some(q) = quota {
-                    if !(q.tpm > 0.0 && q.tpm.is_finite()) {
-                        return Err(SimError::out_of_range(
-                            "endpoint.quota.tpm",
-                            q.tpm,
-                            "a finite number > 0",
-                        ));
-                    }
-                    if let Some(rpm) = q.rpm {
-                        if !(rpm > 0.0 && rpm.is_finite()) {
-                            return Err(SimError::out_of_range(
-                                "endpoint.quota.rpm",
-                                rpm,
-                                "a finite number > 0",
-                            ));
-                        }
-                    }
+                if !(*cached_prefix_tokens >= 0.0 && cached_prefix_tokens.is_finite()) {
+                    return Err(SimError::out_of_range(
+                        "endpoint.cached_prefix_tokens",
+                        *cached_prefix_tokens,
+                        "a finite number ≥ 0",
+                    ));
+                }
+                if let Some(Err((field, value))) = quota.as_ref().map(Quota::check) {
+                    return Err(SimError::out_of_range(
+                        match field {
+                            "tpm" => "endpoint.quota.tpm",
+                            "rpm" => "endpoint.quota.rpm",
+                            "tpd" => "endpoint.quota.tpd",
+                            "output_burndown" => "endpoint.quota.output_burndown",
+                            "headroom" => "endpoint.quota.headroom",
+                            "input_tpm" => "endpoint.quota.input_tpm",
+                            _ => "endpoint.quota.output_tpm",
+                        },
+                        value,
+                        "a finite number > 0",
+                    ));
                 }
             }
             EndpointSpec::SageMaker(fleet) => {

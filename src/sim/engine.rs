@@ -60,6 +60,8 @@ struct Engine<'a> {
     conversations: Vec<Conversation>,
     arrivals: Option<ArrivalSampler>,
     model_max_tokens: f64,
+    /// Tokens of each prompt read from the prompt cache (Bedrock with prompt caching).
+    cached_prefix_tokens: f64,
     timeout_s: Option<f64>,
     in_flight: u64,
     /// Instance and compute seconds spent during the warm-up (left out of the result).
@@ -77,16 +79,21 @@ pub fn run(config: &SimConfig) -> Result<SimResult, SimError> {
 pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimResult, SimError> {
     config.validate()?;
     let model = config.effective_model();
+    let mut cached_prefix_tokens = 0.0;
     let (endpoint, model_max_tokens, invocation_limit): (Box<dyn Endpoint>, f64, Option<f64>) =
         match &config.endpoint {
             EndpointSpec::Bedrock {
                 quota,
                 model_max_tokens,
-            } => (
-                Box::new(BedrockEndpoint::new(model, quota.clone())),
-                *model_max_tokens,
-                None,
-            ),
+                cached_prefix_tokens: cached,
+            } => {
+                cached_prefix_tokens = *cached;
+                (
+                    Box::new(BedrockEndpoint::new(model, quota.clone())),
+                    *model_max_tokens,
+                    None,
+                )
+            }
             EndpointSpec::SageMaker(fleet) => (
                 Box::new(Fleet::new(model, fleet.clone())),
                 f64::INFINITY,
@@ -116,6 +123,7 @@ pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimRes
         conversations: Vec::new(),
         arrivals: None,
         model_max_tokens,
+        cached_prefix_tokens,
         timeout_s,
         in_flight: 0,
         warmup_instance_s: 0.0,
@@ -273,6 +281,7 @@ impl Engine<'_> {
             client,
             attempt: 1,
             first_sent_s: self.now,
+            cache_read: self.cached_prefix_tokens.min(prompt),
             ..Attempt::default()
         });
         self.send(id);
@@ -313,8 +322,9 @@ impl Engine<'_> {
         let attempt = self.attempts.get_mut(id);
         attempt.admitted_s = self.now;
         attempt.first_token_s = self.now + ttft_s;
-        let (prompt, reserved) = (attempt.prompt, attempt.prompt + attempt.max_tokens);
-        self.metrics.start(self.now, prompt, reserved);
+        let reserved = attempt.prompt + attempt.max_tokens;
+        let input_reserved = attempt.prompt - attempt.cache_read + attempt.max_tokens;
+        self.metrics.start(self.now, reserved, input_reserved);
         self.events
             .push(self.now + ttft_s, Event::FirstToken { id });
     }

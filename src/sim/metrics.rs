@@ -70,6 +70,8 @@ pub struct Minute {
     pub output_tokens: f64,
     /// Tokens reserved at request starts (input + max_tokens): what TPM admission sees.
     pub reserved_tokens: f64,
+    /// Uncached input + max_tokens at request starts: what bedrock-mantle's input TPM sees.
+    pub input_reserved_tokens: f64,
     /// Tokens charged at settlement (input + cache write + output × burndown): what TPM counts.
     pub charged_tokens: f64,
     /// ∫ requests in flight dt over the minute, for the average.
@@ -95,6 +97,7 @@ impl Minute {
             input_tokens: 0.0,
             output_tokens: 0.0,
             reserved_tokens: 0.0,
+            input_reserved_tokens: 0.0,
             charged_tokens: 0.0,
             concurrency_area: 0.0,
             concurrency_max: 0,
@@ -126,6 +129,8 @@ pub struct MinuteRow {
     pub input_tokens: f64,
     pub output_tokens: f64,
     pub tpm_reserved: f64,
+    /// Uncached input + max_tokens started in the minute (bedrock-mantle's input TPM).
+    pub input_tpm_reserved: f64,
     pub tpm_charged: f64,
     pub rpm: u64,
     pub concurrency_mean: f64,
@@ -292,7 +297,7 @@ impl Metrics {
         self.resolved += 1;
     }
 
-    pub fn start(&mut self, now_s: f64, input: f64, reserved: f64) {
+    pub fn start(&mut self, now_s: f64, reserved: f64, input_reserved: f64) {
         if !self.counting(now_s) {
             return;
         }
@@ -300,7 +305,7 @@ impl Metrics {
         let minute = self.minute(now_s);
         minute.started += 1;
         minute.reserved_tokens += reserved;
-        let _ = input;
+        minute.input_reserved_tokens += input_reserved;
     }
 
     pub fn throttle(&mut self, now_s: f64) {
@@ -425,6 +430,7 @@ impl Metrics {
                 input_tokens: m.input_tokens,
                 output_tokens: m.output_tokens,
                 tpm_reserved: m.reserved_tokens,
+                input_tpm_reserved: m.input_reserved_tokens,
                 tpm_charged: m.charged_tokens,
                 rpm: m.started,
                 concurrency_mean: m.concurrency_area / 60.0,

@@ -19,6 +19,8 @@ pub struct Attempt {
     pub server: u32,
     /// Tokens reserved against the quota at start (0 when none).
     pub reserved: f64,
+    /// Of `prompt`, tokens read from the prompt cache (a cached system prompt; 0 without).
+    pub cache_read: f64,
     /// The client stopped waiting (timeout); the server may still be working on it.
     pub abandoned: bool,
     /// False once the slot is freed (stale timeouts check it).

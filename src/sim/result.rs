@@ -112,6 +112,24 @@ impl SimResult {
         percentile(&mut tpm, q)
     }
 
+    /// Uncached input + max_tokens started in a minute (bedrock-mantle's input TPM), by
+    /// percentile over the load.
+    pub fn input_tpm_percentile(&self, q: f64) -> f64 {
+        let mut tpm: Vec<f64> = self
+            .load_minutes()
+            .iter()
+            .map(|m| m.input_tpm_reserved)
+            .collect();
+        percentile(&mut tpm, q)
+    }
+
+    /// Output tokens of the requests completed in a minute (bedrock-mantle's output TPM), by
+    /// percentile over the load.
+    pub fn output_tpm_percentile(&self, q: f64) -> f64 {
+        let mut tpm: Vec<f64> = self.load_minutes().iter().map(|m| m.output_tokens).collect();
+        percentile(&mut tpm, q)
+    }
+
     pub fn rpm_percentile(&self, q: f64) -> f64 {
         let mut rpm: Vec<f64> = self.load_minutes().iter().map(|m| m.rpm as f64).collect();
         percentile(&mut rpm, q)
