@@ -194,8 +194,9 @@ fn the_peak_has_no_start_up_burst_and_the_ask_follows_the_steady_p99_minute() {
             );
         }
         let q = o.quota.as_ref().unwrap();
-        if let Some(ask) = q.tpm.requested {
-            assert!(ask <= 1.5 * q.tpm.peak_p99_minute, "{}: ask {ask}", o.name);
+        let tpm = q.main_check();
+        if let Some(ask) = tpm.requested {
+            assert!(ask <= 1.5 * tpm.peak_p99_minute, "{}: ask {ask}", o.name);
         }
     }
 }
@@ -570,16 +571,15 @@ fn serverless_bills_compute_seconds_at_its_memory_price() {
 fn a_short_quota_is_asked_for_from_the_steady_p99_minute_and_the_ask_removes_the_throttling() {
     let dir = tempfile::tempdir().unwrap();
     let text = BUILTIN
-        .replacen("quota_tpm = 600000", "quota_tpm = 100000", 1)
-        .replacen("quota_rpm = 800", "quota_rpm = 100", 1);
+        .replacen("quota_tpm = 600000", "quota_tpm = 100000\nquota_rpm = 100", 1);
     std::fs::write(dir.path().join("s.toml"), text).unwrap();
     let stdout = success(&llmcap_in(dir.path(), &["plan", "s.toml", "--out", "plan"]));
     let out = dir.path().join("plan");
     let plan = read_plan(&out);
     let o = &plan.options[0];
     let q = o.quota.as_ref().unwrap();
-    let rpm = q.rpm.as_ref().unwrap();
-    for check in [&q.tpm, rpm] {
+    assert_eq!(q.checks.len(), 2, "TPM and the RPM the scenario states");
+    for check in q.checks() {
         assert!(
             check.short && check.throttle_rate_at_current > 0.0,
             "{check:?}"
@@ -599,6 +599,10 @@ fn a_short_quota_is_asked_for_from_the_steady_p99_minute_and_the_ask_removes_the
     let doc =
         std::fs::read_to_string(out.join(llmcap::report::plan_text::quota_file(&o.name))).unwrap();
     assert!(doc.starts_with("# Quota increase request"));
-    assert!(doc.contains("Raise tokens per minute") && doc.contains("Raise requests per minute"));
+    assert!(
+        doc.contains("Raise \"On-demand InvokeModel tokens per minute for Llama 3.3 70B Instruct\"")
+            && doc.contains("Raise \"On-demand InvokeModel requests per minute for"),
+        "{doc}"
+    );
     assert!(doc.contains(&percent(q.throttle_rate_planned)));
 }

@@ -10,6 +10,7 @@ use crate::cli::{PlanArgs, PlannerArgs};
 use crate::cost::budget::Budget;
 use crate::cost::catalog::Catalog;
 use crate::files::{today_utc, write_atomically};
+use crate::format::thousands;
 use crate::perf::Profile;
 use crate::plan::scenario::{BUILTIN_ORIGIN, BUILTIN_SCENARIO};
 use crate::plan::{HostingCatalog, Inputs, Plan, Scenario};
@@ -18,10 +19,14 @@ use crate::report::{plan_report, quota_request};
 
 /// Profiles compiled in, by file name: the built-in scenario's, and any a scenario names by a
 /// path that does not exist on disk.
-const BUILTIN_PROFILES: [(&str, &str); 9] = [
+const BUILTIN_PROFILES: [(&str, &str); 10] = [
     (
         "bedrock-claude-3-5-sonnet.toml",
         include_str!("../../models/bedrock-claude-3-5-sonnet.toml"),
+    ),
+    (
+        "bedrock-claude-sonnet-4-5.toml",
+        include_str!("../../models/bedrock-claude-sonnet-4-5.toml"),
     ),
     (
         "bedrock-claude-3-5-haiku.toml",
@@ -224,10 +229,10 @@ pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
         PlannerView::Quota => serde_json::json!(plan.options.iter().filter_map(|o| o.quota.as_ref()).collect::<Vec<_>>()),
         PlannerView::Cost => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
             "option": o.name, "model": o.model, "monthly_requests": o.monthly_requests, "monthly_on_demand_usd": o.monthly_on_demand_usd,
-            "monthly_batch_usd": o.monthly_batch_usd, "monthly_cached_prompt_usd": o.monthly_cached_prompt_usd,
+            "tiers": o.tiers, "reserve": o.reserve,
             "cost_per_request_usd": o.cost_per_request_usd, "monthly_fixed_usd": o.monthly_fixed_usd,
             "instances": o.instances, "instance_hours_per_month": o.instance_hours_per_month, "fleet_basis": o.fleet_basis,
-            "monthly_provisioned_usd": o.monthly_provisioned_usd, "price_source": o.price_source,
+            "price_source": o.price_source,
         })).collect::<Vec<_>>()),
         PlannerView::Breakeven => serde_json::json!(plan.break_even),
         PlannerView::Budget => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
@@ -253,6 +258,11 @@ pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
         for o in &plan.options {
             print_budget(&o.name, &o.budget);
         }
+    } else if let PlannerView::Quota = view {
+        println!("{}: {}", plan.scenario, view.title());
+        for q in plan.options.iter().filter_map(|o| o.quota.as_ref()) {
+            print_quota(q);
+        }
     } else if let PlannerView::Breakeven = view {
         println!("{}: {}", plan.scenario, view.title());
         for b in &plan.break_even {
@@ -266,6 +276,55 @@ pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
         print_view(&value);
     }
     Ok(())
+}
+
+/// One Bedrock option's quotas: each quota on its own row (bedrock-mantle's input and output
+/// TPM apart), then the asks.
+fn print_quota(q: &crate::plan::quota::QuotaEvidence) {
+    println!(
+        "{} — {} on {} in {}{}",
+        q.option,
+        q.model_id,
+        q.endpoint.host(),
+        q.region,
+        if q.cross_region {
+            " (cross-Region profile)"
+        } else {
+            ""
+        }
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "quota",
+        "current",
+        "median minute",
+        "p99 minute",
+        "throttled at current",
+        "needed (p99 × 1.25)",
+        "verdict",
+    ]);
+    for c in q.checks() {
+        t.add_row(vec![
+            c.service_quota_name.clone(),
+            thousands(c.current),
+            thousands(c.peak_p50_minute),
+            thousands(c.peak_p99_minute),
+            crate::format::percent(c.throttle_rate_at_current),
+            thousands(c.needed),
+            c.requested
+                .map_or("sufficient".to_string(), |a| format!("short: ask {}", thousands(a))),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "per request: {} input tokens ({} from the prompt cache), {} output, max_tokens {}, {} reserved at admission",
+        thousands(q.mean_input_tokens),
+        thousands(q.mean_cached_input_tokens),
+        thousands(q.mean_output_tokens),
+        thousands(q.max_tokens),
+        thousands(q.mean_reservation_tokens)
+    );
+    println!("{}\n", crate::report::quota_request::ask_sentences(q));
 }
 
 fn print_budget(name: &str, b: &Budget) {

@@ -1,46 +1,116 @@
-//! The Bedrock on-demand planner: users supported with and without the account's quota, the
-//! quota the peak needs (asked only where the current value throttles), and the monthly cost.
+//! The Bedrock on-demand planner: users supported with and without the account's quotas, the
+//! quotas the peak needs on its endpoint (asked only where the current value throttles), and
+//! the month under every tier the model is sold in.
 
 use super::builder::{Context, Evidence, BUDGET_SAMPLES};
 use super::capacity::{search, search_with_curve};
 use super::error::PlanError;
 use super::hosting::check_bedrock;
 use super::quota::{QuotaCheck, QuotaEvidence, QuotaName, HEADROOM};
+use super::scenario::InferenceProfile;
 use super::simulate::{mean_tokens, minutes_of, throttle_rate};
+use super::tiers::{on_demand_tiers, reserve, Tier, TierCost};
 use super::types::{OptionKind, OptionPlan};
 use crate::cost::budget::{realistic, seed000_factors};
-use crate::cost::money::{bedrock_batch, bedrock_on_demand, TokenVolume, HOURS_PER_MONTH};
+use crate::cost::catalog::BedrockPrice;
+use crate::cost::money::{bedrock_on_demand, TokenVolume, HOURS_PER_MONTH};
 use crate::perf::Profile;
-use crate::quota::QuotaLimits;
+use crate::quota::{InferenceEndpoint, MantleLimits, Quota, QuotaLimits};
 use crate::sim::EndpointSpec;
 
-/// A quota so large it never binds (for simulating one quota with the other out of the way).
+/// A quota so large it never binds (for simulating one quota with the others out of the way).
 const UNBOUNDED: f64 = 1e15;
 
 pub struct BedrockOption<'a> {
     pub name: &'a str,
     pub model: &'a str,
     pub model_id: &'a str,
+    pub endpoint: InferenceEndpoint,
+    pub inference_profile: InferenceProfile,
     pub quota_tpm: Option<f64>,
     pub quota_rpm: Option<f64>,
+    pub quota_input_tpm: Option<f64>,
+    pub quota_output_tpm: Option<f64>,
     pub model_max_tokens: f64,
     pub provisioned_model_units: Option<u32>,
 }
 
-fn endpoint(quota: Option<(f64, Option<f64>)>, model_max_tokens: f64) -> EndpointSpec {
-    EndpointSpec::Bedrock {
-        quota: quota.map(|(tpm, rpm)| {
-            QuotaLimits {
-                tpm,
-                rpm,
-                tpd: None,
-                output_burndown: 1.0,
-                headroom: 1.0,
-            }
-            .into()
+/// The quotas of one endpoint at the given values (absent ones out of the way).
+fn quota_at(endpoint: InferenceEndpoint, values: &[(QuotaName, f64)], burndown: f64) -> Quota {
+    let value = |name: QuotaName| values.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    match endpoint {
+        InferenceEndpoint::Runtime => Quota::Runtime(QuotaLimits {
+            tpm: value(QuotaName::Tpm).unwrap_or(UNBOUNDED),
+            rpm: value(QuotaName::Rpm),
+            tpd: None,
+            output_burndown: burndown,
+            headroom: 1.0,
         }),
-        model_max_tokens,
-        cached_prefix_tokens: 0.0,
+        InferenceEndpoint::Mantle => Quota::Mantle(MantleLimits {
+            input_tpm: value(QuotaName::InputTpm).unwrap_or(UNBOUNDED),
+            output_tpm: value(QuotaName::OutputTpm).unwrap_or(UNBOUNDED),
+        }),
+    }
+}
+
+/// The catalog row for the option: its endpoint's row where the catalog has one, else the
+/// model's row (the endpoints share prices).
+fn price_row<'c>(ctx: &'c Context, o: &BedrockOption) -> Result<&'c BedrockPrice, String> {
+    let global = o.inference_profile == InferenceProfile::Global;
+    if o.endpoint == InferenceEndpoint::Mantle {
+        let bare = o.model_id.trim_start_matches("bedrock_mantle/");
+        if let Some(row) = ctx.catalog.bedrock.model.iter().find(|m| {
+            m.endpoint == "mantle" && m.model_id == bare && m.region == ctx.scenario.region
+        }) {
+            return Ok(row);
+        }
+    }
+    ctx.catalog
+        .bedrock(o.model_id, &ctx.scenario.region, global)
+        .map_err(|e| e.to_string())
+}
+
+/// The current quotas of the option: (name, current value) for each quota its endpoint has.
+fn current_quotas(
+    o: &BedrockOption,
+    profile: &Profile,
+) -> Result<Vec<(QuotaName, f64)>, String> {
+    match o.endpoint {
+        InferenceEndpoint::Runtime => {
+            let tpm = o
+                .quota_tpm
+                .or_else(|| profile.limits.as_ref().and_then(|l| l.quota_tpm))
+                .ok_or("no `quota_tpm`, and its profile has no default ([limits] quota_tpm); set quota_tpm to your account's Service Quotas value")?;
+            let mut quotas = vec![(QuotaName::Tpm, tpm)];
+            // RPM only where the scenario states one: AWS no longer enforces RPM quotas on
+            // bedrock-runtime (User Guide, "Quotas for the bedrock-runtime endpoint", 2026-05).
+            if let Some(rpm) = o.quota_rpm {
+                quotas.push((QuotaName::Rpm, rpm));
+            }
+            Ok(quotas)
+        }
+        InferenceEndpoint::Mantle => Ok(vec![
+            (
+                QuotaName::InputTpm,
+                o.quota_input_tpm.ok_or("no `quota_input_tpm`")?,
+            ),
+            (
+                QuotaName::OutputTpm,
+                o.quota_output_tpm.ok_or("no `quota_output_tpm`")?,
+            ),
+        ]),
+    }
+}
+
+/// A month's tokens, with `prefix` tokens of each request's prompt cached at `hit_rate` (read
+/// on a hit, written on a miss).
+fn month(requests: f64, mean_in: f64, mean_out: f64, prefix: f64, hit_rate: f64) -> TokenVolume {
+    let prefix = prefix.min(mean_in);
+    TokenVolume {
+        input_tokens: requests * (mean_in - prefix),
+        output_tokens: requests * mean_out,
+        cache_read_tokens: requests * prefix * hit_rate,
+        cache_write_tokens: requests * prefix * (1.0 - hit_rate),
     }
 }
 
@@ -57,27 +127,61 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
             profile.model_id, o.model_id
         )));
     }
-    // The scenario's quota, else the profile's default for the model.
-    let defaults = profile.limits.as_ref();
-    let current_tpm = o
-        .quota_tpm
-        .or_else(|| defaults.and_then(|l| l.quota_tpm))
-        .ok_or_else(|| {
-            err("no `quota_tpm`, and its profile has no default ([limits] quota_tpm); set quota_tpm to your account's Service Quotas value".into())
-        })?;
-    let current_rpm = o.quota_rpm.or_else(|| defaults.and_then(|l| l.quota_rpm));
-    let price = ctx
-        .catalog
-        .bedrock(o.model_id, &ctx.scenario.region, false)
-        .map_err(|e| err(e.to_string()))?;
+    let current = current_quotas(o, profile).map_err(|e| err(e.to_string()))?;
+    let price = price_row(ctx, o).map_err(err)?;
+    let burndown = served.output_burndown;
+
+    // Prompt caching: the scenario's prefix where the model offers caching, in expectation.
+    let system = ctx.workload.system_prompt_tokens;
+    let cache_min = served.prompt_cache_min_tokens;
+    let cacheable = |prefix: f64| {
+        price.cache_read_per_mtok.is_some() && cache_min.is_some_and(|min| prefix >= min)
+    };
+    let (prefix, hit_rate, prompt_cache_note) = match &ctx.scenario.prompt_cache {
+        Some(cache) if cacheable(cache.prefix_tokens.unwrap_or(system)) => {
+            let prefix = cache.prefix_tokens.unwrap_or(system);
+            (
+                prefix,
+                cache.hit_rate,
+                Some(format!(
+                    "prompt cache: a {}-token prefix read from the cache by {:.0} % of requests and written by the rest",
+                    crate::format::thousands(prefix),
+                    cache.hit_rate * 100.0
+                )),
+            )
+        }
+        Some(cache) => (
+            0.0,
+            0.0,
+            Some(match (price.cache_read_per_mtok, cache_min) {
+                (Some(_), Some(min)) => format!(
+                    "prompt cache: not applied, the {}-token prefix is shorter than the {}-token minimum {} caches",
+                    crate::format::thousands(cache.prefix_tokens.unwrap_or(system)),
+                    crate::format::thousands(min),
+                    served.name
+                ),
+                _ => format!(
+                    "prompt cache: not applied, {} in {} has no prompt caching in the catalogs (cache prices in pricing/bedrock.toml, prompt_cache_min_tokens in catalog/models.toml)",
+                    o.model_id, ctx.scenario.region
+                ),
+            }),
+        ),
+        None => (0.0, 0.0, None),
+    };
+    let cached_per_request = prefix * hit_rate;
+
     let sim = ctx.simulator(o.name, profile, served);
-    let at = |quota: Option<(f64, Option<f64>)>| endpoint(quota, o.model_max_tokens);
+    let at = |quota: Option<Quota>| EndpointSpec::Bedrock {
+        quota,
+        model_max_tokens: o.model_max_tokens,
+        cached_prefix_tokens: cached_per_request,
+    };
     let limit = ctx.search_limit();
     let slo = &ctx.scenario.slo;
     let (capacity, curve) = search_with_curve(limit, slo, |u| sim.search_point(u, at(None)))?;
     let mut failure = None;
     let at_quota = search(limit, slo, |u| {
-        sim.search_point(u, at(Some((current_tpm, current_rpm))))
+        sim.search_point(u, at(Some(quota_at(o.endpoint, &current, burndown))))
             .unwrap_or_else(|e| {
                 failure.get_or_insert(e);
                 Default::default()
@@ -87,93 +191,144 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         return Err(e);
     }
     let users = ctx.peak_users;
-    let peak = sim.peak(users, at(None))?;
+    // The peak with every quota out of the way, but counted as the endpoint counts (output
+    // burndown included).
+    let peak = sim.peak(users, at(Some(quota_at(o.endpoint, &[], burndown))))?;
 
-    // Each quota at its current value with the other out of the way: which one is short.
-    let tpm_only = sim.peak(users, at(Some((current_tpm, None))))?;
-    let tpm = QuotaCheck::decide(
-        QuotaName::Tpm,
-        current_tpm,
-        peak.reserved_tpm_percentile(0.99),
-        throttle_rate(&tpm_only),
-    );
-    let rpm = match current_rpm {
-        Some(rpm_now) => {
-            let rpm_only = sim.peak(users, at(Some((UNBOUNDED, Some(rpm_now)))))?;
-            Some(QuotaCheck::decide(
-                QuotaName::Rpm,
-                rpm_now,
-                peak.rpm_percentile(0.99),
-                throttle_rate(&rpm_only),
-            ))
-        }
-        None => None,
-    };
-    let current = match current_rpm {
-        Some(_) => sim.peak(users, at(Some((current_tpm, current_rpm))))?,
-        None => tpm_only,
-    };
-    let any_short = tpm.short || rpm.as_ref().is_some_and(|r| r.short);
-    let planned_quota = (tpm.planned(), rpm.as_ref().map(QuotaCheck::planned));
-    let planned = if any_short {
-        sim.peak(users, at(Some(planned_quota)))?
+    // Each quota at its current value with the others out of the way: which one is short.
+    let aws_model = served.name.as_str();
+    let cross_region = o.inference_profile.cross_region();
+    let mut checks = Vec::new();
+    let mut alone_results = Vec::new();
+    for &(name, value) in &current {
+        let alone = sim.peak(users, at(Some(quota_at(o.endpoint, &[(name, value)], burndown))))?;
+        // TPM: what admission reserves or what settlement charges (output × burndown),
+        // whichever is larger: the bucket must hold the reservations, and drains by the charges.
+        let minute = |q: f64| match name {
+            QuotaName::Tpm => peak
+                .reserved_tpm_percentile(q)
+                .max(peak.tpm_percentile(q)),
+            QuotaName::Rpm => peak.rpm_percentile(q),
+            QuotaName::InputTpm => peak.input_tpm_percentile(q),
+            QuotaName::OutputTpm => peak.output_tpm_percentile(q),
+        };
+        let mut check = QuotaCheck::decide(
+            name,
+            name.service_quota_name(aws_model, cross_region),
+            value,
+            minute(0.99),
+            throttle_rate(&alone),
+        );
+        check.peak_p50_minute = minute(0.5);
+        checks.push(check);
+        alone_results.push(alone);
+    }
+    let at_current = if current.len() == 1 {
+        alone_results.swap_remove(0)
     } else {
-        current.clone()
+        sim.peak(users, at(Some(quota_at(o.endpoint, &current, burndown))))?
+    };
+    let planned_values: Vec<(QuotaName, f64)> =
+        checks.iter().map(|c| (c.quota, c.planned())).collect();
+    let planned = if checks.iter().any(|c| c.short) {
+        sim.peak(users, at(Some(quota_at(o.endpoint, &planned_values, burndown))))?
+    } else {
+        at_current.clone()
     };
 
-    // Cost: the simulated tokens (system prompt and history included) at on-demand prices.
+    // Cost: the simulated tokens (system prompt and history included) under each tier.
     let monthly_requests = ctx.monthly_requests;
     let (mean_in, mean_out) = mean_tokens(&peak);
-    let volume = |input: f64, output: f64| TokenVolume {
-        input_tokens: monthly_requests * input,
-        output_tokens: monthly_requests * output,
-        ..TokenVolume::default()
-    };
-    let on_demand = bedrock_on_demand(&volume(mean_in, mean_out), price);
-    let batch = bedrock_batch(&volume(mean_in, mean_out), price);
-    let system = ctx.workload.system_prompt_tokens;
-    let cached = price.cache_read_per_mtok.map(|_| {
-        bedrock_on_demand(
-            &TokenVolume {
-                input_tokens: monthly_requests * (mean_in - system).max(0.0),
-                output_tokens: monthly_requests * mean_out,
-                cache_read_tokens: monthly_requests * system,
-                cache_write_tokens: 0.0,
-            },
-            price,
-        )
-    });
-    // The price calculator's view: the bare message and the reply.
-    let bare_in = ctx.workload.prompt.mean();
-    let list = bedrock_on_demand(&volume(bare_in, mean_out), price);
-    let per_request_list = list / monthly_requests.max(1.0);
-    let uplift = |tokens: f64| {
-        if per_request_list > 0.0 {
-            tokens * price.input_per_mtok / 1e6 / per_request_list
-        } else {
-            0.0
-        }
-    };
-    let history = (mean_in - system - bare_in).max(0.0);
-    let budget = realistic(
-        list,
-        &seed000_factors(uplift(system), uplift(history)),
-        BUDGET_SAMPLES,
-        ctx.scenario.seed,
+    let volume = month(monthly_requests, mean_in, mean_out, prefix, hit_rate);
+    let cached_variant = (ctx.scenario.prompt_cache.is_none() && system > 0.0 && cacheable(system))
+        .then(|| month(monthly_requests, mean_in, mean_out, system, 0.95));
+    let mut tiers = on_demand_tiers(&volume, cached_variant.as_ref(), price);
+    let on_demand = tiers[0].monthly_usd;
+    let completed = |m: &crate::sim::metrics::MinuteRow| m.completed as f64;
+    let reserve = reserve(
+        price,
+        volume.input_tokens + volume.cache_write_tokens,
+        volume.output_tokens,
+        peak.minute_percentile(|m| m.input_tokens - cached_per_request * completed(m), 0.99),
+        peak.output_tpm_percentile(0.99),
+        monthly_requests,
     );
-    let provisioned = match (o.provisioned_model_units, price.provisioned_per_model_unit_hour) {
-        (Some(units), Some(hourly)) => Some(f64::from(units) * hourly * HOURS_PER_MONTH),
+    if let Some(r) = &reserve {
+        tiers.push(TierCost {
+            tier: Tier::Reserved,
+            monthly_usd: r.monthly_usd,
+            fits_workload: true,
+            note: format!(
+                "{} input and {} output TPM reserved (the peak's p99 minutes) at ${:.2} and ${:.2} per 1K TPM-month; {}",
+                crate::format::thousands(r.input_tpm),
+                crate::format::thousands(r.output_tpm),
+                r.price_input_per_ktpm_month,
+                r.price_output_per_ktpm_month,
+                if r.pays { "pays at this volume" } else { "does not pay at this volume" }
+            ),
+        });
+    }
+    match (o.provisioned_model_units, price.provisioned_per_model_unit_hour) {
+        (Some(units), Some(hourly)) => tiers.push(TierCost {
+            tier: Tier::Provisioned,
+            monthly_usd: f64::from(units) * hourly * HOURS_PER_MONTH,
+            fits_workload: true,
+            note: format!(
+                "{units} model unit(s) × ${hourly:.2} an hour × 730 h, no commitment; the throughput a unit carries is quoted by AWS, not simulated here"
+            ),
+        }),
         (Some(_), None) => {
             return Err(err(format!(
                 "provisioned_model_units is set but the catalog has no provisioned_per_model_unit_hour for {} in {}; add it to pricing/bedrock.toml with its source and date",
                 o.model_id, ctx.scenario.region
             )))
         }
-        _ => None,
+        _ => {}
+    }
+
+    // The price calculator's view: the bare message and the reply.
+    let bare_in = ctx.workload.prompt.mean();
+    let list = bedrock_on_demand(
+        &TokenVolume {
+            input_tokens: monthly_requests * bare_in,
+            output_tokens: monthly_requests * mean_out,
+            ..TokenVolume::default()
+        },
+        price,
+    );
+    let per_request_list = list / monthly_requests.max(1.0);
+    let uplift = |tokens: f64, per_mtok: f64| {
+        if per_request_list > 0.0 {
+            tokens * per_mtok / 1e6 / per_request_list
+        } else {
+            0.0
+        }
     };
+    // The system prompt's uplift at what it costs here (cache reads where cached).
+    let system_cost_per_mtok = if prefix > 0.0 {
+        hit_rate * price.cache_read_per_mtok.unwrap_or(price.input_per_mtok)
+            + (1.0 - hit_rate) * price.cache_write_per_mtok.unwrap_or(price.input_per_mtok)
+    } else {
+        price.input_per_mtok
+    };
+    let history = (mean_in - system - bare_in).max(0.0);
+    let budget = realistic(
+        list,
+        &seed000_factors(
+            uplift(system, system_cost_per_mtok),
+            uplift(history, price.input_per_mtok),
+        ),
+        BUDGET_SAMPLES,
+        ctx.scenario.seed,
+    );
+    let completed_n = peak.completed.max(1) as f64;
+    let max_tokens = ctx.workload.max_tokens.unwrap_or(o.model_max_tokens);
     let quota = QuotaEvidence {
         option: o.name.to_string(),
         model_id: o.model_id.to_string(),
+        model: aws_model.to_string(),
+        endpoint: o.endpoint,
+        cross_region,
         region: ctx.scenario.region.clone(),
         use_case: ctx.scenario.use_case.clone(),
         workload: format!(
@@ -194,19 +349,44 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         warmup_s: super::simulate::peak_warmup_s(ctx.workload),
         measured_minutes: minutes_of(&peak).len() as u32,
         peak_tpm_charged: peak.tpm_percentile(0.99),
+        peak_tpm_reserved: peak.reserved_tpm_percentile(0.99),
+        peak_rpm: peak.rpm_percentile(0.99),
         headroom: HEADROOM,
-        tpm,
-        rpm,
-        throttle_rate_current: throttle_rate(&current),
+        mean_input_tokens: mean_in,
+        mean_cached_input_tokens: cached_per_request.min(mean_in),
+        mean_output_tokens: mean_out,
+        max_tokens,
+        mean_reservation_tokens: match o.endpoint {
+            InferenceEndpoint::Runtime => mean_in + max_tokens,
+            InferenceEndpoint::Mantle => (mean_in - cached_per_request).max(0.0) + max_tokens,
+        },
+        output_burndown: burndown,
+        burndown_source: served.burndown_source.clone().unwrap_or_else(|| {
+            "1 quota token per output token: AWS names no higher burndown for this model (catalog/models.toml)".into()
+        }),
+        share_over_25k_input: peak.completed_over_25k_input as f64 / completed_n,
+        monthly_growth: ctx.scenario.monthly_growth,
+        checks,
+        throttle_rate_current: throttle_rate(&at_current),
         throttle_rate_planned: throttle_rate(&planned),
-        error_rate_current: current.error_rate,
+        error_rate_current: at_current.error_rate,
         error_rate_planned: planned.error_rate,
     };
+    let service = format!(
+        "Amazon Bedrock on-demand ({}{}), {}",
+        o.endpoint.host(),
+        match o.inference_profile {
+            InferenceProfile::InRegion => "",
+            InferenceProfile::Geographic => ", geographic cross-Region profile",
+            InferenceProfile::Global => ", global cross-Region profile",
+        },
+        o.model_id
+    );
     let mut plan = ctx.build(Evidence {
         name: o.name,
         kind: OptionKind::Bedrock,
         model: o.model,
-        service: format!("Amazon Bedrock on-demand, {}", o.model_id),
+        service,
         profile,
         capacity,
         curve,
@@ -222,8 +402,8 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     plan.peak_minutes = minutes_of(&peak);
     plan.quota = Some(quota);
     plan.monthly_list_usd = list;
-    plan.monthly_batch_usd = batch;
-    plan.monthly_cached_prompt_usd = cached;
-    plan.monthly_provisioned_usd = provisioned;
+    plan.tiers = tiers;
+    plan.reserve = reserve;
+    plan.prompt_cache_note = prompt_cache_note;
     Ok(plan)
 }

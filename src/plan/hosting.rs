@@ -26,7 +26,20 @@ pub struct ServedModel {
     pub context_window: f64,
     #[serde(default)]
     pub bedrock_model_ids: Vec<String>,
+    /// Quota tokens bedrock-runtime charges per output token (output burndown), with its
+    /// source; 1 where the catalog says nothing (AWS: 1 for all but the models it names).
+    #[serde(default = "one")]
+    pub output_burndown: f64,
+    #[serde(default)]
+    pub burndown_source: Option<String>,
+    /// The shortest prefix the model's prompt cache takes (tokens); none: no prompt caching.
+    #[serde(default)]
+    pub prompt_cache_min_tokens: Option<f64>,
     pub source: String,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

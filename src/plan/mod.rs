@@ -13,6 +13,7 @@ pub mod sagemaker;
 pub mod scenario;
 pub mod serverless;
 pub mod simulate;
+pub mod tiers;
 pub mod types;
 
 use std::time::Instant;
@@ -110,8 +111,12 @@ fn plan_option(
             name,
             model,
             model_id,
+            endpoint,
+            inference_profile,
             quota_tpm,
             quota_rpm,
+            quota_input_tpm,
+            quota_output_tpm,
             model_max_tokens,
             provisioned_model_units,
             ..
@@ -121,8 +126,12 @@ fn plan_option(
                 name,
                 model,
                 model_id,
+                endpoint: *endpoint,
+                inference_profile: *inference_profile,
                 quota_tpm: *quota_tpm,
                 quota_rpm: *quota_rpm,
+                quota_input_tpm: *quota_input_tpm,
+                quota_output_tpm: *quota_output_tpm,
                 model_max_tokens: *model_max_tokens,
                 provisioned_model_units: *provisioned_model_units,
             },

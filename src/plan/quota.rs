@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::quota::InferenceEndpoint;
+
 /// Headroom on the simulated p99 minute when asking for a quota.
 pub const HEADROOM: f64 = 1.25;
 /// Asks are rounded up to these steps.
@@ -22,10 +24,15 @@ pub fn tidy(value: f64, step: f64) -> f64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QuotaName {
-    /// Tokens per minute (input + max_tokens reserved at the start, settled at the end).
+    /// bedrock-runtime tokens per minute (input + max_tokens reserved at the start, settled at
+    /// the end).
     Tpm,
-    /// Requests per minute.
+    /// bedrock-runtime requests per minute (where the account still has the quota).
     Rpm,
+    /// bedrock-mantle input tokens per minute (uncached input + max_tokens at admission).
+    InputTpm,
+    /// bedrock-mantle output tokens per minute.
+    OutputTpm,
 }
 
 impl QuotaName {
@@ -33,12 +40,45 @@ impl QuotaName {
         match self {
             QuotaName::Tpm => "tokens per minute",
             QuotaName::Rpm => "requests per minute",
+            QuotaName::InputTpm => "input tokens per minute",
+            QuotaName::OutputTpm => "output tokens per minute",
         }
     }
     pub fn short_label(self) -> &'static str {
         match self {
             QuotaName::Tpm => "TPM",
             QuotaName::Rpm => "RPM",
+            QuotaName::InputTpm => "input TPM",
+            QuotaName::OutputTpm => "output TPM",
+        }
+    }
+
+    fn step(self) -> f64 {
+        match self {
+            QuotaName::Rpm => RPM_STEP,
+            _ => TPM_STEP,
+        }
+    }
+
+    /// The quota's name in Service Quotas (AWS Bedrock User Guide, "Quotas for the
+    /// bedrock-runtime endpoint" and "Quotas for the bedrock-mantle endpoint", read
+    /// 2026-11-30), for the model's display name.
+    pub fn service_quota_name(self, model: &str, cross_region: bool) -> String {
+        match (self, cross_region) {
+            (QuotaName::Tpm, false) => format!("On-demand InvokeModel tokens per minute for {model}"),
+            (QuotaName::Tpm, true) => {
+                format!("Cross-Region InvokeModel tokens per minute for {model}")
+            }
+            (QuotaName::Rpm, false) => {
+                format!("On-demand InvokeModel requests per minute for {model}")
+            }
+            (QuotaName::Rpm, true) => {
+                format!("Cross-Region InvokeModel requests per minute for {model}")
+            }
+            (QuotaName::InputTpm, _) => format!("Bedrock Mantle input tokens per minute for {model}"),
+            (QuotaName::OutputTpm, _) => {
+                format!("Bedrock Mantle output tokens per minute for {model}")
+            }
         }
     }
 }
@@ -47,10 +87,16 @@ impl QuotaName {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuotaCheck {
     pub quota: QuotaName,
+    /// Its name in Service Quotas.
+    pub service_quota_name: String,
     pub current: f64,
-    /// The steady peak's p99 minute (TPM: reserved at request starts; RPM: requests started),
-    /// with no quota in the way.
+    /// The steady peak's p99 minute (TPM: reserved at request starts; input TPM: uncached input
+    /// + max_tokens at starts; output TPM: output tokens; RPM: requests started), with no quota
+    /// in the way.
     pub peak_p99_minute: f64,
+    /// The peak hour's median minute (the steady state AWS asks for beside the peak).
+    #[serde(default)]
+    pub peak_p50_minute: f64,
     /// The peak's p99 minute × `HEADROOM`, rounded up: what the headroom policy needs.
     pub needed: f64,
     /// Share of attempts throttled at the planned peak with this quota at its current value
@@ -66,14 +112,12 @@ impl QuotaCheck {
     /// Decides on one quota from the simulated evidence.
     pub fn decide(
         quota: QuotaName,
+        service_quota_name: String,
         current: f64,
         peak_p99_minute: f64,
         throttle_rate_at_current: f64,
     ) -> QuotaCheck {
-        let step = match quota {
-            QuotaName::Tpm => TPM_STEP,
-            QuotaName::Rpm => RPM_STEP,
-        };
+        let step = quota.step();
         let short = throttle_rate_at_current > 0.0;
         let needed = tidy(peak_p99_minute * HEADROOM, step);
         let requested = short.then(|| {
@@ -85,7 +129,9 @@ impl QuotaCheck {
         });
         QuotaCheck {
             quota,
+            service_quota_name,
             current,
+            peak_p50_minute: 0.0,
             peak_p99_minute,
             needed,
             throttle_rate_at_current,
@@ -105,6 +151,11 @@ impl QuotaCheck {
 pub struct QuotaEvidence {
     pub option: String,
     pub model_id: String,
+    /// The model's display name (catalog/models.toml), as Service Quotas names it.
+    pub model: String,
+    pub endpoint: InferenceEndpoint,
+    /// Through a cross-Region inference profile (its own quota) rather than in-Region.
+    pub cross_region: bool,
     pub region: String,
     pub use_case: String,
     pub workload: String,
@@ -120,10 +171,29 @@ pub struct QuotaEvidence {
     pub warmup_s: f64,
     pub measured_minutes: u32,
     pub peak_tpm_charged: f64,
+    /// The peak's p99 minute of tokens reserved at admission (input + max_tokens) and of
+    /// requests started.
+    pub peak_tpm_reserved: f64,
+    pub peak_rpm: f64,
     pub headroom: f64,
-    pub tpm: QuotaCheck,
-    /// None when the model has no RPM quota.
-    pub rpm: Option<QuotaCheck>,
+    /// Per request at the peak: mean input tokens (cached prefix included), of which read
+    /// from the prompt cache, mean output tokens, max_tokens as sent, and what admission
+    /// reserves (runtime: input + max_tokens; mantle: uncached input + max_tokens).
+    pub mean_input_tokens: f64,
+    pub mean_cached_input_tokens: f64,
+    pub mean_output_tokens: f64,
+    pub max_tokens: f64,
+    pub mean_reservation_tokens: f64,
+    /// Quota tokens charged per output token (bedrock-runtime), with its source.
+    pub output_burndown: f64,
+    pub burndown_source: String,
+    /// Share of requests with more than 25,000 input tokens (AWS asks for it).
+    pub share_over_25k_input: f64,
+    /// Expected growth a month and the p99 minute it implies six months on, per quota.
+    pub monthly_growth: f64,
+    /// Each quota: TPM (and RPM where enforced) on bedrock-runtime; input and output TPM on
+    /// bedrock-mantle.
+    pub checks: Vec<QuotaCheck>,
     /// Share of attempts throttled at the peak with both quotas at their current values, and
     /// with both at the planned values (asks where short).
     pub throttle_rate_current: f64,
@@ -134,11 +204,25 @@ pub struct QuotaEvidence {
 
 impl QuotaEvidence {
     pub fn checks(&self) -> impl Iterator<Item = &QuotaCheck> {
-        std::iter::once(&self.tpm).chain(self.rpm.as_ref())
+        self.checks.iter()
+    }
+
+    pub fn check(&self, quota: QuotaName) -> Option<&QuotaCheck> {
+        self.checks.iter().find(|c| c.quota == quota)
     }
 
     pub fn any_short(&self) -> bool {
         self.checks().any(|c| c.short)
+    }
+
+    /// The check the headline figures use: TPM on bedrock-runtime, input TPM on bedrock-mantle.
+    pub fn main_check(&self) -> &QuotaCheck {
+        &self.checks[0]
+    }
+
+    /// The p99 minute six months on at the scenario's growth.
+    pub fn in_six_months(&self, c: &QuotaCheck) -> f64 {
+        c.peak_p99_minute * (1.0 + self.monthly_growth).powi(6)
     }
 }
 
@@ -149,14 +233,14 @@ mod tests {
     #[test]
     fn only_a_throttled_quota_is_asked_for() {
         // The p99 minute fits well under the quota and nothing was throttled: no ask.
-        let fine = QuotaCheck::decide(QuotaName::Tpm, 600_000.0, 150_000.0, 0.0);
+        let fine = QuotaCheck::decide(QuotaName::Tpm, "q".into(), 600_000.0, 150_000.0, 0.0);
         assert!(!fine.short && fine.requested.is_none());
         assert_eq!(fine.planned(), 600_000.0);
         // Throttled: ask for p99 × 1.25 rounded up to 10,000 (412,345 × 1.25 = 515,431).
-        let short = QuotaCheck::decide(QuotaName::Tpm, 300_000.0, 412_345.0, 0.02);
+        let short = QuotaCheck::decide(QuotaName::Tpm, "q".into(), 300_000.0, 412_345.0, 0.02);
         assert_eq!(short.requested, Some(520_000.0));
         // Throttled by bursts although the p99 minute fits: 25 % over the current value.
-        let bursty = QuotaCheck::decide(QuotaName::Rpm, 800.0, 600.0, 0.001);
+        let bursty = QuotaCheck::decide(QuotaName::Rpm, "q".into(), 800.0, 600.0, 0.001);
         assert_eq!(bursty.requested, Some(1_000.0));
     }
 }

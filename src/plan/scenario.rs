@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::capacity::SloLimits;
+use crate::quota::bucket::InferenceEndpoint;
 use super::error::PlanError;
 
 /// The built-in example, compiled in so that `llmcap plan` runs from any directory.
@@ -38,7 +39,50 @@ pub struct Scenario {
     /// Length of the simulated peak (its measured window, after a warm-up).
     #[serde(default = "half_hour")]
     pub peak_duration_s: f64,
+    /// Prompt caching: the prefix every request repeats (the system prompt), read from Bedrock's
+    /// cache by the options whose model offers caching.
+    #[serde(default)]
+    pub prompt_cache: Option<PromptCache>,
+    /// Expected growth in volume a month (0.05 = 5 %), for the quota documents' outlook.
+    #[serde(default)]
+    pub monthly_growth: f64,
     pub option: Vec<PlanOption>,
+}
+
+/// The cacheable prefix of every request and how often it is found cached.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptCache {
+    /// Tokens of the prefix; default: the workload's system prompt.
+    #[serde(default)]
+    pub prefix_tokens: Option<f64>,
+    /// Share of requests that read the prefix from the cache; the rest write it. Default 0.95:
+    /// Bedrock's cache lives 5 minutes from its last use, so during working hours only the
+    /// first request after a quiet spell misses (an assumption; set it from your traffic).
+    #[serde(default = "cache_hit_rate")]
+    pub hit_rate: f64,
+}
+
+fn cache_hit_rate() -> f64 {
+    0.95
+}
+
+/// How a Bedrock option reaches the model: in its Region on demand, or through a cross-Region
+/// inference profile (its own TPM quota; a global profile is priced below a geographic one for
+/// newer models).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InferenceProfile {
+    #[default]
+    InRegion,
+    Geographic,
+    Global,
+}
+
+impl InferenceProfile {
+    pub fn cross_region(self) -> bool {
+        !matches!(self, InferenceProfile::InRegion)
+    }
 }
 
 fn one() -> u64 {
@@ -89,11 +133,26 @@ pub enum PlanOption {
         model: String,
         profile: String,
         model_id: String,
-        /// The account's current quota; default: the profile's `[limits]`.
+        /// `runtime` (bedrock-runtime: InvokeModel, Converse; one TPM quota, input and output
+        /// combined) or `mantle` (bedrock-mantle: OpenAI and Anthropic APIs; input and output
+        /// TPM quotas apart).
+        #[serde(default)]
+        endpoint: InferenceEndpoint,
+        /// In-Region on-demand, or a cross-Region inference profile (geographic or global).
+        #[serde(default)]
+        inference_profile: InferenceProfile,
+        /// bedrock-runtime: the account's current TPM quota; default: the profile's `[limits]`.
         #[serde(default)]
         quota_tpm: Option<f64>,
+        /// bedrock-runtime: an RPM quota, only where the account still has one (AWS stopped
+        /// enforcing RPM in 2026-05).
         #[serde(default)]
         quota_rpm: Option<f64>,
+        /// bedrock-mantle: the account's current input- and output-tokens-per-minute quotas.
+        #[serde(default)]
+        quota_input_tpm: Option<f64>,
+        #[serde(default)]
+        quota_output_tpm: Option<f64>,
         #[serde(default = "model_max")]
         model_max_tokens: f64,
         /// Bedrock Provisioned Throughput model units to price as well (no commitment).
@@ -262,6 +321,27 @@ impl Scenario {
                 "must be in [0, 1): a share of requests, 0.01 = 1 %",
             );
         }
+        if let Some(cache) = &self.prompt_cache {
+            if let Some(p) = cache.prefix_tokens {
+                if !(p >= 1.0 && p <= 1e6) {
+                    return bad("prompt_cache.prefix_tokens", &p, "must be 1–1,000,000 tokens");
+                }
+            }
+            if !(cache.hit_rate >= 0.0 && cache.hit_rate <= 1.0) {
+                return bad(
+                    "prompt_cache.hit_rate",
+                    &cache.hit_rate,
+                    "must be in [0, 1]: the share of requests that find the prefix cached",
+                );
+            }
+        }
+        if !(self.monthly_growth > -1.0 && self.monthly_growth <= 10.0) {
+            return bad(
+                "monthly_growth",
+                &self.monthly_growth,
+                "must be in (-1, 10]: growth in volume a month, 0.05 = 5 %",
+            );
+        }
         if self.option.is_empty() {
             return Err(PlanError::Syntax {
                 origin: origin.to_string(),
@@ -309,12 +389,53 @@ fn validate_option(option: &PlanOption, i: usize, origin: &str) -> Result<(), Pl
     };
     match option {
         PlanOption::Bedrock {
+            endpoint,
             quota_tpm,
             quota_rpm,
+            quota_input_tpm,
+            quota_output_tpm,
             model_max_tokens,
             provisioned_model_units,
             ..
         } => {
+            match endpoint {
+                InferenceEndpoint::Mantle => {
+                    if quota_tpm.is_some() || quota_rpm.is_some() {
+                        return bad(
+                            "quota_tpm",
+                            &quota_tpm.or(*quota_rpm).unwrap_or_default(),
+                            "bedrock-mantle has no combined TPM or RPM quota: give quota_input_tpm and quota_output_tpm instead",
+                        );
+                    }
+                    for (name, value) in [
+                        ("quota_input_tpm", quota_input_tpm),
+                        ("quota_output_tpm", quota_output_tpm),
+                    ] {
+                        match value {
+                            None => {
+                                return bad(
+                                    name,
+                                    &"(missing)",
+                                    "a bedrock-mantle option needs its current quota: the value of \"Bedrock Mantle input/output tokens per minute\" in Service Quotas",
+                                )
+                            }
+                            Some(v) if !(*v >= 1_000.0 && *v <= 1e10) => {
+                                return bad(name, v, "must be 1,000–10,000,000,000 tokens a minute")
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                InferenceEndpoint::Runtime => {
+                    if let Some(v) = quota_input_tpm.or(*quota_output_tpm) {
+                        return bad(
+                            "quota_input_tpm",
+                            &v,
+                            "input and output TPM quotas are bedrock-mantle's: set endpoint = \"mantle\", or give quota_tpm for bedrock-runtime",
+                        );
+                    }
+                }
+            }
             if let Some(tpm) = quota_tpm {
                 if !(*tpm >= 1_000.0 && *tpm <= 1e10) {
                     return bad(

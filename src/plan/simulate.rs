@@ -126,6 +126,8 @@ pub fn minutes_of(result: &SimResult) -> Vec<MinuteTpm> {
             tpm_reserved: m.tpm_reserved,
             tpm_charged: m.tpm_charged,
             rpm: m.rpm,
+            input_tpm_reserved: m.input_tpm_reserved,
+            output_tokens: m.output_tokens,
         })
         .collect()
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::capacity::{CurvePoint, SloLimits};
 use super::hosting::Hosting;
 use super::quota::QuotaEvidence;
+use super::tiers::{ReserveDecision, TierCost};
 use crate::cost::budget::Budget;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +34,22 @@ pub struct MinuteTpm {
     pub tpm_reserved: f64,
     pub tpm_charged: f64,
     pub rpm: u64,
+    /// Uncached input + max_tokens at starts (bedrock-mantle's input TPM) and output tokens.
+    #[serde(default)]
+    pub input_tpm_reserved: f64,
+    #[serde(default)]
+    pub output_tokens: f64,
+}
+
+impl MinuteTpm {
+    /// The figure the endpoint's main quota sees: combined TPM reserved on bedrock-runtime,
+    /// input TPM reserved on bedrock-mantle.
+    pub fn main_figure(&self, endpoint: crate::quota::InferenceEndpoint) -> f64 {
+        match endpoint {
+            crate::quota::InferenceEndpoint::Runtime => self.tpm_reserved,
+            crate::quota::InferenceEndpoint::Mantle => self.input_tpm_reserved,
+        }
+    }
 }
 
 /// Monthly cost against volume v (requests a month): `fixed_usd + per_request_usd × v`.
@@ -86,8 +103,13 @@ pub struct OptionPlan {
     pub requests_per_user_hour: f64,
     pub monthly_list_usd: f64,
     pub monthly_on_demand_usd: f64,
-    pub monthly_batch_usd: Option<f64>,
-    pub monthly_cached_prompt_usd: Option<f64>,
+    /// Bedrock: the same month under each tier the model is sold in (Standard, Priority, Flex,
+    /// Batch, Reserved, Provisioned Throughput), and whether this workload can use it.
+    pub tiers: Vec<TierCost>,
+    /// Bedrock: whether reserving the peak's tokens per minute pays, where Reserved is priced.
+    pub reserve: Option<ReserveDecision>,
+    /// Bedrock: how the prompt cache was applied (or why not).
+    pub prompt_cache_note: Option<String>,
     pub cost_per_request_usd: f64,
     /// The part of the monthly on-demand cost that does not follow volume: all of an always-on
     /// fleet's, an autoscaled fleet's minimum instances around the clock, nothing for
@@ -96,8 +118,6 @@ pub struct OptionPlan {
     /// SageMaker: instance-hours a month and how they were found.
     pub instance_hours_per_month: Option<f64>,
     pub fleet_basis: Option<String>,
-    /// Bedrock Provisioned Throughput: model units × hourly price × 730 h.
-    pub monthly_provisioned_usd: Option<f64>,
     pub budget: Budget,
     pub price_source: String,
     /// The capacity search's simulations, by users (SageMaker: one instance's).

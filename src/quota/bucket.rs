@@ -23,6 +23,26 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Bedrock's two inference endpoints, each with its own quotas.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InferenceEndpoint {
+    /// bedrock-runtime: InvokeModel, Converse (and its Chat Completions and Messages APIs).
+    #[default]
+    Runtime,
+    /// bedrock-mantle: OpenAI Responses and Chat Completions, Anthropic Messages.
+    Mantle,
+}
+
+impl InferenceEndpoint {
+    pub fn host(self) -> &'static str {
+        match self {
+            InferenceEndpoint::Runtime => "bedrock-runtime",
+            InferenceEndpoint::Mantle => "bedrock-mantle",
+        }
+    }
+}
+
 /// The bedrock-runtime limits in force for one model × Region.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuotaLimits {

@@ -4,5 +4,5 @@
 pub mod bucket;
 
 pub use bucket::{
-    Ask, Charge, MantleLimits, Quota, QuotaLimits, QuotaState, Reservation, ThrottleReason, Used,
+    Ask, Charge, InferenceEndpoint, MantleLimits, Quota, QuotaLimits, QuotaState, Reservation, ThrottleReason, Used,
 };

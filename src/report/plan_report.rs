@@ -141,24 +141,26 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
         let Some(quota) = &option.quota else {
             continue;
         };
-        let quota_tpm = quota.tpm.current;
+        let main = quota.main_check();
+        let quota_tpm = main.current;
         let mut minutes = Vec::new();
         for m in &option.peak_minutes {
             tpm_rows.push(TpmRow {
                 option: option.name.clone(),
                 minute: f64::from(m.minute),
-                tpm_reserved: m.tpm_reserved,
+                tpm_reserved: m.main_figure(quota.endpoint),
                 tpm_charged: m.tpm_charged,
                 quota_tpm,
             });
-            minutes.push((f64::from(m.minute), m.tpm_reserved));
+            minutes.push((f64::from(m.minute), m.main_figure(quota.endpoint)));
         }
         quota_sentences.push(format!(
-            "At the peak, {} reserves up to {} TPM (p99 minute) against a quota of {} ({:.0} %). {}",
+            "At the peak, {} reserves up to {} {} (p99 minute) against a quota of {} ({:.0} %). {}",
             option.name,
-            thousands(quota.tpm.peak_p99_minute),
+            thousands(main.peak_p99_minute),
+            main.quota.short_label(),
             thousands(quota_tpm),
-            100.0 * quota.tpm.peak_p99_minute / quota_tpm,
+            100.0 * main.peak_p99_minute / quota_tpm,
             ask_sentences(quota)
         ));
         tpm_series.push(TpmSeries {

@@ -207,7 +207,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
     md += "\n## For finance: cost and budget\n\n";
     for o in &plan.options {
         md += &format!(
-            "### {}\n\n- list price: {}/month; realistic P50 {}, P90 {} ({:.2}×–{:.2}× list)\n- on-demand as simulated: {}/month{}{}{}\n- prices: {}\n- profile: {}\n- performance model: {}\n",
+            "### {}\n\n- list price: {}/month; realistic P50 {}, P90 {} ({:.2}×–{:.2}× list)\n- on-demand as simulated: {}/month\n- prices: {}\n- profile: {}\n- performance model: {}\n",
             o.name,
             usd(o.budget.list_monthly_usd),
             usd(o.budget.p50_monthly_usd),
@@ -215,9 +215,6 @@ pub fn plan_markdown(plan: &Plan) -> String {
             o.budget.multiplier_p50,
             o.budget.multiplier_p90,
             usd(o.monthly_on_demand_usd),
-            o.monthly_batch_usd.map_or(String::new(), |b| format!("; batch {}", usd(b))),
-            o.monthly_cached_prompt_usd.map_or(String::new(), |c| format!("; system prompt cached {}", usd(c))),
-            o.monthly_provisioned_usd.map_or(String::new(), |p| format!("; Provisioned Throughput {}", usd(p))),
             o.price_source,
             o.profile_source,
             o.performance_model
@@ -225,6 +222,10 @@ pub fn plan_markdown(plan: &Plan) -> String {
         if let Some(basis) = &o.fleet_basis {
             md += &format!("- billed: {basis}\n");
         }
+        if let Some(note) = &o.prompt_cache_note {
+            md += &format!("- {note}\n");
+        }
+        md += &tiers_markdown(o);
         md += "\n| factor | mean $/month | share of uplift |\n| --- | --- | --- |\n";
         for s in &o.budget.shares {
             md += &format!(
@@ -249,11 +250,14 @@ pub fn plan_markdown(plan: &Plan) -> String {
     for o in &plan.options {
         if let Some(q) = &o.quota {
             let file = quota_file(&o.name);
+            let main = q.main_check();
             md += &format!(
-                "- {}: p99 minute {} TPM reserved at the peak against {} ({}); see [{file}]({file})\n",
+                "- {} ({}): p99 minute {} {} reserved at the peak against {} ({}); see [{file}]({file})\n",
                 o.name,
-                thousands(q.tpm.peak_p99_minute),
-                thousands(q.tpm.current),
+                q.endpoint.host(),
+                thousands(main.peak_p99_minute),
+                main.quota.short_label(),
+                thousands(main.current),
                 quota_summary(q),
             );
         }
@@ -263,6 +267,51 @@ pub fn plan_markdown(plan: &Plan) -> String {
         md += &format!("- {a}\n");
     }
     md
+}
+
+/// A Bedrock option's month under each tier it is sold in, and whether reserving pays.
+pub fn tiers_markdown(o: &OptionPlan) -> String {
+    if o.tiers.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "\n| tier | $/month | for this workload | note |\n| --- | --- | --- | --- |\n",
+    );
+    for t in &o.tiers {
+        md += &format!(
+            "| {} | {} | {} | {} |\n",
+            t.tier.label(),
+            thousands(t.monthly_usd),
+            if t.fits_workload { "yes" } else { "no" },
+            t.note
+        );
+    }
+    if let Some(r) = &o.reserve {
+        md += &format!("\n{}\n", reserve_sentence(r, o.monthly_requests));
+    }
+    md
+}
+
+/// Reserve or not, in one paragraph: what reserving the peak costs, how much of the reserved
+/// capacity the month uses, and the price and the volume at which it would pay.
+pub fn reserve_sentence(r: &crate::plan::tiers::ReserveDecision, monthly_requests: f64) -> String {
+    format!(
+        "Reserve or not: reserving the peak ({} input and {} output tokens a minute, 1-month term) costs {} a month against {} for the same tokens on Standard, so it {}. The month uses {} of the reserved input capacity and {} of the output (tokens ÷ reserved TPM × 43,800 minutes); at these prices reserving pays above {} and {}, i.e. above {} requests a month at this peak ({:.1}× this scenario's volume). It would pay here if AWS quoted less than ${:.2} per 1K input TPM-month and ${:.2} per 1K output TPM-month. Reserved prices: {}.",
+        thousands(r.input_tpm),
+        thousands(r.output_tpm),
+        usd(r.monthly_usd),
+        usd(r.standard_usd_same_tokens),
+        if r.pays { "pays" } else { "does not pay" },
+        percent(r.load_factor_input),
+        percent(r.load_factor_output),
+        percent(r.break_even_load_factor_input),
+        percent(r.break_even_load_factor_output),
+        thousands(r.break_even_requests_per_month),
+        r.break_even_requests_per_month / monthly_requests.max(1.0),
+        r.break_even_price_input,
+        r.break_even_price_output,
+        r.price_source
+    )
 }
 
 /// The terminal summary after `llmcap plan`.

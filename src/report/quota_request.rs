@@ -1,10 +1,14 @@
-//! The quota document for one Bedrock option: current against needed for each quota, and an
-//! ask only where the simulated peak throttles at the current value. Every figure is taken from
-//! the plan's `QuotaEvidence` and printed with `format::thousands` (a test compares them).
+//! The quota document for one Bedrock option, in the shape AWS support asks for: per model,
+//! endpoint and Region (or inference profile) each quota's Service Quotas name, current and
+//! requested value, the steady and peak minute, the tokens per request and what admission
+//! reserves, the share of long prompts, growth, and the use case; then the evidence. An ask
+//! appears only where the simulated peak throttles at the current value. Every figure is taken
+//! from the plan's `QuotaEvidence` and printed with `format::thousands` (a test compares them).
 
 use crate::format::{percent, thousands};
-use crate::plan::quota::{QuotaCheck, QuotaEvidence, HEADROOM};
+use crate::plan::quota::{QuotaCheck, QuotaEvidence, QuotaName, HEADROOM};
 use crate::plan::SloLimits;
+use crate::quota::InferenceEndpoint;
 
 fn verdict(c: &QuotaCheck) -> String {
     match c.requested {
@@ -13,16 +17,45 @@ fn verdict(c: &QuotaCheck) -> String {
     }
 }
 
-fn row(c: &QuotaCheck) -> String {
-    format!(
-        "| {} | {} | {} | {} | {} | {} |\n",
-        c.quota.label(),
-        thousands(c.current),
-        thousands(c.peak_p99_minute),
-        percent(c.throttle_rate_at_current),
-        thousands(c.needed),
-        verdict(c)
-    )
+/// The request table: one row per quota, as a support case lists them.
+pub fn request_table(e: &QuotaEvidence) -> String {
+    let mut table = String::from(
+        "| quota (Service Quotas name) | current | requested | median minute at the peak | p99 minute at the peak | p99 minute in 6 months |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for c in e.checks() {
+        table += &format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            c.service_quota_name,
+            thousands(c.current),
+            c.requested
+                .map_or("no change".to_string(), |ask| format!("**{}**", thousands(ask))),
+            thousands(c.peak_p50_minute),
+            thousands(c.peak_p99_minute),
+            thousands(e.in_six_months(c)),
+        );
+    }
+    table
+}
+
+/// Current against needed for each quota, with the throttling each one causes alone.
+pub fn checks_table(e: &QuotaEvidence) -> String {
+    let mut table = String::from(
+        "| quota | current | p99 minute at the peak | throttled at current | needed (p99 × headroom) | verdict |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for c in e.checks() {
+        table += &format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            c.quota.label(),
+            thousands(c.current),
+            thousands(c.peak_p99_minute),
+            percent(c.throttle_rate_at_current),
+            thousands(c.needed),
+            verdict(c)
+        );
+    }
+    table
 }
 
 /// The asks, one sentence per short quota; or why none is needed.
@@ -32,8 +65,8 @@ pub fn ask_sentences(e: &QuotaEvidence) -> String {
         .filter_map(|c| {
             c.requested.map(|ask| {
                 format!(
-                    "Raise {} for `{}` in {} from {} to **{}**: at {} the simulated peak throttles {} of attempts.",
-                    c.quota.label(),
+                    "Raise \"{}\" for `{}` in {} from {} to **{}**: at {} the simulated peak throttles {} of attempts.",
+                    c.service_quota_name,
                     e.model_id,
                     e.region,
                     thousands(c.current),
@@ -45,12 +78,21 @@ pub fn ask_sentences(e: &QuotaEvidence) -> String {
         })
         .collect();
     if asks.is_empty() {
-        let tpm_use = e.tpm.peak_p99_minute / e.tpm.current;
+        let uses: Vec<String> = e
+            .checks()
+            .map(|c| {
+                format!(
+                    "{} of the {} quota",
+                    percent(c.peak_p99_minute / c.current),
+                    c.quota.short_label()
+                )
+            })
+            .collect();
         format!(
-            "No increase is needed: at the current quotas the simulated peak of {} users throttles {} of attempts, and its p99 minute uses {} of the tokens-per-minute quota.",
+            "No increase is needed: at the current quotas the simulated peak of {} users throttles {} of attempts, and its p99 minute uses {}.",
             e.peak_users,
             percent(e.throttle_rate_current),
-            percent(tpm_use)
+            uses.join(" and ")
         )
     } else {
         format!(
@@ -60,6 +102,30 @@ pub fn ask_sentences(e: &QuotaEvidence) -> String {
             percent(e.error_rate_planned),
             percent(e.throttle_rate_current)
         )
+    }
+}
+
+/// How the endpoint counts a request against its quotas, in the document's words.
+fn semantics(e: &QuotaEvidence) -> String {
+    match e.endpoint {
+        InferenceEndpoint::Runtime => format!(
+            "bedrock-runtime counts input and output against one tokens-per-minute quota{}: at each \
+             request start it reserves input (cache reads included) + max_tokens; at the end it \
+             settles input − cache reads + output × {} (the model's output burndown: {}) and \
+             refunds the rest",
+            if e.cross_region {
+                " (the cross-Region inference profile's own quota)"
+            } else {
+                ""
+            },
+            e.output_burndown,
+            e.burndown_source
+        ),
+        InferenceEndpoint::Mantle => "bedrock-mantle has separate input and output tokens-per-minute \
+             quotas and no RPM quota: admission checks uncached input + max_tokens against input \
+             TPM (cache reads do not count); output tokens count against output TPM as they are \
+             produced"
+            .to_string(),
     }
 }
 
@@ -82,42 +148,84 @@ pub fn markdown(e: &QuotaEvidence, slo: &SloLimits, generated_on: &str) -> Strin
             e.planned_users
         )
     };
-    let mut table = String::from(
-        "| quota | current | p99 minute at the peak | throttled at current | needed (p99 × headroom) | verdict |\n\
-         | --- | --- | --- | --- | --- | --- |\n",
-    );
-    for c in e.checks() {
-        table += &row(c);
-    }
+    let access = if e.cross_region {
+        "through a cross-Region inference profile"
+    } else {
+        "on demand in the Region"
+    };
+    let rpm_line = match (e.check(QuotaName::Rpm), e.endpoint) {
+        (Some(_), _) => thousands(e.peak_rpm),
+        (None, InferenceEndpoint::Mantle) => {
+            format!("{} (bedrock-mantle has no RPM quota)", thousands(e.peak_rpm))
+        }
+        (None, InferenceEndpoint::Runtime) => format!(
+            "{} (no RPM quota stated: AWS no longer enforces RPM on bedrock-runtime)",
+            thousands(e.peak_rpm)
+        ),
+    };
+    let main_line = match e.endpoint {
+        InferenceEndpoint::Runtime => format!(
+            "| tokens per minute reserved at admission (input + max_tokens) | {} |\n",
+            thousands(e.peak_tpm_reserved)
+        ),
+        InferenceEndpoint::Mantle => format!(
+            "| input tokens per minute at admission (uncached input + max_tokens) | {} |\n\
+             | output tokens per minute | {} |\n",
+            thousands(e.check(QuotaName::InputTpm).map_or(0.0, |c| c.peak_p99_minute)),
+            thousands(e.check(QuotaName::OutputTpm).map_or(0.0, |c| c.peak_p99_minute))
+        ),
+    };
     format!(
-        "# {title}: {model} in {region}\n\n\
+        "# {title}: {model} ({model_id}) on {host} in {region}\n\n\
          Generated by llmcap on {generated_on}.\n\n\
+         ## Request\n\n\
+         Model `{model_id}` ({model}), endpoint `{host}`, Region {region}, {access}.\n\n\
+         {request}\n\
+         | per request at the peak | value |\n| --- | --- |\n\
+         | average input tokens | {mean_in} |\n\
+         | of which read from the prompt cache | {cached} |\n\
+         | average output tokens | {mean_out} |\n\
+         | max_tokens sent | {max_tokens} |\n\
+         | reserved at admission (average) | {reservation} |\n\
+         | requests above 25,000 input tokens | {long} |\n\
+         | expected growth | {growth} a month (the 6-month column above) |\n\n\
          ## Use case\n\n{use_case}\n\n\
          ## Workload\n\n{workload}\n\n\
          ## Method\n\n\
          A discrete-event simulation of the peak hour replays the workload through a performance \
-         profile of the model and Bedrock's quota semantics (at each request start Bedrock reserves \
-         input + max_tokens; at the end it settles input + output and refunds the rest). Users start \
-         in the steady phase of their think-time and session cycle; the first {warmup} s are a \
-         warm-up left out of every figure, and percentiles are over the {minutes} measured minutes. \
-         With no quota in the way the SLO (p95 TTFT ≤ {ttft} s, p95 TPOT ≤ {tpot} s) holds up to \
-         {at_least}{knee} users{searched}; the planning policy keeps load at or below 60 % of that ({planned} users). \
-         The scenario's peak is {peak} users, {share_of_knee} of the knee: {planning}.\n\n\
-         Headroom policy: a quota is asked for only when the simulated peak throttles at its current \
-         value (each quota simulated with the other out of the way); the ask is the p99 minute × \
-         {headroom}, rounded up.\n\n\
+         profile of the model and Bedrock's quota semantics ({semantics}). Users start in the \
+         steady phase of their think-time and session cycle; the first {warmup} s are a warm-up \
+         left out of every figure, and percentiles are over the {minutes} measured minutes. With \
+         no quota in the way the SLO (p95 TTFT ≤ {ttft} s, p95 TPOT ≤ {tpot} s) holds up to \
+         {at_least}{knee} users{searched}; the planning policy keeps load at or below 60 % of \
+         that ({planned} users). The scenario's peak is {peak} users, {share_of_knee} of the knee: \
+         {planning}.\n\n\
+         Headroom policy: a quota is asked for only when the simulated peak throttles at its \
+         current value (each quota simulated with the others out of the way); the ask is the p99 \
+         minute × {headroom}, rounded up.\n\n\
          ## Calibration evidence\n\n{calibration}\n\n\
          ## Simulated peak at {peak} users (p99 minute, no quota in the way)\n\n\
          | measure | value |\n| --- | --- |\n\
-         | tokens per minute reserved at request start | {reserved} |\n\
-         | tokens per minute charged | {charged} |\n\
+         {main_line}\
+         | tokens per minute charged (input − cache reads + output × burndown) | {charged} |\n\
          | requests per minute | {rpm} |\n\n\
-         ## Each quota: current against needed\n\n{table}\n\
+         ## Each quota: current against needed\n\n{checks}\n\
          ## The ask\n\n{ask}\n",
-        model = e.model_id,
+        model = e.model,
+        model_id = e.model_id,
+        host = e.endpoint.host(),
         region = e.region,
+        request = request_table(e),
+        mean_in = thousands(e.mean_input_tokens),
+        cached = thousands(e.mean_cached_input_tokens),
+        mean_out = thousands(e.mean_output_tokens),
+        max_tokens = thousands(e.max_tokens),
+        reservation = thousands(e.mean_reservation_tokens),
+        long = percent(e.share_over_25k_input),
+        growth = percent(e.monthly_growth),
         use_case = e.use_case,
         workload = e.workload,
+        semantics = semantics(e),
         warmup = thousands(e.warmup_s),
         minutes = e.measured_minutes,
         ttft = slo.ttft_p95_s,
@@ -132,12 +240,10 @@ pub fn markdown(e: &QuotaEvidence, slo: &SloLimits, generated_on: &str) -> Strin
         planned = e.planned_users,
         peak = e.peak_users,
         calibration = e.calibration,
-        reserved = thousands(e.tpm.peak_p99_minute),
+        main_line = main_line,
         charged = thousands(e.peak_tpm_charged),
-        rpm = e
-            .rpm
-            .as_ref()
-            .map_or("(no RPM quota for this model)".to_string(), |r| thousands(r.peak_p99_minute)),
+        rpm = rpm_line,
+        checks = checks_table(e),
         headroom = HEADROOM,
         ask = ask_sentences(e),
     )

@@ -166,6 +166,8 @@ pub struct Metrics {
     pub output_tokens: f64,
     pub reserved_tokens: f64,
     pub charged_tokens: f64,
+    /// Completed requests with more than 25,000 input tokens (AWS asks for their share).
+    pub completed_over_25k_input: u64,
     /// Little's law bookkeeping over logical requests (first send → success or give-up).
     in_system: u32,
     in_system_area: f64,
@@ -204,6 +206,7 @@ impl Metrics {
             output_tokens: 0.0,
             reserved_tokens: 0.0,
             charged_tokens: 0.0,
+            completed_over_25k_input: 0,
             in_system: 0,
             in_system_area: 0.0,
             area_at_s: 0.0,
@@ -356,6 +359,9 @@ impl Metrics {
             return;
         }
         self.completed += 1;
+        if input > 25_000.0 {
+            self.completed_over_25k_input += 1;
+        }
         self.input_tokens += input;
         self.output_tokens += output;
         self.ttft.saturating_record(micros(ttft_s));

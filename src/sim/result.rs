@@ -41,6 +41,8 @@ pub struct SimResult {
     pub output_tokens: f64,
     pub reserved_tokens: f64,
     pub charged_tokens: f64,
+    /// Completed requests with more than 25,000 input tokens.
+    pub completed_over_25k_input: u64,
     pub instance_hours: f64,
     pub serverless_compute_s: f64,
     pub littles_law: LittlesLaw,
@@ -85,6 +87,7 @@ impl SimResult {
             output_tokens: m.output_tokens,
             reserved_tokens: m.reserved_tokens,
             charged_tokens: m.charged_tokens,
+            completed_over_25k_input: m.completed_over_25k_input,
             instance_hours: m.instance_seconds / 3_600.0,
             serverless_compute_s: m.compute_seconds,
             littles_law: LittlesLaw { l, lambda_w },
@@ -128,6 +131,12 @@ impl SimResult {
     pub fn output_tpm_percentile(&self, q: f64) -> f64 {
         let mut tpm: Vec<f64> = self.load_minutes().iter().map(|m| m.output_tokens).collect();
         percentile(&mut tpm, q)
+    }
+
+    /// Any per-minute figure, by percentile over the load.
+    pub fn minute_percentile(&self, figure: impl Fn(&MinuteRow) -> f64, q: f64) -> f64 {
+        let mut values: Vec<f64> = self.load_minutes().iter().map(figure).collect();
+        percentile(&mut values, q)
     }
 
     pub fn rpm_percentile(&self, q: f64) -> f64 {
