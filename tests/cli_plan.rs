@@ -412,16 +412,12 @@ fn a_bedrock_option_without_a_quota_takes_the_profiles_default() {
         &["quota", path.to_str().unwrap(), "--json"],
     ));
     let quotas: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(
-        quotas[0]["tpm"]["current"].as_f64(),
-        Some(600_000.0),
-        "{stdout}"
-    );
-    assert_eq!(
-        quotas[0]["rpm"]["current"].as_f64(),
-        Some(800.0),
-        "{stdout}"
-    );
+    let checks = quotas[0]["checks"].as_array().unwrap();
+    assert_eq!(checks[0]["quota"], "tpm", "{stdout}");
+    assert_eq!(checks[0]["current"].as_f64(), Some(600_000.0), "{stdout}");
+    // The profile's 800 RPM is not applied: AWS no longer enforces RPM on bedrock-runtime, so
+    // only a scenario's own quota_rpm adds an RPM check.
+    assert_eq!(checks.len(), 1, "{stdout}");
 }
 
 #[test]
@@ -511,7 +507,13 @@ fn provisioned_throughput_is_priced_when_the_catalog_has_a_price() {
     );
     std::fs::write(catalog.join("bedrock.toml"), priced).unwrap();
     let options: serde_json::Value = serde_json::from_str(&success(&cost(Some(&catalog)))).unwrap();
-    let pt = options[0]["monthly_provisioned_usd"].as_f64().unwrap();
+    let pt = options[0]["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tier"] == "provisioned")
+        .and_then(|t| t["monthly_usd"].as_f64())
+        .unwrap();
     assert!((pt - 2.0 * 21.18 * 730.0).abs() < 1e-6, "{pt}");
 }
 

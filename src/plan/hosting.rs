@@ -104,6 +104,21 @@ impl HostingCatalog {
                     model.name
                 ));
             }
+            if !(model.output_burndown >= 1.0 && model.output_burndown <= 100.0) {
+                return Err(format!(
+                    "{models_origin}: model `{}`: output_burndown must be 1–100 quota tokens per output token",
+                    model.name
+                ));
+            }
+            if model
+                .prompt_cache_min_tokens
+                .is_some_and(|t| !(t >= 0.0 && t <= 1e6))
+            {
+                return Err(format!(
+                    "{models_origin}: model `{}`: prompt_cache_min_tokens must be 0–1,000,000 tokens",
+                    model.name
+                ));
+            }
             if model.open_weights && model.parameters_b.is_none() {
                 return Err(format!(
                     "{models_origin}: model `{}` has open weights but no parameters_b",
