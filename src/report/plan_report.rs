@@ -48,6 +48,16 @@ pub struct CostRow {
     pub monthly_usd_at_plan: f64,
 }
 
+/// One Bedrock option's month under one tier (data/tiers).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TierRow {
+    pub option: String,
+    pub tier: String,
+    pub monthly_usd: f64,
+    pub fits_workload: bool,
+    pub note: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BudgetRow {
     pub option: String,
@@ -323,6 +333,48 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
             })
             .collect(),
     };
+    // Bedrock tiers: the same month at each way AWS sells it, and whether reserving pays.
+    let tier_rows: Vec<TierRow> = options
+        .iter()
+        .flat_map(|o| {
+            o.tiers.iter().map(|t| TierRow {
+                option: o.name.clone(),
+                tier: t.tier.label().to_string(),
+                monthly_usd: t.monthly_usd,
+                fits_workload: t.fits_workload,
+                note: t.note.clone(),
+            })
+        })
+        .collect();
+    write_table(&data, "tiers", &tier_rows)?;
+    let tier_table = TableBlock {
+        caption: "Each Bedrock option's month under every tier its model is sold in (the same tokens; Flex and Batch do not suit interactive traffic). Exported as data/tiers.csv and .parquet.".into(),
+        header: ["option", "tier", "USD/month", "for this workload", "note"].map(String::from).to_vec(),
+        rows: tier_rows
+            .iter()
+            .map(|t| {
+                vec![
+                    t.option.clone(),
+                    t.tier.clone(),
+                    thousands(t.monthly_usd),
+                    if t.fits_workload { "yes" } else { "no" }.to_string(),
+                    t.note.clone(),
+                ]
+            })
+            .collect(),
+    };
+    let reserve_paragraphs: Vec<String> = options
+        .iter()
+        .filter_map(|o| {
+            o.reserve.as_ref().map(|r| {
+                format!(
+                    "{}: {}",
+                    o.name,
+                    crate::report::plan_text::reserve_sentence(r, o.monthly_requests)
+                )
+            })
+        })
+        .collect();
     let mut finance = vec![figure(
         "Monthly cost against volume.",
         &cost_files,
@@ -362,9 +414,9 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
             },
             Section {
                 heading: "For finance: cost, break-even and the realistic budget".into(),
+                paragraphs: reserve_paragraphs,
                 figures: finance,
-                tables: vec![cost_table],
-                ..Section::default()
+                tables: vec![cost_table, tier_table],
             },
             Section {
                 heading: "For engineers: quota".into(),
