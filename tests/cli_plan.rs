@@ -572,8 +572,11 @@ fn serverless_bills_compute_seconds_at_its_memory_price() {
 #[test]
 fn a_short_quota_is_asked_for_from_the_steady_p99_minute_and_the_ask_removes_the_throttling() {
     let dir = tempfile::tempdir().unwrap();
-    let text = BUILTIN
-        .replacen("quota_tpm = 600000", "quota_tpm = 100000\nquota_rpm = 100", 1);
+    let text = BUILTIN.replacen(
+        "quota_tpm = 600000",
+        "quota_tpm = 100000\nquota_rpm = 100",
+        1,
+    );
     std::fs::write(dir.path().join("s.toml"), text).unwrap();
     let stdout = success(&llmcap_in(dir.path(), &["plan", "s.toml", "--out", "plan"]));
     let out = dir.path().join("plan");
@@ -602,8 +605,9 @@ fn a_short_quota_is_asked_for_from_the_steady_p99_minute_and_the_ask_removes_the
         std::fs::read_to_string(out.join(llmcap::report::plan_text::quota_file(&o.name))).unwrap();
     assert!(doc.starts_with("# Quota increase request"));
     assert!(
-        doc.contains("Raise \"On-demand InvokeModel tokens per minute for Llama 3.3 70B Instruct\"")
-            && doc.contains("Raise \"On-demand InvokeModel requests per minute for"),
+        doc.contains(
+            "Raise \"On-demand InvokeModel tokens per minute for Llama 3.3 70B Instruct\""
+        ) && doc.contains("Raise \"On-demand InvokeModel requests per minute for"),
         "{doc}"
     );
     assert!(doc.contains(&percent(q.throttle_rate_planned)));

@@ -129,7 +129,11 @@ fn runtime_reserves_the_cached_prefix_at_admission_all_the_same() {
     let (plain, cached) = (evidence(false), evidence(true));
     let figure = |e: &Value, key: &str| e[key].as_f64().unwrap();
     let checks = plain["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 1, "one combined TPM quota, no RPM: {checks:?}");
+    assert_eq!(
+        checks.len(),
+        1,
+        "one combined TPM quota, no RPM: {checks:?}"
+    );
     assert!(checks[0]["service_quota_name"]
         .as_str()
         .unwrap()

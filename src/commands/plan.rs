@@ -311,8 +311,9 @@ fn print_quota(q: &crate::plan::quota::QuotaEvidence) {
             thousands(c.peak_p99_minute),
             crate::format::percent(c.throttle_rate_at_current),
             thousands(c.needed),
-            c.requested
-                .map_or("sufficient".to_string(), |a| format!("short: ask {}", thousands(a))),
+            c.requested.map_or("sufficient".to_string(), |a| {
+                format!("short: ask {}", thousands(a))
+            }),
         ]);
     }
     println!("{t}");

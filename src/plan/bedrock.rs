@@ -71,10 +71,7 @@ fn price_row<'c>(ctx: &'c Context, o: &BedrockOption) -> Result<&'c BedrockPrice
 }
 
 /// The current quotas of the option: (name, current value) for each quota its endpoint has.
-fn current_quotas(
-    o: &BedrockOption,
-    profile: &Profile,
-) -> Result<Vec<(QuotaName, f64)>, String> {
+fn current_quotas(o: &BedrockOption, profile: &Profile) -> Result<Vec<(QuotaName, f64)>, String> {
     match o.endpoint {
         InferenceEndpoint::Runtime => {
             let tpm = o
@@ -201,13 +198,14 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     let mut checks = Vec::new();
     let mut alone_results = Vec::new();
     for &(name, value) in &current {
-        let alone = sim.peak(users, at(Some(quota_at(o.endpoint, &[(name, value)], burndown))))?;
+        let alone = sim.peak(
+            users,
+            at(Some(quota_at(o.endpoint, &[(name, value)], burndown))),
+        )?;
         // TPM: what admission reserves or what settlement charges (output × burndown),
         // whichever is larger: the bucket must hold the reservations, and drains by the charges.
         let minute = |q: f64| match name {
-            QuotaName::Tpm => peak
-                .reserved_tpm_percentile(q)
-                .max(peak.tpm_percentile(q)),
+            QuotaName::Tpm => peak.reserved_tpm_percentile(q).max(peak.tpm_percentile(q)),
             QuotaName::Rpm => peak.rpm_percentile(q),
             QuotaName::InputTpm => peak.input_tpm_percentile(q),
             QuotaName::OutputTpm => peak.output_tpm_percentile(q),
@@ -231,7 +229,10 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     let planned_values: Vec<(QuotaName, f64)> =
         checks.iter().map(|c| (c.quota, c.planned())).collect();
     let planned = if checks.iter().any(|c| c.short) {
-        sim.peak(users, at(Some(quota_at(o.endpoint, &planned_values, burndown))))?
+        sim.peak(
+            users,
+            at(Some(quota_at(o.endpoint, &planned_values, burndown))),
+        )?
     } else {
         at_current.clone()
     };

@@ -112,7 +112,7 @@ impl HostingCatalog {
             }
             if model
                 .prompt_cache_min_tokens
-                .is_some_and(|t| !(t >= 0.0 && t <= 1e6))
+                .is_some_and(|t| !(0.0..=1e6).contains(&t))
             {
                 return Err(format!(
                     "{models_origin}: model `{}`: prompt_cache_min_tokens must be 0–1,000,000 tokens",

@@ -65,7 +65,9 @@ impl QuotaName {
     /// 2026-11-30), for the model's display name.
     pub fn service_quota_name(self, model: &str, cross_region: bool) -> String {
         match (self, cross_region) {
-            (QuotaName::Tpm, false) => format!("On-demand InvokeModel tokens per minute for {model}"),
+            (QuotaName::Tpm, false) => {
+                format!("On-demand InvokeModel tokens per minute for {model}")
+            }
             (QuotaName::Tpm, true) => {
                 format!("Cross-Region InvokeModel tokens per minute for {model}")
             }
@@ -75,7 +77,9 @@ impl QuotaName {
             (QuotaName::Rpm, true) => {
                 format!("Cross-Region InvokeModel requests per minute for {model}")
             }
-            (QuotaName::InputTpm, _) => format!("Bedrock Mantle input tokens per minute for {model}"),
+            (QuotaName::InputTpm, _) => {
+                format!("Bedrock Mantle input tokens per minute for {model}")
+            }
             (QuotaName::OutputTpm, _) => {
                 format!("Bedrock Mantle output tokens per minute for {model}")
             }
@@ -90,9 +94,9 @@ pub struct QuotaCheck {
     /// Its name in Service Quotas.
     pub service_quota_name: String,
     pub current: f64,
-    /// The steady peak's p99 minute (TPM: reserved at request starts; input TPM: uncached input
-    /// + max_tokens at starts; output TPM: output tokens; RPM: requests started), with no quota
-    /// in the way.
+    /// The steady peak's p99 minute with no quota in the way. TPM: the larger of reserved at
+    /// starts and charged at ends; input TPM: uncached input and max_tokens at starts; output
+    /// TPM: output tokens; RPM: requests started.
     pub peak_p99_minute: f64,
     /// The peak hour's median minute (the steady state AWS asks for beside the peak).
     #[serde(default)]

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::capacity::SloLimits;
-use crate::quota::bucket::InferenceEndpoint;
 use super::error::PlanError;
+use crate::quota::bucket::InferenceEndpoint;
 
 /// The built-in example, compiled in so that `llmcap plan` runs from any directory.
 pub const BUILTIN_SCENARIO: &str = include_str!("../../scenarios/chat-assistant.toml");
@@ -323,8 +323,12 @@ impl Scenario {
         }
         if let Some(cache) = &self.prompt_cache {
             if let Some(p) = cache.prefix_tokens {
-                if !(p >= 1.0 && p <= 1e6) {
-                    return bad("prompt_cache.prefix_tokens", &p, "must be 1–1,000,000 tokens");
+                if !(1.0..=1e6).contains(&p) {
+                    return bad(
+                        "prompt_cache.prefix_tokens",
+                        &p,
+                        "must be 1–1,000,000 tokens",
+                    );
                 }
             }
             if !(cache.hit_rate >= 0.0 && cache.hit_rate <= 1.0) {

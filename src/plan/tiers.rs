@@ -109,7 +109,8 @@ pub fn on_demand_tiers(
             tier: Tier::Batch,
             monthly_usd: at_prices(volume, p, i, o),
             fits_workload: false,
-            note: "jobs of many prompts answered within 24 hours: not for interactive traffic".into(),
+            note: "jobs of many prompts answered within 24 hours: not for interactive traffic"
+                .into(),
         });
     }
     tiers

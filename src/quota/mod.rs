@@ -4,5 +4,6 @@
 pub mod bucket;
 
 pub use bucket::{
-    Ask, Charge, InferenceEndpoint, MantleLimits, Quota, QuotaLimits, QuotaState, Reservation, ThrottleReason, Used,
+    Ask, Charge, InferenceEndpoint, MantleLimits, Quota, QuotaLimits, QuotaState, Reservation,
+    ThrottleReason, Used,
 };

@@ -28,8 +28,10 @@ pub fn request_table(e: &QuotaEvidence) -> String {
             "| {} | {} | {} | {} | {} | {} |\n",
             c.service_quota_name,
             thousands(c.current),
-            c.requested
-                .map_or("no change".to_string(), |ask| format!("**{}**", thousands(ask))),
+            c.requested.map_or("no change".to_string(), |ask| format!(
+                "**{}**",
+                thousands(ask)
+            )),
             thousands(c.peak_p50_minute),
             thousands(c.peak_p99_minute),
             thousands(e.in_six_months(c)),
@@ -156,7 +158,10 @@ pub fn markdown(e: &QuotaEvidence, slo: &SloLimits, generated_on: &str) -> Strin
     let rpm_line = match (e.check(QuotaName::Rpm), e.endpoint) {
         (Some(_), _) => thousands(e.peak_rpm),
         (None, InferenceEndpoint::Mantle) => {
-            format!("{} (bedrock-mantle has no RPM quota)", thousands(e.peak_rpm))
+            format!(
+                "{} (bedrock-mantle has no RPM quota)",
+                thousands(e.peak_rpm)
+            )
         }
         (None, InferenceEndpoint::Runtime) => format!(
             "{} (no RPM quota stated: AWS no longer enforces RPM on bedrock-runtime)",
@@ -171,8 +176,14 @@ pub fn markdown(e: &QuotaEvidence, slo: &SloLimits, generated_on: &str) -> Strin
         InferenceEndpoint::Mantle => format!(
             "| input tokens per minute at admission (uncached input + max_tokens) | {} |\n\
              | output tokens per minute | {} |\n",
-            thousands(e.check(QuotaName::InputTpm).map_or(0.0, |c| c.peak_p99_minute)),
-            thousands(e.check(QuotaName::OutputTpm).map_or(0.0, |c| c.peak_p99_minute))
+            thousands(
+                e.check(QuotaName::InputTpm)
+                    .map_or(0.0, |c| c.peak_p99_minute)
+            ),
+            thousands(
+                e.check(QuotaName::OutputTpm)
+                    .map_or(0.0, |c| c.peak_p99_minute)
+            )
         ),
     };
     format!(
@@ -231,7 +242,11 @@ pub fn markdown(e: &QuotaEvidence, slo: &SloLimits, generated_on: &str) -> Strin
         ttft = slo.ttft_p95_s,
         tpot = slo.tpot_p95_s,
         knee = e.knee_users,
-        at_least = if e.knee_at_search_limit { "at least " } else { "" },
+        at_least = if e.knee_at_search_limit {
+            "at least "
+        } else {
+            ""
+        },
         searched = if e.knee_at_search_limit {
             " (the most simulated, 4× the peak)"
         } else {
