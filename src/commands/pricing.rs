@@ -42,8 +42,8 @@ pub fn run(args: &PricingArgs) -> Result<()> {
                 add_in_region.map(|region| {
                     format!(
                         "Added by `llmcap pricing import --litellm --add-current --region {region}` \
-                         on {date}: the current chat models\nLiteLLM's file prices in {region} \
-                         that the rows above did not hold. Names are the ids without the vendor."
+                         on {date}:\nthe current chat models LiteLLM's file prices in {region} \
+                         that the rows above did not hold.\nNames are the ids without the vendor."
                     )
                 }),
                 |catalog, text, source, date| {

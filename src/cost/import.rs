@@ -362,17 +362,22 @@ pub fn apply_litellm_import(
     let Some(region) = options.add_in_region else {
         return Ok(report);
     };
-    // Each (model id, profile, endpoint) a chat entry offers in the region, in id order.
-    let mut wanted: BTreeSet<(String, &'static str, &'static str)> = BTreeSet::new();
+    // Each (model id, profile, endpoint) a chat entry offers in the region: in id order, the
+    // regional profile before the global one, the runtime endpoint before mantle.
+    const PROFILES: [&str; 2] = ["regional", "global"];
+    const ENDPOINTS: [&str; 2] = ["runtime", "mantle"];
+    let mut wanted: BTreeSet<(String, usize, usize)> = BTreeSet::new();
     for entry in entries.iter().filter(|e| e.chat) {
         let Some(parts) = &entry.parts else { continue };
-        for profile in ["regional", "global"] {
-            if fit(parts, region, profile).is_some() {
-                wanted.insert((parts.model_id.clone(), profile, parts.endpoint));
+        let endpoint = usize::from(parts.endpoint == "mantle");
+        for (profile, name) in PROFILES.iter().enumerate() {
+            if fit(parts, region, name).is_some() {
+                wanted.insert((parts.model_id.clone(), profile, endpoint));
             }
         }
     }
     for (model_id, profile, endpoint) in wanted {
+        let (profile, endpoint) = (PROFILES[profile], ENDPOINTS[endpoint]);
         let held = catalog.model.iter().any(|r| {
             r.model_id == model_id
                 && r.region == region
