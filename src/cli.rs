@@ -346,7 +346,15 @@ pub struct ProfileFromRangesArgs {
 /// `llmcap pricing import --litellm FILE` refreshes Bedrock on-demand rows from LiteLLM's
 /// model_prices_and_context_window.json; `--genai-prices FILE` from pydantic genai-prices'
 /// prices/providers/aws.yml (base tier of tiered prices; the price set in force today). Updated
-/// rows are stamped with the file and its date; rows the file does not price keep theirs.
+/// rows are stamped with the file (or --source) and the date; rows the file does not price
+/// keep theirs. `--add-current` also adds the current chat models of a region.
+///
+/// The Bedrock table: one row per model, region, profile (regional or global cross-Region)
+/// and endpoint (runtime, or mantle: bedrock-mantle); Standard, Priority, Flex and batch
+/// prices in/out and cache read/write in USD per million tokens ("—": not offered or not
+/// known); "legacy" where the source marks the model deprecated; the source as a number
+/// into the list of sources printed below it. Reserved tier prices, where a row holds them,
+/// are listed after it with where they come from. --json prints every field.
 #[derive(Debug, Args)]
 pub struct PricingArgs {
     #[command(subcommand)]
@@ -367,12 +375,29 @@ pub enum PricingAction {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("file").required(true).args(["litellm", "genai_prices"])))]
 pub struct PricingImportArgs {
-    /// LiteLLM's model_prices_and_context_window.json.
+    /// LiteLLM's model_prices_and_context_window.json (the litellm PyPI wheel ships it as
+    /// litellm/model_prices_and_context_window_backup.json; unzip the .whl first:
+    /// `unzip -o litellm-VERSION-*.whl litellm/model_prices_and_context_window_backup.json`).
     #[arg(long, value_name = "FILE.json")]
     pub litellm: Option<PathBuf>,
-    /// pydantic genai-prices' prices/providers/aws.yml.
+    /// pydantic genai-prices' prices/providers/aws.yml (scripts/genai_prices_aws_yaml.py
+    /// writes it from the genai-prices wheel).
     #[arg(long, value_name = "aws.yml")]
     pub genai_prices: Option<PathBuf>,
+    /// Also add a row for every current chat model the LiteLLM file prices in --region that
+    /// the catalog lacks (one per model id, profile and endpoint), with its Priority, Flex,
+    /// batch and cache prices where the file has them; bedrock_mantle keys get endpoint =
+    /// "mantle", entries past their deprecation_date legacy = true. Needs --source.
+    #[arg(long, requires_all = ["litellm", "source"])]
+    pub add_current: bool,
+    /// The region rows are added for (--add-current).
+    #[arg(long, default_value = "us-east-1", requires = "add_current")]
+    pub region: String,
+    /// Written as each imported row's `source`: the package, its version and the file, e.g.
+    /// "LiteLLM 1.110.2 (PyPI wheel), litellm/model_prices_and_context_window_backup.json".
+    /// Without it, the source is the file's kind and path.
+    #[arg(long, value_name = "TEXT")]
+    pub source: Option<String>,
 }
 
 /// Plan a deployment: users supported, quota needed, monthly cost, break-even and a realistic

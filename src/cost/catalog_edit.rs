@@ -1,7 +1,7 @@
 //! Writing imported prices back into `pricing/bedrock.toml` in place: only the values that
 //! changed are replaced, so the file's comments, order and layout stay as its authors left them.
 
-use toml_edit::{DocumentMut, Item, Value};
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 
 use super::catalog::BedrockCatalog;
 
@@ -32,13 +32,54 @@ pub enum CatalogEditError {
 }
 
 /// `text` (the catalog as read, parsed into `before`) with every value that differs in `after`
-/// replaced, added or removed. Rows are matched by position: importers change prices, never
-/// the rows themselves.
+/// replaced, added or removed. Rows are matched by position: importers change prices of the
+/// rows there are and may append rows, never remove or reorder them.
 pub fn update_bedrock(
     text: &str,
     origin: &str,
     before: &BedrockCatalog,
     after: &BedrockCatalog,
+) -> Result<String, CatalogEditError> {
+    update_bedrock_noting(text, origin, before, after, None)
+}
+
+/// The order in which an appended row's fields are written (the struct's order); fields at
+/// their default (`endpoint = "runtime"`, `legacy = false`, the regional profile is written)
+/// are left out.
+const FIELD_ORDER: [&str; 22] = [
+    "model_id",
+    "name",
+    "region",
+    "inference_profile",
+    "endpoint",
+    "legacy",
+    "input_per_mtok",
+    "output_per_mtok",
+    "batch_input_per_mtok",
+    "batch_output_per_mtok",
+    "cache_write_per_mtok",
+    "cache_read_per_mtok",
+    "provisioned_per_model_unit_hour",
+    "priority_input_per_mtok",
+    "priority_output_per_mtok",
+    "flex_input_per_mtok",
+    "flex_output_per_mtok",
+    "reserved_input_per_ktpm_month",
+    "reserved_output_per_ktpm_month",
+    "reserved_source",
+    "source",
+    "date",
+];
+
+/// As [`update_bedrock`]; rows `after` holds beyond `before`'s are appended as new
+/// `[[model]]` tables, the first of them preceded by `note` (comment lines, each written with
+/// a leading `# `) when given.
+pub fn update_bedrock_noting(
+    text: &str,
+    origin: &str,
+    before: &BedrockCatalog,
+    after: &BedrockCatalog,
+    note: Option<&str>,
 ) -> Result<String, CatalogEditError> {
     let mut document: DocumentMut = text.parse().map_err(|cause| CatalogEditError::Toml {
         origin: origin.to_string(),
@@ -49,11 +90,19 @@ pub fn update_bedrock(
         expected: before.model.len(),
         found,
     };
-    if before.model.len() != after.model.len() {
+    if after.model.len() < before.model.len()
+        || after.model[..before.model.len()]
+            .iter()
+            .zip(&before.model)
+            .any(|(a, b)| a.model_id != b.model_id || a.region != b.region)
+    {
         return Err(rows_error(after.model.len()));
     }
-    if before.model.is_empty() {
+    if after.model.is_empty() {
         return Ok(text.to_string());
+    }
+    if before.model.is_empty() && document.get("model").is_none() {
+        document.insert("model", Item::ArrayOfTables(ArrayOfTables::new()));
     }
     let tables = document
         .get_mut("model")
@@ -62,11 +111,47 @@ pub fn update_bedrock(
     if tables.len() != before.model.len() {
         return Err(rows_error(tables.len()));
     }
+    for (i, row) in after.model.iter().enumerate().skip(before.model.len()) {
+        let field_error = |field: &str, reason: String| CatalogEditError::Field {
+            origin: origin.to_string(),
+            row: i + 1,
+            field: field.to_string(),
+            reason,
+        };
+        let values = fields(row).map_err(|e| field_error("*", e))?;
+        let mut table = Table::new();
+        for key in FIELD_ORDER {
+            let Some(value) = values.get(key) else {
+                continue;
+            };
+            let default = match key {
+                "endpoint" => value.as_str() == Some("runtime"),
+                "legacy" => value.as_bool() == Some(false),
+                _ => false,
+            };
+            if !default {
+                let value = edit_value(value).map_err(|e| field_error(key, e))?;
+                table.insert(key, Item::Value(value));
+            }
+        }
+        if let Some(key) = values.keys().find(|k| !FIELD_ORDER.contains(&k.as_str())) {
+            return Err(field_error(key, "a field the writer does not know".into()));
+        }
+        let prefix = match note.filter(|_| i == before.model.len()) {
+            Some(note) => {
+                let comment: String = note.lines().map(|l| format!("# {l}\n")).collect();
+                format!("\n{comment}\n")
+            }
+            None => "\n".to_string(),
+        };
+        table.decor_mut().set_prefix(prefix);
+        tables.push(table);
+    }
     for (row, ((old, new), table)) in before
         .model
         .iter()
         .zip(&after.model)
-        .zip(tables.iter_mut())
+        .zip(tables.iter_mut().take(before.model.len()))
         .enumerate()
     {
         if old == new {
@@ -170,6 +255,36 @@ mod tests {
             update_bedrock(TEXT, "b.toml", &before, &before).unwrap(),
             TEXT
         );
+    }
+
+    #[test]
+    fn appended_rows_follow_with_a_note_and_the_rest_stays() {
+        let before = BedrockCatalog::parse(TEXT, "b.toml").unwrap();
+        let mut after = before.clone();
+        let mut added = after.model[1].clone();
+        added.model_id = "c.model-v1:0".into();
+        added.endpoint = "mantle".into();
+        added.priority_input_per_mtok = Some(0.5);
+        after.model.push(added.clone());
+        added.model_id = "d.model-v1:0".into();
+        added.endpoint = "runtime".into();
+        added.legacy = true;
+        after.model.push(added);
+        let text =
+            update_bedrock_noting(TEXT, "b.toml", &before, &after, Some("Added rows\nsecond"))
+                .unwrap();
+        assert!(text.starts_with(TEXT), "{text}");
+        assert!(
+            text.contains("\n\n# Added rows\n# second\n\n[[model]]\nmodel_id = \"c.model-v1:0\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("endpoint = \"mantle\""), "{text}");
+        assert_eq!(text.matches("endpoint").count(), 1, "runtime is left out");
+        assert!(
+            text.contains("\n\n[[model]]\nmodel_id = \"d.model-v1:0\""),
+            "{text}"
+        );
+        assert_eq!(BedrockCatalog::parse(&text, "b.toml").unwrap(), after);
     }
 
     #[test]
