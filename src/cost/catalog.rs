@@ -222,10 +222,11 @@ impl Catalog {
         global: bool,
     ) -> Result<&BedrockPrice, CatalogError> {
         let wanted = if global { "global" } else { "regional" };
+        // Cross-Region inference profile ids prefix the model id with their geography.
         let base = |id: &str| {
-            id.trim_start_matches("us.")
-                .trim_start_matches("eu.")
-                .trim_start_matches("global.")
+            ["us.", "eu.", "apac.", "jp.", "au.", "us-gov.", "global."]
+                .iter()
+                .fold(id, |id, prefix| id.trim_start_matches(prefix))
                 .to_string()
         };
         let candidates: Vec<&BedrockPrice> = self
@@ -249,10 +250,17 @@ impl Catalog {
                 known: known(candidates.iter().map(|m| m.region.as_str())),
             });
         }
+        // bedrock-runtime's row first (a bedrock-mantle option picks its own rows), at the
+        // wanted profile where there is one.
+        let rank = |m: &BedrockPrice| {
+            (
+                m.endpoint == "mantle",
+                m.inference_profile != wanted,
+            )
+        };
         Ok(in_region
             .iter()
-            .find(|m| m.inference_profile == wanted)
-            .or_else(|| in_region.first())
+            .min_by_key(|m| rank(m))
             .expect("non-empty"))
     }
 

@@ -296,7 +296,7 @@ pub fn tiers_markdown(o: &OptionPlan) -> String {
 /// capacity the month uses, and the price and the volume at which it would pay.
 pub fn reserve_sentence(r: &crate::plan::tiers::ReserveDecision, monthly_requests: f64) -> String {
     format!(
-        "Reserve or not: reserving the peak ({} input and {} output tokens a minute, 1-month term) costs {} a month against {} for the same tokens on Standard, so it {}. The month uses {} of the reserved input capacity and {} of the output (tokens ÷ reserved TPM × 43,800 minutes); at these prices reserving pays above {} and {}, i.e. above {} requests a month at this peak ({:.1}× this scenario's volume). It would pay here if AWS quoted less than ${:.2} per 1K input TPM-month and ${:.2} per 1K output TPM-month. Reserved prices: {}.",
+        "Reserve or not: reserving the peak ({} input and {} output tokens a minute, 1-month term) costs {} a month against {} for the same tokens on Standard, so it {}. The month uses {} of the reserved input capacity and {} of the output (tokens ÷ reserved TPM × 43,800 minutes); at these prices reserving pays above a load factor of {} (input) and {} (output), i.e. above {} requests a month at this peak ({:.1}× this scenario's volume). It would pay here if AWS quoted less than ${:.2} per 1K input TPM-month and ${:.2} per 1K output TPM-month. Reserved prices: {}.",
         thousands(r.input_tpm),
         thousands(r.output_tpm),
         usd(r.monthly_usd),
@@ -310,7 +310,7 @@ pub fn reserve_sentence(r: &crate::plan::tiers::ReserveDecision, monthly_request
         r.break_even_requests_per_month / monthly_requests.max(1.0),
         r.break_even_price_input,
         r.break_even_price_output,
-        r.price_source
+        r.price_source.trim_end_matches('.')
     )
 }
 
