@@ -426,3 +426,26 @@ async fn malformed_bodies_are_refused_in_each_apis_shape() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.body["error"]["code"], "model_not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_reply_is_charged_before_its_last_event() {
+    // A 25-token stream spends 20 output tokens a minute; a request sent as soon as its
+    // message_stop has arrived already meets the spent bucket.
+    let emulator = emulator(mantle_quota(1_000_000.0, 20.0)).await;
+    let body = json!({"model": FAST_MODEL, "max_tokens": 25, "stream": true,
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let streamed = messages(&emulator, body).await;
+    assert_eq!(streamed.status, StatusCode::OK);
+    assert!(streamed.text.contains("event: message_stop"));
+    let refused = messages(
+        &emulator,
+        json!({"model": FAST_MODEL, "max_tokens": 1,
+               "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("output tokens per minute"));
+}

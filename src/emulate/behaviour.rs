@@ -141,6 +141,12 @@ impl Generation {
     pub fn produced(&self, tokens: u64) {
         self._slot.produced.store(tokens as u32, Ordering::SeqCst);
     }
+
+    /// Settles the quota now, before the answer's last frames reach the client, so a request
+    /// sent the moment it has them meets the settled quota (dropping settles otherwise).
+    pub fn settle(&mut self) {
+        self._slot.settle();
+    }
 }
 
 #[derive(Debug)]
@@ -153,10 +159,10 @@ struct Slot {
     produced: AtomicU32,
 }
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.behaviour.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if let Some((endpoint, reservation)) = self.reservation {
+impl Slot {
+    /// Settles the quota reservation (once) with what was produced so far.
+    fn settle(&mut self) {
+        if let Some((endpoint, reservation)) = self.reservation.take() {
             let now = self.behaviour.now_s();
             let produced = f64::from(self.produced.load(Ordering::SeqCst));
             let mut quota = self.behaviour.quota(endpoint).lock().expect("quota lock");
@@ -172,6 +178,13 @@ impl Drop for Slot {
                 );
             }
         }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.behaviour.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.settle();
     }
 }
 

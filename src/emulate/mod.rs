@@ -1,7 +1,7 @@
-//! `llmcap emulate`: a loopback digital twin of Bedrock Runtime and SageMaker Runtime. The real
-//! AWS SDKs talk to it as to the service (endpoint_url), and it answers with a profile's timing,
-//! token counts, Bedrock's quota arithmetic (`crate::quota::bucket`, shared with the simulator)
-//! and injected faults.
+//! `llmcap emulate`: a loopback digital twin of Bedrock Runtime, Bedrock's mantle endpoint and
+//! SageMaker Runtime. The real AWS (and OpenAI and Anthropic) SDKs talk to it as to the service
+//! (endpoint_url, base_url), and it answers with a profile's timing, token counts, Bedrock's
+//! quota arithmetic (`crate::quota::bucket`, shared with the simulator) and injected faults.
 //!
 //! Paths: Bedrock `POST /model/{modelId}/converse`, `/converse-stream`, `/invoke`,
 //! `/invoke-with-response-stream`; SageMaker `POST /endpoints/{name}/invocations`,
@@ -10,9 +10,10 @@
 //! authenticated with a Bedrock API key (`Authorization: Bearer KEY` or `x-api-key: KEY`), with
 //! mantle's own quota (separate input and output tokens per minute, cache reads exempt) and a
 //! prompt cache (`prompt_cache.rs`). As strict as the services: every request's SigV4 signature
-//! on the bedrock-runtime and SageMaker paths is verified against the configured keys (`sigv4.rs`), bodies over the services' size limits
-//! and output limits or prompts the model cannot take are refused in the services' words
-//! (`inbound.rs`, `limits.rs`, `refusal.rs`), and idle connections are closed (`serve.rs`).
+//! on the bedrock-runtime and SageMaker paths is verified against the configured keys
+//! (`sigv4.rs`), bodies over the services' size limits and output limits or prompts the model
+//! cannot take are refused in the services' words (`inbound.rs`, `limits.rs`, `refusal.rs`),
+//! and idle connections are closed (`serve.rs`).
 //!
 //! With an upstream (`upstream.rs`), a real OpenAI-compatible server generates and the
 //! emulator only admits and re-frames.

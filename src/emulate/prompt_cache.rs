@@ -2,7 +2,8 @@
 //! prefix's turns, is kept for five minutes after it was last written or read (Anthropic's
 //! default `ephemeral` lifetime, which each hit refreshes). A request whose prefix is cached
 //! reads it (`cache_read_input_tokens`, OpenAI's `cached_tokens`); one whose prefix is not
-//! writes it (`cache_creation_input_tokens`). Reads do not count against mantle's input TPM.
+//! writes it once admitted (`cache_creation_input_tokens`; a throttled request writes nothing).
+//! Reads do not count against mantle's input TPM; writes do.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
