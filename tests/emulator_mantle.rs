@@ -449,3 +449,58 @@ async fn a_streamed_reply_is_charged_before_its_last_event() {
         .unwrap()
         .contains("output tokens per minute"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_take_each_apis_shape() {
+    let emulator = emulator(|config| config.faults.error_rate = 1.0).await;
+    let openai = chat(&emulator, chat_body("hi", 2)).await;
+    assert_eq!(openai.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(openai.body["error"]["type"], "server_error");
+    let anthropic = messages(
+        &emulator,
+        json!({"model": FAST_MODEL, "max_tokens": 2,
+               "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(anthropic.status.as_u16(), 529);
+    assert_eq!(anthropic.body["error"]["type"], "overloaded_error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_mode_answers_with_the_upstreams_text_and_counts() {
+    use llmcap::calibrate::fixed_server::{FixedLatency, FixedServer};
+    let server = FixedServer::start(
+        FixedLatency {
+            ttft: std::time::Duration::from_millis(20),
+            itl: std::time::Duration::from_millis(2),
+            throttle_every: None,
+            slots: None,
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let emulator = emulator(|config| config.upstream_url = Some(server.url())).await;
+    // 30 characters: the fixed-latency upstream counts ⌊30 / 4⌋ = 7 prompt tokens.
+    let prompt = "thirty characters of a prompt!";
+    let reply = chat(&emulator, chat_body(prompt, 3)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.body["choices"][0]["message"]["content"],
+        "tok tok tok "
+    );
+    assert_eq!(reply.body["usage"]["prompt_tokens"], 7);
+    assert_eq!(reply.body["usage"]["completion_tokens"], 3);
+    let mut streamed = json!({"model": FAST_MODEL, "max_tokens": 4, "stream": true,
+                              "messages": [{"role": "user", "content": prompt}]});
+    let reply = messages(&emulator, streamed.take()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let (_, data) = sse(&reply.text);
+    let text: String = data
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|d| d["delta"]["text"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(text, "tok ".repeat(4));
+    assert!(reply.text.contains("event: message_stop"));
+}
