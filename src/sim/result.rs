@@ -126,11 +126,7 @@ impl SimResult {
     /// Output tokens of the requests completed in a minute (bedrock-mantle's output TPM), by
     /// percentile over the load.
     pub fn output_tpm_percentile(&self, q: f64) -> f64 {
-        let mut tpm: Vec<f64> = self
-            .load_minutes()
-            .iter()
-            .map(|m| m.output_tokens)
-            .collect();
+        let mut tpm: Vec<f64> = self.load_minutes().iter().map(|m| m.output_tokens).collect();
         percentile(&mut tpm, q)
     }
 
