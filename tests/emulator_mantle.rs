@@ -262,6 +262,19 @@ async fn input_tpm_throttles_while_output_tpm_has_room() {
         .unwrap()
         .contains("input tokens per minute"));
     assert_eq!(never.retry_after, None);
+
+    // Without max_tokens the model's maximum is reserved (the fast profile names no limits:
+    // the 128k window less the prompt), so even "hi" is refused.
+    let unset = chat(
+        &emulator,
+        json!({"model": FAST_MODEL, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(unset.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(unset.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("lower max_tokens"));
 }
 
 fn cached_system_body(system: &str, cache: bool) -> Value {
