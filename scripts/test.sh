@@ -4,7 +4,9 @@
 #   1. llama.cpp's llama-server with SmolLM2-135M (scripts/llama-server.sh; built once, ~10 min
 #      on 2 cores, then cached under ~/.cache/llmcap) for the real-LLM calibrate test
 #   2. cargo test --release
-#   3. boto3 against `llmcap emulate` (scripts/boto3-check.sh: signatures, limits), then
+#   3. boto3 against `llmcap emulate` (scripts/boto3-check.sh: signatures, limits), the
+#      OpenAI and Anthropic SDKs against its bedrock-mantle paths with small mantle quotas
+#      (scripts/mantle-check.sh, which runs and stops a second emulator of its own), then
 #      a calibration run (against the emulator through the real Bedrock SDK) and a plan,
 #      each with its report; both report.html pages screenshot in headless Chromium
 #      (scripts/report-screenshot.sh); the notebooks executed against them
@@ -36,6 +38,7 @@ url="$(head -1 "$work/emulator.url")"
 [[ "$url" == http://127.0.0.1:* ]] || { echo "test.sh: the emulator did not start" >&2; exit 1; }
 
 bash scripts/boto3-check.sh "$url"
+bash scripts/mantle-check.sh "$llmcap"
 
 # The emulator's default keys (llmcap emulate --access-key-id/--secret-access-key).
 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$llmcap" calibrate --target bedrock \

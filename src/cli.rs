@@ -692,8 +692,9 @@ pub struct BenchClientArgs {
     pub json: bool,
 }
 
-/// Serve Bedrock Runtime and SageMaker Runtime on loopback, driven by a profile: the real AWS
-/// SDKs (and `llmcap calibrate --endpoint-url`) talk to it as to the service.
+/// Serve Bedrock Runtime, Bedrock's mantle endpoint and SageMaker Runtime on loopback, driven
+/// by a profile: the real AWS, OpenAI and Anthropic SDKs (and `llmcap calibrate
+/// --endpoint-url`) talk to it as to the service.
 ///
 /// Prints the endpoint URL on its first line, then serves until Ctrl-C. Bedrock: Converse,
 /// ConverseStream, InvokeModel, InvokeModelWithResponseStream (Anthropic, Meta Llama and
@@ -701,9 +702,19 @@ pub struct BenchClientArgs {
 /// InvokeEndpoint and InvokeEndpointWithResponseStream (TGI `inputs` or OpenAI `messages`
 /// bodies) for endpoint `llmcap-emulator` (and --endpoint-name ones).
 ///
+/// Bedrock's bedrock-mantle endpoint on the same port: POST /v1/chat/completions (OpenAI Chat
+/// Completions; the OpenAI SDKs with base_url URL/v1) and POST /v1/messages (Anthropic
+/// Messages), streaming as server-sent events, with the Bedrock API key --api-key as
+/// `Authorization: Bearer KEY` or `x-api-key: KEY` (401 otherwise). A prompt cache: Anthropic
+/// blocks up to the last `cache_control` breakpoint, OpenAI system messages of 1,024 tokens
+/// or more, kept 5 minutes; usage reports cache reads and writes.
+///
 /// Timing: TTFT and TPOT from the profile at the live concurrency (with its noise unless
 /// --no-noise). Tokens: input ≈ characters / 4; output = max tokens. Quotas: Bedrock's rolling
-/// TPM/RPM buckets with the max_tokens reservation, the same code the simulator uses.
+/// TPM/RPM buckets with the max_tokens reservation, the same code the simulator uses; on the
+/// mantle paths their own quota (--mantle-input-tpm, --mantle-output-tpm): uncached input +
+/// max_tokens must fit input TPM, output counts against output TPM and new requests wait while
+/// it is spent; a 429 names the quota and carries retry-after.
 ///
 /// Strict as the services: each request's SigV4 signature is verified against
 /// --access-key-id/--secret-access-key (UnrecognizedClientException for another key,
@@ -726,6 +737,7 @@ pub struct BenchClientArgs {
 ///
 /// Example:
 ///   llmcap emulate --profile models/bedrock-llama3-3-70b-instruct.toml --quota-tpm 200000
+///   llmcap emulate --profile P.toml --mantle-input-tpm 100000 --mantle-output-tpm 20000
 ///   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test llmcap calibrate --target bedrock \
 ///       --model-id meta.llama3-3-70b-instruct-v1:0 --region us-east-1 \
 ///       --endpoint-url http://127.0.0.1:PORT --concurrency 1,4,16 --yes
@@ -751,6 +763,13 @@ pub struct EmulateArgs {
     /// Quota tokens charged per output token (5 for Claude Sonnet 4 / Opus 4).
     #[arg(long, default_value_t = 1.0)]
     pub output_burndown: f64,
+    /// bedrock-mantle input-tokens-per-minute quota (with --mantle-output-tpm; none: the
+    /// mantle paths never throttle).
+    #[arg(long, value_name = "N", requires = "mantle_output_tpm")]
+    pub mantle_input_tpm: Option<f64>,
+    /// bedrock-mantle output-tokens-per-minute quota (with --mantle-input-tpm).
+    #[arg(long, value_name = "N", requires = "mantle_input_tpm")]
+    pub mantle_output_tpm: Option<f64>,
     /// Injected faults, e.g. --fault error=0.02 --fault spike=0.01:5.
     #[arg(long, value_name = "NAME=VALUE")]
     pub fault: Vec<String>,
@@ -781,6 +800,9 @@ pub struct EmulateArgs {
     /// The secret access key requests must be signed with.
     #[arg(long, value_name = "KEY", default_value = "test")]
     pub secret_access_key: String,
+    /// The Bedrock API key the mantle paths take (Authorization: Bearer KEY or x-api-key).
+    #[arg(long, value_name = "KEY", default_value = "test")]
+    pub api_key: String,
     /// Close a connection that has waited this many seconds for its next request.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub idle_timeout: f64,

@@ -43,7 +43,35 @@ fn the_emulator_refuses_quotas_it_cannot_enforce() {
             ],
             "--quota-rpm",
         );
+        for (flag, other) in [
+            ("--mantle-input-tpm", "--mantle-output-tpm=100"),
+            ("--mantle-output-tpm", "--mantle-input-tpm=100"),
+        ] {
+            refused(
+                &[
+                    "emulate",
+                    "--profile",
+                    PROFILE,
+                    &format!("{flag}={value}"),
+                    other,
+                ],
+                flag,
+            );
+        }
     }
+}
+
+#[test]
+fn the_mantle_quota_flags_go_together() {
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .args(["emulate", "--profile", PROFILE, "--mantle-input-tpm=100"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--mantle-output-tpm"), "{stderr}");
 }
 
 #[test]
@@ -65,6 +93,8 @@ fn the_emulator_refuses_idle_timeouts_and_keys_it_cannot_use() {
         ("--access-key-id", "a/b"),
         ("--secret-access-key", ""),
         ("--secret-access-key", " "),
+        ("--api-key", ""),
+        ("--api-key", "two words"),
     ] {
         refused(
             &["emulate", "--profile", PROFILE, &format!("{flag}={value}")],

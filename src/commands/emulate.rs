@@ -1,4 +1,5 @@
-//! `llmcap emulate`: start the loopback Bedrock/SageMaker emulator and serve until Ctrl-C.
+//! `llmcap emulate`: start the loopback Bedrock (runtime and mantle)/SageMaker emulator and
+//! serve until Ctrl-C.
 
 use std::io::Write;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use anyhow::{Context, Result};
 use crate::cli::EmulateArgs;
 use crate::emulate::{Credentials, Emulator, EmulatorConfig, Faults, DEFAULT_ENDPOINT_NAME};
 use crate::files::load_profile;
-use crate::quota::bucket::QuotaLimits;
+use crate::quota::bucket::{MantleLimits, QuotaLimits};
 
 pub fn run(args: &EmulateArgs) -> Result<()> {
     let profile = load_profile(&args.profile)?;
@@ -19,6 +20,8 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
     for (flag, value) in [
         ("--quota-tpm", args.quota_tpm),
         ("--quota-rpm", args.quota_rpm),
+        ("--mantle-input-tpm", args.mantle_input_tpm),
+        ("--mantle-output-tpm", args.mantle_output_tpm),
     ] {
         if let Some(v) = value {
             if !(v > 0.0 && v.is_finite()) {
@@ -46,6 +49,7 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
     for (flag, value) in [
         ("--access-key-id", &args.access_key_id),
         ("--secret-access-key", &args.secret_access_key),
+        ("--api-key", &args.api_key),
     ] {
         if value.trim().is_empty() || value.chars().any(char::is_whitespace) {
             anyhow::bail!("{flag}: must be a non-empty key without spaces");
@@ -67,8 +71,17 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
             headroom: 1.0,
         }),
     };
+    // clap makes the two flags go together.
+    let mantle_quota = match (args.mantle_input_tpm, args.mantle_output_tpm) {
+        (Some(input_tpm), Some(output_tpm)) => Some(MantleLimits {
+            input_tpm,
+            output_tpm,
+        }),
+        _ => None,
+    };
     let mut config = EmulatorConfig::new(profile.clone());
     config.quota = quota;
+    config.mantle_quota = mantle_quota;
     config.faults = faults;
     config.noise = !args.no_noise;
     config.seed = args.seed;
@@ -82,6 +95,7 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
         access_key_id: args.access_key_id.clone(),
         secret_access_key: args.secret_access_key.clone(),
     };
+    config.api_key = args.api_key.clone();
     config.idle_timeout = idle_timeout;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -102,8 +116,8 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
             None => format!("{} ({})", args.profile.display(), profile.provenance.source),
         };
         eprintln!(
-            "emulating Bedrock model {} and SageMaker endpoint {DEFAULT_ENDPOINT_NAME} with \
-             {generator}; Ctrl-C stops",
+            "emulating Bedrock model {} (bedrock-runtime, and bedrock-mantle at /v1) and \
+             SageMaker endpoint {DEFAULT_ENDPOINT_NAME} with {generator}; Ctrl-C stops",
             profile.model_id,
         );
         tokio::select! {

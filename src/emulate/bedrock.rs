@@ -13,7 +13,7 @@ use super::behaviour::Generation;
 use super::errors::{AwsError, Service};
 use super::frames::{exception, json_event};
 use super::limits::{bounded, ModelLimits};
-use super::prompt::{Message, Prompt};
+use super::prompt::{content_text, Message, Prompt};
 use super::refusal::{Field, Wording};
 use super::stream::{stream_answer, whole_answer, Framing};
 use super::App;
@@ -65,17 +65,8 @@ pub(crate) fn converse_prompt(request: &Value, limits: &ModelLimits) -> Result<P
 
 /// Chat turns from a `system` field and `messages[]` (Converse and Anthropic bodies): content
 /// is a string or a list of blocks whose `text`s are joined.
-fn turns(system: Option<&Value>, messages: &[Value]) -> Vec<Message> {
-    let text_of = |content: Option<&Value>| -> String {
-        match content {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Array(blocks)) => blocks
-                .iter()
-                .filter_map(|b| b.get("text").and_then(Value::as_str))
-                .collect(),
-            _ => String::new(),
-        }
-    };
+pub(crate) fn turns(system: Option<&Value>, messages: &[Value]) -> Vec<Message> {
+    let text_of = content_text;
     let mut turns = Vec::new();
     let system = text_of(system);
     if !system.is_empty() {

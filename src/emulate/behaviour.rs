@@ -1,5 +1,6 @@
 //! How the emulated endpoint behaves: latency from the profile at the live concurrency, Bedrock
-//! quotas through `crate::quota::bucket` (the simulator's own arithmetic), and injected faults.
+//! quotas through `crate::quota::bucket` (the simulator's own arithmetic; bedrock-runtime's and
+//! bedrock-mantle's quotas kept apart, as the service keeps them), and injected faults.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,9 @@ use rand::{Rng, SeedableRng};
 use super::errors::{AwsError, Service};
 use super::prompt::Prompt;
 use crate::perf::PerfModel;
-use crate::quota::bucket::{Ask, QuotaLimits, QuotaState, Reservation, ThrottleReason, Used};
+use crate::quota::bucket::{
+    Ask, MantleLimits, QuotaLimits, QuotaState, Reservation, ThrottleReason, Used,
+};
 
 /// A `--fault` the emulator cannot apply; each message quotes the flag and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,35 +141,86 @@ impl Generation {
     pub fn produced(&self, tokens: u64) {
         self._slot.produced.store(tokens as u32, Ordering::SeqCst);
     }
+
+    /// Settles the quota now, before the answer's last frames reach the client, so a request
+    /// sent the moment it has them meets the settled quota (dropping settles otherwise).
+    pub fn settle(&mut self) {
+        self._slot.settle();
+    }
 }
 
 #[derive(Debug)]
 struct Slot {
     behaviour: Arc<Behaviour>,
-    reservation: Option<Reservation>,
+    /// The quota that admitted the request and what it reserved there.
+    reservation: Option<(Endpoint, Reservation)>,
     input_tokens: u64,
+    cache_read: u64,
     produced: AtomicU32,
 }
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.behaviour.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if let Some(reservation) = self.reservation {
+impl Slot {
+    /// Settles the quota reservation (once) with what was produced so far.
+    fn settle(&mut self) {
+        if let Some((endpoint, reservation)) = self.reservation.take() {
             let now = self.behaviour.now_s();
             let produced = f64::from(self.produced.load(Ordering::SeqCst));
-            if let Some(q) = self.behaviour.quota.lock().expect("quota lock").as_mut() {
+            let mut quota = self.behaviour.quota(endpoint).lock().expect("quota lock");
+            if let Some(q) = quota.as_mut() {
                 q.settle(
                     now,
                     reservation,
                     &Used {
                         input: self.input_tokens as f64,
-                        cache_read: 0.0,
+                        cache_read: self.cache_read as f64,
                         output: produced,
                     },
                 );
             }
         }
     }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.behaviour.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.settle();
+    }
+}
+
+/// Which of Bedrock's inference endpoints a request came to; each has its own quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// bedrock-runtime (Converse, InvokeModel): the combined tokens-per-minute quota.
+    Runtime,
+    /// bedrock-mantle (Chat Completions, Messages): input and output tokens per minute.
+    Mantle,
+}
+
+/// Why admission refused a request, before a service words it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Refusal {
+    /// The `not-ready` fault.
+    NotReady,
+    /// The `error` fault.
+    Unavailable,
+    /// A quota did not fit; `retry_after_s` is when it would (infinite: never).
+    Throttled {
+        reason: ThrottleReason,
+        retry_after_s: f64,
+    },
+}
+
+/// What a request brings to admission.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Admission {
+    /// The quota to admit against (`None`: SageMaker, never throttled by a quota).
+    pub endpoint: Option<Endpoint>,
+    /// Prompt tokens (cached ones included), cache reads, and the max_tokens reserved.
+    pub ask: Ask,
+    /// Tokens to generate.
+    pub output_tokens: u64,
+    pub stream: bool,
 }
 
 #[derive(Debug)]
@@ -179,6 +233,7 @@ pub struct Behaviour {
     in_flight: AtomicU32,
     served: AtomicU32,
     quota: Mutex<Option<QuotaState>>,
+    mantle_quota: Mutex<Option<QuotaState>>,
     rng: Mutex<StdRng>,
 }
 
@@ -186,6 +241,7 @@ impl Behaviour {
     pub fn new(
         model: PerfModel,
         quota: Option<QuotaLimits>,
+        mantle_quota: Option<MantleLimits>,
         faults: Faults,
         noise: bool,
         seed: u64,
@@ -198,6 +254,7 @@ impl Behaviour {
             in_flight: AtomicU32::new(0),
             served: AtomicU32::new(0),
             quota: Mutex::new(quota.map(QuotaState::new)),
+            mantle_quota: Mutex::new(mantle_quota.map(QuotaState::new)),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
         })
     }
@@ -210,42 +267,77 @@ impl Behaviour {
         self.in_flight.load(Ordering::SeqCst)
     }
 
-    /// Admits a request at its estimated size (`Prompt::estimated_tokens`) or answers with the
-    /// error the service would give.
+    fn quota(&self, endpoint: Endpoint) -> &Mutex<Option<QuotaState>> {
+        match endpoint {
+            Endpoint::Runtime => &self.quota,
+            Endpoint::Mantle => &self.mantle_quota,
+        }
+    }
+
+    /// Admits a Bedrock Runtime or SageMaker request at its estimated size
+    /// (`Prompt::estimated_tokens`) or answers with the error the service would give.
     pub fn admit(
         self: &Arc<Self>,
         service: Service,
         prompt: &Prompt,
         stream: bool,
     ) -> Result<Generation, AwsError> {
-        let (input_tokens, max_tokens) = (prompt.estimated_tokens(), prompt.max_tokens);
+        let admission = Admission {
+            endpoint: (service == Service::Bedrock).then_some(Endpoint::Runtime),
+            ask: Ask {
+                input: prompt.estimated_tokens() as f64,
+                cache_read: 0.0,
+                max_tokens: prompt.max_tokens as f64,
+            },
+            output_tokens: prompt.max_tokens,
+            stream,
+        };
+        self.admit_with(&admission)
+            .map_err(|refusal| match refusal {
+                Refusal::NotReady => AwsError::not_ready(),
+                Refusal::Unavailable => AwsError::unavailable(service),
+                Refusal::Throttled { reason, .. } => AwsError::throttling(throttle_message(reason)),
+            })
+    }
+
+    /// Admits a request against its endpoint's quota, or says why not.
+    pub fn admit_with(self: &Arc<Self>, admission: &Admission) -> Result<Generation, Refusal> {
+        let ask = admission.ask;
+        let input_tokens = ask.input.max(0.0) as u64;
+        let cache_read = ask.cache_read.max(0.0) as u64;
+        let max_tokens = admission.output_tokens;
         let start = Instant::now();
         if self.now_s() < self.faults.not_ready_s {
-            return Err(AwsError::not_ready());
+            return Err(Refusal::NotReady);
         }
         let mut rng = self.rng.lock().expect("rng lock");
         if rng.random::<f64>() < self.faults.error_rate {
-            return Err(AwsError::unavailable(service));
+            return Err(Refusal::Unavailable);
         }
-        let reservation = match (service, self.quota.lock().expect("quota lock").as_mut()) {
-            (Service::Bedrock, Some(quota)) => {
-                let ask = Ask {
-                    input: input_tokens as f64,
-                    cache_read: 0.0,
-                    max_tokens: max_tokens as f64,
-                };
-                match quota.try_start(self.now_s(), &ask) {
-                    Ok(reservation) => Some(reservation),
-                    Err(reason) => return Err(AwsError::throttling(throttle_message(reason))),
+        let reservation = match admission.endpoint {
+            Some(endpoint) => match self.quota(endpoint).lock().expect("quota lock").as_mut() {
+                Some(quota) => {
+                    let now = self.now_s();
+                    match quota.try_start(now, &ask) {
+                        Ok(reservation) => Some((endpoint, reservation)),
+                        Err(reason) => {
+                            return Err(Refusal::Throttled {
+                                reason,
+                                retry_after_s: quota.seconds_until_fits(now, &ask),
+                            })
+                        }
+                    }
                 }
-            }
-            _ => None,
+                None => None,
+            },
+            None => None,
         };
         let concurrency = f64::from(self.in_flight.fetch_add(1, Ordering::SeqCst) + 1);
         let slot = Slot {
             behaviour: Arc::clone(self),
             reservation,
             input_tokens,
+            cache_read,
             produced: AtomicU32::new(0),
         };
         let prompt = input_tokens as f64;
@@ -268,6 +360,7 @@ impl Behaviour {
             ttft_s += self.faults.cold_start_s;
         }
         let halfway = max_tokens / 2;
+        let stream = admission.stream;
         let fault = if stream && rng.random::<f64>() < self.faults.drop_rate {
             Some(StreamFault::Drop {
                 after_tokens: halfway,
@@ -292,7 +385,7 @@ impl Behaviour {
     }
 }
 
-fn throttle_message(reason: ThrottleReason) -> &'static str {
+pub fn throttle_message(reason: ThrottleReason) -> &'static str {
     match reason {
         ThrottleReason::TokensPerMinute => {
             "Too many tokens, please wait before trying again. (tokens per minute quota)"

@@ -40,13 +40,13 @@ impl Service {
 
 /// How the body read ended, when it did not end well.
 #[derive(Debug, PartialEq, Eq)]
-enum BodyError {
+pub(crate) enum BodyError {
     /// At least this many bytes (all of them if the client finished within the drain limit).
     TooLarge(usize),
     Broken,
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
     let mut stream = body.into_data_stream();
     let mut kept = BytesMut::new();
     let mut seen = 0usize;

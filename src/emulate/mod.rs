@@ -1,14 +1,19 @@
-//! `llmcap emulate`: a loopback digital twin of Bedrock Runtime and SageMaker Runtime. The real
-//! AWS SDKs talk to it as to the service (endpoint_url), and it answers with a profile's timing,
-//! token counts, Bedrock's quota arithmetic (`crate::quota::bucket`, shared with the simulator)
-//! and injected faults.
+//! `llmcap emulate`: a loopback digital twin of Bedrock Runtime, Bedrock's mantle endpoint and
+//! SageMaker Runtime. The real AWS (and OpenAI and Anthropic) SDKs talk to it as to the service
+//! (endpoint_url, base_url), and it answers with a profile's timing, token counts, Bedrock's
+//! quota arithmetic (`crate::quota::bucket`, shared with the simulator) and injected faults.
 //!
 //! Paths: Bedrock `POST /model/{modelId}/converse`, `/converse-stream`, `/invoke`,
 //! `/invoke-with-response-stream`; SageMaker `POST /endpoints/{name}/invocations`,
-//! `/invocations-response-stream`. As strict as the services: every request's SigV4 signature
-//! is verified against the configured keys (`sigv4.rs`), bodies over the services' size limits
-//! and output limits or prompts the model cannot take are refused in the services' words
-//! (`inbound.rs`, `limits.rs`, `refusal.rs`), and idle connections are closed (`serve.rs`).
+//! `/invocations-response-stream`; Bedrock's bedrock-mantle endpoint (`mantle/`) `POST
+//! /v1/chat/completions` (OpenAI Chat Completions) and `POST /v1/messages` (Anthropic Messages),
+//! authenticated with a Bedrock API key (`Authorization: Bearer KEY` or `x-api-key: KEY`), with
+//! mantle's own quota (separate input and output tokens per minute, cache reads exempt) and a
+//! prompt cache (`prompt_cache.rs`). As strict as the services: every request's SigV4 signature
+//! on the bedrock-runtime and SageMaker paths is verified against the configured keys
+//! (`sigv4.rs`), bodies over the services' size limits and output limits or prompts the model
+//! cannot take are refused in the services' words (`inbound.rs`, `limits.rs`, `refusal.rs`),
+//! and idle connections are closed (`serve.rs`).
 //!
 //! With an upstream (`upstream.rs`), a real OpenAI-compatible server generates and the
 //! emulator only admits and re-frames.
@@ -21,7 +26,9 @@ mod frames;
 mod fuzz;
 mod inbound;
 pub mod limits;
+mod mantle;
 mod prompt;
+mod prompt_cache;
 mod refusal;
 mod sagemaker;
 mod serve;
@@ -52,10 +59,13 @@ pub use start_error::StartError;
 use upstream::Upstream;
 
 use crate::perf::Profile;
-use crate::quota::bucket::QuotaLimits;
+use crate::quota::bucket::{MantleLimits, QuotaLimits};
 
 /// The SageMaker endpoint name the emulator always serves.
 pub const DEFAULT_ENDPOINT_NAME: &str = "llmcap-emulator";
+
+/// The mantle paths' API key unless configured, like the SigV4 keys' `test`/`test`.
+pub const DEFAULT_API_KEY: &str = "test";
 
 /// How long a connection may wait for its next request before the emulator closes it: 60 s,
 /// the default idle timeout of AWS's Elastic Load Balancing (an assumption for the services'
@@ -65,8 +75,11 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
     pub profile: Profile,
-    /// Bedrock on-demand quota; `None` never throttles.
+    /// Bedrock on-demand quota on the bedrock-runtime paths; `None` never throttles.
     pub quota: Option<QuotaLimits>,
+    /// The bedrock-mantle paths' quota (input and output tokens per minute), separate from
+    /// bedrock-runtime's as on the service; `None` never throttles.
+    pub mantle_quota: Option<MantleLimits>,
     pub faults: Faults,
     /// Draw TTFT and TPOT noise from the profile; off, every request gets the medians.
     pub noise: bool,
@@ -85,8 +98,10 @@ pub struct EmulatorConfig {
     pub upstream_url: Option<String>,
     /// The upstream's model name (`None`: the first from its `GET /v1/models`).
     pub upstream_model: Option<String>,
-    /// The keys every request must be signed with.
+    /// The keys every bedrock-runtime and SageMaker request must be signed with.
     pub credentials: Credentials,
+    /// The Bedrock API key the mantle paths take (`Authorization: Bearer` or `x-api-key`).
+    pub api_key: String,
     /// The model's context window and output limit (from the profile's `[limits]`).
     pub limits: ModelLimits,
     /// Connections idle this long are closed.
@@ -97,6 +112,7 @@ impl EmulatorConfig {
     pub fn new(profile: Profile) -> EmulatorConfig {
         EmulatorConfig {
             quota: None,
+            mantle_quota: None,
             faults: Faults::default(),
             noise: true,
             seed: 1,
@@ -108,6 +124,7 @@ impl EmulatorConfig {
             upstream_url: None,
             upstream_model: None,
             credentials: Credentials::default(),
+            api_key: DEFAULT_API_KEY.to_string(),
             limits: ModelLimits::of(&profile),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             profile,
@@ -125,7 +142,11 @@ pub(crate) struct App {
     /// Proxy mode's generator; `None` paces filler text from the profile.
     upstream: Option<Upstream>,
     credentials: Credentials,
+    /// The mantle paths' API key.
+    api_key: String,
     limits: ModelLimits,
+    /// The mantle paths' prompt cache.
+    prompt_cache: prompt_cache::PromptCache,
 }
 
 impl App {
@@ -160,12 +181,16 @@ impl Emulator {
         if keys.access_key_id.is_empty() || keys.secret_access_key.is_empty() {
             return Err(StartError::EmptyCredentials);
         }
+        if config.api_key.trim().is_empty() {
+            return Err(StartError::EmptyApiKey);
+        }
         if config.idle_timeout.is_zero() {
             return Err(StartError::ZeroIdleTimeout);
         }
         let behaviour = Behaviour::new(
             config.profile.model.clone(),
             config.quota.clone(),
+            config.mantle_quota.clone(),
             config.faults.clone(),
             config.noise,
             config.seed,
@@ -186,7 +211,9 @@ impl Emulator {
             invocation_timeout: config.invocation_timeout,
             upstream: upstream.clone(),
             credentials: config.credentials.clone(),
+            api_key: config.api_key.clone(),
             limits: config.limits,
+            prompt_cache: prompt_cache::PromptCache::default(),
         });
         let router = Router::new()
             .route("/model/{model_id}/converse", post(bedrock::converse))
@@ -207,6 +234,8 @@ impl Emulator {
                 "/endpoints/{endpoint}/invocations-response-stream",
                 post(sagemaker::invoke_endpoint_stream),
             )
+            .route("/v1/chat/completions", post(mantle::chat_completions))
+            .route("/v1/messages", post(mantle::messages))
             .fallback(|| async {
                 AwsError::new(404, "UnknownOperationException", "Unknown operation").into_response()
             })

@@ -2,6 +2,7 @@
 //! The profile-driven emulator only needs the sizes; the proxy mode forwards the messages.
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::text;
 
@@ -18,6 +19,19 @@ impl Message {
             role: role.to_string(),
             content: content.into(),
         }
+    }
+}
+
+/// A turn's text: its content as a string, or the `text`s of its blocks joined (Converse,
+/// Anthropic and OpenAI bodies alike; other blocks carry no text).
+pub fn content_text(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect(),
+        _ => String::new(),
     }
 }
 

@@ -17,8 +17,11 @@ pub enum Wording {
     Schema,
     /// A TGI container behind SageMaker.
     Tgi,
-    /// An OpenAI-compatible container (vLLM) behind SageMaker.
+    /// An OpenAI-compatible server: a vLLM container behind SageMaker, or bedrock-mantle's
+    /// Chat Completions.
     OpenAi,
+    /// Anthropic's Messages API on bedrock-mantle.
+    Anthropic,
 }
 
 /// One dialect's output-limit field, e.g. Converse's `inferenceConfig.maxTokens`.
@@ -136,23 +139,59 @@ fn openai(field: &str, error: TokensError) -> String {
     }
 }
 
+fn anthropic(field: &str, error: TokensError) -> String {
+    match error {
+        TokensError::NotAnInteger { .. } => format!("{field}: Input should be a valid integer"),
+        TokensError::BelowOne { .. } => {
+            format!("{field}: Input should be greater than or equal to 1")
+        }
+        TokensError::AboveLimit { value, limit } => format!(
+            "{field}: {value} > {limit}, which is the maximum allowed number of output tokens \
+             for this model"
+        ),
+        TokensError::TooLong {
+            input,
+            output,
+            window,
+        } => format!(
+            "input length and `{field}` exceed context limit: {input} + {output} > {window}, \
+             decrease input length or `{field}` and try again"
+        ),
+        TokensError::InputTooLong { input, window } => {
+            format!("prompt is too long: {input} tokens > {window} maximum")
+        }
+    }
+}
+
 impl Field {
     pub const fn new(wording: Wording, name: &'static str) -> Field {
         Field { wording, name }
     }
 
+    /// The refusal's message in this dialect's words.
+    pub fn words(self, error: TokensError) -> String {
+        match self.wording {
+            Wording::Converse => converse(self.name, error),
+            Wording::Schema => schema(self.name, error),
+            Wording::Tgi => tgi(self.name, error),
+            Wording::OpenAi => openai(self.name, error),
+            Wording::Anthropic => anthropic(self.name, error),
+        }
+    }
+
     /// The error the service answers with.
     pub fn refuse(self, error: TokensError) -> AwsError {
         match self.wording {
-            Wording::Converse => AwsError::validation(Service::Bedrock, converse(self.name, error)),
-            Wording::Schema => AwsError::validation(Service::Bedrock, schema(self.name, error)),
+            Wording::Converse | Wording::Schema | Wording::Anthropic => {
+                AwsError::validation(Service::Bedrock, self.words(error))
+            }
             Wording::Tgi => container_refusal(
                 422,
-                json!({"error": tgi(self.name, error), "error_type": "validation"}),
+                json!({"error": self.words(error), "error_type": "validation"}),
             ),
             Wording::OpenAi => container_refusal(
                 400,
-                json!({"object": "error", "message": openai(self.name, error),
+                json!({"object": "error", "message": self.words(error),
                        "type": "BadRequestError", "code": 400}),
             ),
         }

@@ -10,6 +10,8 @@ pub enum StartError {
     Profile(PerfError),
     #[error("the access key id and the secret access key must both be non-empty")]
     EmptyCredentials,
+    #[error("the API key for the mantle paths must be non-empty")]
+    EmptyApiKey,
     #[error("the idle timeout must be longer than zero")]
     ZeroIdleTimeout,
     #[error("cannot build the HTTP client for --upstream: {0}")]

@@ -96,7 +96,11 @@ where
 }
 
 /// Tokens at the profile's pace, filler text.
-pub fn paced(generation: Generation, mut framing: impl Framing, content_type: &str) -> Response {
+pub fn paced(
+    mut generation: Generation,
+    mut framing: impl Framing,
+    content_type: &str,
+) -> Response {
     streamed(content_type, |sink| async move {
         // Absolute deadlines, so the timer's millisecond rounding never accumulates.
         let mut due = generation.start + generation.ttft;
@@ -118,6 +122,7 @@ pub fn paced(generation: Generation, mut framing: impl Framing, content_type: &s
             }
             generation.produced(index + 1);
         }
+        generation.settle();
         let latency_ms = generation.start.elapsed().as_millis() as u64;
         sink.send_all(framing.finish(&generation, latency_ms)).await;
     })
@@ -162,6 +167,7 @@ pub fn relayed(
             }
         }
         settle_counts(&mut generation, counted, index);
+        generation.settle();
         let latency_ms = generation.start.elapsed().as_millis() as u64;
         sink.send_all(framing.finish(&generation, latency_ms)).await;
     })
