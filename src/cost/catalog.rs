@@ -252,16 +252,8 @@ impl Catalog {
         }
         // bedrock-runtime's row first (a bedrock-mantle option picks its own rows), at the
         // wanted profile where there is one.
-        let rank = |m: &BedrockPrice| {
-            (
-                m.endpoint == "mantle",
-                m.inference_profile != wanted,
-            )
-        };
-        Ok(in_region
-            .iter()
-            .min_by_key(|m| rank(m))
-            .expect("non-empty"))
+        let rank = |m: &BedrockPrice| (m.endpoint == "mantle", m.inference_profile != wanted);
+        Ok(in_region.iter().min_by_key(|m| rank(m)).expect("non-empty"))
     }
 
     pub fn instance(
