@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The OpenAI and Anthropic Python SDKs against `llmcap emulate`'s bedrock-mantle paths
-# (tests/python/mantle_emulator.py): starts its own emulator with small mantle quotas
-# (--mantle-input-tpm 1000000 --mantle-output-tpm 100, so output TPM runs out while input has
-# room), runs the checks, and stops it.
+# (tests/python/mantle_emulator.py): starts two emulators with small mantle quotas, one where
+# output TPM runs out while input has room (--mantle-input-tpm 1000000 --mantle-output-tpm 100)
+# and one the other way round (--mantle-input-tpm 5000 --mantle-output-tpm 1000000), runs the
+# checks, and stops them.
 #   scripts/mantle-check.sh [LLMCAP_BINARY]
 # The SDKs (pinned in tests/python/requirements.txt) share boto3-check.sh's venv under
 # ~/.cache/llmcap, created once and reused.
@@ -18,8 +19,10 @@ fi
 
 work="$(mktemp -d)"
 emulator_pid=
+input_emulator_pid=
 cleanup() {
   [[ -n "$emulator_pid" ]] && kill "$emulator_pid" 2>/dev/null || true
+  [[ -n "$input_emulator_pid" ]] && kill "$input_emulator_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -28,11 +31,17 @@ trap 'exit 130' INT TERM
 "$llmcap" emulate --profile tests/fixtures/emulator-fast.toml \
   --mantle-input-tpm 1000000 --mantle-output-tpm 100 >"$work/emulator.url" 2>/dev/null &
 emulator_pid=$!
+"$llmcap" emulate --profile tests/fixtures/emulator-fast.toml \
+  --mantle-input-tpm 5000 --mantle-output-tpm 1000000 >"$work/input-emulator.url" 2>/dev/null &
+input_emulator_pid=$!
 for _ in $(seq 1 100); do
-  [[ -s "$work/emulator.url" ]] && break
+  [[ -s "$work/emulator.url" && -s "$work/input-emulator.url" ]] && break
   sleep 0.1
 done
 url="$(head -1 "$work/emulator.url")"
-[[ "$url" == http://127.0.0.1:* ]] || { echo "mantle-check.sh: the emulator did not start" >&2; exit 1; }
+input_url="$(head -1 "$work/input-emulator.url")"
+for u in "$url" "$input_url"; do
+  [[ "$u" == http://127.0.0.1:* ]] || { echo "mantle-check.sh: an emulator did not start" >&2; exit 1; }
+done
 
-"$venv/bin/python" tests/python/mantle_emulator.py "$url"
+"$venv/bin/python" tests/python/mantle_emulator.py "$url" "$input_url"

@@ -5,7 +5,10 @@ usage, a cached system prompt reported in usage, then a 429 (RateLimitError) on 
 minute while input TPM has room, and a wrong key refused. Prints one line per check and a closing
 `mantle: N passed, N failed`; exits 1 on failure.
 
-    python tests/python/mantle_emulator.py http://127.0.0.1:PORT
+With a second URL (an emulator started with `--mantle-input-tpm 5000 --mantle-output-tpm
+1000000`), also a 429 on input tokens per minute while output TPM has room.
+
+    python tests/python/mantle_emulator.py http://127.0.0.1:PORT [http://127.0.0.1:PORT2]
 """
 
 import sys
@@ -107,6 +110,32 @@ def output_tpm_throttles_while_input_is_free(url):
     return f"openai.RateLimitError and anthropic.RateLimitError, retry-after {retry_after} s"
 
 
+def input_tpm_throttles_while_output_is_free(url):
+    client = openai_client(url)
+    # 5,000 input tokens a minute: 3,000 prompt tokens + max_tokens 1,000 are admitted and
+    # leave about 2,000 once max_tokens is refunded; the same request again does not fit, while
+    # the output bucket (a million a minute) has spent a few hundred at most.
+    prompt = [{"role": "user", "content": "a" * 12_000}]
+    first = client.chat.completions.create(model=MODEL, messages=prompt, max_tokens=1_000)
+    assert first.usage.prompt_tokens == 3_000, first.usage
+    try:
+        client.chat.completions.create(model=MODEL, messages=prompt, max_tokens=1_000)
+    except openai.RateLimitError as error:
+        message = error.body["message"]
+        assert "input tokens per minute" in message, message
+        retry_after = int(error.response.headers["retry-after"])
+        assert 1 <= retry_after <= 60, retry_after
+    else:
+        raise AssertionError("the request was admitted")
+    try:
+        anthropic_client(url).messages.create(model=MODEL, max_tokens=1_000, messages=prompt)
+    except anthropic.RateLimitError as error:
+        assert "input tokens per minute" in error.body["error"]["message"], error.body
+    else:
+        raise AssertionError("the request was admitted")
+    return f"openai.RateLimitError and anthropic.RateLimitError, retry-after {retry_after} s"
+
+
 def wrong_key_refused(url):
     try:
         openai_client(url, key="wrong").chat.completions.create(
@@ -138,10 +167,13 @@ CHECKS = [
 
 def main():
     url = sys.argv[1].rstrip("/")
+    checks = [(check, url) for check in CHECKS]
+    if len(sys.argv) > 2:
+        checks.append((input_tpm_throttles_while_output_is_free, sys.argv[2].rstrip("/")))
     passed = failed = 0
-    for check in CHECKS:
+    for check, at in checks:
         try:
-            detail = check(url)
+            detail = check(at)
         except Exception as error:  # noqa: BLE001 - every failure is reported, then counted
             failed += 1
             print(f"FAIL {check.__name__}: {type(error).__name__}: {error}")
