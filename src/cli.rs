@@ -35,12 +35,14 @@ pub enum Command {
     ProfileFromRanges(ProfileFromRangesArgs),
     Pricing(PricingArgs),
     Plan(PlanArgs),
+    Forecast(ForecastArgs),
     /// Users supported per option: the knee of the SLO and the 60 % planning point.
     Capacity(PlannerArgs),
     /// Each Bedrock quota at the peak: current against needed, an ask only where the peak
     /// throttles at the current value; --justify writes the quota document.
     Quota(PlannerArgs),
-    /// Monthly cost per option: Bedrock on-demand, batch, cached prompts; SageMaker instance-hours.
+    /// Monthly cost per option: each Bedrock tier its model is sold in (Standard, Priority, Flex,
+    /// Batch, Reserved with the reserve-or-not reading, Provisioned); SageMaker instance-hours.
     Cost(PlannerArgs),
     /// Per-request against dedicated options serving the same model: the volume where their
     /// monthly costs cross, and which is cheaper at the scenario's volume by how much.
@@ -430,6 +432,46 @@ pub struct PlanArgs {
     /// (prices), models.toml and hardware.toml (served models, instance accelerators).
     #[arg(long, alias = "pricing", value_name = "DIR")]
     pub catalog: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Forecast monthly spend per option over a horizon, with uncertainty bands.
+///
+/// The plan's options month by month as adoption rises and use per person grows: each month's
+/// spend at P10, P50 and P90 from a Monte Carlo over the scenario's `[forecast]` distributions
+/// (adoption start, target and midpoint month, requests per user against the plan, growth a
+/// month, tokens per request, capacity against the profile), drawn together for every option;
+/// the month options serving the same model cross; a tornado of which input moves the
+/// horizon's cost most (each at its P10 and P90, the others at their medians). Every default
+/// says where it comes from; set your own in the scenario:
+///
+///   [forecast]
+///   months = 12
+///   adoption_target = { dist = "triangular", low = 0.5, mode = 0.75, high = 0.95 }
+///   usage_per_user = { dist = "lognormal", median = 1.0, sigma = 0.3 }
+///   tokens_per_request = { dist = "fixed", value = 1.1 }
+///
+/// Distributions: fixed {value}, uniform {low, high}, triangular {low, mode, high},
+/// normal {mean, sd}, lognormal {median, sigma}. Writes report.html (fan chart of monthly
+/// spend, one tornado per option), report.md, forecast.json and data/forecast_monthly and
+/// data/tornado (CSV + Parquet).
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// A plan scenario (TOML); none runs the built-in example.
+    pub scenario: Option<PathBuf>,
+    /// The report directory.
+    #[arg(long, default_value = "llmcap-forecast")]
+    pub out: PathBuf,
+    /// A catalog directory overriding the built-in one (see `llmcap plan --help`).
+    #[arg(long, alias = "pricing", value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// Months to forecast (overrides the scenario's `forecast.months`).
+    #[arg(long)]
+    pub months: Option<u32>,
+    /// Monte Carlo draws (overrides `forecast.draws`).
+    #[arg(long)]
+    pub draws: Option<u32>,
     #[arg(long)]
     pub json: bool,
 }

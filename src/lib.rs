@@ -16,6 +16,7 @@ pub mod cost;
 pub mod emulate;
 pub mod export;
 pub mod files;
+pub mod forecast;
 pub mod format;
 pub mod perf;
 pub mod plan;

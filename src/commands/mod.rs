@@ -5,6 +5,7 @@ mod bench_sim;
 mod calibrate;
 mod emulate;
 pub(crate) mod fit;
+mod forecast;
 mod plan;
 mod predict;
 mod pricing;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ProfileFromRanges(args) => profile_from_ranges::run(&args),
         Command::Pricing(args) => pricing::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Forecast(args) => forecast::run(&args),
         Command::Capacity(args) => plan::run_view(plan::PlannerView::Capacity, &args),
         Command::Quota(args) => plan::run_view(plan::PlannerView::Quota, &args),
         Command::Cost(args) => plan::run_view(plan::PlannerView::Cost, &args),

@@ -7,6 +7,7 @@ pub mod breakeven;
 pub mod builder;
 pub mod capacity;
 pub mod error;
+pub mod forecast_spec;
 pub mod hosting;
 pub mod quota;
 pub mod sagemaker;

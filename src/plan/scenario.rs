@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::capacity::SloLimits;
 use super::error::PlanError;
+use super::forecast_spec::ForecastSpec;
 use crate::quota::bucket::InferenceEndpoint;
 
 /// The built-in example, compiled in so that `llmcap plan` runs from any directory.
@@ -46,6 +47,10 @@ pub struct Scenario {
     /// Expected growth in volume a month (0.05 = 5 %), for the quota documents' outlook.
     #[serde(default)]
     pub monthly_growth: f64,
+    /// `llmcap forecast`: the horizon, adoption and the uncertain inputs (defaults say where
+    /// they come from).
+    #[serde(default)]
+    pub forecast: ForecastSpec,
     pub option: Vec<PlanOption>,
 }
 
@@ -338,6 +343,9 @@ impl Scenario {
                     "must be in [0, 1]: the share of requests that find the prefix cached",
                 );
             }
+        }
+        if let Err((field, why)) = self.forecast.check() {
+            return bad(&field, &"(see the field)", &why);
         }
         if !(self.monthly_growth > -1.0 && self.monthly_growth <= 10.0) {
             return bad(

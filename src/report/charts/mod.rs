@@ -6,6 +6,7 @@
 
 pub mod calibration;
 pub mod error;
+pub mod forecast;
 pub mod plan;
 
 pub use error::{drawing, ChartError};

@@ -1,0 +1,182 @@
+//! The forecast's charts: a fan of monthly spend per option (P10–P90 band, P50 line) and a
+//! tornado of which input moves the horizon's cost most.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{colour, drawing, frame, legend, Chart, ChartError, FONT};
+use crate::forecast::{Band, TornadoBar};
+
+/// One option's months.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FanSeries {
+    pub name: String,
+    pub months: Vec<Band>,
+}
+
+/// Monthly spend per option on a log scale (per-token and per-instance options differ by
+/// orders of magnitude): the P10–P90 band shaded, the P50 drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpendFan {
+    pub title: String,
+    pub series: Vec<FanSeries>,
+}
+
+fn usd_axis(v: f64) -> String {
+    if v >= 1e6 {
+        format!("${:.1}M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("${:.0}k", v / 1e3)
+    } else {
+        format!("${v:.0}")
+    }
+}
+
+impl Chart for SpendFan {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let months = self
+            .series
+            .iter()
+            .map(|s| s.months.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let values = || self.series.iter().flat_map(|s| s.months.iter());
+        let y_min = values()
+            .map(|b| b.p10)
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let y_min = if y_min.is_finite() { y_min * 0.7 } else { 1.0 };
+        let y_max = values().map(|b| b.p90).fold(y_min * 10.0, f64::max) * 1.4;
+        let mut chart = frame(root, &self.title, 44, 80)?
+            .build_cartesian_2d(0.5..months as f64 + 0.5, (y_min..y_max).log_scale())
+            .map_err(drawing)?;
+        chart
+            .configure_mesh()
+            .x_desc("month")
+            .y_desc("monthly spend (log scale)")
+            .x_labels(months.min(24))
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| usd_axis(*v))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(drawing)?;
+        for (i, s) in self.series.iter().enumerate() {
+            let c = colour(i);
+            let band: Vec<(f64, f64)> = s
+                .months
+                .iter()
+                .enumerate()
+                .map(|(m, b)| (m as f64 + 1.0, b.p90.max(y_min)))
+                .chain(
+                    s.months
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .map(|(m, b)| (m as f64 + 1.0, b.p10.max(y_min))),
+                )
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(band, c.mix(0.18).filled())))
+                .map_err(drawing)?;
+            chart
+                .draw_series(LineSeries::new(
+                    s.months
+                        .iter()
+                        .enumerate()
+                        .map(|(m, b)| (m as f64 + 1.0, b.p50.max(y_min))),
+                    c.stroke_width(2),
+                ))
+                .map_err(drawing)?
+                .label(format!("{} (P50, band P10–P90)", s.name))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 12.0)?;
+        Ok(())
+    }
+}
+
+/// Each input at its P10 and P90 with the others at their medians: the horizon's cost, as bars
+/// about the all-median cost, largest swing on top.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TornadoChart {
+    pub title: String,
+    pub base_usd: f64,
+    pub bars: Vec<TornadoBar>,
+}
+
+impl Chart for TornadoChart {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let n = self.bars.len().max(1);
+        let lo = self
+            .bars
+            .iter()
+            .map(|b| b.at_p10_usd.min(b.at_p90_usd))
+            .fold(self.base_usd, f64::min);
+        let hi = self
+            .bars
+            .iter()
+            .map(|b| b.at_p10_usd.max(b.at_p90_usd))
+            .fold(self.base_usd, f64::max);
+        let pad = (hi - lo).max(self.base_usd.abs() * 0.05).max(1.0) * 0.1;
+        let mut chart = frame(root, &self.title, 44, 250)?
+            .build_cartesian_2d(lo - pad..hi + pad, (0..n - 1).into_segmented())
+            .map_err(drawing)?;
+        let names: Vec<String> = self.bars.iter().map(|b| b.input.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("cost over the horizon, each input at its P10 and P90 (others at median)")
+            .x_label_formatter(&|v| usd_axis(*v))
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => names.get(n - 1 - *i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(drawing)?;
+        for (k, bar) in self.bars.iter().enumerate() {
+            let row = n - 1 - k;
+            let rect = |a: f64, b: f64, style: ShapeStyle| {
+                Rectangle::new(
+                    [
+                        (a.min(b), SegmentValue::Exact(row)),
+                        (a.max(b), SegmentValue::Exact(row + 1)),
+                    ],
+                    style,
+                )
+            };
+            chart
+                .draw_series([
+                    rect(self.base_usd, bar.at_p10_usd, colour(0).mix(0.75).filled()),
+                    rect(self.base_usd, bar.at_p90_usd, colour(1).mix(0.75).filled()),
+                ])
+                .map_err(drawing)?;
+        }
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![
+                    (self.base_usd, SegmentValue::Exact(0)),
+                    (self.base_usd, SegmentValue::Exact(n)),
+                ],
+                BLACK.stroke_width(1),
+            )))
+            .map_err(drawing)?;
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, SegmentValue<usize>), i32>>())
+            .map_err(drawing)?
+            .label("input at its P10")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour(0).filled()));
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, SegmentValue<usize>), i32>>())
+            .map_err(drawing)?
+            .label("input at its P90")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour(1).filled()));
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 12.0)?;
+        Ok(())
+    }
+}

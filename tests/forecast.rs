@@ -1,0 +1,144 @@
+//! `llmcap forecast`: bands that follow the stated uncertainty (none: P10 = P50 = P90; a wider
+//! input: a wider band), and months recomputed by hand from plan.json at fixed inputs.
+
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+use llmcap::forecast::Forecast;
+use llmcap::plan::Plan;
+
+const BUILTIN: &str = include_str!("../scenarios/chat-assistant.toml");
+
+fn llmcap_in(dir: &Path, args: &[&str]) -> String {
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+/// The built-in scenario with a `[forecast]` section; its forecast and plan.
+fn forecast_with(section: &str) -> (Forecast, Plan) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        BUILTIN.replacen("[slo]", &format!("{section}\n\n[slo]"), 1),
+    )
+    .unwrap();
+    llmcap_in(dir.path(), &["forecast", "s.toml", "--out", "f"]);
+    llmcap_in(dir.path(), &["plan", "s.toml", "--out", "p"]);
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+    (
+        serde_json::from_str(&read("f/forecast.json")).unwrap(),
+        serde_json::from_str(&read("p/plan.json")).unwrap(),
+    )
+}
+
+const FIXED: &str = r#"[forecast]
+months = 12
+draws = 500
+adoption_start = { dist = "fixed", value = 0.6 }
+adoption_target = { dist = "fixed", value = 0.6 }
+adoption_midpoint_month = { dist = "fixed", value = 3.0 }
+usage_per_user = { dist = "fixed", value = 1.0 }
+usage_growth_per_month = { dist = "fixed", value = 0.03 }
+tokens_per_request = { dist = "fixed", value = 1.2 }
+performance = { dist = "fixed", value = 1.0 }
+hidden_costs = { dist = "fixed", value = 0.25 }"#;
+
+#[test]
+fn with_no_uncertainty_the_bands_close_and_the_months_follow_the_plan() {
+    let (f, plan) = forecast_with(FIXED);
+    assert_eq!(f.options.len(), plan.options.len());
+    for (o, p) in f.options.iter().zip(&plan.options) {
+        for (m, b) in o.monthly.iter().enumerate() {
+            assert!(
+                b.p10 == b.p50 && b.p50 == b.p90,
+                "{} month {}: {b:?}",
+                o.name,
+                m + 1
+            );
+        }
+        if p.kind == llmcap::plan::OptionKind::Bedrock {
+            // Requests: 60 % of employees, use growing 3 % a month; tokens ×1.2; +25 % hidden;
+            // the failures the simulated peak billed at the current quota.
+            let retry = p.quota.as_ref().map_or(0.0, |q| q.error_rate_current);
+            for (m, b) in o.monthly.iter().enumerate() {
+                let expected = p.monthly_on_demand_usd
+                    * 0.6
+                    * 1.03f64.powi(m as i32)
+                    * 1.2
+                    * (1.0 + retry)
+                    * 1.25;
+                assert!(
+                    (b.p50 / expected - 1.0).abs() < 1e-9,
+                    "{} month {}: {} vs {expected}",
+                    o.name,
+                    m + 1,
+                    b.p50
+                );
+            }
+        } else {
+            // The always-on fleet: 0.6 × 1.2 = 0.72 of the plan's load at month 1 fits in the
+            // plan's one instance; it stays one while the load stays under one instance's
+            // planning point (720 users at a 300-user peak: load ≤ 2.4).
+            let month = p.monthly_on_demand_usd * 1.25;
+            assert!((o.monthly[0].p50 / month - 1.0).abs() < 1e-9, "{}", o.name);
+        }
+    }
+}
+
+fn spread(f: &Forecast, option: usize, month: usize) -> f64 {
+    let b = f.options[option].monthly[month];
+    b.p90 / b.p10
+}
+
+#[test]
+fn doubling_a_spread_widens_the_band() {
+    let base = r#"[forecast]
+draws = 2000
+usage_per_user = { dist = "lognormal", median = 1.0, sigma = 0.2 }"#;
+    let wide = r#"[forecast]
+draws = 2000
+usage_per_user = { dist = "lognormal", median = 1.0, sigma = 0.4 }"#;
+    let (narrow, plan) = forecast_with(base);
+    let (wider, _) = forecast_with(wide);
+    for (i, o) in plan.options.iter().enumerate() {
+        if o.kind != llmcap::plan::OptionKind::Bedrock {
+            continue;
+        }
+        for month in [0, 11] {
+            assert!(
+                spread(&wider, i, month) > spread(&narrow, i, month) * 1.1,
+                "{} month {}: P90/P10 {} vs {}",
+                o.name,
+                month + 1,
+                spread(&wider, i, month),
+                spread(&narrow, i, month)
+            );
+        }
+        // The medians stay put (the same draws; only the spread changed).
+        let (a, b) = (
+            narrow.options[i].monthly[11].p50,
+            wider.options[i].monthly[11].p50,
+        );
+        assert!((a / b - 1.0).abs() < 0.05, "{a} vs {b}");
+    }
+    // The tornado ranks the widened input higher.
+    let rank = |f: &Forecast| {
+        f.tornado[0]
+            .bars
+            .iter()
+            .position(|b| b.input == "usage_per_user")
+            .unwrap()
+    };
+    assert!(rank(&wider) <= rank(&narrow));
+}
