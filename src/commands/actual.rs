@@ -53,11 +53,7 @@ pub fn run(args: &ActualArgs) -> Result<()> {
                 .bedrock(
                     model_id,
                     &scenario.region,
-                    inference_profile.cross_region()
-                        && matches!(
-                            inference_profile,
-                            crate::plan::scenario::InferenceProfile::Global
-                        ),
+                    *inference_profile == crate::plan::scenario::InferenceProfile::Global,
                 )
                 .ok()
                 .map(|p| (name.clone(), p.input_per_mtok, p.output_per_mtok)),
@@ -91,7 +87,7 @@ fn print_queries(models: &[String], period: u32) -> Result<()> {
     {
         bail!("--print-queries: a model id is non-empty and has no spaces, e.g. meta.llama3-3-70b-instruct-v1:0");
     }
-    if period == 0 || (period > 60 && period % 60 != 0) {
+    if period == 0 || (period > 60 && !period.is_multiple_of(60)) {
         bail!("--period {period}: CloudWatch takes 1, 5, 10, 30, 60 or a multiple of 60 seconds");
     }
     println!(
@@ -168,7 +164,7 @@ fn write_outputs(dir: &Path, c: &Comparison, cur: Option<&CurSummary>) -> Result
         metrics: c
             .options
             .first()
-            .map(|o| o.rows.iter().map(|r| r.metric.clone()).collect())
+            .map(|o| o.rows.iter().map(|r| short_label(&r.metric)).collect())
             .unwrap_or_default(),
         options: c
             .options
@@ -181,6 +177,23 @@ fn write_outputs(dir: &Path, c: &Comparison, cur: Option<&CurSummary>) -> Result
     };
     render(&chart, &dir.join("charts"), "actual_vs_plan")?;
     Ok(())
+}
+
+/// A metric's name short enough for the chart's axis.
+fn short_label(metric: &str) -> String {
+    match metric {
+        "requests per month" => "requests/month",
+        "requests per user per workday" => "requests/user/day",
+        "input tokens per request" => "input tokens/req",
+        "output tokens per request" => "output tokens/req",
+        "spend per month (USD)" => "spend/month",
+        other => other,
+    }
+    .to_string()
+}
+
+fn count(v: f64) -> String {
+    crate::format::thousands(v.round())
 }
 
 fn number(v: f64) -> String {
@@ -206,12 +219,12 @@ fn terminal(c: &Comparison) -> String {
     );
     for o in &c.options {
         out.push_str(&format!(
-            "{} — {}: {} invocations, {} throttles over {} days{}; spend from {}\n",
+            "{} — {}: {} invocations, {} throttles over {:.2} days{}; spend from {}\n",
             o.option,
             o.model_id,
-            number(o.invocations),
-            number(o.throttles),
-            number(o.days),
+            count(o.invocations),
+            count(o.throttles),
+            o.days,
             o.mean_latency_ms
                 .map_or(String::new(), |l| format!(", mean latency {l:.0} ms")),
             o.spend_source
@@ -258,12 +271,12 @@ fn markdown(c: &Comparison) -> String {
     );
     for o in &c.options {
         md.push_str(&format!(
-            "## {} ({})\n\n{} invocations and {} throttles over {} days; spend from {}.\n\n| metric | plan | actual | error |\n| --- | ---: | ---: | ---: |\n",
+            "## {} ({})\n\n{} invocations and {} throttles over {:.2} days; spend from {}.\n\n| metric | plan | actual | error |\n| --- | ---: | ---: | ---: |\n",
             o.option,
             o.model_id,
-            number(o.invocations),
-            number(o.throttles),
-            number(o.days),
+            count(o.invocations),
+            count(o.throttles),
+            o.days,
             o.spend_source
         ));
         for r in &o.rows {
