@@ -95,8 +95,9 @@ pub struct Comparison {
     pub notes: Vec<String>,
 }
 
+/// A model id without a cross-Region profile's prefix or bedrock-mantle's `bedrock_mantle/`.
 fn base_id(id: &str) -> &str {
-    ["us.", "eu.", "apac.", "jp.", "au.", "us-gov.", "global."]
+    ["bedrock_mantle/", "us.", "eu.", "apac.", "jp.", "au.", "us-gov.", "global."]
         .iter()
         .fold(id, |id, prefix| id.trim_start_matches(prefix))
 }
