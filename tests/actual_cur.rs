@@ -34,7 +34,10 @@ fn check(summary: &CurSummary) {
     let sonnet = summary.cost_for(SONNET);
     assert_eq!(sonnet.len(), 1);
     let sonnet = sonnet[0];
-    assert_eq!(sonnet.model, "Claude-Sonnet-4.5", "from line_item_usage_type");
+    assert_eq!(
+        sonnet.model, "Claude-Sonnet-4.5",
+        "from line_item_usage_type"
+    );
     assert!(close(sonnet.unblended_cost_usd, 3.06));
     assert!(close(sonnet.input_tokens, 500_000.0));
     assert!(close(sonnet.output_tokens, 100_000.0));

@@ -167,9 +167,16 @@ async fn actual_recovers_the_known_workload_from_the_emulators_cloudwatch_export
     );
     assert!(within(per_user, expected_per_user_day, 0.02), "{per_user}");
     assert!(within(input, expected_input, 0.02), "{input}");
-    assert!(within(output_tokens, expected_output, 0.02), "{output_tokens}");
+    assert!(
+        within(output_tokens, expected_output, 0.02),
+        "{output_tokens}"
+    );
     // Requests per month: invocations × workdays_per_month ÷ days.
-    assert!(within(actual("requests per month"), requests * 20.0 / DAYS, 1e-9));
+    assert!(within(
+        actual("requests per month"),
+        requests * 20.0 / DAYS,
+        1e-9
+    ));
     assert_eq!(actual("throttle rate"), 0.0);
     // The plan's error, on every figure the plan has: actual ÷ plan − 1.
     for r in option["rows"].as_array().unwrap() {
@@ -180,7 +187,9 @@ async fn actual_recovers_the_known_workload_from_the_emulators_cloudwatch_export
         }
     }
     // Planned: 2 sessions a day × the workload's turns per session, per employee.
-    let planned_per_user = row("requests per user per workday")["plan"].as_f64().unwrap();
+    let planned_per_user = row("requests per user per workday")["plan"]
+        .as_f64()
+        .unwrap();
     let refit = &c["refit"];
     assert!(within(
         refit["usage_per_user"].as_f64().unwrap(),
@@ -224,8 +233,13 @@ async fn actual_recovers_the_known_workload_from_the_emulators_cloudwatch_export
     }
     let forecast = std::fs::read_to_string(out_dir.join("forecast.toml")).unwrap();
     let parsed: toml::Value = toml::from_str(&forecast).unwrap();
-    assert_eq!(parsed["forecast"]["usage_per_user"]["dist"].as_str(), Some("fixed"));
-    assert!(parsed["forecast"]["tokens_per_request"]["value"].as_float().is_some());
+    assert_eq!(
+        parsed["forecast"]["usage_per_user"]["dist"].as_str(),
+        Some("fixed")
+    );
+    assert!(parsed["forecast"]["tokens_per_request"]["value"]
+        .as_float()
+        .is_some());
 }
 
 #[test]
