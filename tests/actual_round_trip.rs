@@ -258,3 +258,39 @@ fn print_queries_writes_the_ids_and_labels_the_export_is_read_by() {
     assert_eq!(q[5]["MetricStat"]["Period"], 300);
     assert_eq!(q[5]["MetricStat"]["Metric"]["Namespace"], "AWS/Bedrock");
 }
+
+#[test]
+fn an_export_without_the_plans_models_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("cw.json");
+    std::fs::write(
+        &export,
+        r#"{"MetricDataResults":[{"Id":"invocations_0","Label":"amazon.nova-pro-v1:0 Invocations","Timestamps":["2026-11-30T12:00:00+00:00"],"Values":[3],"StatusCode":"Complete"}],"Messages":[]}"#,
+    )
+    .unwrap();
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .args(["actual", "--days", "1", "--cloudwatch"])
+        .arg(&export)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("amazon.nova-pro-v1:0")
+            && error.contains("meta.llama3-3-70b-instruct-v1:0")
+            && error.contains("--print-queries"),
+        "{error}"
+    );
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .args(["actual", "--users", "0", "--cloudwatch"])
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--users 0: must be a finite number > 0")
+    );
+}
