@@ -49,6 +49,7 @@ pub enum Command {
     Breakeven(PlannerArgs),
     /// Realistic budget: list price × seed 000's hidden-cost factors, P50/P90 and each share.
     Budget(PlannerArgs),
+    Actual(ActualArgs),
 }
 
 /// Fit a performance profile from calibration records or a table of level medians.
@@ -476,6 +477,71 @@ pub struct ForecastArgs {
     pub json: bool,
 }
 
+/// Plan against real usage: a CloudWatch export of Amazon Bedrock's metrics (and a Cost and
+/// Usage Report 2.0) against the plan, and the workload re-fitted for a forecast.
+///
+/// Each Bedrock option of the plan is matched by model id to the export's series, and compared:
+///   requests per month            invocations × workdays_per_month ÷ days covered
+///   requests per user per workday invocations ÷ days ÷ users
+///   input, output tokens per request, against the simulated means
+///   throttle rate                 throttles ÷ (invocations + throttles), against the simulated
+///   spend per month               the CUR's unblended cost when given, else tokens × catalog
+/// each with the plan's error (actual ÷ plan − 1). Days covered: the export's first period's
+/// start to its last period's end, or --days (a compressed or scaled run: the workdays it
+/// stands for). The re-fit: usage_per_user = actual ÷ planned requests per user per workday,
+/// tokens_per_request = actual ÷ simulated tokens per request, printed and written as a
+/// [forecast] snippet (forecast.toml) to paste into the scenario.
+///
+/// Writes into --out: actual.json, actual.md, forecast.toml, data/actual_vs_plan.csv and
+/// .parquet, charts/actual_vs_plan.svg and .png.
+///
+/// The export, from a real account (one query per model and metric; the Labels name both):
+///   llmcap actual --print-queries meta.llama3-3-70b-instruct-v1:0 > q.json
+///   aws cloudwatch get-metric-data --metric-data-queries file://q.json \
+///       --start-time 2026-11-01T00:00:00Z --end-time 2026-12-01T00:00:00Z > cloudwatch.json
+///   llmcap actual --cloudwatch cloudwatch.json --cur cur.parquet scenario.toml
+/// or from the emulator: llmcap emulate --profile P.toml --cloudwatch-out cloudwatch.json.
+/// The CUR (AWS Data Exports, CUR 2.0; CSV or Parquet): Amazon Bedrock's usage lines
+/// (line_item_product_code = AmazonBedrock; Usage, DiscountedUsage, SavingsPlanCoveredUsage)
+/// summed per billing period and model (line_item_resource_id, else line_item_usage_type).
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ActualArgs {
+    /// A plan scenario (TOML); none uses the built-in example.
+    pub scenario: Option<PathBuf>,
+    /// The JSON `aws cloudwatch get-metric-data` printed (or `llmcap emulate --cloudwatch-out`).
+    #[arg(
+        long,
+        value_name = "FILE.json",
+        required_unless_present = "print_queries"
+    )]
+    pub cloudwatch: Option<PathBuf>,
+    /// A Cost and Usage Report 2.0 export (.csv, .csv.gz not read; .parquet).
+    #[arg(long, value_name = "FILE")]
+    pub cur: Option<PathBuf>,
+    /// Users behind the traffic (default: the scenario's employees).
+    #[arg(long, value_name = "N")]
+    pub users: Option<f64>,
+    /// Workdays the export stands for (default: the span of its timestamps).
+    #[arg(long, value_name = "D")]
+    pub days: Option<f64>,
+    /// The output directory.
+    #[arg(long, default_value = "llmcap-actual")]
+    pub out: PathBuf,
+    /// A catalog directory overriding the built-in one (see `llmcap plan --help`).
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+    /// Print the MetricDataQueries for these model ids (for `aws cloudwatch get-metric-data
+    /// --metric-data-queries file://q.json`) and stop.
+    #[arg(long, value_name = "MODEL_ID", num_args = 1.., conflicts_with_all = ["cloudwatch", "cur"])]
+    pub print_queries: Option<Vec<String>>,
+    /// The queries' period in seconds (with --print-queries; 60 or a multiple of 60).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub period: u32,
+}
+
 /// Options shared by the planners (`capacity`, `quota`, `cost`, `breakeven`, `budget`).
 #[derive(Debug, Args)]
 pub struct PlannerArgs {
@@ -848,6 +914,21 @@ pub struct EmulateArgs {
     /// Close a connection that has waited this many seconds for its next request.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub idle_timeout: f64,
+    /// Keep Amazon Bedrock's CloudWatch metrics of the traffic served (Invocations,
+    /// InputTokenCount, OutputTokenCount, InvocationThrottles, InvocationLatency per model id,
+    /// bedrock-runtime and bedrock-mantle paths) and write them here as `aws cloudwatch
+    /// get-metric-data` prints them; rewritten atomically after every period and at Ctrl-C.
+    /// Read it with `llmcap actual --cloudwatch FILE`.
+    #[arg(long, value_name = "FILE.json")]
+    pub cloudwatch_out: Option<PathBuf>,
+    /// The CloudWatch export's period in seconds (with --cloudwatch-out).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "cloudwatch_out"
+    )]
+    pub cloudwatch_period: u64,
 }
 
 /// Write the report of a calibration run or a plan: charts (SVG and PNG), a self-contained

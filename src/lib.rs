@@ -9,6 +9,7 @@
 // `!(x > 0.0)` is written on purpose throughout input validation: it rejects NaN as well.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod actual;
 pub mod calibrate;
 pub mod cli;
 pub mod commands;

@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::cli::EmulateArgs;
-use crate::emulate::{Credentials, Emulator, EmulatorConfig, Faults, DEFAULT_ENDPOINT_NAME};
+use crate::emulate::{
+    CloudWatchOut, Credentials, Emulator, EmulatorConfig, Faults, DEFAULT_ENDPOINT_NAME,
+};
 use crate::files::load_profile;
 use crate::quota::bucket::{MantleLimits, QuotaLimits};
 
@@ -97,12 +99,22 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
     };
     config.api_key = args.api_key.clone();
     config.idle_timeout = idle_timeout;
+    if args.cloudwatch_period == 0 || args.cloudwatch_period > 86_400 {
+        anyhow::bail!(
+            "--cloudwatch-period {}: must be 1 to 86400 seconds (CloudWatch uses 60 or a multiple of 60 for Bedrock's metrics)",
+            args.cloudwatch_period
+        );
+    }
+    config.cloudwatch = args.cloudwatch_out.as_ref().map(|path| CloudWatchOut {
+        path: path.clone(),
+        period: Duration::from_secs(args.cloudwatch_period),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let emulator = Emulator::start(config).await?;
+        let mut emulator = Emulator::start(config).await?;
         // The URL first, alone on its line, for scripts to read.
         println!("{}", emulator.url());
         std::io::stdout().flush().ok();
@@ -123,6 +135,16 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             () = emulator.wait() => {}
+        }
+        if let Some(path) = &args.cloudwatch_out {
+            // Open answers finish first, so they are counted; a second Ctrl-C writes at once.
+            eprintln!("stopping: finishing open answers (Ctrl-C again to stop now)");
+            let meter = emulator.meter_handle();
+            tokio::select! {
+                finished = emulator.finish() => finished?,
+                _ = tokio::signal::ctrl_c() => meter.write(path)?,
+            }
+            eprintln!("wrote {}", path.display());
         }
         Ok(())
     })

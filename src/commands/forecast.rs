@@ -42,7 +42,7 @@ struct TornadoRow {
 
 pub fn run(args: &ForecastArgs) -> Result<()> {
     let clock = Instant::now();
-    let (plan, mut scenario) =
+    let (mut scenario, plan) =
         super::plan::compute_with_scenario(args.scenario.as_deref(), args.catalog.as_deref())?;
     if let Some(m) = args.months {
         scenario.forecast.months = m;
@@ -199,7 +199,7 @@ fn inputs_table(f: &Forecast) -> TableBlock {
     }
 }
 
-fn write_outputs(f: &Forecast, out: &Path) -> Result<()> {
+pub(crate) fn write_outputs(f: &Forecast, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let data = out.join("data");
     let charts = out.join("charts");

@@ -1,12 +1,13 @@
 //! One module per command: read inputs, call the pure computation, print or write results.
 
+mod actual;
 mod bench_client;
 mod bench_sim;
 mod calibrate;
 mod emulate;
 pub(crate) mod fit;
 mod forecast;
-mod plan;
+pub(crate) mod plan;
 mod predict;
 mod pricing;
 mod profile_from_ranges;
@@ -42,5 +43,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cost(args) => plan::run_view(plan::PlannerView::Cost, &args),
         Command::Breakeven(args) => plan::run_view(plan::PlannerView::Breakeven, &args),
         Command::Budget(args) => plan::run_view(plan::PlannerView::Budget, &args),
+        Command::Actual(args) => actual::run(&args),
     }
 }

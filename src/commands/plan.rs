@@ -133,14 +133,14 @@ fn load_profile(path: &str, base: Option<&Path>, origin: &str, option: &str) -> 
 
 /// Reads everything a plan needs and computes it.
 fn compute(scenario_path: Option<&Path>, catalog_dir: Option<&Path>) -> Result<Plan> {
-    Ok(compute_with_scenario(scenario_path, catalog_dir)?.0)
+    Ok(compute_with_scenario(scenario_path, catalog_dir)?.1)
 }
 
-/// The plan and the scenario it was computed from (the forecast reads its `[forecast]`).
+/// The scenario (the file, or the built-in one) and its plan.
 pub fn compute_with_scenario(
     scenario_path: Option<&Path>,
     catalog_dir: Option<&Path>,
-) -> Result<(Plan, Scenario)> {
+) -> Result<(Scenario, Plan)> {
     let (text, origin, base): (String, String, Option<PathBuf>) = match scenario_path {
         Some(path) => (
             std::fs::read_to_string(path)
@@ -170,7 +170,7 @@ pub fn compute_with_scenario(
         hosting: &hosting,
         generated_on: &today_utc(),
     })?;
-    Ok((plan, scenario))
+    Ok((scenario, plan))
 }
 
 pub fn run(args: &PlanArgs) -> Result<()> {

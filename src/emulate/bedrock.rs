@@ -83,8 +83,14 @@ pub(crate) fn turns(system: Option<&Value>, messages: &[Value]) -> Vec<Message> 
 }
 
 /// Admits a non-streaming request and waits for its whole answer (profile or upstream).
-async fn answer_whole(app: &App, prompt: &Prompt) -> Result<(Generation, String), AwsError> {
-    let mut generation = app.behaviour.admit(Service::Bedrock, prompt, false)?;
+async fn answer_whole(
+    app: &App,
+    model_id: &str,
+    prompt: &Prompt,
+) -> Result<(Generation, String), AwsError> {
+    let mut generation = app
+        .behaviour
+        .admit(Service::Bedrock, Some(model_id), prompt, false)?;
     let upstream = app.upstream.as_ref();
     let answer = whole_answer(upstream, Service::Bedrock, prompt, &mut generation).await?;
     Ok((generation, answer))
@@ -103,7 +109,7 @@ pub async fn converse(
     let run = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = converse_prompt(&request, &app.limits)?;
-        let (generation, answer) = answer_whole(&app, &prompt).await?;
+        let (generation, answer) = answer_whole(&app, &model_id, &prompt).await?;
         let n = generation.output_tokens;
         Ok::<_, AwsError>(Json(json!({
             "output": {"message": {"role": "assistant", "content": [{"text": answer}]}},
@@ -161,7 +167,9 @@ pub async fn converse_stream(
     let admitted = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = converse_prompt(&request, &app.limits)?;
-        let generation = app.behaviour.admit(Service::Bedrock, &prompt, true)?;
+        let generation = app
+            .behaviour
+            .admit(Service::Bedrock, Some(&model_id), &prompt, true)?;
         Ok::<_, AwsError>((prompt, generation))
     }
     .await;
@@ -274,7 +282,7 @@ pub async fn invoke(
     let run = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = native_prompt(family, &request, &app.limits)?;
-        let (generation, answer) = answer_whole(&app, &prompt).await?;
+        let (generation, answer) = answer_whole(&app, &model_id, &prompt).await?;
         let n = generation.output_tokens;
         let body = match family {
             Family::Anthropic => json!({
@@ -391,7 +399,9 @@ pub async fn invoke_stream(
     let admitted = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = native_prompt(family, &request, &app.limits)?;
-        let generation = app.behaviour.admit(Service::Bedrock, &prompt, true)?;
+        let generation = app
+            .behaviour
+            .admit(Service::Bedrock, Some(&model_id), &prompt, true)?;
         Ok::<_, AwsError>((prompt, generation))
     }
     .await;

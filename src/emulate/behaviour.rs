@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::errors::{AwsError, Service};
+use super::meter::Meter;
 use super::prompt::Prompt;
 use crate::perf::PerfModel;
 use crate::quota::bucket::{
@@ -157,11 +158,23 @@ struct Slot {
     input_tokens: u64,
     cache_read: u64,
     produced: AtomicU32,
+    /// The Bedrock model id the invocation is metered under (once; none on SageMaker).
+    metered: Option<String>,
+    start: Instant,
 }
 
 impl Slot {
-    /// Settles the quota reservation (once) with what was produced so far.
+    /// Settles the quota reservation (once) with what was produced so far, and meters the
+    /// invocation (once).
     fn settle(&mut self) {
+        if let Some(model_id) = self.metered.take() {
+            self.behaviour.meter.invocation(
+                &model_id,
+                self.input_tokens.saturating_sub(self.cache_read),
+                u64::from(self.produced.load(Ordering::SeqCst)),
+                self.start.elapsed().as_secs_f64() * 1000.0,
+            );
+        }
         if let Some((endpoint, reservation)) = self.reservation.take() {
             let now = self.behaviour.now_s();
             let produced = f64::from(self.produced.load(Ordering::SeqCst));
@@ -213,7 +226,9 @@ pub enum Refusal {
 
 /// What a request brings to admission.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Admission {
+pub struct Admission<'a> {
+    /// The Bedrock model id its invocation and throttles are metered under (none: SageMaker).
+    pub model_id: Option<&'a str>,
     /// The quota to admit against (`None`: SageMaker, never throttled by a quota).
     pub endpoint: Option<Endpoint>,
     /// Prompt tokens (cached ones included), cache reads, and the max_tokens reserved.
@@ -235,6 +250,8 @@ pub struct Behaviour {
     quota: Mutex<Option<QuotaState>>,
     mantle_quota: Mutex<Option<QuotaState>>,
     rng: Mutex<StdRng>,
+    /// The CloudWatch metrics of the Bedrock traffic served.
+    meter: Arc<Meter>,
 }
 
 impl Behaviour {
@@ -245,6 +262,7 @@ impl Behaviour {
         faults: Faults,
         noise: bool,
         seed: u64,
+        meter: Arc<Meter>,
     ) -> Arc<Behaviour> {
         Arc::new(Behaviour {
             model,
@@ -256,6 +274,7 @@ impl Behaviour {
             quota: Mutex::new(quota.map(QuotaState::new)),
             mantle_quota: Mutex::new(mantle_quota.map(QuotaState::new)),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            meter,
         })
     }
 
@@ -275,14 +294,17 @@ impl Behaviour {
     }
 
     /// Admits a Bedrock Runtime or SageMaker request at its estimated size
-    /// (`Prompt::estimated_tokens`) or answers with the error the service would give.
+    /// (`Prompt::estimated_tokens`) or answers with the error the service would give; a
+    /// Bedrock request is metered under `model_id`.
     pub fn admit(
         self: &Arc<Self>,
         service: Service,
+        model_id: Option<&str>,
         prompt: &Prompt,
         stream: bool,
     ) -> Result<Generation, AwsError> {
         let admission = Admission {
+            model_id,
             endpoint: (service == Service::Bedrock).then_some(Endpoint::Runtime),
             ask: Ask {
                 input: prompt.estimated_tokens() as f64,
@@ -301,7 +323,7 @@ impl Behaviour {
     }
 
     /// Admits a request against its endpoint's quota, or says why not.
-    pub fn admit_with(self: &Arc<Self>, admission: &Admission) -> Result<Generation, Refusal> {
+    pub fn admit_with(self: &Arc<Self>, admission: &Admission<'_>) -> Result<Generation, Refusal> {
         let ask = admission.ask;
         let input_tokens = ask.input.max(0.0) as u64;
         let cache_read = ask.cache_read.max(0.0) as u64;
@@ -321,10 +343,13 @@ impl Behaviour {
                     match quota.try_start(now, &ask) {
                         Ok(reservation) => Some((endpoint, reservation)),
                         Err(reason) => {
+                            if let Some(model_id) = admission.model_id {
+                                self.meter.throttle(model_id);
+                            }
                             return Err(Refusal::Throttled {
                                 reason,
                                 retry_after_s: quota.seconds_until_fits(now, &ask),
-                            })
+                            });
                         }
                     }
                 }
@@ -339,6 +364,8 @@ impl Behaviour {
             input_tokens,
             cache_read,
             produced: AtomicU32::new(0),
+            metered: admission.model_id.map(str::to_string),
+            start,
         };
         let prompt = input_tokens as f64;
         let held_context = concurrency * (prompt + max_tokens as f64 / 2.0);

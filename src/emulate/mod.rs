@@ -27,6 +27,7 @@ mod fuzz;
 mod inbound;
 pub mod limits;
 mod mantle;
+pub mod meter;
 mod prompt;
 mod prompt_cache;
 mod refusal;
@@ -53,6 +54,7 @@ use behaviour::Behaviour;
 pub use behaviour::Faults;
 pub use errors::{AwsError, Service};
 pub use limits::ModelLimits;
+pub use meter::{CloudWatchOut, Meter};
 pub use sigv4::Credentials;
 pub use start_error::StartError;
 
@@ -106,6 +108,9 @@ pub struct EmulatorConfig {
     pub limits: ModelLimits,
     /// Connections idle this long are closed.
     pub idle_timeout: Duration,
+    /// Write the CloudWatch metrics of the Bedrock traffic served here, after every period
+    /// and at shutdown.
+    pub cloudwatch: Option<CloudWatchOut>,
 }
 
 impl EmulatorConfig {
@@ -127,6 +132,7 @@ impl EmulatorConfig {
             api_key: DEFAULT_API_KEY.to_string(),
             limits: ModelLimits::of(&profile),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            cloudwatch: None,
             profile,
         }
     }
@@ -171,6 +177,10 @@ pub struct Emulator {
     served: Option<tokio::task::JoinHandle<()>>,
     behaviour: Arc<Behaviour>,
     upstream: Option<Upstream>,
+    meter: Arc<Meter>,
+    cloudwatch: Option<CloudWatchOut>,
+    /// Rewrites the CloudWatch export after every period.
+    writer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Emulator {
@@ -187,6 +197,14 @@ impl Emulator {
         if config.idle_timeout.is_zero() {
             return Err(StartError::ZeroIdleTimeout);
         }
+        let period = config
+            .cloudwatch
+            .as_ref()
+            .map_or(60, |c| c.period.as_secs());
+        if config.cloudwatch.is_some() && period == 0 {
+            return Err(StartError::ZeroCloudWatchPeriod);
+        }
+        let meter = Arc::new(Meter::new(period));
         let behaviour = Behaviour::new(
             config.profile.model.clone(),
             config.quota.clone(),
@@ -194,6 +212,7 @@ impl Emulator {
             config.faults.clone(),
             config.noise,
             config.seed,
+            Arc::clone(&meter),
         );
         let upstream = match &config.upstream_url {
             Some(url) => Some(Upstream::connect(url, config.upstream_model.clone()).await?),
@@ -250,13 +269,47 @@ impl Emulator {
         let addr = listener.local_addr().map_err(bind_error)?;
         let (stop, stopped) = oneshot::channel::<()>();
         let served = tokio::spawn(serve::serve(listener, router, config.idle_timeout, stopped));
+        let writer = match &config.cloudwatch {
+            Some(out) => {
+                // Written once at start, so the file exists (empty) from the first moment.
+                meter
+                    .write(&out.path)
+                    .map_err(|e| StartError::CloudWatch(e.to_string()))?;
+                Some(tokio::spawn(write_every_period(
+                    Arc::clone(&meter),
+                    out.path.clone(),
+                )))
+            }
+            None => None,
+        };
         Ok(Emulator {
             addr,
             stop: Some(stop),
             served: Some(served),
             behaviour,
             upstream,
+            meter,
+            cloudwatch: config.cloudwatch,
+            writer,
         })
+    }
+
+    /// The CloudWatch metrics counted so far.
+    pub fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
+    /// The meter, to write from outside once the emulator is being stopped.
+    pub fn meter_handle(&self) -> Arc<Meter> {
+        Arc::clone(&self.meter)
+    }
+
+    /// Writes the CloudWatch export now, if one is configured.
+    pub fn write_cloudwatch(&self) -> Result<(), crate::files::FileError> {
+        match &self.cloudwatch {
+            Some(out) => self.meter.write(&out.path),
+            None => Ok(()),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -273,20 +326,45 @@ impl Emulator {
         self.behaviour.in_flight()
     }
 
-    /// Stops accepting and waits for open responses to end.
-    pub async fn shutdown(mut self) {
+    /// Stops accepting and waits for open responses to end (and writes the CloudWatch export a
+    /// last time, reporting a failed write on stderr; `finish` returns it instead).
+    pub async fn shutdown(self) {
+        if let Err(e) = self.finish().await {
+            eprintln!("warning: CloudWatch export: {e}");
+        }
+    }
+
+    /// Stops accepting, waits for open responses to end, then writes the CloudWatch export a
+    /// last time: every served request is in the file once this returns.
+    pub async fn finish(mut self) -> Result<(), crate::files::FileError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(served) = self.served.take() {
             let _ = served.await;
         }
+        if let Some(writer) = self.writer.take() {
+            writer.abort();
+        }
+        self.write_cloudwatch()
     }
 
     /// Serves until the task is cancelled or the server fails.
-    pub async fn wait(mut self) {
-        if let Some(served) = self.served.take() {
+    pub async fn wait(&mut self) {
+        if let Some(served) = self.served.as_mut() {
             let _ = served.await;
+            self.served = None;
+        }
+    }
+}
+
+/// Rewrites the export just after every period boundary (a failed write is reported and
+/// tried again at the next).
+async fn write_every_period(meter: Arc<Meter>, path: std::path::PathBuf) {
+    loop {
+        tokio::time::sleep(meter.until_next_period()).await;
+        if let Err(e) = meter.write(&path) {
+            eprintln!("warning: CloudWatch export: {e}");
         }
     }
 }
@@ -295,6 +373,11 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.abort();
+            // Dropped without shutdown: keep what was counted.
+            let _ = self.write_cloudwatch();
         }
     }
 }

@@ -113,7 +113,9 @@ pub async fn invoke_endpoint(
 ) -> Response {
     let run = async {
         let (dialect, prompt) = accept(&app, &endpoint, request).await?;
-        let mut generation = app.behaviour.admit(Service::Sagemaker, &prompt, false)?;
+        let mut generation = app
+            .behaviour
+            .admit(Service::Sagemaker, None, &prompt, false)?;
         let limit = app.invocation_timeout;
         let upstream = app.upstream.as_ref();
         if upstream.is_none() {
@@ -274,7 +276,9 @@ pub async fn invoke_endpoint_stream(
 ) -> Response {
     let admitted = async {
         let (dialect, prompt) = accept(&app, &endpoint, request).await?;
-        let generation = app.behaviour.admit(Service::Sagemaker, &prompt, true)?;
+        let generation = app
+            .behaviour
+            .admit(Service::Sagemaker, None, &prompt, true)?;
         Ok::<_, AwsError>((dialect, prompt, generation))
     }
     .await;

@@ -18,6 +18,10 @@ pub enum StartError {
     UpstreamClient(reqwest::Error),
     #[error("--upstream: {0}")]
     Upstream(TargetError),
+    #[error("--cloudwatch-period must be at least 1 second (CloudWatch's periods: 1, 5, 10, 30, 60 or a multiple of 60)")]
+    ZeroCloudWatchPeriod,
+    #[error("--cloudwatch-out: {0}")]
+    CloudWatch(String),
     #[error("cannot bind 127.0.0.1:{port}: {cause}")]
     Bind { port: u16, cause: std::io::Error },
 }

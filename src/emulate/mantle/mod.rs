@@ -175,6 +175,7 @@ fn admit(
     cache: CacheUse,
 ) -> Result<Generation, MantleError> {
     let admission = Admission {
+        model_id: Some(&parsed.model),
         endpoint: Some(Endpoint::Mantle),
         ask: Ask {
             input: parsed.prompt.estimated_tokens() as f64,

@@ -4,6 +4,7 @@
 //! Each chart is a plain data struct implementing [`Chart`]; drawing does no I/O beyond the
 //! two files [`render`] writes.
 
+pub mod actual;
 pub mod calibration;
 pub mod error;
 pub mod forecast;

@@ -1,0 +1,13 @@
+//! Plan against real usage: Amazon Bedrock's CloudWatch metrics (the JSON `aws cloudwatch
+//! get-metric-data` prints) and a Cost and Usage Report 2.0, read into typed series
+//! (`cloudwatch.rs`, `cur.rs`) and compared with a plan, with the workload re-fitted from what
+//! was measured (`compare.rs`). Pure: callers read the files and pass their contents in (a
+//! Parquet CUR is passed as a polars frame).
+
+pub mod cloudwatch;
+pub mod compare;
+pub mod cur;
+mod error;
+pub mod time;
+
+pub use error::ActualError;
