@@ -9,7 +9,7 @@
 #      (scripts/mantle-check.sh, which runs and stops a second emulator of its own), then
 #      a calibration run (against the emulator through the real Bedrock SDK) and a plan,
 #      each with its report; both report.html pages screenshot in headless Chromium
-#      (scripts/report-screenshot.sh); the notebooks executed against them
+#      (scripts/report-screenshot.sh), and a forecast's; the notebooks executed against them
 #      (scripts/run-notebooks.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,8 +47,10 @@ AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$llmcap" calibrate --target b
   --no-progress --out "$work/run" >/dev/null
 "$llmcap" report "$work/run"
 "$llmcap" plan --out "$work/plan" >/dev/null
+"$llmcap" forecast --out "$work/forecast" >/dev/null
 
 bash scripts/report-screenshot.sh "$work/run/report.html" "$work/run-report.png"
 bash scripts/report-screenshot.sh "$work/plan/report.html" "$work/plan-report.png"
-bash scripts/run-notebooks.sh "$work/run" "$work/plan"
+bash scripts/report-screenshot.sh "$work/forecast/report.html" "$work/forecast-report.png"
+bash scripts/run-notebooks.sh "$work/run" "$work/plan" "$work/forecast"
 echo "reports, screenshots and notebooks checked in $work"
