@@ -25,4 +25,5 @@ pub mod quota;
 pub mod report;
 pub mod sim;
 pub mod stats;
+pub mod uncertain;
 pub mod workload;

@@ -11,7 +11,7 @@ use super::scenario::InferenceProfile;
 use super::simulate::{mean_tokens, minutes_of, throttle_rate};
 use super::tiers::{on_demand_tiers, reserve, Tier, TierCost};
 use super::types::{OptionKind, OptionPlan};
-use crate::cost::budget::{realistic, seed000_factors};
+use crate::cost::budget::{per_request_factors, realistic, Measured};
 use crate::cost::catalog::BedrockPrice;
 use crate::cost::money::{bedrock_on_demand, TokenVolume, HOURS_PER_MONTH};
 use crate::perf::Profile;
@@ -313,12 +313,18 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         price.input_per_mtok
     };
     let history = (mean_in - system - bare_in).max(0.0);
+    // The simulated month against the list price: what every share of the month is worth in
+    // uplift on list.
+    let month_over_list = if list > 0.0 { on_demand / list } else { 0.0 };
     let budget = realistic(
         list,
-        &seed000_factors(
-            uplift(system, system_cost_per_mtok),
-            uplift(history, price.input_per_mtok),
-        ),
+        &per_request_factors(&Measured {
+            system_prompt: uplift(system, system_cost_per_mtok),
+            history: uplift(history, price.input_per_mtok),
+            billed_failures: at_current.error_rate,
+            month_over_list,
+            demand: Some(ctx.scenario.forecast.demand()),
+        }),
         BUDGET_SAMPLES,
         ctx.scenario.seed,
     );

@@ -79,6 +79,7 @@ mod tests {
             monthly_fixed_usd: fixed,
             instance_hours_per_month: None,
             fleet_basis: None,
+            budget_reading: String::new(),
             budget: Budget {
                 list_monthly_usd: monthly,
                 mean_monthly_usd: monthly,

@@ -44,6 +44,58 @@ pub struct Evidence<'a> {
     pub price_source: String,
 }
 
+/// The budget multiplier in words: where it sits against seed 000's "2–3× advertised pricing",
+/// the factor that adds most, and how far P90 sits above P50 and why.
+pub fn budget_reading(kind: OptionKind, b: &Budget) -> String {
+    use crate::format::percent;
+    let largest = b
+        .shares
+        .iter()
+        .max_by(|x, y| x.usd.total_cmp(&y.usd))
+        .map(|s| {
+            format!(
+                "{} ({} of the uplift)",
+                s.factor,
+                percent(s.fraction_of_uplift)
+            )
+        });
+    let position = if b.multiplier_p50 > 3.0 {
+        format!(
+            "above seed 000's 2–3×: the list price counts only the bare message and reply, and the largest addition is {}",
+            largest.unwrap_or_default()
+        )
+    } else if b.multiplier_p50 < 2.0 {
+        match kind {
+            OptionKind::Sagemaker => "below seed 000's 2–3×: a fleet bills instance-hours sized by the simulated peak, so prompts, history and retries add nothing to it; only data transfer and monitoring do (demand above the plan adds whole instances: see `llmcap forecast`)".to_string(),
+            _ => format!(
+                "below seed 000's 2–3×: the largest addition is {}",
+                largest.unwrap_or_default()
+            ),
+        }
+    } else {
+        format!(
+            "within seed 000's 2–3×; the largest addition is {}",
+            largest.unwrap_or_default()
+        )
+    };
+    let spread = if b.p50_monthly_usd > 0.0 {
+        b.p90_monthly_usd / b.p50_monthly_usd - 1.0
+    } else {
+        0.0
+    };
+    format!(
+        "{:.2}× list at P50, {:.2}× at P90: {position}. P90 is {} above P50{}.",
+        b.multiplier_p50,
+        b.multiplier_p90,
+        percent(spread),
+        if b.shares.iter().any(|s| s.factor.starts_with("demand")) {
+            ", mostly the demand's uncertainty (the scenario's usage_per_user × tokens_per_request)"
+        } else {
+            ", from the data transfer and monitoring ranges"
+        }
+    )
+}
+
 impl Context<'_> {
     /// The simulations of one option: its profile, at the served model's context window.
     pub fn simulator<'a>(
@@ -107,6 +159,7 @@ impl Context<'_> {
             monthly_fixed_usd: e.monthly_fixed_usd,
             instance_hours_per_month: None,
             fleet_basis: None,
+            budget_reading: budget_reading(e.kind, &e.budget),
             budget: e.budget,
             price_source: e.price_source,
             curve: e.curve,

@@ -7,7 +7,7 @@ use super::error::PlanError;
 use super::hosting::check_serverless;
 use super::scenario::Precision;
 use super::types::{OptionKind, OptionPlan};
-use crate::cost::budget::{realistic, seed000_factors};
+use crate::cost::budget::{per_request_factors, realistic, Measured};
 use crate::perf::Profile;
 use crate::sim::serverless::ServerlessConfig;
 use crate::sim::EndpointSpec;
@@ -72,7 +72,13 @@ pub fn plan(
     let monthly = compute_per_request * ctx.monthly_requests * price.usd_per_second;
     let budget = realistic(
         monthly,
-        &seed000_factors(0.0, 0.0),
+        &per_request_factors(&Measured {
+            system_prompt: 0.0,
+            history: 0.0,
+            billed_failures: peak.error_rate,
+            month_over_list: 1.0,
+            demand: Some(ctx.scenario.forecast.demand()),
+        }),
         BUDGET_SAMPLES,
         ctx.scenario.seed,
     );

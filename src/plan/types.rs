@@ -119,6 +119,8 @@ pub struct OptionPlan {
     pub instance_hours_per_month: Option<f64>,
     pub fleet_basis: Option<String>,
     pub budget: Budget,
+    /// What the budget multiplier says and why, against seed 000's 2–3× rule of thumb.
+    pub budget_reading: String,
     pub price_source: String,
     /// The capacity search's simulations, by users (SageMaker: one instance's).
     pub curve: Vec<CurvePoint>,

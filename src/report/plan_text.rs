@@ -222,6 +222,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
         if let Some(basis) = &o.fleet_basis {
             md += &format!("- billed: {basis}\n");
         }
+        md += &format!("- budget: {}\n", o.budget_reading);
         if let Some(note) = &o.prompt_cache_note {
             md += &format!("- {note}\n");
         }
