@@ -3,9 +3,11 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{colour, drawing, frame, legend, Chart, ChartError, FONT};
 use crate::forecast::{Band, TornadoBar};
+use crate::format::usd_axis;
 
 /// One option's months.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,16 +22,6 @@ pub struct FanSeries {
 pub struct SpendFan {
     pub title: String,
     pub series: Vec<FanSeries>,
-}
-
-fn usd_axis(v: f64) -> String {
-    if v >= 1e6 {
-        format!("${:.1}M", v / 1e6)
-    } else if v >= 1e3 {
-        format!("${:.0}k", v / 1e3)
-    } else {
-        format!("${v:.0}")
-    }
 }
 
 impl Chart for SpendFan {
@@ -122,33 +114,30 @@ impl Chart for TornadoChart {
             .map(|b| b.at_p10_usd.max(b.at_p90_usd))
             .fold(self.base_usd, f64::max);
         let pad = (hi - lo).max(self.base_usd.abs() * 0.05).max(1.0) * 0.1;
+        let (x_min, x_max) = (lo - pad, hi + pad);
+        // Rows as plain numbers (largest swing on top), labelled by hand at each row's middle.
         let mut chart = frame(root, &self.title, 44, 250)?
-            .build_cartesian_2d(lo - pad..hi + pad, (0..n - 1).into_segmented())
+            .build_cartesian_2d(x_min..x_max, 0.0..n as f64)
             .map_err(drawing)?;
-        let names: Vec<String> = self.bars.iter().map(|b| b.input.clone()).collect();
         chart
             .configure_mesh()
             .disable_y_mesh()
+            .y_labels(0)
             .x_desc("cost over the horizon, each input at its P10 and P90 (others at median)")
             .x_label_formatter(&|v| usd_axis(*v))
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => names.get(n - 1 - *i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()
             .map_err(drawing)?;
+        let style =
+            TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
         for (k, bar) in self.bars.iter().enumerate() {
-            let row = n - 1 - k;
+            let row = (n - 1 - k) as f64;
+            let (x, y) = chart.backend_coord(&(x_min, row + 0.5));
+            root.draw(&Text::new(bar.input.as_str(), (x - 8, y), style.clone()))
+                .map_err(drawing)?;
             let rect = |a: f64, b: f64, style: ShapeStyle| {
-                Rectangle::new(
-                    [
-                        (a.min(b), SegmentValue::Exact(row)),
-                        (a.max(b), SegmentValue::Exact(row + 1)),
-                    ],
-                    style,
-                )
+                Rectangle::new([(a.min(b), row + 0.15), (a.max(b), row + 0.85)], style)
             };
             chart
                 .draw_series([
@@ -159,20 +148,19 @@ impl Chart for TornadoChart {
         }
         chart
             .draw_series(std::iter::once(PathElement::new(
-                vec![
-                    (self.base_usd, SegmentValue::Exact(0)),
-                    (self.base_usd, SegmentValue::Exact(n)),
-                ],
+                vec![(self.base_usd, 0.0), (self.base_usd, n as f64)],
                 BLACK.stroke_width(1),
             )))
-            .map_err(drawing)?;
+            .map_err(drawing)?
+            .label(format!("every input at its median: {}", usd_axis(self.base_usd)))
+            .legend(|(x, y)| PathElement::new(vec![(x + 8, y - 6), (x + 8, y + 6)], BLACK));
         chart
-            .draw_series(std::iter::empty::<Circle<(f64, SegmentValue<usize>), i32>>())
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
             .map_err(drawing)?
             .label("input at its P10")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour(0).filled()));
         chart
-            .draw_series(std::iter::empty::<Circle<(f64, SegmentValue<usize>), i32>>())
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
             .map_err(drawing)?
             .label("input at its P90")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour(1).filled()));
