@@ -183,7 +183,21 @@ pub fn run(plan: &Plan, spec: &ForecastSpec, seed: u64) -> Forecast {
         .collect();
     let index = |name: &str| INPUTS.iter().position(|i| *i == name).unwrap_or(0);
     let mut forecasts = Vec::new();
-    for option in &options {
+    let default_performance = ForecastSpec::default().performance;
+    // An option whose profile has intervals draws its capacity from them, unless the scenario
+    // set `performance` itself.
+    let spec_for = |plan_option: &crate::plan::OptionPlan| {
+        let mut s = spec.clone();
+        if let (Some(sigma), true) = (
+            plan_option.capacity_log_sigma,
+            spec.performance == default_performance,
+        ) {
+            s.performance = Uncertain::Lognormal { median: 1.0, sigma };
+        }
+        s
+    };
+    let specs: Vec<ForecastSpec> = plan.options.iter().map(spec_for).collect();
+    for (option, spec) in options.iter().zip(&specs) {
         let mut monthly = vec![Vec::with_capacity(n); months as usize];
         let mut cumulative = vec![Vec::with_capacity(n); months as usize];
         for u in &draws {
@@ -205,7 +219,11 @@ pub fn run(plan: &Plan, spec: &ForecastSpec, seed: u64) -> Forecast {
             notes: option.notes.clone(),
         });
     }
-    let tornado = options.iter().map(|o| tornado(spec, o)).collect();
+    let tornado = options
+        .iter()
+        .zip(&specs)
+        .map(|(o, s)| tornado(s, o))
+        .collect();
     let inputs = INPUTS
         .iter()
         .zip(sources(spec))

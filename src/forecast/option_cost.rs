@@ -68,6 +68,9 @@ impl OptionCost {
                 plan_month_usd: o.monthly_on_demand_usd,
             },
         };
+        if let Some(interval) = &o.capacity_interval {
+            notes.push(interval.clone());
+        }
         let billed_retry_share = match &o.quota {
             Some(q) => {
                 notes.push(format!(

@@ -77,6 +77,8 @@ mod tests {
             prompt_cache_note: None,
             cost_per_request_usd: monthly / 1e6,
             monthly_fixed_usd: fixed,
+            capacity_log_sigma: None,
+            capacity_interval: None,
             instance_hours_per_month: None,
             fleet_basis: None,
             budget_reading: String::new(),

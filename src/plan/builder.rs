@@ -157,6 +157,8 @@ impl Context<'_> {
             prompt_cache_note: None,
             cost_per_request_usd: e.monthly_usd / self.monthly_requests.max(1.0),
             monthly_fixed_usd: e.monthly_fixed_usd,
+            capacity_log_sigma: None,
+            capacity_interval: None,
             instance_hours_per_month: None,
             fleet_basis: None,
             budget_reading: budget_reading(e.kind, &e.budget),

@@ -146,6 +146,35 @@ pub fn plan(
         budget,
         price_source: format!("{} ({})", price.source, price.date),
     });
+    // One copy's capacity follows its decode speed: the profile's 90 % TPOT interval at the
+    // peak's requests in flight per copy is how far the capacity could be off.
+    let per_copy = peak.littles_law.l / f64::from((instances * o.model_copies).max(1));
+    let (mean_in, mean_out) = super::simulate::mean_tokens(&peak);
+    if let Ok(p) = profile.model.predict(per_copy.max(1.0), mean_in, mean_out) {
+        if let Some(band) = p.tpot_p50_band {
+            if band.value > 0.0 && band.high > band.value {
+                let sigma = (band.high / band.value).ln() / crate::uncertain::normal_quantile(0.95);
+                let reading = format!(
+                    "the profile's 90 % interval of p50 TPOT at {per_copy:.1} requests in flight a copy, {:.0} prompt and {:.0} output tokens: {:.1}–{:.1} ms around {:.1} ms",
+                    mean_in,
+                    mean_out,
+                    band.low * 1e3,
+                    band.high * 1e3,
+                    band.value * 1e3
+                );
+                if p.extrapolated || sigma > 1.0 {
+                    plan.capacity_interval = Some(format!(
+                        "capacity: {reading} is an extrapolation beyond the profile's fitted range, too wide to draw from; the forecast's default capacity spread stands"
+                    ));
+                } else {
+                    plan.capacity_log_sigma = Some(sigma);
+                    plan.capacity_interval = Some(format!(
+                        "capacity drawn from {reading} (σ = {sigma:.3} in log terms)"
+                    ));
+                }
+            }
+        }
+    }
     plan.hosting = Some(hosting);
     plan.instances = Some(instances);
     plan.instance_hours_per_month = Some(hours);

@@ -115,6 +115,13 @@ pub struct OptionPlan {
     /// fleet's, an autoscaled fleet's minimum instances around the clock, nothing for
     /// per-request billing.
     pub monthly_fixed_usd: f64,
+    /// SageMaker: how uncertain one instance's capacity is — the log-spread (σ of a lognormal)
+    /// of the profile's 90 % TPOT interval at the peak's operating point, and how it was read;
+    /// the forecast draws capacity from it. None where the profile has no intervals.
+    #[serde(default)]
+    pub capacity_log_sigma: Option<f64>,
+    #[serde(default)]
+    pub capacity_interval: Option<String>,
     /// SageMaker: instance-hours a month and how they were found.
     pub instance_hours_per_month: Option<f64>,
     pub fleet_basis: Option<String>,

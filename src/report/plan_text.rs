@@ -223,6 +223,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
             md += &format!("- billed: {basis}\n");
         }
         md += &format!("- budget: {}\n", o.budget_reading);
+        if let Some(capacity) = &o.capacity_interval {
+            md += &format!("- {capacity}\n");
+        }
         if let Some(note) = &o.prompt_cache_note {
             md += &format!("- {note}\n");
         }

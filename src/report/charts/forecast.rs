@@ -152,7 +152,10 @@ impl Chart for TornadoChart {
                 BLACK.stroke_width(1),
             )))
             .map_err(drawing)?
-            .label(format!("every input at its median: {}", usd_axis(self.base_usd)))
+            .label(format!(
+                "every input at its median: {}",
+                usd_axis(self.base_usd)
+            ))
             .legend(|(x, y)| PathElement::new(vec![(x + 8, y - 6), (x + 8, y + 6)], BLACK));
         chart
             .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
