@@ -163,3 +163,57 @@ fn the_builtin_plan_says_whether_reserving_pays_and_plan_md_agrees_with_plan_jso
     let json = std::fs::read_to_string(dir.path().join("plan/plan.json")).unwrap();
     assert!(json.contains("\"reserve\"") && json.contains("\"tiers\""));
 }
+
+#[test]
+fn where_the_model_can_be_reserved_break_even_compares_the_reservation_with_the_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    // A catalog whose Llama 3.3 row has Reserved prices (test values).
+    let catalog = dir.path().join("catalog");
+    std::fs::create_dir(&catalog).unwrap();
+    let bedrock =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pricing/bedrock.toml"))
+            .unwrap();
+    let marker = "model_id = \"meta.llama3-3-70b-instruct-v1:0\"\n";
+    assert!(bedrock.contains(marker));
+    let priced = bedrock.replacen(
+        marker,
+        &format!(
+            "{marker}reserved_input_per_ktpm_month = 7.6\nreserved_output_per_ktpm_month = 7.6\nreserved_source = \"test\"\n"
+        ),
+        1,
+    );
+    std::fs::write(catalog.join("bedrock.toml"), priced).unwrap();
+    llmcap_in(
+        dir.path(),
+        &["plan", "--catalog", "catalog", "--out", "plan"],
+    );
+    let plan = read_plan(&dir.path().join("plan"));
+    let llama = plan
+        .options
+        .iter()
+        .find(|o| o.name == "Llama 3.3 70B on Bedrock")
+        .unwrap();
+    let r = llama
+        .reserve
+        .as_ref()
+        .expect("Reserved prices give a decision");
+    let b = plan
+        .break_even
+        .iter()
+        .find(|b| b.per_request == llama.name)
+        .unwrap();
+    assert_eq!(b.reserved_month_usd, Some(r.monthly_usd));
+    let fleet = plan.options.iter().find(|o| o.name == b.dedicated).unwrap();
+    assert_eq!(
+        b.dedicated_month_usd,
+        fleet.cost_line().at(plan.monthly_requests)
+    );
+    let md = std::fs::read_to_string(dir.path().join("plan/plan.md")).unwrap();
+    assert!(
+        md.contains(&format!(
+            "Reserving the peak's tokens per minute on Bedrock instead would cost {} a month",
+            llmcap::format::usd(r.monthly_usd)
+        )),
+        "{md}"
+    );
+}

@@ -142,3 +142,45 @@ usage_per_user = { dist = "lognormal", median = 1.0, sigma = 0.4 }"#;
     };
     assert!(rank(&wider) <= rank(&narrow));
 }
+
+#[test]
+fn a_fleet_draws_its_capacity_from_the_profile_interval_and_adds_instances_when_it_falls_short() {
+    let (_, mut plan) = forecast_with(FIXED);
+    let fleet = plan
+        .options
+        .iter()
+        .position(|o| o.kind == llmcap::plan::OptionKind::Sagemaker)
+        .unwrap();
+    // A profile interval of σ = 1 in log capacity; everything else fixed as in FIXED, at full
+    // adoption, so the load is 1.2 × the plan's (tokens) against a 720-user instance holding a
+    // 300-user peak: one instance unless capacity falls below 360/720 = 0.5, which a lognormal
+    // with σ = 1 does with probability Φ(ln 0.5) = 24.4 %.
+    plan.options[fleet].capacity_log_sigma = Some(1.0);
+    let mut spec: llmcap::plan::forecast_spec::ForecastSpec = toml::from_str::<toml::Value>(FIXED)
+        .unwrap()["forecast"]
+        .clone()
+        .try_into()
+        .unwrap();
+    spec.adoption_start = llmcap::uncertain::Uncertain::fixed(1.0);
+    spec.adoption_target = llmcap::uncertain::Uncertain::fixed(1.0);
+    spec.usage_growth_per_month = llmcap::uncertain::Uncertain::fixed(0.0);
+    spec.draws = 20_000;
+    // Left at its default, so the option's interval is drawn from.
+    spec.performance = llmcap::plan::forecast_spec::ForecastSpec::default().performance;
+    let f = llmcap::forecast::run(&plan, &spec, 3);
+    let month = f.options[fleet].monthly[0];
+    let one = plan.options[fleet].monthly_on_demand_usd * 1.25;
+    // P10 and P50 hold one instance; P90 needs more than one.
+    assert!((month.p10 / one - 1.0).abs() < 1e-9 && (month.p50 / one - 1.0).abs() < 1e-9);
+    assert!(month.p90 >= 2.0 * one - 1e-6, "{month:?}");
+    // The mean counts the share of draws short of capacity: ≥ 24 % of them need a second
+    // instance or more, so the mean is at least 1.24 instances' worth (within sampling error).
+    assert!(month.mean >= one * 1.22, "{} vs {}", month.mean, one);
+    // The scenario's own performance input overrides the profile's interval.
+    spec.performance = llmcap::uncertain::Uncertain::fixed(1.0);
+    let pinned = llmcap::forecast::run(&plan, &spec, 3);
+    assert_eq!(
+        pinned.options[fleet].monthly[0].p90,
+        pinned.options[fleet].monthly[0].p10
+    );
+}

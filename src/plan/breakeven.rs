@@ -34,6 +34,8 @@ pub fn break_even(options: &[OptionPlan], monthly_requests: f64) -> Vec<BreakEve
                 cheaper_at_plan: cheaper.name.clone(),
                 saving_at_plan_usd: saving,
                 saving_fraction: if dearer > 0.0 { saving / dearer } else { 0.0 },
+                reserved_month_usd: per_request.reserve.as_ref().map(|r| r.monthly_usd),
+                dedicated_month_usd: cost_b,
             });
         }
     }

@@ -162,6 +162,12 @@ pub struct BreakEven {
     pub saving_at_plan_usd: f64,
     /// The saving as a share of the dearer option's month.
     pub saving_fraction: f64,
+    /// Where the per-request option's model can be reserved: the reservation's month (sized at
+    /// the peak) against the dedicated fleet's, at the scenario's volume.
+    #[serde(default)]
+    pub reserved_month_usd: Option<f64>,
+    #[serde(default)]
+    pub dedicated_month_usd: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -119,9 +119,22 @@ pub fn break_even_sentence(b: &BreakEven, monthly_requests: f64) -> String {
         usd(b.saving_at_plan_usd),
         percent(b.saving_fraction)
     );
+    let reserved = b.reserved_month_usd.map_or(String::new(), |r| {
+        format!(
+            " Reserving the peak's tokens per minute on Bedrock instead would cost {} a month against {} for {} ({}).",
+            usd(r),
+            usd(b.dedicated_month_usd),
+            b.dedicated,
+            if r < b.dedicated_month_usd {
+                "the reservation is cheaper"
+            } else {
+                "the fleet is cheaper"
+            }
+        )
+    });
     match b.crossover_requests_per_month {
         Some(v) => format!(
-            "{}: {} against {}: the monthly costs cross at {} requests a month ({:.1}× this scenario's volume); {at_plan}.",
+            "{}: {} against {}: the monthly costs cross at {} requests a month ({:.1}× this scenario's volume); {at_plan}.{reserved}",
             b.model,
             b.per_request,
             b.dedicated,
@@ -129,7 +142,7 @@ pub fn break_even_sentence(b: &BreakEven, monthly_requests: f64) -> String {
             v / monthly_requests
         ),
         None => format!(
-            "{}: {} against {}: the monthly costs never cross, {} is cheaper at every volume; {at_plan}.",
+            "{}: {} against {}: the monthly costs never cross, {} is cheaper at every volume; {at_plan}.{reserved}",
             b.model, b.per_request, b.dedicated, b.cheaper_at_plan
         ),
     }
