@@ -37,6 +37,7 @@ fn server(max_batch: Option<f64>, sharing: Sharing) -> ServerModel {
         step_s_per_mean_context: 1e-7,
         prefill_s_per_token: 4e-5,
         attention_s_per_token2: 5e-10,
+        prefill_s_per_request: 0.0,
         sharing,
         overhead_s: 0.05,
     }

@@ -315,6 +315,7 @@ mod tests {
             step_s_per_mean_context: 1e-7,
             prefill_s_per_token: 4e-5,
             attention_s_per_token2: 5e-10,
+            prefill_s_per_request: 0.0,
             sharing: Sharing::Chunked {
                 tokens_per_step: 2_048.0,
             },

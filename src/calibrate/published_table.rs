@@ -10,7 +10,10 @@ use super::InputError;
 
 const REQUIRED: [&str; 3] = ["concurrency", "input_tokens", "output_tokens"];
 const MEASURED: [&str; 3] = ["ttft_s", "tpot_s", "tps_per_request"];
-const OPTIONAL: [&str; 1] = ["system_tps"];
+/// `requests`: how many requests the benchmark sent in all at the level (vLLM's
+/// `--num-prompts`), where the source's figures are means over such a short run from a
+/// synchronised start rather than a steady state.
+const OPTIONAL: [&str; 2] = ["system_tps", "requests"];
 
 /// True when a CSV header is a published table's: the required columns, a measured one, and
 /// nothing else (per-request records share some names but carry more columns).
@@ -81,6 +84,18 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
                 "the row has neither TTFT nor TPOT (tpot_s or tps_per_request); fill one or drop the row",
             ));
         }
+        let run_requests = match cell("requests")? {
+            None => None,
+            Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 1e7 => Some(n as usize),
+            Some(n) => {
+                return Err(InputError::cell(
+                    origin,
+                    line,
+                    "requests",
+                    format!("{n}; it must be a whole number of requests from 1 to 10,000,000, or empty for a steady-state level"),
+                ))
+            }
+        };
         levels.push(Level {
             concurrency: required("concurrency")?,
             prompt_tokens: required("input_tokens")?,
@@ -88,6 +103,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
             tpot_s: tpot,
             ttft_s: ttft,
             samples: 0,
+            run_requests,
         });
     }
     if levels.is_empty() {
@@ -130,6 +146,27 @@ mod tests {
                 err.contains("line 2") && err.contains(needle),
                 "{row}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn a_requests_column_marks_a_short_run() {
+        let header = format!("{HEADER},requests");
+        let levels = parse(
+            &format!("{header}\n7,65536,128,41.9,0.07,,,7\n1,128,128,0.07,,,,\n"),
+            "t.csv",
+        )
+        .unwrap();
+        assert_eq!(levels[0].run_requests, Some(7));
+        assert_eq!(levels[1].run_requests, None);
+        for bad in ["0", "2.5", "-3"] {
+            let err = parse(
+                &format!("{header}\n7,65536,128,41.9,0.07,,,{bad}\n"),
+                "t.csv",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("line 2") && err.contains("requests"), "{err}");
         }
     }
 }

@@ -86,6 +86,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
             tpot_s: tps.map(|t| 1.0 / t),
             ttft_s: ttft,
             samples: 0,
+            run_requests: None,
         });
         lines.push(line);
     }

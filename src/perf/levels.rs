@@ -29,6 +29,9 @@ pub struct Level {
     pub ttft_s: Option<f64>,
     /// Requests behind the medians (0 for a published table of medians).
     pub samples: usize,
+    /// Requests the benchmark sent in all when the source says it measured a short run from a
+    /// synchronised start (means over every request, first wave included); `None`: steady state.
+    pub run_requests: Option<usize>,
 }
 
 /// Groups samples by (concurrency, nominal prompt size) and takes medians.
@@ -60,6 +63,7 @@ pub fn levels_from_samples(samples: &[Sample]) -> Result<Vec<Level>, PerfError> 
                 tpot_s: column(&|s| s.tpot_s),
                 ttft_s: column(&|s| Some(s.ttft_s)),
                 samples: group.len(),
+                run_requests: None,
             }
         })
         .collect();
@@ -225,6 +229,7 @@ mod tests {
             tpot_s: Some(tpot),
             ttft_s: Some(0.3),
             samples: 0,
+            run_requests: None,
         }
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::error::PerfError;
 use super::model::{held_context, TpotModel, TtftModel};
 use super::noise::{NoiseModel, SpikedLogNormal};
-use super::server::bench::closed_loop;
+use super::server::bench::closed_run;
 use super::server::interval::{Band, Uncertainty};
 use super::server::ServerModel;
 
@@ -155,7 +155,25 @@ impl PerfModel {
         prompt_tokens: f64,
         output_tokens: f64,
     ) -> Result<Prediction, PerfError> {
-        self.predict_with(concurrency, prompt_tokens, output_tokens, true)
+        self.predict_with(concurrency, prompt_tokens, output_tokens, true, None)
+    }
+
+    /// The prediction at a level as a benchmark ran it: `run_requests` requests in all from a
+    /// synchronised start (means over all of them), or the steady state (`None`).
+    pub fn predict_run(
+        &self,
+        concurrency: f64,
+        prompt_tokens: f64,
+        output_tokens: f64,
+        run_requests: Option<usize>,
+    ) -> Result<Prediction, PerfError> {
+        self.predict_with(
+            concurrency,
+            prompt_tokens,
+            output_tokens,
+            true,
+            run_requests,
+        )
     }
 
     /// The prediction without intervals: one run of the server model, for sweeps of many levels.
@@ -165,7 +183,7 @@ impl PerfModel {
         prompt_tokens: f64,
         output_tokens: f64,
     ) -> Result<Prediction, PerfError> {
-        self.predict_with(concurrency, prompt_tokens, output_tokens, false)
+        self.predict_with(concurrency, prompt_tokens, output_tokens, false, None)
     }
 
     fn predict_with(
@@ -174,6 +192,7 @@ impl PerfModel {
         prompt_tokens: f64,
         output_tokens: f64,
         intervals: bool,
+        run_requests: Option<usize>,
     ) -> Result<Prediction, PerfError> {
         if !(concurrency.is_finite() && concurrency >= 1.0) {
             return Err(PerfError::BadRequest(format!(
@@ -196,7 +215,13 @@ impl PerfModel {
             .contains(concurrency, prompt_tokens, output_tokens)
             || (self.server.is_none() && self.tpot.beyond_knee(context));
         if let Some(server) = &self.server {
-            let level = closed_loop(server, concurrency, prompt_tokens, output_tokens);
+            let level = closed_run(
+                server,
+                concurrency,
+                prompt_tokens,
+                output_tokens,
+                run_requests,
+            );
             let ttft = self
                 .ttft_noise
                 .at(level.ttft_s, self.noise_concurrency(concurrency));
@@ -204,11 +229,15 @@ impl PerfModel {
                 median: level.tpot_s.unwrap_or(server.step.t0_s),
                 ..self.tpot_factor(concurrency)
             };
-            let bands = self
-                .uncertainty
-                .as_ref()
-                .filter(|_| intervals)
-                .map(|u| u.bands(server, concurrency, prompt_tokens, output_tokens));
+            let bands = self.uncertainty.as_ref().filter(|_| intervals).map(|u| {
+                u.bands(
+                    server,
+                    concurrency,
+                    prompt_tokens,
+                    output_tokens,
+                    run_requests,
+                )
+            });
             // The bands are of the noise-free centre; a p50 sits at the centre times the
             // noise's median shift.
             let shift =

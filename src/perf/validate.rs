@@ -105,7 +105,12 @@ pub fn check(model: &PerfModel, levels: &[Level]) -> Result<Vec<HeldOutLevel>, P
     levels
         .iter()
         .map(|l| {
-            let p = model.predict(l.concurrency, l.prompt_tokens, l.output_tokens)?;
+            let p = model.predict_run(
+                l.concurrency,
+                l.prompt_tokens,
+                l.output_tokens,
+                l.run_requests,
+            )?;
             let checked = |measured: Option<f64>, predicted: f64, interval: Option<Band>| {
                 measured.map(|m| Checked {
                     measured: m,

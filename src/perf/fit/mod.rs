@@ -105,6 +105,7 @@ pub fn fit_levels(
                 output_tokens: l.output_tokens,
                 ttft_s: l.ttft_s.map(|v| v / shift(&ttft_noise)),
                 tpot_s: l.tpot_s.map(|v| v / shift(&tpot_noise)),
+                run_requests: l.run_requests,
             }
         })
         .collect();
@@ -278,6 +279,7 @@ fn thin(levels: &[Level], k: usize) -> Vec<Level> {
                 tpot_s: med(&|l| l.tpot_s),
                 ttft_s: med(&|l| l.ttft_s),
                 samples: group.iter().map(|l| l.samples).sum(),
+                run_requests: group[0].run_requests,
             }
         })
         .collect()

@@ -39,22 +39,47 @@ struct Request {
     first_token_s: f64,
 }
 
-/// Runs `concurrency` clients sending prompts of `prompt_tokens` for `output_tokens` replies.
+/// Runs `concurrency` clients sending prompts of `prompt_tokens` for `output_tokens` replies,
+/// in their steady state.
 pub fn closed_loop(
     model: &ServerModel,
     concurrency: f64,
     prompt_tokens: f64,
     output_tokens: f64,
 ) -> LevelOutcome {
+    closed_run(model, concurrency, prompt_tokens, output_tokens, None)
+}
+
+/// A closed-loop level as it was run. With `requests: Some(n)` the run sends `n` requests in
+/// all from a synchronised start and its figures are means over every one of them, the first
+/// wave and the drain included, as vLLM's `benchmark_serving --num-prompts n
+/// --max-concurrency c` reports them (tt-inference-server's sweeps send 1–8 × c). With `None`,
+/// the steady state: one round of warm-up, then three rounds measured.
+pub fn closed_run(
+    model: &ServerModel,
+    concurrency: f64,
+    prompt_tokens: f64,
+    output_tokens: f64,
+    requests: Option<usize>,
+) -> LevelOutcome {
     let clients = concurrency.round().max(1.0) as usize;
-    let skip = clients * WARMUP_ROUNDS;
-    let wanted = clients
-        * MEASURED_ROUNDS
-            .min(MEASURED_AT_LEAST.div_ceil(clients))
-            .max(1);
+    let (skip, wanted, limit) = match requests {
+        Some(n) => (0, n.max(1), n.max(1)),
+        None => (
+            clients * WARMUP_ROUNDS,
+            clients
+                * MEASURED_ROUNDS
+                    .min(MEASURED_AT_LEAST.div_ceil(clients))
+                    .max(1),
+            usize::MAX,
+        ),
+    };
     run_steps(
         model,
-        Source::Closed { clients },
+        Source::Closed {
+            clients: clients.min(limit),
+            limit,
+        },
         prompt_tokens,
         output_tokens,
         skip,
@@ -87,8 +112,14 @@ pub fn open_loop(
 
 /// Where requests come from: clients that send again as soon as a reply ends, or a schedule.
 enum Source<'a> {
-    Closed { clients: usize },
-    Open { times: &'a [f64] },
+    /// `limit`: requests sent in all.
+    Closed {
+        clients: usize,
+        limit: usize,
+    },
+    Open {
+        times: &'a [f64],
+    },
 }
 
 fn run_steps(
@@ -104,7 +135,10 @@ fn run_steps(
     let slots = model
         .max_batch
         .map_or(usize::MAX, |b| b.floor().max(1.0) as usize);
-    let closed = matches!(source, Source::Closed { .. });
+    let limit = match source {
+        Source::Closed { limit, .. } => limit,
+        Source::Open { .. } => 0,
+    };
 
     let mut requests: Vec<Request> = Vec::with_capacity(skip + wanted + 1);
     let mut arrivals: VecDeque<usize> = VecDeque::new();
@@ -117,7 +151,7 @@ fn run_steps(
 
     let mut done = 0usize;
     let (mut ttft_sum, mut tpot_sum, mut tpot_count, mut wait_sum) = (0.0, 0.0, 0usize, 0.0);
-    let mut measure_from_s = f64::NAN;
+    let mut measure_from_s = if skip == 0 { 0.0 } else { f64::NAN };
     let mut batch_area = 0.0;
 
     let send = |requests: &mut Vec<Request>, arrivals: &mut VecDeque<usize>, at: f64| {
@@ -130,7 +164,7 @@ fn run_steps(
         arrivals.push_back(requests.len() - 1);
     };
     match source {
-        Source::Closed { clients } => {
+        Source::Closed { clients, .. } => {
             for _ in 0..clients {
                 send(&mut requests, &mut arrivals, 0.0);
             }
@@ -235,7 +269,7 @@ fn run_steps(
                     tpot_sum += (now - r.first_token_s) / (output - 1) as f64;
                     tpot_count += 1;
                 }
-                if closed {
+                if requests.len() < limit {
                     send(&mut requests, &mut arrivals, now);
                 }
             }
@@ -259,7 +293,7 @@ fn run_steps(
                     ttft_sum += r.first_token_s - r.arrival_s + model.overhead_s;
                     wait_sum += r.admitted_s - r.arrival_s;
                 }
-                if closed {
+                if requests.len() < limit {
                     send(&mut requests, &mut arrivals, now);
                 }
             }
@@ -298,6 +332,7 @@ mod tests {
             step_s_per_mean_context: 2e-8,
             prefill_s_per_token: 5e-5,
             attention_s_per_token2: 1e-9,
+            prefill_s_per_request: 0.0,
             sharing,
             overhead_s: 0.05,
         }
@@ -386,5 +421,45 @@ mod tests {
             "{} vs {expected}",
             out.ttft_s
         );
+    }
+
+    /// A run of exactly `N` requests from a synchronised start is one wave, every request
+    /// measured: with chunked prefill of one prompt per step, the k-th prompt's first token
+    /// comes after k steps, each running the decodes already started beside one prompt; the
+    /// mean is computed step by step by hand here.
+    #[test]
+    fn a_short_run_is_measured_from_its_first_wave() {
+        let m = server(
+            None,
+            Sharing::Chunked {
+                tokens_per_step: 2_048.0,
+            },
+        );
+        let (n, p, o) = (4usize, 2_048.0, 64.0);
+        let out = closed_run(&m, n as f64, p, o, Some(n));
+        let (mut now, mut held, mut ttft_sum) = (0.0, 0.0, 0.0);
+        for k in 0..n {
+            let decoders = k as f64;
+            let step = if k == 0 {
+                m.step.t0_s
+            } else {
+                m.decode_step_s(decoders, held)
+            };
+            now += step + m.prefill_chunk_s(0.0, p);
+            if k > 0 {
+                held += decoders;
+            }
+            held += p + 1.0;
+            ttft_sum += now + m.overhead_s;
+        }
+        let expected = ttft_sum / n as f64;
+        assert!(
+            (out.ttft_s / expected - 1.0).abs() < 1e-12,
+            "{} vs {expected}",
+            out.ttft_s
+        );
+        // The steady state of the same clients is a different figure: the first wave is not it.
+        let steady = closed_loop(&m, n as f64, p, o);
+        assert!((steady.ttft_s / out.ttft_s - 1.0).abs() > 0.05);
     }
 }

@@ -148,6 +148,7 @@ fn starts(targets: &[Target]) -> Vec<Vec<f64>> {
             l(overhead),
             l(prefill / p_max),
             l(2.0 * slope * p_max * attention_share / (p_max * p_max)),
+            l(0.2 * overhead),
         ]);
     }
     out
@@ -270,6 +271,7 @@ fn without_vanishing_terms(mut model: ServerModel) -> ServerModel {
         &mut model.overhead_s,
         &mut model.prefill_s_per_token,
         &mut model.attention_s_per_token2,
+        &mut model.prefill_s_per_request,
     ] {
         if *value < 1e-30 {
             *value = 0.0;

@@ -7,7 +7,7 @@
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-use super::bench::closed_loop;
+use super::bench::closed_run;
 use super::params::{jacobian_at, model_from, vector_of, Shape, Target, PARAMETERS};
 use super::ServerModel;
 
@@ -134,6 +134,7 @@ impl Uncertainty {
         concurrency: f64,
         prompt_tokens: f64,
         output_tokens: f64,
+        run_requests: Option<usize>,
     ) -> LevelBands {
         let shape = Shape {
             sharing: model.sharing,
@@ -141,11 +142,12 @@ impl Uncertainty {
         };
         let u = vector_of(model);
         let at = |v: &[f64]| {
-            closed_loop(
+            closed_run(
                 &model_from(v, shape),
                 concurrency,
                 prompt_tokens,
                 output_tokens,
+                run_requests,
             )
         };
         let centre = at(&u);

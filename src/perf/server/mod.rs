@@ -62,6 +62,11 @@ pub struct ServerModel {
     pub step_s_per_mean_context: f64,
     /// Prefill compute per prompt token.
     pub prefill_s_per_token: f64,
+    /// Prefill cost of each prompt whatever its length (its own kernel launches, padding, the
+    /// first token's sampling): paid once per prompt, so a step that prefills `k` prompts pays
+    /// it `k` times, unlike the step's fixed `t0`.
+    #[serde(default)]
+    pub prefill_s_per_request: f64,
     /// Attention's share of prefill: a prompt of `p` tokens costs
     /// `prefill_s_per_token·p + attention_s_per_token2·p²/2`.
     pub attention_s_per_token2: f64,
@@ -77,9 +82,16 @@ impl ServerModel {
             + self.step_s_per_mean_context * held_context / n.max(1.0)
     }
 
-    /// Compute time of prompt tokens `from..from + chunk` of one request.
+    /// Compute time of prompt tokens `from..from + chunk` of one request (its first chunk
+    /// carries the per-prompt cost).
     pub fn prefill_chunk_s(&self, from: f64, chunk: f64) -> f64 {
-        self.prefill_s_per_token * chunk
+        let first = if from <= 0.0 {
+            self.prefill_s_per_request
+        } else {
+            0.0
+        };
+        first
+            + self.prefill_s_per_token * chunk
             + self.attention_s_per_token2 * chunk * (from + chunk / 2.0)
     }
 
@@ -105,6 +117,7 @@ impl ServerModel {
                 self.step_s_per_mean_context,
             ),
             ("server.prefill_s_per_token", self.prefill_s_per_token),
+            ("server.prefill_s_per_request", self.prefill_s_per_request),
             ("server.attention_s_per_token2", self.attention_s_per_token2),
             ("server.overhead_s", self.overhead_s),
         ];

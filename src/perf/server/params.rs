@@ -4,12 +4,12 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use super::bench::closed_loop;
+use super::bench::closed_run;
 use super::{ServerModel, Sharing};
 use crate::perf::model::{TpotForm, TpotModel};
 
 /// Names of the continuous parameters, in the order of the fit's vector (each fitted as its log).
-pub const PARAMETERS: [&str; 7] = [
+pub const PARAMETERS: [&str; 8] = [
     "step.t0_s",
     "step.t1_s",
     "step.t2_s",
@@ -17,6 +17,7 @@ pub const PARAMETERS: [&str; 7] = [
     "overhead_s",
     "prefill_s_per_token",
     "attention_s_per_token2",
+    "prefill_s_per_request",
 ];
 
 /// One measured level as the fit sees it (targets already divided by the noise's median shift).
@@ -27,6 +28,8 @@ pub struct Target {
     pub output_tokens: f64,
     pub ttft_s: Option<f64>,
     pub tpot_s: Option<f64>,
+    /// Requests the run sent in all (a short run from a synchronised start); `None`: steady.
+    pub run_requests: Option<usize>,
 }
 
 /// The fixed, discrete part of a candidate.
@@ -52,6 +55,7 @@ pub fn model_from(u: &[f64], shape: Shape) -> ServerModel {
         overhead_s: e(u[4]),
         prefill_s_per_token: e(u[5]),
         attention_s_per_token2: e(u[6]),
+        prefill_s_per_request: e(u[7]),
         sharing: shape.sharing,
     }
 }
@@ -67,6 +71,7 @@ pub fn vector_of(model: &ServerModel) -> Vec<f64> {
         l(model.overhead_s),
         l(model.prefill_s_per_token),
         l(model.attention_s_per_token2),
+        l(model.prefill_s_per_request),
     ]
 }
 
@@ -75,7 +80,13 @@ pub fn vector_of(model: &ServerModel) -> Vec<f64> {
 pub fn residuals(model: &ServerModel, targets: &[Target]) -> Vec<f64> {
     let mut out = Vec::with_capacity(2 * targets.len());
     for t in targets {
-        let sim = closed_loop(model, t.concurrency, t.prompt_tokens, t.output_tokens);
+        let sim = closed_run(
+            model,
+            t.concurrency,
+            t.prompt_tokens,
+            t.output_tokens,
+            t.run_requests,
+        );
         let log_error = |predicted: Option<f64>, measured: f64| match predicted {
             Some(v) if v.is_finite() && v > 0.0 => v.ln() - measured.ln(),
             _ => 10.0,
