@@ -343,3 +343,57 @@ fn auto_finds_the_slot_limit_and_measures_around_it() {
         "{why}"
     );
 }
+
+/// `--passes 3`: each level's 7 measured requests are split 3 + 2 + 2 over three passes, each
+/// pass with its own warm-up, and the levels take turns (0, 1 | 1, 0 | 0, 1) instead of running
+/// one after the other.
+#[test]
+fn passes_interleave_the_levels_and_split_their_requests() {
+    let server = ServerThread::start(5, 1, None);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = calibrate(&server.url, &out)
+        .args(["--concurrency", "1,2", "--prompt-tokens", "32"])
+        .args(["--output-tokens", "4", "--requests-per-level", "7"])
+        .args(["--warmup", "1", "--passes", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut rows = records(&out);
+    rows.sort_by_key(|r| r.request_id);
+    for level in 0..2 {
+        let of = |warmup: bool| {
+            rows.iter()
+                .filter(|r| r.level == level && !r.cooldown && r.warmup == warmup)
+                .count()
+        };
+        assert_eq!((of(false), of(true)), (7, 3), "level {level}");
+    }
+    // The order requests were sent in, as runs of one level.
+    let mut turns: Vec<u32> = Vec::new();
+    for r in rows.iter().filter(|r| !r.cooldown) {
+        if turns.last() != Some(&r.level) {
+            turns.push(r.level);
+        }
+    }
+    assert_eq!(turns, vec![0, 1, 0, 1], "pass order 0,1 | 1,0 | 0,1");
+    assert_eq!(manifest(&out).status, "complete");
+
+    for (flags, needle) in [
+        (vec!["--passes", "0"], "--passes"),
+        (vec!["--passes", "8"], "--requests-per-level"),
+    ] {
+        let output = calibrate(&server.url, &dir.path().join("bad"))
+            .args(["--concurrency", "1", "--requests-per-level", "7"])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+}

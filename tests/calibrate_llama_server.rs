@@ -31,6 +31,11 @@ impl LlamaServer {
             .arg(script())
             .arg("start")
             .env("LLMCAP_LLAMA_PORT", PORT)
+            // A fixed thread count: one core for the server's matrix work, one for the client
+            // and everything else. With a thread per core, llama.cpp's threads wait for each
+            // other at every step's barrier, so any client work that preempts one stalls the
+            // whole step, and the levels' medians swung with it.
+            .env("LLMCAP_LLAMA_THREADS", "1")
             .output()
             .expect("bash runs scripts/llama-server.sh");
         assert!(

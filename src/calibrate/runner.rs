@@ -68,7 +68,8 @@ pub struct SweepOutcome {
 
 /// Chooses the levels: the sweep's fixed list, or `--auto`'s chooser fed each level's result.
 enum Chooser {
-    Fixed(std::vec::IntoIter<LevelSpec>),
+    /// Each level once per pass, with the pass it is in; odd passes run the list backwards.
+    Fixed(std::vec::IntoIter<(LevelSpec, u32)>),
     Auto {
         sweep: AutoSweep,
         output_tokens: u32,
@@ -80,7 +81,20 @@ enum Chooser {
 impl Chooser {
     fn new(spec: &SweepSpec) -> Chooser {
         match &spec.auto {
-            None => Chooser::Fixed(spec.levels().into_iter()),
+            None => {
+                let levels = spec.levels();
+                let passes = spec.passes.max(1);
+                let visits: Vec<(LevelSpec, u32)> = (0..passes)
+                    .flat_map(|pass| {
+                        let mut order = levels.clone();
+                        if pass % 2 == 1 {
+                            order.reverse();
+                        }
+                        order.into_iter().map(move |level| (level, pass))
+                    })
+                    .collect();
+                Chooser::Fixed(visits.into_iter())
+            }
             Some(auto) => {
                 let mut outputs = spec.output_tokens.clone();
                 outputs.sort_unstable();
@@ -97,12 +111,13 @@ impl Chooser {
     /// How many levels there are, when known in advance.
     fn total(&self) -> Option<usize> {
         match self {
-            Chooser::Fixed(levels) => Some(levels.len()),
+            Chooser::Fixed(visits) => Some(visits.len()),
             Chooser::Auto { .. } => None,
         }
     }
 
-    fn next(&mut self, records: &[RequestRecord], elapsed_s: f64) -> Option<LevelSpec> {
+    /// The next level to run, and the pass it belongs to.
+    fn next(&mut self, records: &[RequestRecord], elapsed_s: f64) -> Option<(LevelSpec, u32)> {
         match self {
             Chooser::Fixed(levels) => levels.next(),
             Chooser::Auto {
@@ -138,7 +153,7 @@ impl Chooser {
                 };
                 *next_index += 1;
                 *last = Some(level);
-                Some(level)
+                Some((level, 0))
             }
         }
     }
@@ -199,6 +214,8 @@ pub async fn run_sweep(
         }),
     });
     let mut notes = Vec::new();
+    let mut done_per_level = inputs.done_per_level.clone();
+    let passes = inputs.spec.passes.max(1);
     loop {
         if shared.stop.is_set() {
             break;
@@ -207,20 +224,23 @@ pub async fn run_sweep(
             let collector = shared.collector.lock().expect("collector lock");
             chooser.next(&collector.records, shared.zero.elapsed().as_secs_f64())
         };
-        let Some(level) = next else {
+        let Some((level, pass)) = next else {
             break;
         };
-        levels.push(level);
+        if pass == 0 {
+            levels.push(level);
+        }
         let level = &level;
-        let done = inputs
-            .done_per_level
-            .get(&level.index)
-            .copied()
-            .unwrap_or(0);
-        let measured = inputs.spec.requests_per_level.saturating_sub(done);
+        // This pass's share of what the level still needs: the remainder spread evenly over
+        // the passes left (a resumed run picks up where the last left off).
+        let done = done_per_level.get(&level.index).copied().unwrap_or(0);
+        let remaining = inputs.spec.requests_per_level.saturating_sub(done);
+        let passes_left = passes.saturating_sub(pass).max(1);
+        let measured = remaining.div_ceil(passes_left);
         if measured == 0 {
             continue;
         }
+        *done_per_level.entry(level.index).or_insert(0) += measured;
         let warmup = inputs.spec.warmup_per_level;
         let bar = multi.add(ProgressBar::new(u64::from(warmup + measured)));
         bar.set_style(
@@ -245,10 +265,17 @@ pub async fn run_sweep(
         };
         // A plain line per level, for logs and for anyone waiting on progress without a TTY.
         eprintln!(
-            "level {}{} {}: {} finished, {} failed{}",
+            "level {}{} {}{}: {} finished, {} failed{}",
             level.index + 1,
-            total.map(|t| format!("/{t}")).unwrap_or_default(),
+            total
+                .map(|t| format!("/{}", t / passes as usize))
+                .unwrap_or_default(),
             level.label(),
+            if passes > 1 {
+                format!(" (pass {}/{passes})", pass + 1)
+            } else {
+                String::new()
+            },
             finished,
             failed,
             note.as_deref()

@@ -16,7 +16,7 @@ pub struct SpendEstimate {
 }
 
 pub fn worst_case(spec: &SweepSpec, price: &BedrockPrice) -> SpendEstimate {
-    let per_level = u64::from(spec.requests_per_level + spec.warmup_per_level);
+    let per_level = u64::from(spec.requests_sent_per_level());
     let (mut requests, mut input, mut output) = (0u64, 0u64, 0u64);
     if spec.auto.is_some() {
         // Levels are chosen as the run goes: every level it may run, at the largest sizes.

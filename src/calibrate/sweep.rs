@@ -10,6 +10,10 @@ pub enum SweepError {
     Sizes { flag: &'static str },
     #[error("--requests-per-level must be at least 1")]
     NoRequests,
+    #[error("--passes {passes} must be from 1 to --requests-per-level ({requests}): each pass runs at least one measured request a level")]
+    Passes { passes: u32, requests: u32 },
+    #[error("--passes splits a fixed sweep; --auto chooses its levels from each result, so run it with --passes 1")]
+    PassesWithAuto,
     #[error("--mode interval needs --interval SECONDS (> 0)")]
     NoInterval,
     #[error("--mode rate needs --rate R[,R...] in requests per second (> 0)")]
@@ -55,7 +59,12 @@ pub struct SweepSpec {
     pub prompt_tokens: Vec<u32>,
     pub output_tokens: Vec<u32>,
     pub requests_per_level: u32,
+    /// Warm-up requests at the start of each level (of each pass, with `passes`).
     pub warmup_per_level: u32,
+    /// The fixed sweep runs in this many interleaved passes, each level's measured requests
+    /// split between them, so a slow drift in the endpoint's speed falls on every level alike.
+    #[serde(default = "one_pass")]
+    pub passes: u32,
     /// Stop dispatching in a level after this long, even if requests remain.
     #[serde(default)]
     pub duration_per_level_s: Option<f64>,
@@ -88,6 +97,10 @@ fn poisson() -> Arrivals {
 
 fn one() -> f64 {
     1.0
+}
+
+fn one_pass() -> u32 {
+    1
 }
 
 /// One level of the sweep.
@@ -150,7 +163,12 @@ impl SweepSpec {
 
     /// Requests the whole sweep sends, warm-up included (an auto sweep: at most).
     pub fn total_requests(&self) -> u64 {
-        self.level_count() as u64 * u64::from(self.requests_per_level + self.warmup_per_level)
+        self.level_count() as u64 * u64::from(self.requests_sent_per_level())
+    }
+
+    /// Requests one level sends: its measured ones and a warm-up in each pass.
+    pub fn requests_sent_per_level(&self) -> u32 {
+        self.requests_per_level + self.warmup_per_level * self.passes.max(1)
     }
 
     /// Levels the sweep runs (an auto sweep: at most).
@@ -174,6 +192,15 @@ impl SweepSpec {
         }
         if self.requests_per_level == 0 {
             return Err(SweepError::NoRequests);
+        }
+        if self.passes == 0 || self.passes > self.requests_per_level {
+            return Err(SweepError::Passes {
+                passes: self.passes,
+                requests: self.requests_per_level,
+            });
+        }
+        if self.passes > 1 && self.auto.is_some() {
+            return Err(SweepError::PassesWithAuto);
         }
         if self.mode == SweepMode::Interval && !self.interval_s.is_some_and(|s| s > 0.0) {
             return Err(SweepError::NoInterval);
@@ -208,6 +235,7 @@ pub(crate) mod tests {
             output_tokens: vec![128],
             requests_per_level: 10,
             warmup_per_level: 1,
+            passes: 1,
             duration_per_level_s: None,
             interval_s: None,
             rates: Vec::new(),

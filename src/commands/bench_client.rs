@@ -171,6 +171,7 @@ async fn measure(phase: PhaseSpec, url: &str) -> Result<PhaseResult> {
         requests_per_level: phase.requests,
         // One warm-up per stream opens the connections before anything is timed.
         warmup_per_level: phase.concurrency,
+        passes: 1,
         duration_per_level_s: None,
         interval_s: None,
         rates: vec![f64::from(phase.concurrency) / e2e_s],

@@ -71,6 +71,7 @@ fn sweep_from_args(args: &CalibrateArgs) -> Result<SweepSpec> {
         output_tokens: args.output_tokens.clone(),
         requests_per_level: args.requests_per_level,
         warmup_per_level: args.warmup,
+        passes: args.passes,
         duration_per_level_s: args.duration_per_level,
         interval_s: args.interval,
         rates: args.rate.clone(),
