@@ -127,22 +127,24 @@ fn step_level(model: &ServerModel, rate: f64, prompt: f64, output: f64, requests
 }
 
 /// Chunked prefill at 30 %, 60 % and 80 % of the server's capacity: mean TTFT within 12 % and
-/// mean TPOT within 5 % of the step-level server's. Whole prefills at 30 % and 60 %, within 20 %
-/// and 10 %: the step-level server prefills every prompt waiting at a step boundary as one batch
-/// that ends together, the fluid server one behind another, so its TTFT runs low as load rises
-/// (−16 % at 80 % with 4,096-token prompts). Both with and without a batch limit, short and long
-/// prompts.
+/// mean TPOT within 5 % of the step-level server's. Whole prefills within 6 % and 5 %: both
+/// servers prefill the prompts waiting at a step boundary as one batch that ends together (the
+/// fluid one moves its members' first tokens when a prompt joins). With and without a batch
+/// limit, short and long prompts; whole prefills with a limit at 30 % and 60 % only, since at
+/// 80 % the slot queue is so near saturation that a 1 % difference in service time doubles
+/// the wait.
 #[test]
 fn fluid_server_agrees_with_the_step_level_server() {
     let mut misses = Vec::new();
     let output = 128.0;
     let requests = 20_000.0;
     for sharing in Sharing::CANDIDATES {
-        let (loads, ttft_tol, tpot_tol): (&[f64], f64, f64) = match sharing {
-            Sharing::Whole => (&[0.3, 0.6], 0.20, 0.10),
-            Sharing::Chunked { .. } => (&[0.3, 0.6, 0.8], 0.12, 0.05),
-        };
         for max_batch in [None, Some(24.0)] {
+            let (loads, ttft_tol, tpot_tol): (&[f64], f64, f64) = match (sharing, max_batch) {
+                (Sharing::Whole, None) => (&[0.3, 0.6, 0.8], 0.06, 0.05),
+                (Sharing::Whole, Some(_)) => (&[0.3, 0.6], 0.06, 0.05),
+                (Sharing::Chunked { .. }, _) => (&[0.3, 0.6, 0.8], 0.12, 0.05),
+            };
             let model = server(max_batch, sharing);
             for prompt in [256.0, 4_096.0] {
                 let capacity = closed_loop(&model, 64.0, prompt, output).requests_per_s;

@@ -45,9 +45,7 @@ impl Endpoint for BedrockEndpoint {
             return Submit::Queued;
         }
         Submit::Started {
-            ttft_s: self
-                .server
-                .admit(&self.model, now_s, attempt.prompt, attempt.output, rng),
+            ttft_s: self.server.admit(&self.model, now_s, attempt, rng),
         }
     }
 
@@ -55,6 +53,10 @@ impl Endpoint for BedrockEndpoint {
         let attempt = attempts.get(id);
         self.server
             .start_decode(&self.model, now_s, id, attempt.prompt, attempt.output, rng);
+    }
+
+    fn first_token_delay_s(&mut self, id: u32, attempts: &mut Slab) -> f64 {
+        self.server.first_token_delay_s(attempts.get_mut(id))
     }
 
     fn next_completion_s(&self) -> f64 {

@@ -26,6 +26,12 @@ pub struct Admitted {
 pub trait Endpoint {
     fn submit(&mut self, now_s: f64, id: u32, attempts: &mut Slab, rng: &mut StdRng) -> Submit;
 
+    /// How much later than its admission said attempt `id`'s first token comes (a batch of
+    /// whole prefills it joined grew); 0 once told.
+    fn first_token_delay_s(&mut self, _id: u32, _attempts: &mut Slab) -> f64 {
+        0.0
+    }
+
     /// The first token is out; decode the rest.
     fn start_decode(&mut self, now_s: f64, id: u32, attempts: &Slab, rng: &mut StdRng);
 

@@ -330,6 +330,12 @@ impl Engine<'_> {
     }
 
     fn first_token(&mut self, id: u32) {
+        let delay = self.endpoint.first_token_delay_s(id, &mut self.attempts);
+        if delay > 0.0 {
+            self.attempts.get_mut(id).first_token_s += delay;
+            self.events.push(self.now + delay, Event::FirstToken { id });
+            return;
+        }
         if self.attempts.get(id).output <= 1.0 {
             self.complete(id);
         } else {

@@ -25,6 +25,11 @@ pub struct Attempt {
     pub abandoned: bool,
     /// False once the slot is freed (stale timeouts check it).
     pub live: bool,
+    /// Whole prefills: the prefill batch it joined (`u32::MAX`: none) and when that batch was
+    /// due to end when it joined; prompts joining after it push the batch's end, and its first
+    /// token with it.
+    pub prefill_batch: u32,
+    pub prefill_ready_s: f64,
 }
 
 #[derive(Debug, Default)]

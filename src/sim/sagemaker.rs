@@ -180,9 +180,7 @@ impl Fleet {
         let attempt = attempts.get_mut(id);
         attempt.server = k as u32;
         let instance = &mut self.instances[k];
-        let ttft_s = instance
-            .server
-            .admit(&self.model, now_s, attempt.prompt, attempt.output, rng);
+        let ttft_s = instance.server.admit(&self.model, now_s, attempt, rng);
         instance.next_completion_s = instance.server.next_completion_s();
         ttft_s
     }
@@ -286,6 +284,14 @@ impl Endpoint for Fleet {
             .server
             .start_decode(&self.model, now_s, id, attempt.prompt, attempt.output, rng);
         instance.next_completion_s = instance.server.next_completion_s();
+    }
+
+    fn first_token_delay_s(&mut self, id: u32, attempts: &mut Slab) -> f64 {
+        let attempt = attempts.get_mut(id);
+        match self.instances.get(attempt.server as usize) {
+            Some(instance) => instance.server.first_token_delay_s(attempt),
+            None => 0.0,
+        }
     }
 
     fn next_completion_s(&self) -> f64 {

@@ -25,7 +25,10 @@ use std::collections::{BinaryHeap, VecDeque};
 use rand::rngs::StdRng;
 
 use super::endpoint::Admitted;
-use super::request::Slab;
+use super::request::{Attempt, Slab};
+
+/// Whole-prefill batches remembered (a member asks for its own within a few).
+const KEPT_BATCHES: usize = 64;
 use crate::perf::server::{ServerModel, Sharing};
 use crate::perf::PerfModel;
 
@@ -63,6 +66,12 @@ pub struct BatchServer {
     stall_until_s: f64,
     /// When the prefills queued so far are done.
     prefill_until_s: f64,
+    /// Whole prefills: the batches planned, oldest first, as (serial, start, end). A prompt
+    /// arriving before the last one starts joins it, and every member's first token waits for
+    /// the batch's end, as the step-level server prefills every prompt waiting at a step
+    /// boundary in one step. Bounded: a member asks for its batch within a few batches.
+    batches: VecDeque<(u32, f64, f64)>,
+    next_batch: u32,
     decoding: BinaryHeap<Reverse<Mark>>,
     /// Most requests in flight at once; beyond it requests wait in `waiting`.
     slots: Option<u32>,
@@ -93,6 +102,8 @@ impl BatchServer {
             stall_from_s: 0.0,
             stall_until_s: 0.0,
             prefill_until_s: 0.0,
+            batches: VecDeque::new(),
+            next_batch: 0,
             decoding: BinaryHeap::new(),
             slots,
             waiting: VecDeque::new(),
@@ -150,15 +161,17 @@ impl BatchServer {
         };
     }
 
-    /// Admits a request and draws its TTFT (seconds from now to its first token).
+    /// Admits a request and draws its TTFT (seconds from now to its first token, as far as is
+    /// known now: a whole-prefill batch it joins may grow, see [`BatchServer::first_token_delay_s`]).
     pub fn admit(
         &mut self,
         model: &PerfModel,
         now_s: f64,
-        prompt: f64,
-        output: f64,
+        attempt: &mut Attempt,
         rng: &mut StdRng,
     ) -> f64 {
+        let (prompt, output) = (attempt.prompt, attempt.output);
+        attempt.prefill_batch = u32::MAX;
         self.advance(now_s);
         self.admitted += 1;
         self.held_context += prompt + output / 2.0;
@@ -167,15 +180,22 @@ impl BatchServer {
         match &model.server {
             None => model.ttft_distribution(n, prompt).sample(rng),
             Some(server) => {
-                let ready_s = self.queue_prefill(server, now_s, prompt);
+                let ready_s = self.queue_prefill(server, now_s, prompt, attempt);
                 let ttft = server.overhead_s + (ready_s - now_s);
                 ttft * model.ttft_factor(n).sample(rng)
             }
         }
     }
 
-    /// Puts a prompt in the prefill queue; returns when its first token is out.
-    fn queue_prefill(&mut self, server: &ServerModel, now_s: f64, prompt: f64) -> f64 {
+    /// Puts a prompt in the prefill queue; returns when its first token is out (for a whole
+    /// prefill, when its batch ends as planned now; the attempt keeps the batch).
+    fn queue_prefill(
+        &mut self,
+        server: &ServerModel,
+        now_s: f64,
+        prompt: f64,
+        attempt: &mut Attempt,
+    ) -> f64 {
         let compute = server.prefill_s(prompt);
         let decoding = self.step_s.is_finite();
         let step = if decoding {
@@ -194,15 +214,30 @@ impl BatchServer {
         };
         match server.sharing {
             Sharing::Whole => {
-                // A prefill step pays the step's fixed cost; prefills queued behind it share it.
-                let fixed = if self.prefill_until_s > now_s {
-                    0.0
-                } else {
-                    server.step.t0_s
+                // A batch not yet started takes the prompt in; otherwise a new batch, paying
+                // the step's fixed cost, starts when the one running ends.
+                let (serial, end) = match self.batches.back_mut() {
+                    Some((serial, batch_start, batch_end)) if *batch_start >= now_s => {
+                        *batch_end += compute;
+                        let (serial, batch_start, end) = (*serial, *batch_start, *batch_end);
+                        self.stall(batch_start, compute);
+                        (serial, end)
+                    }
+                    _ => {
+                        let serial = self.next_batch;
+                        self.next_batch = self.next_batch.wrapping_add(1);
+                        let end = start + server.step.t0_s + compute;
+                        self.batches.push_back((serial, start, end));
+                        if self.batches.len() > KEPT_BATCHES {
+                            self.batches.pop_front();
+                        }
+                        self.stall(start, server.step.t0_s + compute);
+                        (serial, end)
+                    }
                 };
-                let end = start + fixed + compute;
-                self.prefill_until_s = end;
-                self.stall(start, fixed + compute);
+                self.prefill_until_s = self.prefill_until_s.max(end);
+                attempt.prefill_batch = serial;
+                attempt.prefill_ready_s = end;
                 end
             }
             Sharing::Chunked { tokens_per_step } => {
@@ -213,6 +248,24 @@ impl BatchServer {
                 // A prompt shorter than a step's budget still waits for the whole step.
                 self.prefill_until_s.max(start + step + compute)
             }
+        }
+    }
+
+    /// How much later than planned at its admission the first token of `attempt` comes: the
+    /// whole-prefill batch it joined took more prompts in after it. Moves the plan to the
+    /// batch's end, so a second call says 0.
+    pub fn first_token_delay_s(&self, attempt: &mut Attempt) -> f64 {
+        let Some(&(front, _, _)) = self.batches.front() else {
+            return 0.0;
+        };
+        let index = attempt.prefill_batch.wrapping_sub(front) as usize;
+        match self.batches.get(index) {
+            Some(&(serial, _, end)) if serial == attempt.prefill_batch => {
+                let delay = (end - attempt.prefill_ready_s).max(0.0);
+                attempt.prefill_ready_s = end;
+                delay
+            }
+            _ => 0.0,
         }
     }
 
@@ -299,8 +352,7 @@ impl BatchServer {
                 continue;
             }
             attempt.admitted_s = now_s;
-            let (prompt, output) = (attempt.prompt, attempt.output);
-            let ttft_s = self.admit(model, now_s, prompt, output, rng);
+            let ttft_s = self.admit(model, now_s, attempt, rng);
             admitted.push(Admitted { id: next, ttft_s });
         }
     }
