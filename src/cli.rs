@@ -55,8 +55,8 @@ pub enum Command {
 /// Fit a performance profile from calibration records or a table of level medians.
 ///
 /// The server model: a continuous-batching server with at most B sequences in the batch
-/// (or none), a decode step t0 + t1·n + t2·K, a prefill cost per prompt token plus an
-/// attention term, whole or chunked prefills, and a fixed overhead. TTFT and TPOT are what
+/// (or none), a decode step t0 + t1·n + t2·K, a prefill cost per prompt, per prompt token
+/// and an attention term, whole or chunked prefills, and a fixed overhead. TTFT and TPOT are what
 /// running it in a closed loop gives (slot wait + prefill queue + prefill; steps stretched by
 /// the prefills beside them). It is fitted by simulating every level (Levenberg–Marquardt on
 /// log errors, for each sharing policy over a grid of B); predict, simulate and plan run it.

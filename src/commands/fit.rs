@@ -166,8 +166,11 @@ fn print_report(profile: &Profile, report: &FitReport, described: &str) {
             server.step_s_per_mean_context
         );
         println!(
-            "    prefill = {:.3e} s/token + {:.3e} s/token² (attention); overhead {:.3} s",
-            server.prefill_s_per_token, server.attention_s_per_token2, server.overhead_s
+            "    prefill = {:.3} ms a prompt + {:.3e} s/token + {:.3e} s/token² (attention); overhead {:.3} s",
+            server.prefill_s_per_request * 1e3,
+            server.prefill_s_per_token,
+            server.attention_s_per_token2,
+            server.overhead_s
         );
         println!(
             "  closed forms (kept beside it; the model when a profile has no server section):"
