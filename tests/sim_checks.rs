@@ -467,3 +467,50 @@ fn users_start_in_their_steady_phase_and_the_first_minutes_carry_the_steady_rate
         );
     }
 }
+
+/// One slot, one-second requests, all sent at once, a 4.5 s invocation limit: requests 0–3
+/// finish at 1, 2, 3 and 4 s; at 4.5 s the one in service (due at 5 s) and the five queued
+/// behind it time out, and the closed run is over — not at its next autoscaling tick, and not
+/// 91 simulated days later, where it used to stop.
+#[test]
+fn the_invocation_limit_fails_what_is_still_waiting_and_the_run_ends_with_the_work() {
+    let (t0, output) = (0.01, 101.0);
+    let service_s = t0 * (output - 1.0);
+    let fleet = |slots, limit_s| {
+        EndpointSpec::SageMaker(FleetConfig {
+            instance_type: "ml.g5.xlarge".into(),
+            instances: 1,
+            slots_per_instance: slots,
+            router: Router::LeastOutstanding,
+            cold_start_s: 0.0,
+            invocation_timeout_s: limit_s,
+            autoscaling: None,
+        })
+    };
+    let closed = |n: u32| Load::Closed {
+        concurrency: n,
+        requests: u64::from(n),
+    };
+    let queued = config(
+        step_model(t0, 0.0),
+        fleet(1, 4.5 * service_s),
+        WorkloadSpec::fixed(10.0, output),
+        closed(10),
+    );
+    let result = run(&queued).unwrap();
+    assert_eq!((result.completed, result.timeouts), (4, 6), "{result:?}");
+    within("end of the run", result.end_s, 4.5 * service_s, 1e-6);
+    assert!(!result.partial);
+
+    // Two requests on two slots finish together after one service time; the 60 s limit
+    // never comes into it, so the closed run lasts one service time.
+    let quick = config(
+        step_model(t0, 0.0),
+        fleet(2, 60.0),
+        WorkloadSpec::fixed(10.0, output),
+        closed(2),
+    );
+    let result = run(&quick).unwrap();
+    assert_eq!((result.completed, result.timeouts), (2, 0));
+    within("closed run's duration", result.duration_s, service_s, 1e-6);
+}

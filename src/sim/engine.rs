@@ -1,6 +1,8 @@
 //! The event loop: arrivals, admissions, first tokens, completions, retries, timeouts and ticks.
 //! Seeded and deterministic; each request costs O(log n) through the shared decode clock.
 
+use std::collections::VecDeque;
+
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -35,10 +37,6 @@ enum Event {
     Retry {
         id: u32,
     },
-    Timeout {
-        id: u32,
-        sent_s: f64,
-    },
     Tick,
     /// The warm-up is over: instance and compute seconds count from here.
     WarmupEnd,
@@ -63,6 +61,11 @@ struct Engine<'a> {
     /// Tokens of each prompt read from the prompt cache (Bedrock with prompt caching).
     cached_prefix_tokens: f64,
     timeout_s: Option<f64>,
+    /// Deadlines of the attempts sent, as (time, attempt, its send time). Every attempt gets
+    /// the same limit and attempts are sent in time order, so the deadlines come in order: a
+    /// queue, not the event heap, which they would fill with stale entries (most attempts end
+    /// well before theirs).
+    deadlines: VecDeque<(f64, u32, f64)>,
     in_flight: u64,
     /// Instance and compute seconds spent during the warm-up (left out of the result).
     warmup_instance_s: f64,
@@ -125,6 +128,7 @@ pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimRes
         model_max_tokens,
         cached_prefix_tokens,
         timeout_s,
+        deadlines: VecDeque::new(),
         in_flight: 0,
         warmup_instance_s: 0.0,
         warmup_compute_s: 0.0,
@@ -185,7 +189,14 @@ impl Engine<'_> {
         // overloaded endpoint must not keep the simulation running for ever.
         let drain_limit_s = self.stop_sending_s + DRAIN_LIMIT_S;
         let mut steps: u64 = 0;
+        let closed = matches!(self.config.load, Load::Closed { .. });
         loop {
+            // A closed loop sends only when one of its requests resolves: with none left in
+            // flight it is over, whatever the endpoint still has scheduled (its autoscaling
+            // ticks, work a client gave up on).
+            if closed && self.issued > 0 && self.in_flight == 0 {
+                break;
+            }
             steps += 1;
             if steps.is_multiple_of(CHECK_EVERY)
                 && control.publish(Progress {
@@ -196,7 +207,16 @@ impl Engine<'_> {
             {
                 return true;
             }
-            let next_event = self.events.peek_time();
+            // A deadline whose attempt has ended (or been sent again) is dropped unseen, so it
+            // neither costs an iteration nor stretches a closed run's end to its time.
+            while let Some(&(_, id, sent_s)) = self.deadlines.front() {
+                if self.pending(id, sent_s) {
+                    break;
+                }
+                self.deadlines.pop_front();
+            }
+            let next_deadline = self.deadlines.front().map_or(f64::INFINITY, |d| d.0);
+            let next_event = self.events.peek_time().min(next_deadline);
             let next_done = self.endpoint.next_completion_s();
             if next_event.is_infinite() && next_done.is_infinite() {
                 break;
@@ -212,6 +232,13 @@ impl Engine<'_> {
                 }
                 continue;
             }
+            // On a tie, other events go before a deadline.
+            if next_deadline < self.events.peek_time() {
+                let (time, id, sent_s) = self.deadlines.pop_front().expect("peeked");
+                self.now = time;
+                self.timeout(id, sent_s);
+                continue;
+            }
             let (time, event) = self.events.pop().expect("peeked");
             self.now = time;
             match event {
@@ -219,7 +246,6 @@ impl Engine<'_> {
                 Event::ClientSend { client } => self.send_new(client),
                 Event::FirstToken { id } => self.first_token(id),
                 Event::Retry { id } => self.send(id),
-                Event::Timeout { id, sent_s } => self.timeout(id, sent_s),
                 Event::Tick => self.tick(),
                 Event::WarmupEnd => {
                     self.warmup_instance_s = self.endpoint.instance_seconds(self.now);
@@ -308,13 +334,7 @@ impl Engine<'_> {
             }
         }
         if let Some(limit) = self.timeout_s {
-            self.events.push(
-                self.now + limit,
-                Event::Timeout {
-                    id,
-                    sent_s: self.now,
-                },
-            );
+            self.deadlines.push_back((self.now + limit, id, self.now));
         }
     }
 
@@ -382,9 +402,14 @@ impl Engine<'_> {
         self.resolve(attempt.client, attempt.first_sent_s);
     }
 
-    fn timeout(&mut self, id: u32, sent_s: f64) {
+    /// Whether the attempt sent at `sent_s` under `id` is still waiting on the endpoint.
+    fn pending(&self, id: u32, sent_s: f64) -> bool {
         let attempt = self.attempts.get(id);
-        if !attempt.live || attempt.sent_s != sent_s || attempt.abandoned {
+        attempt.live && attempt.sent_s == sent_s && !attempt.abandoned
+    }
+
+    fn timeout(&mut self, id: u32, sent_s: f64) {
+        if !self.pending(id, sent_s) {
             return;
         }
         self.metrics.timeouts += 1;

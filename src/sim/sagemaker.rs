@@ -93,7 +93,15 @@ impl Instance {
 pub struct Fleet {
     model: PerfModel,
     config: FleetConfig,
+    /// Every instance launched, terminated ones included (they are billed to their end).
     instances: Vec<Instance>,
+    /// Indices of the instances not yet terminated, in launch order: what routing, scaling and
+    /// the next completion look at, so a long run's retired instances cost nothing per event.
+    active: Vec<usize>,
+    /// The earliest (next completion, instance index) over `active`.
+    soonest: (f64, usize),
+    /// Requests admitted or waiting, over every instance.
+    outstanding: usize,
     invocations_this_period: u64,
     outstanding_area: f64,
     outstanding_at_s: f64,
@@ -108,6 +116,9 @@ impl Fleet {
         let mut fleet = Fleet {
             model,
             instances: Vec::new(),
+            active: Vec::new(),
+            soonest: (f64::INFINITY, usize::MAX),
+            outstanding: 0,
             invocations_this_period: 0,
             outstanding_area: 0.0,
             outstanding_at_s: 0.0,
@@ -124,6 +135,7 @@ impl Fleet {
     }
 
     fn launch(&mut self, now_s: f64, cold_start_s: f64) {
+        self.active.push(self.instances.len());
         self.instances.push(Instance {
             server: BatchServer::new(&self.model, Some(self.config.slots_per_instance.max(1))),
             ready_s: now_s + cold_start_s,
@@ -135,23 +147,50 @@ impl Fleet {
     }
 
     fn live(&self) -> impl Iterator<Item = &Instance> {
-        self.instances.iter().filter(|i| i.terminated_s.is_none())
-    }
-
-    fn total_outstanding(&self) -> usize {
-        self.live().map(|i| i.server.outstanding()).sum()
+        self.active.iter().map(|&k| &self.instances[k])
     }
 
     fn integrate_outstanding(&mut self, now_s: f64) {
-        self.outstanding_area += self.total_outstanding() as f64 * (now_s - self.outstanding_at_s);
+        self.outstanding_area += self.outstanding as f64 * (now_s - self.outstanding_at_s);
         self.outstanding_at_s = now_s;
+    }
+
+    /// Instance `k`'s next completion changed: records it and keeps `soonest` the earliest
+    /// (ties to the lower index).
+    fn refresh(&mut self, k: usize) {
+        let t = self.instances[k].server.next_completion_s();
+        self.instances[k].next_completion_s = t;
+        let key = (t, k);
+        let earlier = |a: (f64, usize), b: (f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        if earlier(key, self.soonest).is_le() {
+            self.soonest = key;
+        } else if self.soonest.1 == k {
+            self.soonest = self
+                .active
+                .iter()
+                .map(|&j| (self.instances[j].next_completion_s, j))
+                .min_by(|&a, &b| earlier(a, b))
+                .unwrap_or((f64::INFINITY, usize::MAX));
+        }
+    }
+
+    /// Instance `k` is done: billed to `now_s`, out of routing and of the completion search.
+    fn terminate(&mut self, k: usize, now_s: f64) {
+        self.instances[k].terminated_s = Some(now_s);
+        self.active.retain(|&j| j != k);
+        if self.soonest.1 == k {
+            self.soonest = (f64::INFINITY, usize::MAX);
+            for j in self.active.clone() {
+                self.refresh(j);
+            }
+        }
     }
 
     fn route(&self, now_s: f64, rng: &mut StdRng) -> Option<usize> {
         let serving = || {
-            self.instances
+            self.active
                 .iter()
-                .enumerate()
+                .map(|&k| (k, &self.instances[k]))
                 .filter(|(_, i)| i.serving(now_s))
         };
         match self.config.router {
@@ -181,7 +220,7 @@ impl Fleet {
         attempt.server = k as u32;
         let instance = &mut self.instances[k];
         let ttft_s = instance.server.admit(&self.model, now_s, attempt, rng);
-        instance.next_completion_s = instance.server.next_completion_s();
+        self.refresh(k);
         ttft_s
     }
 
@@ -193,12 +232,7 @@ impl Fleet {
             self.outstanding_area = 0.0;
             return;
         };
-        let serving = self
-            .instances
-            .iter()
-            .filter(|i| i.serving(now_s))
-            .count()
-            .max(1) as f64;
+        let serving = self.live().filter(|i| i.serving(now_s)).count().max(1) as f64;
         let metric = match policy.metric {
             ScalingMetric::InvocationsPerInstance => self.invocations_this_period as f64 / serving,
             ScalingMetric::ConcurrencyPerInstance => self.outstanding_area / 60.0 / serving,
@@ -242,14 +276,15 @@ impl Fleet {
     /// Retires the least busy instance: at once when idle, else after it drains.
     fn retire_one(&mut self, now_s: f64) {
         let candidate = self
-            .instances
-            .iter_mut()
-            .filter(|i| i.terminated_s.is_none() && !i.draining)
-            .min_by_key(|i| i.server.outstanding());
-        if let Some(instance) = candidate {
-            instance.draining = true;
-            if instance.server.outstanding() == 0 {
-                instance.terminated_s = Some(now_s);
+            .active
+            .iter()
+            .copied()
+            .filter(|&k| !self.instances[k].draining)
+            .min_by_key(|&k| self.instances[k].server.outstanding());
+        if let Some(k) = candidate {
+            self.instances[k].draining = true;
+            if self.instances[k].server.outstanding() == 0 {
+                self.terminate(k, now_s);
             }
         }
     }
@@ -266,6 +301,7 @@ impl Endpoint for Fleet {
         };
         self.integrate_outstanding(now_s);
         self.invocations_this_period += 1;
+        self.outstanding += 1;
         if self.instances[k].server.has_free_slot() {
             Submit::Started {
                 ttft_s: self.admit(now_s, k, id, attempts, rng),
@@ -283,7 +319,7 @@ impl Endpoint for Fleet {
         instance
             .server
             .start_decode(&self.model, now_s, id, attempt.prompt, attempt.output, rng);
-        instance.next_completion_s = instance.server.next_completion_s();
+        self.refresh(attempt.server as usize);
     }
 
     fn first_token_delay_s(&mut self, id: u32, attempts: &mut Slab) -> f64 {
@@ -295,21 +331,13 @@ impl Endpoint for Fleet {
     }
 
     fn next_completion_s(&self) -> f64 {
-        self.instances
-            .iter()
-            .map(|i| i.next_completion_s)
-            .fold(f64::INFINITY, f64::min)
+        self.soonest.0
     }
 
     fn pop_completion(&mut self, now_s: f64) -> Option<u32> {
-        let k = (0..self.instances.len()).min_by(|&a, &b| {
-            self.instances[a]
-                .next_completion_s
-                .total_cmp(&self.instances[b].next_completion_s)
-        })?;
-        let instance = &mut self.instances[k];
-        let id = instance.server.pop_completion(now_s);
-        instance.next_completion_s = instance.server.next_completion_s();
+        let k = self.soonest.1;
+        let id = self.instances.get_mut(k)?.server.pop_completion(now_s);
+        self.refresh(k);
         id
     }
 
@@ -326,26 +354,28 @@ impl Endpoint for Fleet {
             let a = attempts.get(id);
             (a.server as usize, a.prompt, a.output)
         };
+        let before = self.instances[k].server.outstanding();
         self.instances[k]
             .server
             .release(&self.model, now_s, prompt, output);
         self.instances[k]
             .server
             .admit_waiting(&self.model, now_s, attempts, rng, admitted);
-        let instance = &mut self.instances[k];
-        instance.next_completion_s = instance.server.next_completion_s();
+        self.outstanding = self.outstanding + self.instances[k].server.outstanding() - before;
+        self.refresh(k);
+        let instance = &self.instances[k];
         if instance.draining
             && instance.server.outstanding() == 0
             && instance.terminated_s.is_none()
         {
-            instance.terminated_s = Some(now_s);
+            self.terminate(k, now_s);
         }
         prompt + output
     }
 
     fn tick(&mut self, now_s: f64) -> (u32, u32) {
         self.evaluate(now_s);
-        let serving = self.instances.iter().filter(|i| i.serving(now_s)).count() as u32;
+        let serving = self.live().filter(|i| i.serving(now_s)).count() as u32;
         let total = self.live().count() as u32;
         (serving, total)
     }
@@ -359,5 +389,132 @@ impl Endpoint for Fleet {
             .iter()
             .map(|i| i.terminated_s.unwrap_or(now_s).max(i.launched_s) - i.launched_s)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::perf::Profile;
+    use crate::sim::request::Attempt;
+
+    /// The fleet's running bookkeeping (the soonest completion, requests outstanding) against
+    /// a scan of every instance, through random traffic that launches and retires instances.
+    #[test]
+    fn running_bookkeeping_matches_a_scan_of_every_instance() {
+        let profile = Profile::from_toml_str(include_str!(
+            "../../models/sagemaker-llama3-3-70b-nim-h100.toml"
+        ))
+        .expect("built-in profile");
+        let mut fleet = Fleet::new(
+            profile.model,
+            FleetConfig {
+                instance_type: "test".into(),
+                instances: 3,
+                slots_per_instance: 4,
+                router: Router::Random,
+                cold_start_s: 30.0,
+                invocation_timeout_s: 60.0,
+                autoscaling: Some(Autoscaling {
+                    metric: ScalingMetric::ConcurrencyPerInstance,
+                    target: 3.0,
+                    min_instances: 1,
+                    max_instances: 8,
+                    scale_out_periods: 1,
+                    scale_in_periods: 1,
+                    scale_out_cooldown_s: 0.0,
+                    scale_in_cooldown_s: 0.0,
+                }),
+            },
+        );
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut attempts = Slab::default();
+        let mut prefilling: Vec<u32> = Vec::new();
+        let mut admitted = Vec::new();
+        let (mut now, mut next_tick) = (0.0_f64, 60.0_f64);
+        let (mut launched_most, mut completions) = (0, 0);
+        for _ in 0..20_000 {
+            // A busy phase, then a quiet one, so the fleet scales out and back in.
+            let busy = ((now / 900.0) as u64).is_multiple_of(2);
+            let step = rng.random_range(0.0..if busy { 0.5 } else { 20.0 });
+            let at = (now + step).min(next_tick);
+            if fleet.next_completion_s() <= at {
+                now = fleet.next_completion_s();
+                let id = fleet.pop_completion(now).expect("a completion is due");
+                fleet.release(now, id, &mut attempts, &mut rng, &mut admitted);
+                attempts.remove(id);
+                completions += 1;
+            } else if at == next_tick {
+                now = at;
+                fleet.tick(now);
+                next_tick += 60.0;
+            } else {
+                now = at;
+                match rng.random_range(0..4) {
+                    0 | 1 => {
+                        let id = attempts.insert(Attempt {
+                            prompt: rng.random_range(100.0..4_000.0),
+                            output: rng.random_range(2.0..400.0),
+                            ..Attempt::default()
+                        });
+                        match fleet.submit(now, id, &mut attempts, &mut rng) {
+                            Submit::Started { .. } => prefilling.push(id),
+                            Submit::Queued => {
+                                // Now and then a client gives up while it waits.
+                                if rng.random_bool(0.1) {
+                                    attempts.get_mut(id).abandoned = true;
+                                }
+                            }
+                            Submit::Refused => attempts.remove(id),
+                        }
+                    }
+                    _ if !prefilling.is_empty() => {
+                        let id = prefilling.swap_remove(rng.random_range(0..prefilling.len()));
+                        fleet.start_decode(now, id, &attempts, &mut rng);
+                    }
+                    _ => {}
+                }
+            }
+            for a in admitted.drain(..) {
+                if a.ttft_s.is_nan() {
+                    attempts.remove(a.id);
+                } else {
+                    prefilling.push(a.id);
+                }
+            }
+            let scan = fleet
+                .instances
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.terminated_s.is_none())
+                .map(|(k, i)| (i.server.next_completion_s(), k))
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let soonest = scan.map_or(f64::INFINITY, |s| s.0);
+            assert_eq!(fleet.next_completion_s(), soonest);
+            if soonest.is_finite() {
+                assert_eq!(Some(fleet.soonest.1), scan.map(|s| s.1));
+            }
+            let outstanding: usize = fleet
+                .instances
+                .iter()
+                .filter(|i| i.terminated_s.is_none())
+                .map(|i| i.server.outstanding())
+                .sum();
+            assert_eq!(fleet.outstanding, outstanding);
+            launched_most = launched_most.max(fleet.instances.len());
+        }
+        // The walk did what it is for: instances came and went, and requests finished.
+        let retired = fleet
+            .instances
+            .iter()
+            .filter(|i| i.terminated_s.is_some())
+            .count();
+        assert!(
+            launched_most > 3 && retired > 0,
+            "{launched_most} {retired}"
+        );
+        assert!(completions > 1_000, "{completions}");
     }
 }
