@@ -1,7 +1,7 @@
 //! Arrival processes for open-loop traffic.
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp, Gamma};
+use rand_distr::{Distribution, Exp, Exp1, Gamma};
 use serde::{Deserialize, Serialize};
 
 use super::WorkloadError;
@@ -103,14 +103,18 @@ impl ArrivalProcess {
     }
 
     pub fn sampler(&self) -> ArrivalSampler {
-        let diurnal_k = match self {
-            ArrivalProcess::Diurnal { peak_factor, .. } => concentration_for_peak(*peak_factor),
-            _ => 0.0,
+        let diurnal = match self {
+            ArrivalProcess::Diurnal {
+                mean_rate_per_s,
+                peak_factor,
+                ..
+            } => DiurnalCurve::new(*mean_rate_per_s, *peak_factor),
+            _ => DiurnalCurve::default(),
         };
         ArrivalSampler {
             process: self.clone(),
             next_trace_index: 0,
-            diurnal_k,
+            diurnal,
         }
     }
 }
@@ -120,7 +124,70 @@ impl ArrivalProcess {
 pub struct ArrivalSampler {
     process: ArrivalProcess,
     next_trace_index: usize,
-    diurnal_k: f64,
+    diurnal: DiurnalCurve,
+}
+
+/// Pieces of the period with a constant envelope rate each.
+const DIURNAL_PIECES: usize = 64;
+
+/// A diurnal curve, rate(phase) = norm · e^(k·cos(phase)), and a piecewise-constant envelope
+/// for thinning it (Lewis–Shedler): the period cut into `DIURNAL_PIECES` equal pieces starting
+/// at the peak, each bounded by the curve's larger end (cos is monotone between the peak and
+/// the trough, both piece ends). Against the single bound norm·e^k half the candidates of a
+/// peak factor 2 curve were rejected; against this one about 5 %.
+#[derive(Clone, Debug, Default)]
+struct DiurnalCurve {
+    k: f64,
+    norm: f64,
+    envelope: Vec<f64>,
+}
+
+impl DiurnalCurve {
+    fn new(mean_rate_per_s: f64, peak_factor: f64) -> DiurnalCurve {
+        let k = concentration_for_peak(peak_factor);
+        let norm = mean_rate_per_s / bessel_i0(k);
+        let rate = |piece: usize| {
+            let phase = std::f64::consts::TAU * piece as f64 / DIURNAL_PIECES as f64;
+            norm * (k * phase.cos()).exp()
+        };
+        let envelope = (0..DIURNAL_PIECES)
+            .map(|j| rate(j).max(rate(j + 1)).max(f64::MIN_POSITIVE))
+            .collect();
+        DiurnalCurve { k, norm, envelope }
+    }
+
+    /// The first arrival after `now_s`, for a period of `period_s` peaking at `peak_at_s`.
+    fn next_after<R: Rng + ?Sized>(
+        &self,
+        now_s: f64,
+        period_s: f64,
+        peak_at_s: f64,
+        rng: &mut R,
+    ) -> f64 {
+        let width = period_s / DIURNAL_PIECES as f64;
+        let mut t = now_s;
+        // Unit-rate exponential work still to spend before the next candidate.
+        let mut work: f64 = Exp1.sample(rng);
+        loop {
+            let offset = (t - peak_at_s).rem_euclid(period_s);
+            let piece = ((offset / width) as usize).min(DIURNAL_PIECES - 1);
+            let bound = self.envelope[piece];
+            // At least a sliver, so a time a rounding error short of a piece's end moves on.
+            let left = ((piece + 1) as f64 * width - offset).max(width * 1e-9);
+            if work >= left * bound {
+                work -= left * bound;
+                t += left;
+                continue;
+            }
+            t += work / bound;
+            let phase = std::f64::consts::TAU * (t - peak_at_s) / period_s;
+            let rate = self.norm * (self.k * phase.cos()).exp();
+            if rng.random::<f64>() * bound <= rate {
+                return t;
+            }
+            work = Exp1.sample(rng);
+        }
+    }
 }
 
 impl ArrivalSampler {
@@ -137,27 +204,13 @@ impl ArrivalSampler {
                 Some(now_s + Gamma::new(shape, scale).expect("validated").sample(rng))
             }
             ArrivalProcess::Diurnal {
-                mean_rate_per_s,
                 period_s,
                 peak_at_s,
                 ..
-            } => {
-                // Thinning (Lewis–Shedler) against the curve's own maximum, norm·e^k (equal to
-                // mean × peak_factor wherever the concentration k reaches it).
-                let k = self.diurnal_k;
-                let norm = mean_rate_per_s / bessel_i0(k);
-                let peak_rate = (norm * k.exp()).max(f64::MIN_POSITIVE);
-                let exp = Exp::new(peak_rate).expect("validated");
-                let mut t = now_s;
-                loop {
-                    t += exp.sample(rng);
-                    let phase = std::f64::consts::TAU * (t - peak_at_s) / period_s;
-                    let rate = norm * (k * phase.cos()).exp();
-                    if rng.random::<f64>() * peak_rate <= rate {
-                        return Some(t);
-                    }
-                }
-            }
+            } => Some(
+                self.diurnal
+                    .next_after(now_s, *period_s, *peak_at_s, rng),
+            ),
             ArrivalProcess::Trace { times_s } => {
                 let t = times_s.get(self.next_trace_index).copied();
                 self.next_trace_index += 1;
@@ -262,6 +315,48 @@ mod tests {
             .count();
         let peak_rate = peak_hour as f64 / 3_600.0;
         assert!((peak_rate / 6.0 - 1.0).abs() < 0.05, "{peak_rate}");
+    }
+
+    /// Arrivals in each of 48 bins of the period against the rate curve integrated over the bin
+    /// (Simpson's rule), over 300 periods: every bin within 4.5 Poisson standard deviations. The
+    /// bins do not line up with the envelope's pieces, nor the peak with zero.
+    #[test]
+    fn diurnal_counts_follow_the_curve_bin_by_bin() {
+        let (mean, peak_factor, period, peak_at) = (1.0, 4.0, 3_600.0, 1_000.0);
+        let process = ArrivalProcess::Diurnal {
+            mean_rate_per_s: mean,
+            peak_factor,
+            period_s: period,
+            peak_at_s: peak_at,
+        };
+        let periods = 300.0;
+        let (_, times) = count(process, periods * period);
+        let bins = 48;
+        let width = period / bins as f64;
+        let mut observed = vec![0usize; bins];
+        for t in &times {
+            observed[((t.rem_euclid(period) / width) as usize).min(bins - 1)] += 1;
+        }
+        let k = concentration_for_peak(peak_factor);
+        let norm = mean / bessel_i0(k);
+        let rate = |t: f64| norm * (k * (std::f64::consts::TAU * (t - peak_at) / period).cos()).exp();
+        for (bin, &seen) in observed.iter().enumerate() {
+            let (a, steps) = (bin as f64 * width, 200);
+            let h = width / steps as f64;
+            let simpson: f64 = (0..=steps)
+                .map(|i| {
+                    let w = if i == 0 || i == steps { 1.0 } else if i % 2 == 1 { 4.0 } else { 2.0 };
+                    w * rate(a + i as f64 * h)
+                })
+                .sum::<f64>()
+                * h
+                / 3.0;
+            let expected = simpson * periods;
+            assert!(
+                (seen as f64 - expected).abs() <= 4.5 * expected.sqrt(),
+                "bin {bin}: {seen} arrivals, {expected:.0} expected"
+            );
+        }
     }
 
     #[test]
