@@ -207,10 +207,7 @@ impl ArrivalSampler {
                 period_s,
                 peak_at_s,
                 ..
-            } => Some(
-                self.diurnal
-                    .next_after(now_s, *period_s, *peak_at_s, rng),
-            ),
+            } => Some(self.diurnal.next_after(now_s, *period_s, *peak_at_s, rng)),
             ArrivalProcess::Trace { times_s } => {
                 let t = times_s.get(self.next_trace_index).copied();
                 self.next_trace_index += 1;
@@ -339,13 +336,20 @@ mod tests {
         }
         let k = concentration_for_peak(peak_factor);
         let norm = mean / bessel_i0(k);
-        let rate = |t: f64| norm * (k * (std::f64::consts::TAU * (t - peak_at) / period).cos()).exp();
+        let rate =
+            |t: f64| norm * (k * (std::f64::consts::TAU * (t - peak_at) / period).cos()).exp();
         for (bin, &seen) in observed.iter().enumerate() {
             let (a, steps) = (bin as f64 * width, 200);
             let h = width / steps as f64;
             let simpson: f64 = (0..=steps)
                 .map(|i| {
-                    let w = if i == 0 || i == steps { 1.0 } else if i % 2 == 1 { 4.0 } else { 2.0 };
+                    let w = if i == 0 || i == steps {
+                        1.0
+                    } else if i % 2 == 1 {
+                        4.0
+                    } else {
+                        2.0
+                    };
                     w * rate(a + i as f64 * h)
                 })
                 .sum::<f64>()
