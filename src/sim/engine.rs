@@ -27,7 +27,6 @@ const NO_CLIENT: u32 = u32::MAX;
 const DRAIN_LIMIT_S: f64 = 86_400.0;
 
 enum Event {
-    OpenArrival,
     ClientSend {
         client: u32,
     },
@@ -57,6 +56,9 @@ struct Engine<'a> {
     stop_sending_s: f64,
     conversations: Vec<Conversation>,
     arrivals: Option<ArrivalSampler>,
+    /// The open loop's next arrival (infinite when none): one at a time, so it waits here
+    /// rather than in the event heap, which then holds only what is in flight.
+    next_arrival_s: f64,
     model_max_tokens: f64,
     /// Tokens of each prompt read from the prompt cache (Bedrock with prompt caching).
     cached_prefix_tokens: f64,
@@ -125,6 +127,7 @@ pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimRes
         stop_sending_s: f64::INFINITY,
         conversations: Vec::new(),
         arrivals: None,
+        next_arrival_s: f64::INFINITY,
         model_max_tokens,
         cached_prefix_tokens,
         timeout_s,
@@ -156,7 +159,7 @@ impl Engine<'_> {
                 self.stop_sending_s = self.config.warmup_s + *duration_s;
                 let mut sampler = arrivals.sampler();
                 if let Some(t) = sampler.next_after(0.0, &mut self.rng) {
-                    self.events.push(t, Event::OpenArrival);
+                    self.next_arrival_s = t;
                 }
                 self.arrivals = Some(sampler);
             }
@@ -216,7 +219,11 @@ impl Engine<'_> {
                 self.deadlines.pop_front();
             }
             let next_deadline = self.deadlines.front().map_or(f64::INFINITY, |d| d.0);
-            let next_event = self.events.peek_time().min(next_deadline);
+            let next_event = self
+                .events
+                .peek_time()
+                .min(next_deadline)
+                .min(self.next_arrival_s);
             let next_done = self.endpoint.next_completion_s();
             if next_event.is_infinite() && next_done.is_infinite() {
                 break;
@@ -232,7 +239,12 @@ impl Engine<'_> {
                 }
                 continue;
             }
-            // On a tie, other events go before a deadline.
+            // On a tie, events go before an arrival and an arrival before a deadline.
+            if self.next_arrival_s < self.events.peek_time().min(next_deadline) {
+                self.now = self.next_arrival_s;
+                self.open_arrival();
+                continue;
+            }
             if next_deadline < self.events.peek_time() {
                 let (time, id, sent_s) = self.deadlines.pop_front().expect("peeked");
                 self.now = time;
@@ -242,7 +254,6 @@ impl Engine<'_> {
             let (time, event) = self.events.pop().expect("peeked");
             self.now = time;
             match event {
-                Event::OpenArrival => self.open_arrival(),
                 Event::ClientSend { client } => self.send_new(client),
                 Event::FirstToken { id } => self.first_token(id),
                 Event::Retry { id } => self.send(id),
@@ -257,6 +268,7 @@ impl Engine<'_> {
     }
 
     fn open_arrival(&mut self) {
+        self.next_arrival_s = f64::INFINITY;
         if self.now >= self.stop_sending_s {
             return;
         }
@@ -264,7 +276,7 @@ impl Engine<'_> {
         let sampler = self.arrivals.as_mut().expect("open loop has arrivals");
         if let Some(t) = sampler.next_after(self.now, &mut self.rng) {
             if t < self.stop_sending_s {
-                self.events.push(t, Event::OpenArrival);
+                self.next_arrival_s = t;
             }
         }
     }

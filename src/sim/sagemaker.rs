@@ -81,7 +81,6 @@ struct Instance {
     launched_s: f64,
     terminated_s: Option<f64>,
     draining: bool,
-    next_completion_s: f64,
 }
 
 impl Instance {
@@ -98,6 +97,11 @@ pub struct Fleet {
     /// Indices of the instances not yet terminated, in launch order: what routing, scaling and
     /// the next completion look at, so a long run's retired instances cost nothing per event.
     active: Vec<usize>,
+    /// The next completion of each instance in `active`, at the same position: a compact row
+    /// the soonest is searched in when the one holding it moves later.
+    due: Vec<f64>,
+    /// Each instance's position in `active` (`usize::MAX` once terminated).
+    position: Vec<usize>,
     /// The earliest (next completion, instance index) over `active`.
     soonest: (f64, usize),
     /// Requests admitted or waiting, over every instance.
@@ -117,6 +121,8 @@ impl Fleet {
             model,
             instances: Vec::new(),
             active: Vec::new(),
+            due: Vec::new(),
+            position: Vec::new(),
             soonest: (f64::INFINITY, usize::MAX),
             outstanding: 0,
             invocations_this_period: 0,
@@ -135,14 +141,15 @@ impl Fleet {
     }
 
     fn launch(&mut self, now_s: f64, cold_start_s: f64) {
+        self.position.push(self.active.len());
         self.active.push(self.instances.len());
+        self.due.push(f64::INFINITY);
         self.instances.push(Instance {
             server: BatchServer::new(&self.model, Some(self.config.slots_per_instance.max(1))),
             ready_s: now_s + cold_start_s,
             launched_s: now_s,
             terminated_s: None,
             draining: false,
-            next_completion_s: f64::INFINITY,
         });
     }
 
@@ -159,30 +166,42 @@ impl Fleet {
     /// (ties to the lower index).
     fn refresh(&mut self, k: usize) {
         let t = self.instances[k].server.next_completion_s();
-        self.instances[k].next_completion_s = t;
-        let key = (t, k);
+        self.due[self.position[k]] = t;
         let earlier = |a: (f64, usize), b: (f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-        if earlier(key, self.soonest).is_le() {
-            self.soonest = key;
+        if earlier((t, k), self.soonest).is_le() {
+            self.soonest = (t, k);
         } else if self.soonest.1 == k {
-            self.soonest = self
-                .active
-                .iter()
-                .map(|&j| (self.instances[j].next_completion_s, j))
-                .min_by(|&a, &b| earlier(a, b))
-                .unwrap_or((f64::INFINITY, usize::MAX));
+            self.soonest = self.scan();
+        }
+    }
+
+    /// The earliest (next completion, instance index) over `active`, by a pass over `due`
+    /// (positions follow launch order, so the first of equal times is the lowest index).
+    fn scan(&self) -> (f64, usize) {
+        let mut best = (f64::INFINITY, usize::MAX);
+        for (i, &t) in self.due.iter().enumerate() {
+            if t < best.0 {
+                best = (t, i);
+            }
+        }
+        match best.1 {
+            usize::MAX => (f64::INFINITY, usize::MAX),
+            i => (best.0, self.active[i]),
         }
     }
 
     /// Instance `k` is done: billed to `now_s`, out of routing and of the completion search.
     fn terminate(&mut self, k: usize, now_s: f64) {
         self.instances[k].terminated_s = Some(now_s);
-        self.active.retain(|&j| j != k);
+        let at = self.position[k];
+        self.active.remove(at);
+        self.due.remove(at);
+        self.position[k] = usize::MAX;
+        for &j in &self.active[at..] {
+            self.position[j] -= 1;
+        }
         if self.soonest.1 == k {
-            self.soonest = (f64::INFINITY, usize::MAX);
-            for j in self.active.clone() {
-                self.refresh(j);
-            }
+            self.soonest = self.scan();
         }
     }
 

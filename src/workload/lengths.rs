@@ -1,7 +1,7 @@
 //! Token-length distributions for prompts and outputs.
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp, LogNormal, Normal};
+use rand_distr::{Distribution, Exp, Normal, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::WorkloadError;
@@ -50,10 +50,12 @@ impl LengthDist {
                 .map(|d| d.sample(rng))
                 .unwrap_or(*mean)
                 .round(),
-            LengthDist::LogNormal { median, sigma } => LogNormal::new(median.ln(), *sigma)
-                .map(|d| d.sample(rng))
-                .unwrap_or(*median)
-                .round(),
+            // median · e^(σz): the log-normal without a logarithm per draw.
+            LengthDist::LogNormal { median, sigma } if sigma.is_finite() && *sigma >= 0.0 => {
+                let z: f64 = StandardNormal.sample(rng);
+                (median * (sigma * z).exp()).round()
+            }
+            LengthDist::LogNormal { median, .. } => median.round(),
             LengthDist::Exponential { mean } => {
                 1.0 + Exp::new(1.0 / (mean - 1.0).max(1e-9))
                     .map(|d| d.sample(rng))
