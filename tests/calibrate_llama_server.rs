@@ -84,8 +84,10 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     // Sizes for a CPU-only server on two cores: prefill is slow (256 tokens took ~0.8 s, more
     // than a whole 48-token answer), and other requests' prefills land inside a request's
     // decode in a pattern that shifts from run to run — at 256 tokens the held-out level's p50
-    // TPOT swung by up to 18 %. 128-token prompts keep decode the larger part, and 20 requests
-    // a level average over more of those patterns.
+    // TPOT swung by up to 18 %. 128-token prompts keep decode the larger part. A closed loop's
+    // clients decode in waves that share every step, so a level's samples are its waves, not
+    // its requests, and the step time wanders by more than 5 % from one wave to the next: 36
+    // requests a level are six waves at c = 6 (20 were three or four).
     let output = Command::cargo_bin("llmcap")
         .unwrap()
         .args(["calibrate", "--target", "openai", "--url", &server.url])
@@ -94,7 +96,7 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
             "--output-tokens",
             "48",
             "--requests-per-level",
-            "20",
+            "36",
             "--warmup",
             "1",
         ])
@@ -110,7 +112,7 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     let m = manifest(&out);
     assert_eq!(m.status, "complete");
     let rows = records(&out);
-    assert_eq!(rows.iter().filter(|r| r.is_measured()).count(), 10 * 20);
+    assert_eq!(rows.iter().filter(|r| r.is_measured()).count(), 10 * 36);
     assert_eq!(m.counts.sent, rows.len() as u64);
     assert_eq!(m.counts.sent, m.counts.ok + m.counts.failed);
     assert!(
