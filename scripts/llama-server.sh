@@ -62,9 +62,13 @@ start() {
     return 0
   fi
   log "starting on $(url) with $parallel slots"
-  # --no-webui: nothing here needs it; --ctx-size is shared by the slots.
+  # --no-webui: nothing here needs it; --ctx-size is shared by the slots. --kv-unified: one KV
+  # buffer for all slots (llama-server's default when it picks the slot count itself). With a
+  # buffer per slot, llama.cpp runs each step as one pass per run of consecutive slot ids, so
+  # six requests in slots 6, 7, 0, 1, 2, 3 cost a pass of two and a pass of four, and a step's
+  # time depends on which slots the requests happened to land in.
   nohup "$state/llama-server" -m "$state/model.gguf" --host 127.0.0.1 --port "$port" \
-    --parallel "$parallel" --ctx-size "$ctx" --threads "$threads" --no-webui \
+    --parallel "$parallel" --ctx-size "$ctx" --threads "$threads" --kv-unified --no-webui \
     >"$state/server-$port.log" 2>&1 &
   echo $! >"$state/pid-$port"
   # Loading the model takes a second or two; give up after 120 s.
