@@ -397,3 +397,46 @@ fn passes_interleave_the_levels_and_split_their_requests() {
         assert!(stderr.contains(needle), "{stderr}");
     }
 }
+
+/// A closed-loop level with fewer requests than its concurrency (here a pass's share: 4 requests
+/// at c = 6 over two passes, 2 a pass) still runs at c: the other clients send cool-down
+/// requests, so each measured request has c − 1 others in flight with it, and no client sends a
+/// second cool-down (the spend guard counts at most c − 1 a level and pass).
+#[test]
+fn a_level_smaller_than_its_concurrency_still_runs_at_that_concurrency() {
+    let server = ServerThread::start(40, 4, None);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = calibrate(&server.url, &out)
+        .args(["--concurrency", "6", "--prompt-tokens", "32"])
+        .args(["--output-tokens", "8", "--requests-per-level", "4"])
+        .args(["--warmup", "0", "--passes", "2", "--no-fit"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = records(&out);
+    let measured: Vec<_> = rows.iter().filter(|r| r.is_measured()).collect();
+    assert_eq!(measured.len(), 4);
+    for r in &measured {
+        // In flight at the middle of this request's life, itself included.
+        let mid = (r.sent_s + r.last_token_s.unwrap()) / 2.0;
+        let in_flight = rows
+            .iter()
+            .filter(|o| o.sent_s <= mid && o.last_token_s.unwrap() >= mid)
+            .count();
+        assert_eq!(
+            in_flight, 6,
+            "request {} ran with {in_flight}",
+            r.request_id
+        );
+    }
+    let cooldowns = rows.iter().filter(|r| r.cooldown).count();
+    assert!(
+        cooldowns <= 2 * 5,
+        "{cooldowns} cool-downs, at most 5 a pass"
+    );
+}

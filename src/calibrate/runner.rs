@@ -325,27 +325,30 @@ async fn run_level(
     let mut note = None;
     match shared.spec.mode {
         SweepMode::Closed => {
-            // Measured (and warm-up) requests not yet finished. While any remain, idle workers
-            // send cool-down requests so the last measured ones still run at concurrency c.
-            let pending = Arc::new(AtomicU32::new(0));
-            for _ in 0..level.concurrency.min(total) {
+            // Measured (and warm-up) requests not yet finished. While any remain, an idle
+            // worker sends one cool-down request, so the last measured ones still run at
+            // concurrency c, also when a level (or a pass's share of it) has fewer requests than
+            // c; one each keeps the spend guard's bound (c − 1 a visit) a bound.
+            let pending = Arc::new(AtomicU32::new(total));
+            for _ in 0..level.concurrency {
                 let shared = Arc::clone(shared);
                 let dispatched = Arc::clone(&dispatched);
                 let pending = Arc::clone(&pending);
                 tasks.spawn(async move {
+                    let mut cooled = false;
                     loop {
                         if shared.stop.is_set() || timed_out() {
                             break;
                         }
                         let i = dispatched.fetch_add(1, Ordering::SeqCst);
                         let phase = if i < total {
-                            pending.fetch_add(1, Ordering::SeqCst);
                             if i < warmup {
                                 Phase::Warmup
                             } else {
                                 Phase::Measured
                             }
-                        } else if pending.load(Ordering::SeqCst) > 0 {
+                        } else if !cooled && pending.load(Ordering::SeqCst) > 0 {
+                            cooled = true;
                             Phase::Cooldown
                         } else {
                             break;

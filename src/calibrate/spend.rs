@@ -16,7 +16,6 @@ pub struct SpendEstimate {
 }
 
 pub fn worst_case(spec: &SweepSpec, price: &BedrockPrice) -> SpendEstimate {
-    let per_level = u64::from(spec.requests_sent_per_level());
     let (mut requests, mut input, mut output) = (0u64, 0u64, 0u64);
     if spec.auto.is_some() {
         // Levels are chosen as the run goes: every level it may run, at the largest sizes.
@@ -26,6 +25,7 @@ pub fn worst_case(spec: &SweepSpec, price: &BedrockPrice) -> SpendEstimate {
         output = requests * most(&spec.output_tokens);
     }
     for level in spec.levels().into_iter().filter(|_| spec.auto.is_none()) {
+        let per_level = spec.requests_sent_per_level(level.concurrency);
         requests += per_level;
         input += per_level * u64::from(level.prompt_tokens);
         output += per_level * u64::from(level.output_tokens);
@@ -104,17 +104,18 @@ mod tests {
 
     #[test]
     fn worst_case_is_every_request_at_full_size() {
-        // 3 concurrencies × (64 and 1024 prompt) × 128 out, 11 requests each.
+        // 3 concurrencies (1, 2, 4) × (64 and 1024 prompt) × 128 out: 10 measured and 1 warm-up
+        // a level, and up to c − 1 cool-downs (0, 1, 3), so 37 requests per prompt size.
         let estimate = worst_case(&spec(), &price());
-        assert_eq!(estimate.requests, 66);
-        assert_eq!(estimate.input_tokens, 33 * 64 + 33 * 1024);
-        assert_eq!(estimate.output_tokens, 66 * 128);
-        let usd = (33.0 * 1088.0) / 1e6 * 3.0 + (66.0 * 128.0) / 1e6 * 15.0;
+        assert_eq!(estimate.requests, 74);
+        assert_eq!(estimate.input_tokens, 37 * 64 + 37 * 1024);
+        assert_eq!(estimate.output_tokens, 74 * 128);
+        let usd = (37.0 * 1088.0) / 1e6 * 3.0 + (74.0 * 128.0) / 1e6 * 15.0;
         assert!((estimate.usd - usd).abs() < 1e-12);
         assert!(check(&estimate, 1.0, false).is_ok());
         let refusal = check(&estimate, 0.01, false).unwrap_err().to_string();
         assert!(
-            refusal.starts_with("this run could cost up to $0.23 (66 requests")
+            refusal.starts_with("this run could cost up to $0.26 (74 requests")
                 && refusal.contains("above --max-cost 0.01")
                 && refusal.contains("--yes"),
             "{refusal}"

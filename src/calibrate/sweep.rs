@@ -161,14 +161,31 @@ impl SweepSpec {
             .collect()
     }
 
-    /// Requests the whole sweep sends, warm-up included (an auto sweep: at most).
+    /// Requests the whole sweep sends at most, warm-up and cool-down included.
     pub fn total_requests(&self) -> u64 {
-        self.level_count() as u64 * u64::from(self.requests_sent_per_level())
+        match &self.auto {
+            Some(auto) => {
+                self.level_count() as u64
+                    * self.requests_sent_per_level(auto.max_concurrency.max(1))
+            }
+            None => self
+                .levels()
+                .iter()
+                .map(|level| self.requests_sent_per_level(level.concurrency))
+                .sum(),
+        }
     }
 
-    /// Requests one level sends: its measured ones and a warm-up in each pass.
-    pub fn requests_sent_per_level(&self) -> u32 {
-        self.requests_per_level + self.warmup_per_level * self.passes.max(1)
+    /// Requests a level at `concurrency` sends at most: its measured ones, a warm-up in each
+    /// pass and, in a closed loop, up to c − 1 cool-down requests a pass (each idle worker's
+    /// one, keeping the last measured requests at concurrency c).
+    pub fn requests_sent_per_level(&self, concurrency: u32) -> u64 {
+        let cooldown = match self.mode {
+            SweepMode::Closed => concurrency.saturating_sub(1),
+            _ => 0,
+        };
+        u64::from(self.requests_per_level)
+            + u64::from(self.passes.max(1)) * u64::from(self.warmup_per_level + cooldown)
     }
 
     /// Levels the sweep runs (an auto sweep: at most).
@@ -261,7 +278,15 @@ pub(crate) mod tests {
             vec![(64, 1), (64, 2), (64, 4), (1024, 1), (1024, 2), (1024, 4)]
         );
         assert!(levels.iter().enumerate().all(|(i, l)| l.index == i as u32));
-        assert_eq!(spec().total_requests(), 6 * 11);
+        // Each prompt size: c = 1, 2, 4 with 10 measured, 1 warm-up and c − 1 cool-downs.
+        assert_eq!(spec().total_requests(), 2 * (11 + 12 + 14));
+        let mut rate = spec();
+        rate.mode = SweepMode::Interval;
+        assert_eq!(
+            rate.total_requests(),
+            6 * 11,
+            "no cool-down outside a closed loop"
+        );
     }
 
     #[test]
