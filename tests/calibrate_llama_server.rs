@@ -87,7 +87,11 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     // TPOT swung by up to 18 %. 128-token prompts keep decode the larger part. A closed loop's
     // clients decode in waves that share every step, so a level's samples are its waves, not
     // its requests, and the step time wanders by more than 5 % from one wave to the next: 36
-    // requests a level are six waves at c = 6 (20 were three or four).
+    // requests a level are six waves at c = 6 (20 were three or four). The machine's speed
+    // also shifts from one minute to the next, and a level run in one stretch carries its
+    // stretch's offset, which more waves do not average out: six interleaved passes of one
+    // wave each (no warm-up; the prefix-cache check has warmed the server) spread every level
+    // over the whole run.
     let output = Command::cargo_bin("llmcap")
         .unwrap()
         .args(["calibrate", "--target", "openai", "--url", &server.url])
@@ -97,8 +101,10 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
             "48",
             "--requests-per-level",
             "36",
+            "--passes",
+            "6",
             "--warmup",
-            "1",
+            "0",
         ])
         .args(["--no-progress", "--out", out.to_str().unwrap()])
         .output()
