@@ -691,10 +691,11 @@ pub struct CalibrateArgs {
     /// Warm-up requests at the start of each level, recorded but excluded from levels and fit.
     #[arg(long, default_value_t = 1, help_heading = "Sweep")]
     pub warmup: u32,
-    /// Run the sweep in K interleaved passes: every level gets 1/K of its measured requests
-    /// (and its warm-up) in each pass, odd passes in reverse order, so a slow change in the
-    /// endpoint's speed (other tenants, a neighbour's build, throttling) falls on every level
-    /// alike instead of on the levels that happened to run then. Not with --auto.
+    /// Run the sweep in K interleaved passes: every level gets 1/K of its measured requests in
+    /// each pass, each time after its full --warmup (so K × warm-up in all), odd passes in
+    /// reverse order, so a slow change in the endpoint's speed (other tenants, a neighbour's
+    /// build, throttling) falls on every level alike instead of on the levels that happened to
+    /// run then. Not with --auto.
     #[arg(long, value_name = "K", default_value_t = 1, help_heading = "Sweep")]
     pub passes: u32,
     /// Stop a level after this many seconds even if requests remain.
