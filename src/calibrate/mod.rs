@@ -2,6 +2,7 @@
 //! runner, per-request records, run directory, spend guard) and the readers the fit uses.
 
 pub mod auto;
+pub mod delivered;
 pub mod fixed_server;
 pub mod input;
 pub mod input_error;

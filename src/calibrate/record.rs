@@ -162,14 +162,21 @@ impl RequestRecord {
                 > 0.25 * self.input_tokens.max(1) as f64
     }
 
+    /// Arrival of each content chunk, seconds after `sent_s` (unparseable entries left out).
+    pub fn chunk_offsets(&self) -> Vec<f64> {
+        self.chunk_offsets_s
+            .split(';')
+            .filter_map(|s| s.parse::<f64>().ok())
+            .filter(|t| t.is_finite())
+            .collect()
+    }
+
     /// Gaps between consecutive content chunks, from `chunk_offsets_s`.
     pub fn chunk_gaps(&self) -> Vec<f64> {
-        let offsets: Vec<f64> = self
-            .chunk_offsets_s
-            .split(';')
-            .filter_map(|s| s.parse().ok())
-            .collect();
-        offsets.windows(2).map(|w| w[1] - w[0]).collect()
+        self.chunk_offsets()
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .collect()
     }
 }
 

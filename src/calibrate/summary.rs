@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::delivered::delivered_tokens_per_s;
 use super::record::RequestRecord;
 use super::sweep::LevelSpec;
 use crate::stats::quantile_sorted;
@@ -54,7 +55,8 @@ pub struct LevelSummary {
     pub e2e_p50_s: Option<f64>,
     pub e2e_p90_s: Option<f64>,
     pub e2e_p99_s: Option<f64>,
-    /// Output tokens of the level's successful requests over the level's wall time.
+    /// Output tokens/s the endpoint delivered while the level's measured requests were in
+    /// flight, counting the warm-up and cool-down requests that shared it (`delivered`).
     pub output_tokens_per_s: Option<f64>,
     /// Median of 1/TPOT: what one user sees while text streams.
     pub tokens_per_s_per_request_p50: Option<f64>,
@@ -65,16 +67,22 @@ pub fn summarize(levels: &[LevelSpec], records: &[RequestRecord]) -> Vec<LevelSu
     levels
         .iter()
         .filter_map(|level| {
-            let rows: Vec<&RequestRecord> = records
-                .iter()
-                .filter(|r| r.level == level.index && r.is_measured())
-                .collect();
-            (!rows.is_empty()).then(|| summarize_level(level, &rows))
+            let all: Vec<&RequestRecord> =
+                records.iter().filter(|r| r.level == level.index).collect();
+            let rows: Vec<&RequestRecord> =
+                all.iter().copied().filter(|r| r.is_measured()).collect();
+            (!rows.is_empty()).then(|| summarize_level(level, &rows, &all))
         })
         .collect()
 }
 
-fn summarize_level(level: &LevelSpec, rows: &[&RequestRecord]) -> LevelSummary {
+/// `rows`: the level's measured requests; `all`: every record of the level (warm-up and
+/// cool-down ones deliver tokens while the measured ones run).
+fn summarize_level(
+    level: &LevelSpec,
+    rows: &[&RequestRecord],
+    all: &[&RequestRecord],
+) -> LevelSummary {
     let ok: Vec<&RequestRecord> = rows.iter().copied().filter(|r| r.is_ok()).collect();
     let ttft = Spread::of(ok.iter().filter_map(|r| r.ttft_s));
     let tpot = Spread::of(ok.iter().filter_map(|r| r.tpot_s));
@@ -82,13 +90,6 @@ fn summarize_level(level: &LevelSpec, rows: &[&RequestRecord]) -> LevelSummary {
     let ntpot = Spread::of(ok.iter().filter_map(|r| r.ntpot_s));
     let e2e = Spread::of(ok.iter().map(|r| r.e2e_s));
     let tps = Spread::of(ok.iter().filter_map(|r| r.tpot_s).map(|t| 1.0 / t));
-    let start = rows.iter().map(|r| r.sent_s).fold(f64::INFINITY, f64::min);
-    let end = rows
-        .iter()
-        .map(|r| r.sent_s + r.e2e_s)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let tokens: u64 = ok.iter().map(|r| r.output_tokens).sum();
-    let wall = end - start;
     LevelSummary {
         level: level.index,
         concurrency: level.concurrency,
@@ -114,7 +115,7 @@ fn summarize_level(level: &LevelSpec, rows: &[&RequestRecord]) -> LevelSummary {
         e2e_p50_s: e2e.p50,
         e2e_p90_s: e2e.p90,
         e2e_p99_s: e2e.p99,
-        output_tokens_per_s: (wall > 0.0 && tokens > 0).then(|| tokens as f64 / wall),
+        output_tokens_per_s: delivered_tokens_per_s(rows, all),
         tokens_per_s_per_request_p50: tps.p50,
     }
 }

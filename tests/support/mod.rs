@@ -81,6 +81,28 @@ pub fn records(dir: &Path) -> Vec<RequestRecord> {
 }
 
 /// Rows in a Parquet file, read with polars.
+/// Each level's concurrency, prompt size and output tokens/s, from `levels.csv`.
+pub fn level_rates(dir: &Path) -> Vec<(u32, u32, f64)> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        concurrency: u32,
+        prompt_tokens_target: u32,
+        output_tokens_per_s: f64,
+    }
+    let mut reader = csv::Reader::from_path(dir.join("levels.csv")).unwrap();
+    reader
+        .deserialize::<Row>()
+        .map(|row| {
+            let row = row.unwrap();
+            (
+                row.concurrency,
+                row.prompt_tokens_target,
+                row.output_tokens_per_s,
+            )
+        })
+        .collect()
+}
+
 pub fn parquet_rows(path: &Path) -> usize {
     use polars::prelude::{ParquetReader, SerReader};
     let file = std::fs::File::open(path).unwrap();
