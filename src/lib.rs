@@ -10,6 +10,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod actual;
+pub mod bounds;
 pub mod calibrate;
 pub mod cli;
 pub mod commands;

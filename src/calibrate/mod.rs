@@ -7,6 +7,7 @@ pub mod fixed_server;
 pub mod input;
 pub mod input_error;
 pub mod manifest;
+pub mod plausible;
 pub mod prompt;
 pub mod published_table;
 pub mod record;

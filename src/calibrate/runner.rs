@@ -17,6 +17,7 @@ use rand_distr::{Distribution, Exp, Gamma};
 use tokio::task::JoinSet;
 
 use super::auto::{AutoSweep, Knee, Measured};
+use super::plausible;
 use super::prompt::{prompt_text, PromptNonce, TokensPerWord};
 use super::record::{RequestContext, RequestRecord};
 use super::run_dir::{Appender, RunDirError};
@@ -480,24 +481,7 @@ async fn one_request(shared: &Shared, level: LevelSpec, phase: Phase, scheduled:
         fixed_output: shared.spec.fixed_output,
     };
     let concurrency_at_send = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    let before = Instant::now();
-    let limit = Duration::from_secs_f64(shared.spec.timeout_s);
-    let exchange = match tokio::time::timeout(limit, shared.target.send(&request)).await {
-        Ok(exchange) => exchange,
-        Err(_) => Exchange {
-            sent: before,
-            chunk_times: Vec::new(),
-            end: Instant::now(),
-            input_tokens: None,
-            output_tokens: None,
-            output_chars: 0,
-            failure: Some(Failure {
-                kind: ErrorKind::Timeout,
-                message: format!("no complete answer within {} s", shared.spec.timeout_s),
-            }),
-            attempts: 1,
-        },
-    };
+    let exchange = send_within(shared.target.as_ref(), &request, shared.spec.timeout_s, true).await;
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     let context = RequestContext {
         request_id,
@@ -546,6 +530,40 @@ fn collect(shared: &Shared, record: RequestRecord) {
     collector.records.push(record);
 }
 
+/// Sends one request under the run's deadline (`--timeout`: the whole exchange, connection to
+/// last byte) and holds a reply that ended well to what a real endpoint could have sent
+/// ([`plausible::check`]): a reply that could not be real is recorded as a failure with the
+/// reason, never as a measurement.
+pub async fn send_within(
+    target: &dyn Target,
+    request: &TargetRequest,
+    timeout_s: f64,
+    needs_text: bool,
+) -> Exchange {
+    let before = Instant::now();
+    let limit = Duration::from_secs_f64(timeout_s);
+    let mut exchange = match tokio::time::timeout(limit, target.send(request)).await {
+        Ok(exchange) => exchange,
+        Err(_) => Exchange {
+            sent: before,
+            chunk_times: Vec::new(),
+            end: Instant::now(),
+            input_tokens: None,
+            output_tokens: None,
+            output_chars: 0,
+            failure: Some(Failure {
+                kind: ErrorKind::Timeout,
+                message: format!("no complete answer within {timeout_s} s (--timeout)"),
+            }),
+            attempts: 1,
+        },
+    };
+    if exchange.failure.is_none() {
+        exchange.failure = plausible::check(request, &exchange, needs_text);
+    }
+    exchange
+}
+
 /// Gaps between arrivals in rate mode.
 enum InterArrival {
     Constant(f64),
@@ -574,14 +592,21 @@ impl InterArrival {
     }
 }
 
+/// Attempts a prompt-size probe gets before the run gives up on the target: a probe that
+/// failed for a passing reason (a throttle, a 5xx) is sent again, a timeout is not.
+const PROBE_ATTEMPTS: u32 = 3;
+
 /// Measures tokens per word on the target with two short requests (not part of the sweep):
 /// prompt sizes then land near what was asked for whatever the tokenizer.
 /// The probes use the sweep's smallest and largest prompt sizes, where the line must hold.
+/// Each probe is held to the run's `--timeout`; a target that cannot answer a probe (it timed
+/// out, or failed every attempt, or sent a reply that cannot be real) is an error naming why:
+/// the sweep would only record the same failure for every request.
 pub async fn probe_prompt_size(
     target: &dyn Target,
     spec: &SweepSpec,
     nonce: PromptNonce,
-) -> TokensPerWord {
+) -> Result<TokensPerWord, String> {
     let guess = TokensPerWord::default();
     let smallest = spec.prompt_tokens.iter().copied().min().unwrap_or(64);
     let largest = spec.prompt_tokens.iter().copied().max().unwrap_or(1024);
@@ -597,11 +622,30 @@ pub async fn probe_prompt_size(
             max_tokens: 1,
             fixed_output: false,
         };
-        let exchange = target.send(&request).await;
+        let mut attempt = 1;
+        let exchange = loop {
+            let exchange = send_within(target, &request, spec.timeout_s, false).await;
+            match &exchange.failure {
+                Some(failure) if failure.kind != ErrorKind::Timeout && attempt < PROBE_ATTEMPTS => {
+                    attempt += 1;
+                }
+                _ => break exchange,
+            }
+        };
         match (exchange.failure, exchange.input_tokens) {
+            (Some(failure), _) => {
+                return Err(format!(
+                    "the prompt-size probe ({} words) failed {} time(s): {} {}",
+                    words,
+                    attempt,
+                    failure.kind.as_str(),
+                    failure.message.chars().take(300).collect::<String>()
+                ))
+            }
             (None, Some(tokens)) => reported.push((words, tokens)),
-            _ => return TokensPerWord::default(),
+            // The target reports no prompt tokens: assume the default.
+            (None, None) => return Ok(TokensPerWord::default()),
         }
     }
-    TokensPerWord::from_probes(reported[0], reported[1])
+    Ok(TokensPerWord::from_probes(reported[0], reported[1]))
 }

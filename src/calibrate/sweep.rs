@@ -10,6 +10,8 @@ pub enum SweepError {
     Sizes { flag: &'static str },
     #[error("--requests-per-level must be at least 1")]
     NoRequests,
+    #[error("--requests-per-level {requests}: at most 100,000 (each is recorded; a level that long measures nothing more)")]
+    TooManyRequests { requests: u32 },
     #[error("--passes {passes} must be from 1 to --requests-per-level ({requests}): each pass runs at least one measured request a level")]
     Passes { passes: u32, requests: u32 },
     #[error("--passes splits a fixed sweep; --auto chooses its levels from each result, so run it with --passes 1")]
@@ -18,13 +20,12 @@ pub enum SweepError {
     NoInterval,
     #[error("--mode rate needs --rate R[,R...] in requests per second (> 0)")]
     NoRates,
-    #[error("--timeout must be positive seconds")]
-    Timeout,
-    #[error("--max-error-rate is a fraction between 0 and 1")]
-    MaxErrorRate,
-    #[error("--burstiness must be positive")]
-    Burstiness,
+    #[error(transparent)]
+    Range(#[from] crate::bounds::OutOfRange),
 }
+
+/// Measured requests one level may ask for.
+pub const MAX_REQUESTS_PER_LEVEL: u32 = 100_000;
 
 /// How requests are launched within a level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -207,8 +208,27 @@ impl SweepSpec {
                 return Err(SweepError::Sizes { flag });
             }
         }
+        use crate::bounds;
+        bounds::CONCURRENCY.check_all("--concurrency", &self.concurrency)?;
+        bounds::PROMPT_TOKENS.check_all("--prompt-tokens", &self.prompt_tokens)?;
+        bounds::OUTPUT_TOKENS.check_all("--output-tokens", &self.output_tokens)?;
+        bounds::REQUEST_TIMEOUT_S.check("--timeout", self.timeout_s)?;
+        if let Some(s) = self.duration_per_level_s {
+            bounds::RUN_S.check("--duration-per-level", s)?;
+        }
+        if let Some(s) = self.interval_s {
+            bounds::INTERVAL_S.check("--interval", s)?;
+        }
+        bounds::RATE_PER_S.check_all("--rate", &self.rates)?;
+        bounds::BURSTINESS.check("--burstiness", self.burstiness)?;
+        bounds::FRACTION.check("--max-error-rate", self.max_error_rate)?;
         if self.requests_per_level == 0 {
             return Err(SweepError::NoRequests);
+        }
+        if self.requests_per_level > MAX_REQUESTS_PER_LEVEL {
+            return Err(SweepError::TooManyRequests {
+                requests: self.requests_per_level,
+            });
         }
         if self.passes == 0 || self.passes > self.requests_per_level {
             return Err(SweepError::Passes {
@@ -226,15 +246,6 @@ impl SweepSpec {
             && (self.rates.is_empty() || self.rates.iter().any(|r| !(r.is_finite() && *r > 0.0)))
         {
             return Err(SweepError::NoRates);
-        }
-        if !(self.timeout_s > 0.0) {
-            return Err(SweepError::Timeout);
-        }
-        if !(0.0..=1.0).contains(&self.max_error_rate) {
-            return Err(SweepError::MaxErrorRate);
-        }
-        if !(self.burstiness > 0.0) {
-            return Err(SweepError::Burstiness);
         }
         Ok(())
     }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::bounds::{self, Range};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
@@ -52,6 +53,22 @@ struct ClientBenchReport {
 }
 
 pub fn run(args: &BenchClientArgs) -> Result<()> {
+    bounds::CONCURRENCY.check("--concurrency", f64::from(args.concurrency))?;
+    Range::closed(2.0, 1_000_000.0, "requests").check("--requests", f64::from(args.requests))?;
+    for (flag, ms) in [
+        ("--ttft-ms", args.ttft_ms),
+        ("--itl-ms", args.itl_ms),
+        ("--throughput-ttft-ms", args.throughput_ttft_ms),
+        ("--throughput-itl-ms", args.throughput_itl_ms),
+    ] {
+        bounds::LATENCY_MS.check(flag, ms)?;
+    }
+    for (flag, tokens) in [
+        ("--overhead-output-tokens", args.overhead_output_tokens),
+        ("--output-tokens", args.output_tokens),
+    ] {
+        Range::closed(1.0, 100_000.0, "tokens").check(flag, f64::from(tokens))?;
+    }
     let overhead = PhaseSpec {
         open_loop: true,
         concurrency: args.concurrency,

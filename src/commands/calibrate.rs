@@ -10,6 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::calibrate::auto::AutoSpec;
 use crate::calibrate::manifest::{Counts, Manifest};
+use crate::calibrate::plausible;
 use crate::calibrate::prompt::{PromptNonce, TokensPerWord};
 use crate::calibrate::record::RequestRecord;
 use crate::calibrate::run_dir::RunDir;
@@ -23,6 +24,7 @@ use crate::calibrate::target::bedrock::BedrockTarget;
 use crate::calibrate::target::openai::OpenAiTarget;
 use crate::calibrate::target::sagemaker::SagemakerTarget;
 use crate::calibrate::target::Target;
+use crate::bounds;
 use crate::cli::{CalibrateArgs, CalibrateTarget, FitArgs};
 use crate::files::now_utc_rfc3339;
 use crate::report::calibration_table;
@@ -50,9 +52,7 @@ fn sweep_from_args(args: &CalibrateArgs) -> Result<SweepSpec> {
             );
         }
         if let Some(d) = args.max_duration {
-            if !(d.is_finite() && d > 0.0) {
-                bail!("--max-duration is {d}; give a positive number of seconds");
-            }
+            bounds::RUN_S.check("--max-duration", d)?;
         }
         Some(AutoSpec {
             max_concurrency: args.auto_max_concurrency,
@@ -196,6 +196,9 @@ fn done_per_level(records: &[RequestRecord]) -> HashMap<u32, u32> {
 }
 
 async fn calibrate(args: &CalibrateArgs) -> Result<()> {
+    bounds::GRACE_S.check("--grace", args.grace)?;
+    bounds::DOLLARS.check("--max-cost", args.max_cost)?;
+    bounds::REQUEST_TIMEOUT_S.check("--timeout", args.timeout)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(args));
     let (run_dir, mut manifest, previous, spec) = if args.resume {
         let (run_dir, manifest, previous) = RunDir::open_for_resume(&out)?;
@@ -214,6 +217,12 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
             );
         }
         let spec = manifest.sweep.clone();
+        spec.check().with_context(|| {
+            format!(
+                "{}: manifest.json's sweep cannot run; calibrate again into a new --out",
+                out.display()
+            )
+        })?;
         if spec.auto.is_some() {
             let ran: Vec<String> = distinct_concurrencies(&previous)
                 .iter()
@@ -239,7 +248,19 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
         (RunDir::create(&out)?, None, Vec::new(), spec)
     };
     let max_in_flight = spec.concurrency.iter().copied().max().unwrap_or(1) as usize;
-    let target = connect(args, max_in_flight).await?;
+    // Setting up (model discovery, the AWS configuration) is held to the request deadline too:
+    // a server that accepts the connection and never answers must not hold the run forever.
+    let deadline = Duration::from_secs_f64(spec.timeout_s);
+    let target = tokio::time::timeout(deadline, connect(args, max_in_flight))
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "the target did not answer while connecting within --timeout {} s; is the \
+                 server up and serving? (nothing was sent; {} holds no request)",
+                spec.timeout_s,
+                out.display()
+            )
+        })??;
     if let Some(m) = &manifest {
         let info = target.info();
         if m.target != info.target || m.model_id != info.model_id {
@@ -263,7 +284,15 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let sizing = match &manifest {
         Some(m) => TokensPerWord::from(m.prompt_sizing),
         None => {
-            let sizing = probe_prompt_size(target.as_ref(), &spec, nonce).await;
+            let sizing = probe_prompt_size(target.as_ref(), &spec, nonce)
+                .await
+                .map_err(|reason| {
+                    anyhow!(
+                        "{reason}; no request of the sweep was sent and no profile is written \
+                         ({} holds no request): check the target, then calibrate again",
+                        out.display()
+                    )
+                })?;
             if sizing.measured {
                 eprintln!(
                     "prompt sizing: {:.2} tokens per word + {:.0} overhead (two probe requests)",
@@ -338,7 +367,7 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
             first_request_id: previous.iter().map(|r| r.request_id + 1).max().unwrap_or(0),
             zero,
             stop: stop.clone(),
-            grace: Duration::from_secs_f64(args.grace.max(0.0)),
+            grace: Duration::from_secs_f64(args.grace),
             show_progress: !args.no_progress,
         },
         appender,
@@ -368,13 +397,15 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     } else {
         Vec::new()
     };
-    let failed = (!short.is_empty()).then(|| {
-        format!(
-            "{} of {} levels have too few successful requests to measure: {}",
-            short.len(),
-            levels.len(),
-            short.join("; ")
-        )
+    let failed = implausible_replies(&records).or_else(|| {
+        (!short.is_empty()).then(|| {
+            format!(
+                "{} of {} levels have too few successful requests to measure: {}",
+                short.len(),
+                levels.len(),
+                short.join("; ")
+            )
+        })
     });
     manifest.counts = Counts::of(&records);
     manifest.finished_at = Some(now_utc_rfc3339());
@@ -449,6 +480,25 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
         ),
         None => Ok(()),
     }
+}
+
+/// A run in which the endpoint sent a reply no real model could have sent (see
+/// [`plausible`]) fails whatever else it measured: the endpoint's counts cannot be trusted, so no
+/// profile is fitted from it.
+fn implausible_replies(records: &[RequestRecord]) -> Option<String> {
+    let bad: Vec<&RequestRecord> = records
+        .iter()
+        .filter(|r| plausible::is_implausible(&r.error))
+        .collect();
+    let first = bad.first()?;
+    Some(format!(
+        "{} of {} replies could not come from a real model (request {}: {}); no profile is \
+         fitted from this endpoint",
+        bad.len(),
+        records.len(),
+        first.request_id,
+        first.error.chars().take(300).collect::<String>()
+    ))
 }
 
 /// Fits `profile.toml` into the run directory; a failed fit is reported, not fatal (the

@@ -1,5 +1,6 @@
 //! `llmcap predict`: a profile → speed at the requested operating points.
 
+use crate::bounds;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -44,6 +45,9 @@ impl From<&Prediction> for PredictionRow {
 }
 
 pub fn run(args: &PredictArgs) -> Result<()> {
+    bounds::CONCURRENCY.check_all("--concurrency", &args.concurrency)?;
+    bounds::PROMPT_TOKENS.check_all("--prompt-tokens", &args.prompt_tokens)?;
+    bounds::OUTPUT_TOKENS.check("--output-tokens", args.output_tokens)?;
     let profile = load_profile(&args.profile)?;
     let mut predictions = Vec::new();
     for &prompt in &args.prompt_tokens {

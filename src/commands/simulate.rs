@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use crate::bounds;
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::sim_watch::run_watched;
@@ -88,6 +89,9 @@ fn from_scenario(path: &Path) -> Result<SimConfig> {
     })
 }
 
+/// The context window a simulation from flags gives every request (a scenario sets its own).
+const CONTEXT_WINDOW: f64 = 128_000.0;
+
 /// A tokens-per-minute quota that never binds (for an RPM quota given alone).
 const UNBOUNDED_TPM: f64 = 1e15;
 
@@ -110,12 +114,22 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
     let duration_s = parse_duration_s(&args.duration)?;
     let (mut workload, load) = match (args.concurrency, args.users, &args.rate) {
         (Some(concurrency), _, _) => {
+            bounds::CONCURRENCY.check("--concurrency", f64::from(concurrency))?;
             let prompt = args
                 .prompt_tokens
                 .ok_or_else(|| anyhow!("closed loop: give --prompt-tokens"))?;
             let output = args
                 .output_tokens
                 .ok_or_else(|| anyhow!("closed loop: give --output-tokens"))?;
+            bounds::PROMPT_TOKENS.check("--prompt-tokens", prompt)?;
+            bounds::OUTPUT_TOKENS.check("--output-tokens", output)?;
+            if prompt + output > CONTEXT_WINDOW {
+                bail!(
+                    "--prompt-tokens {prompt} + --output-tokens {output} is more than the \
+                     {CONTEXT_WINDOW} tokens of context the simulation gives a request; give \
+                     smaller sizes (a scenario file sets context_window)"
+                );
+            }
             let requests = args
                 .requests
                 .ok_or_else(|| anyhow!("closed loop: give --requests"))?;
@@ -235,7 +249,7 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
         seed: args.seed,
         noise: !args.no_noise,
         slo: Slo::default(),
-        context_window: 128_000.0,
+        context_window: CONTEXT_WINDOW,
         // A closed loop counts every request it was asked for, and a trace every row it holds.
         warmup_s: match load {
             Load::Closed { .. } => 0.0,

@@ -60,7 +60,13 @@ impl Upstream {
         let completions_url = completions_url(url);
         let model = match model {
             Some(model) => model,
-            None => discover_model(&client, &completions_url, None, "--upstream-model")
+            None => discover_model(
+                &client,
+                &completions_url,
+                None,
+                "--upstream-model",
+                crate::calibrate::target::openai::DISCOVERY_DEADLINE,
+            )
                 .await
                 .map_err(StartError::Upstream)?,
         };

@@ -1,5 +1,6 @@
 //! Measurements as the model sees them: per-request samples, grouped into levels of medians.
 
+use crate::bounds;
 use std::collections::BTreeMap;
 
 use super::error::PerfError;
@@ -126,12 +127,10 @@ fn validate_sample(s: &Sample) -> Result<(), PerfError> {
         prompt_tokens: s.prompt_tokens,
         fix,
     };
-    check(s.concurrency, "concurrency", 1.0, &bad)?;
-    check(s.prompt_tokens, "input_tokens", 1.0, &bad)?;
-    check(s.output_tokens, "output_tokens", 1.0, &bad)?;
-    check(s.ttft_s, "ttft_s", f64::MIN_POSITIVE, &bad)?;
+    check_sizes(s.concurrency, s.prompt_tokens, s.output_tokens, &bad)?;
+    check(s.ttft_s, "ttft_s", &bounds::LATENCY_S, LATENCY_FIX, &bad)?;
     if let Some(tpot) = s.tpot_s {
-        check(tpot, "tpot_s", f64::MIN_POSITIVE, &bad)?;
+        check(tpot, "tpot_s", &bounds::LATENCY_S, LATENCY_FIX, &bad)?;
     }
     Ok(())
 }
@@ -150,14 +149,17 @@ pub fn validate_levels(levels: &[Level]) -> Result<(), PerfError> {
             prompt_tokens: level.prompt_tokens,
             fix,
         };
-        check(level.concurrency, "concurrency", 1.0, &bad)?;
-        check(level.prompt_tokens, "input_tokens", 1.0, &bad)?;
-        check(level.output_tokens, "output_tokens", 1.0, &bad)?;
+        check_sizes(
+            level.concurrency,
+            level.prompt_tokens,
+            level.output_tokens,
+            &bad,
+        )?;
         if let Some(tpot) = level.tpot_s {
-            check(tpot, "tpot_s", f64::MIN_POSITIVE, &bad)?;
+            check(tpot, "tpot_s", &bounds::LATENCY_S, LATENCY_FIX, &bad)?;
         }
         if let Some(ttft) = level.ttft_s {
-            check(ttft, "ttft_s", f64::MIN_POSITIVE, &bad)?;
+            check(ttft, "ttft_s", &bounds::LATENCY_S, LATENCY_FIX, &bad)?;
         }
     }
     if !levels.iter().any(|l| l.tpot_s.is_some()) {
@@ -172,26 +174,50 @@ pub fn validate_levels(levels: &[Level]) -> Result<(), PerfError> {
     Ok(())
 }
 
+const LATENCY_FIX: &str = "must be a finite number of seconds > 0 and at most a day (86,400)";
+
+/// A level's size within llmcap's bounds ([`bounds`]): past them a fit would simulate levels
+/// no server runs (a level at concurrency 1e12 once tried to allocate 64 TB).
+fn check_sizes(
+    concurrency: f64,
+    prompt_tokens: f64,
+    output_tokens: f64,
+    bad: &dyn Fn(&'static str, f64, &'static str) -> PerfError,
+) -> Result<(), PerfError> {
+    check(
+        concurrency,
+        "concurrency",
+        &bounds::CONCURRENCY,
+        "must be a finite number from 1 to 4,096 (requests in flight on one endpoint copy)",
+        bad,
+    )?;
+    check(
+        prompt_tokens,
+        "input_tokens",
+        &bounds::PROMPT_TOKENS,
+        "must be a finite number of tokens from 1 to 2,000,000",
+        bad,
+    )?;
+    check(
+        output_tokens,
+        "output_tokens",
+        &bounds::OUTPUT_TOKENS,
+        "must be a finite number of tokens from 1 to 200,000",
+        bad,
+    )
+}
+
 fn check(
     value: f64,
     field: &'static str,
-    minimum: f64,
+    range: &bounds::Range,
+    fix: &'static str,
     bad: &dyn Fn(&'static str, f64, &'static str) -> PerfError,
 ) -> Result<(), PerfError> {
-    if !value.is_finite() {
-        Err(bad(field, value, "every value must be a finite number"))
-    } else if value < minimum {
-        Err(bad(
-            field,
-            value,
-            if minimum >= 1.0 {
-                "must be at least 1"
-            } else {
-                "must be greater than zero"
-            },
-        ))
-    } else {
+    if range.contains(value) {
         Ok(())
+    } else {
+        Err(bad(field, value, fix))
     }
 }
 

@@ -79,14 +79,15 @@ impl LengthDist {
 
     /// Checks parameters; the message names the field and the fix.
     pub fn validate(&self, field: &str) -> Result<(), WorkloadError> {
+        // No length of a request exceeds llmcap's bound on prompt tokens (2,000,000).
         let positive = |name: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
+            if v.is_finite() && v > 0.0 && v <= crate::bounds::MAX_PROMPT_TOKENS {
                 Ok(())
             } else {
                 Err(WorkloadError::out_of_range(
                     format!("{field}.{name}"),
                     v,
-                    "a finite number > 0",
+                    "a finite number of tokens > 0 and ≤ 2,000,000",
                 ))
             }
         };

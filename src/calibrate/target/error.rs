@@ -30,7 +30,7 @@ pub enum TargetError {
     NotJson {
         url: String,
         flag: &'static str,
-        cause: reqwest::Error,
+        cause: String,
     },
     #[error("{url} lists no model; pass {flag} NAME")]
     NoModel { url: String, flag: &'static str },

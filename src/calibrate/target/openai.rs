@@ -61,7 +61,14 @@ impl OpenAiTarget {
         let model = match model {
             Some(model) => model,
             None => {
-                discover_model(&client, &completions_url, api_key.as_deref(), "--model").await?
+                discover_model(
+                    &client,
+                    &completions_url,
+                    api_key.as_deref(),
+                    "--model",
+                    DISCOVERY_DEADLINE,
+                )
+                .await?
             }
         };
         Ok(OpenAiTarget {
@@ -129,7 +136,7 @@ impl OpenAiTarget {
         };
         let status = response.status();
         if !status.is_success() {
-            let text = response.text().await.unwrap_or_default();
+            let text = read_capped(response, ERROR_BODY_CAP).await.text;
             recorder.fail(
                 ErrorKind::from_status(status.as_u16()),
                 format!(
@@ -139,7 +146,21 @@ impl OpenAiTarget {
             );
             return recorder.finish();
         }
-        let mut events = response.bytes_stream().eventsource();
+        // The stream is held to a size no honest reply of max_tokens reaches: an endless body
+        // fails the request instead of filling memory until --timeout.
+        let cap = stream_cap(request.max_tokens);
+        let mut streamed = 0usize;
+        let mut events = response
+            .bytes_stream()
+            .map(move |piece| {
+                let piece = piece.map_err(|e| Capped::Http(error_chain(&e)))?;
+                streamed += piece.len();
+                if streamed > cap {
+                    return Err(Capped::TooLarge(cap));
+                }
+                Ok(piece)
+            })
+            .eventsource();
         let mut done = false;
         while let Some(event) = events.next().await {
             match event {
@@ -173,6 +194,65 @@ impl OpenAiTarget {
     }
 }
 
+/// Bytes of an error response kept for its message; the rest is not read.
+pub(crate) const ERROR_BODY_CAP: usize = 64 * 1024;
+/// Bytes of `GET /v1/models` read at most.
+const LISTING_CAP: usize = 1024 * 1024;
+
+/// Bytes one streamed reply of `max_tokens` may take: 1 MiB, plus 8 KiB a token (an OpenAI
+/// chunk is about 200–400 bytes; with log-probabilities a few KiB).
+pub(crate) fn stream_cap(max_tokens: u32) -> usize {
+    1024 * 1024 + 8 * 1024 * max_tokens as usize
+}
+
+/// Why a stream was cut.
+#[derive(Debug, thiserror::Error)]
+enum Capped {
+    #[error("{0}")]
+    Http(String),
+    #[error("the reply passed {0} bytes, more than any reply of its max_tokens; the stream was cut")]
+    TooLarge(usize),
+}
+
+/// What was read of a body, at most a cap.
+pub(crate) struct CappedBody {
+    pub text: String,
+    /// The body went on past the cap (the rest was not read).
+    pub truncated: bool,
+    /// The body broke off with this error.
+    pub error: Option<String>,
+}
+
+/// Reads at most `cap` bytes of a response body.
+pub(crate) async fn read_capped(mut response: reqwest::Response, cap: usize) -> CappedBody {
+    let mut bytes = Vec::new();
+    let mut truncated = false;
+    let mut error = None;
+    loop {
+        match response.chunk().await {
+            Ok(Some(piece)) => {
+                let room = cap - bytes.len();
+                if piece.len() > room {
+                    bytes.extend_from_slice(&piece[..room]);
+                    truncated = true;
+                    break;
+                }
+                bytes.extend_from_slice(&piece);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                error = Some(error_chain(&e));
+                break;
+            }
+        }
+    }
+    CappedBody {
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        truncated,
+        error,
+    }
+}
+
 /// The connection failed before any response arrived (reset, closed, refused on reuse).
 fn is_stale_connection(error: &reqwest::Error) -> bool {
     error.is_request() && !error.is_timeout() && error.status().is_none() && !error.is_connect()
@@ -190,42 +270,72 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// How long model discovery may take (`GET /v1/models`, connection to last byte).
+pub const DISCOVERY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The first model `GET /v1/models` lists, within `deadline` and [`LISTING_CAP`] bytes.
 pub(crate) async fn discover_model(
     client: &reqwest::Client,
     completions_url: &str,
     api_key: Option<&str>,
     flag: &'static str,
+    deadline: Duration,
 ) -> Result<String, TargetError> {
     let url = models_url(completions_url);
-    let mut request = client.get(&url);
-    if let Some(key) = api_key {
-        request = request.bearer_auth(key);
-    }
-    let response = request.send().await.map_err(|e| TargetError::Unreachable {
-        url: url.clone(),
-        flag,
-        cause: error_chain(&e),
-    })?;
-    if !response.status().is_success() {
-        return Err(TargetError::Refused {
-            url,
-            flag,
-            status: response.status(),
-        });
-    }
-    let listing: Value = response
-        .json()
+    let listing = tokio::time::timeout(deadline, fetch_listing(client, &url, api_key, flag))
         .await
-        .map_err(|cause| TargetError::NotJson {
+        .map_err(|_| TargetError::Unreachable {
             url: url.clone(),
             flag,
-            cause,
-        })?;
+            cause: format!("no complete answer within {} s", deadline.as_secs_f64()),
+        })??;
     listing
         .pointer("/data/0/id")
         .and_then(Value::as_str)
         .map(str::to_string)
         .ok_or(TargetError::NoModel { url, flag })
+}
+
+async fn fetch_listing(
+    client: &reqwest::Client,
+    url: &str,
+    api_key: Option<&str>,
+    flag: &'static str,
+) -> Result<Value, TargetError> {
+    let mut request = client.get(url);
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.map_err(|e| TargetError::Unreachable {
+        url: url.to_string(),
+        flag,
+        cause: error_chain(&e),
+    })?;
+    if !response.status().is_success() {
+        return Err(TargetError::Refused {
+            url: url.to_string(),
+            flag,
+            status: response.status(),
+        });
+    }
+    let body = read_capped(response, LISTING_CAP).await;
+    let cause = match (body.truncated, body.error) {
+        (true, _) => Some(format!("the listing is longer than {LISTING_CAP} bytes")),
+        (false, Some(error)) => Some(error),
+        (false, None) => None,
+    };
+    if let Some(cause) = cause {
+        return Err(TargetError::NotJson {
+            url: url.to_string(),
+            flag,
+            cause,
+        });
+    }
+    serde_json::from_str(&body.text).map_err(|e| TargetError::NotJson {
+        url: url.to_string(),
+        flag,
+        cause: e.to_string(),
+    })
 }
 
 impl Target for OpenAiTarget {
