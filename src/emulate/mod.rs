@@ -113,7 +113,8 @@ pub struct EmulatorConfig {
     /// `MAX_BODY_DEADLINE`, whichever is smaller (`body_deadline`).
     pub idle_timeout: Duration,
     /// The bytes of request bodies kept at once before their signatures can be checked
-    /// (`UNVERIFIED_BODY_BYTES`); a body past it is refused with the service's 503.
+    /// (`UNVERIFIED_BODY_BYTES`); a body past it is refused with the service's 503 (always, if
+    /// it is larger than the whole budget).
     pub unverified_body_bytes: usize,
     /// Write the CloudWatch metrics of the Bedrock traffic served here, after every period
     /// and at shutdown.
