@@ -1,6 +1,7 @@
 //! Errors in AWS's shapes: the status code, `x-amzn-errortype` and a JSON `message`, as the
 //! SDKs parse them into modelled exceptions.
 
+use axum::http::header::CONNECTION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,6 +12,9 @@ pub struct AwsError {
     /// The error type, e.g. `ThrottlingException`, `ValidationException`, `ValidationError`.
     pub code: &'static str,
     pub message: String,
+    /// Answer with `connection: close`: the request's body was left unread (or only partly
+    /// read), so the connection cannot carry another request.
+    pub close: bool,
 }
 
 impl AwsError {
@@ -19,7 +23,14 @@ impl AwsError {
             status: StatusCode::from_u16(status).expect("a valid status"),
             code,
             message: message.into(),
+            close: false,
         }
+    }
+
+    /// The same error, closing the connection when `close`.
+    pub fn closing_if(mut self, close: bool) -> AwsError {
+        self.close |= close;
+        self
     }
 
     pub fn validation(service: Service, message: impl Into<String>) -> AwsError {
@@ -45,6 +56,15 @@ impl AwsError {
                 "ServiceUnavailable",
                 "The service is unavailable (injected fault).",
             ),
+        }
+    }
+
+    /// The service's 503 with its own message (ServiceUnavailableException on Bedrock,
+    /// ServiceUnavailable on SageMaker).
+    pub fn busy(service: Service, message: impl Into<String>) -> AwsError {
+        match service {
+            Service::Bedrock => AwsError::new(503, "ServiceUnavailableException", message),
+            Service::Sagemaker => AwsError::new(503, "ServiceUnavailable", message),
         }
     }
 
@@ -74,6 +94,11 @@ impl IntoResponse for AwsError {
         response
             .headers_mut()
             .insert("x-amzn-errortype", HeaderValue::from_static(self.code));
+        if self.close {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
         response
     }
 }

@@ -13,7 +13,9 @@
 //! on the bedrock-runtime and SageMaker paths is verified against the configured keys
 //! (`sigv4.rs`), bodies over the services' size limits and output limits or prompts the model
 //! cannot take are refused in the services' words (`inbound.rs`, `limits.rs`, `refusal.rs`),
-//! and idle connections are closed (`serve.rs`).
+//! and idle connections are closed (`serve.rs`). Hostile input is bounded: credentials are
+//! checked before a body is read, every body must arrive within the body deadline, and bodies
+//! kept before their signature can be checked share a byte budget (`inbound.rs`).
 //!
 //! With an upstream (`upstream.rs`), a real OpenAI-compatible server generates and the
 //! emulator only admits and re-frames.
@@ -53,6 +55,7 @@ use tokio::sync::oneshot;
 use behaviour::Behaviour;
 pub use behaviour::Faults;
 pub use errors::{AwsError, Service};
+pub use inbound::{body_deadline, MAX_BODY_DEADLINE, UNVERIFIED_BODY_BYTES};
 pub use limits::ModelLimits;
 pub use meter::{CloudWatchOut, Meter};
 pub use sigv4::Credentials;
@@ -106,8 +109,13 @@ pub struct EmulatorConfig {
     pub api_key: String,
     /// The model's context window and output limit (from the profile's `[limits]`).
     pub limits: ModelLimits,
-    /// Connections idle this long are closed.
+    /// Connections idle this long are closed; a request's body must arrive within this or
+    /// `MAX_BODY_DEADLINE`, whichever is smaller (`body_deadline`).
     pub idle_timeout: Duration,
+    /// The bytes of request bodies kept at once before their signatures can be checked
+    /// (`UNVERIFIED_BODY_BYTES`); a body past it is refused with the service's 503 (always, if
+    /// it is larger than the whole budget).
+    pub unverified_body_bytes: usize,
     /// Write the CloudWatch metrics of the Bedrock traffic served here, after every period
     /// and at shutdown.
     pub cloudwatch: Option<CloudWatchOut>,
@@ -132,6 +140,7 @@ impl EmulatorConfig {
             api_key: DEFAULT_API_KEY.to_string(),
             limits: ModelLimits::of(&profile),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            unverified_body_bytes: UNVERIFIED_BODY_BYTES,
             cloudwatch: None,
             profile,
         }
@@ -147,7 +156,8 @@ pub(crate) struct App {
     invocation_timeout: Duration,
     /// Proxy mode's generator; `None` paces filler text from the profile.
     upstream: Option<Upstream>,
-    credentials: Credentials,
+    /// Authenticates and reads the bedrock-runtime and SageMaker requests; times every body.
+    inbound: inbound::Inbound,
     /// The mantle paths' API key.
     api_key: String,
     limits: ModelLimits,
@@ -158,7 +168,7 @@ pub(crate) struct App {
 impl App {
     /// The body of a request that is within the service's size limit and correctly signed.
     async fn receive(&self, service: Service, request: Request) -> Result<Bytes, AwsError> {
-        inbound::receive(service, &self.credentials, request).await
+        self.inbound.receive(service, request).await
     }
 
     fn knows_model(&self, model_id: &str) -> bool {
@@ -197,6 +207,9 @@ impl Emulator {
         if config.idle_timeout.is_zero() {
             return Err(StartError::ZeroIdleTimeout);
         }
+        if config.unverified_body_bytes == 0 {
+            return Err(StartError::ZeroBodyBudget);
+        }
         let period = config
             .cloudwatch
             .as_ref()
@@ -229,7 +242,11 @@ impl Emulator {
             accept_any: config.accept_any_model,
             invocation_timeout: config.invocation_timeout,
             upstream: upstream.clone(),
-            credentials: config.credentials.clone(),
+            inbound: inbound::Inbound::new(
+                config.credentials.clone(),
+                config.unverified_body_bytes,
+                body_deadline(config.idle_timeout),
+            ),
             api_key: config.api_key.clone(),
             limits: config.limits,
             prompt_cache: prompt_cache::PromptCache::default(),

@@ -1,7 +1,8 @@
 //! The accept loop: HTTP/1.1 connections served by hyper, each closed once it has waited
 //! `idle_timeout` for its next request (hyper's header-read timer runs from the moment a
 //! connection can take a request until its head has arrived, and never while a response is
-//! still being written), and all of them asked to finish on shutdown.
+//! still being written), and all of them asked to finish on shutdown. A request's body has a
+//! deadline of its own, kept where the body is read (`inbound.rs`).
 
 use std::time::Duration;
 

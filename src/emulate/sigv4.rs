@@ -3,6 +3,13 @@
 //! SHA-256) is hashed into a string to sign, and the HMAC chain from the configured secret key
 //! (aws-sigv4's, the same the SDKs sign with) must give the signature the request carries.
 //! <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>
+//!
+//! In two steps, so that nothing of a body is read for a request whose credentials are wrong:
+//! `check_head` checks everything the head alone shows (the `Authorization` header's shape, the
+//! access key, the credential scope's service and date, the clock skew, `host` signed and every
+//! signed header present), then `Pending::verify` checks the signature itself once the payload's
+//! hash is known: at once when the client declared it (`x-amz-content-sha256`, or
+//! `UNSIGNED-PAYLOAD`), else from the body as received.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,6 +19,7 @@ use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// How far a request's `x-amz-date` may be from the emulator's clock (AWS allows 15 minutes).
 pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
@@ -68,6 +76,16 @@ pub enum AuthError {
     Mismatch,
 }
 
+/// What the signature covers before the body: the request line and headers, as received.
+#[derive(Clone, Copy, Debug)]
+pub struct SignedHead<'a> {
+    pub method: &'a str,
+    /// The path as sent (already percent-encoded once by the client).
+    pub path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+}
+
 /// What the signature covers, as received.
 #[derive(Clone, Copy, Debug)]
 pub struct SignedRequest<'a> {
@@ -77,6 +95,49 @@ pub struct SignedRequest<'a> {
     pub query: &'a str,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
+}
+
+impl<'a> SignedRequest<'a> {
+    pub fn head(&self) -> SignedHead<'a> {
+        SignedHead {
+            method: self.method,
+            path: self.path,
+            query: self.query,
+            headers: self.headers,
+        }
+    }
+}
+
+/// The payload hash a client declared in `x-amz-content-sha256`, in a form the signature can
+/// be checked with before the body arrives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeclaredPayload {
+    /// `UNSIGNED-PAYLOAD`: the signature does not cover the body.
+    Unsigned,
+    /// The body's SHA-256 as 64 lowercase hex digits; the body must then hash to it.
+    Sha256(String),
+}
+
+impl DeclaredPayload {
+    fn of(headers: &HeaderMap) -> Option<DeclaredPayload> {
+        let value = headers.get("x-amz-content-sha256")?.as_bytes();
+        if value == UNSIGNED_PAYLOAD.as_bytes() {
+            return Some(DeclaredPayload::Unsigned);
+        }
+        let hex = value.len() == 64
+            && value
+                .iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+        hex.then(|| DeclaredPayload::Sha256(String::from_utf8_lossy(value).into_owned()))
+    }
+
+    /// The canonical request's last line.
+    pub fn hash(&self) -> &str {
+        match self {
+            DeclaredPayload::Unsigned => UNSIGNED_PAYLOAD,
+            DeclaredPayload::Sha256(hash) => hash,
+        }
+    }
 }
 
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
@@ -261,6 +322,11 @@ fn canonical_header_value(headers: &HeaderMap, name: &str) -> String {
         .join(",")
 }
 
+/// A body's SHA-256 as the canonical request writes it (lowercase hex).
+pub fn payload_hash(bytes: &[u8]) -> String {
+    sha256_hex(bytes)
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -268,26 +334,20 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn canonical_request(request: &SignedRequest, signed_headers: &[&str]) -> String {
+fn canonical_request(head: &SignedHead, signed_headers: &[&str], payload_hash: &str) -> String {
     let headers: String = signed_headers
         .iter()
         .map(|name| {
             let name = name.to_ascii_lowercase();
-            let value = canonical_header_value(request.headers, &name);
+            let value = canonical_header_value(head.headers, &name);
             format!("{name}:{value}\n")
         })
         .collect();
-    // A client may declare the payload unsigned; otherwise the body as received is hashed, so
-    // a body altered after signing no longer matches whatever hash the client sent.
-    let payload = match request.headers.get("x-amz-content-sha256") {
-        Some(v) if v.as_bytes() == b"UNSIGNED-PAYLOAD" => "UNSIGNED-PAYLOAD".to_string(),
-        _ => sha256_hex(request.body),
-    };
     format!(
-        "{}\n{}\n{}\n{headers}\n{}\n{payload}",
-        request.method,
-        canonical_uri(request.path),
-        canonical_query(request.query),
+        "{}\n{}\n{}\n{headers}\n{}\n{payload_hash}",
+        head.method,
+        canonical_uri(head.path),
+        canonical_query(head.query),
         signed_headers.join(";").to_ascii_lowercase(),
     )
 }
@@ -301,24 +361,33 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Checks a request's SigV4 signature for `service` (the signing name: `bedrock`,
-/// `sagemaker`) against `credentials`, with `now` as the emulator's clock.
-pub fn verify(
-    request: &SignedRequest,
+/// A request whose head passed every check but the signature's own, which needs the payload's
+/// hash.
+#[derive(Debug)]
+pub struct Pending<'a> {
+    auth: Authorization<'a>,
+    amz_date: &'a str,
+    signed_at: SystemTime,
+    declared: Option<DeclaredPayload>,
+}
+
+/// Checks what a request's head shows of its SigV4 signature for `service` (the signing name:
+/// `bedrock`, `sagemaker`) against `credentials`, with `now` as the emulator's clock: the
+/// `Authorization` header, `x-amz-date` within 15 minutes, the access key, the scope's service
+/// and date, `host` among the signed headers and every signed header present.
+pub fn check_head<'a>(
+    head: &SignedHead<'a>,
     credentials: &Credentials,
     service: &'static str,
     now: SystemTime,
-) -> Result<(), AuthError> {
-    let header = request
-        .headers
-        .get("authorization")
-        .ok_or(AuthError::Missing)?;
+) -> Result<Pending<'a>, AuthError> {
+    let headers = head.headers;
+    let header = headers.get("authorization").ok_or(AuthError::Missing)?;
     let header = header
         .to_str()
         .map_err(|_| AuthError::Incomplete("The Authorization header is not ASCII.".to_string()))?;
     let auth = parse_authorization(header)?;
-    let amz_date = request
-        .headers
+    let amz_date = headers
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
@@ -361,27 +430,85 @@ pub fn verify(
             &amz_date[..8]
         )));
     }
-    let canonical = canonical_request(request, &auth.signed_headers);
-    let scope = format!(
-        "{}/{}/{}/aws4_request",
-        auth.date, auth.region, auth.service
-    );
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical.as_bytes())
-    );
-    let key = generate_signing_key(
-        &credentials.secret_access_key,
-        signed_at,
-        auth.region,
-        auth.service,
-    );
-    let expected = calculate_signature(key, string_to_sign.as_bytes());
-    if same(&expected, auth.signature) {
-        Ok(())
-    } else {
-        Err(AuthError::Mismatch)
+    if !auth
+        .signed_headers
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case("host"))
+    {
+        return Err(AuthError::Incomplete(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".to_string(),
+        ));
     }
+    // A header signed but not sent: the signature was made over a value this request does not
+    // carry, so it cannot match.
+    let absent = |name: &&str| headers.get(name.to_ascii_lowercase().as_str()).is_none();
+    if auth.signed_headers.iter().any(absent) {
+        return Err(AuthError::Mismatch);
+    }
+    Ok(Pending {
+        auth,
+        amz_date,
+        signed_at,
+        declared: DeclaredPayload::of(headers),
+    })
+}
+
+impl Pending<'_> {
+    /// The payload hash the client declared, when the signature can be checked with it before
+    /// the body is read.
+    pub fn declared(&self) -> Option<&DeclaredPayload> {
+        self.declared.as_ref()
+    }
+
+    /// Checks the signature over `head` with `payload_hash` as the canonical request's last
+    /// line (a declared hash, or the body's as received).
+    pub fn verify(
+        &self,
+        head: &SignedHead,
+        payload_hash: &str,
+        credentials: &Credentials,
+    ) -> Result<(), AuthError> {
+        let auth = &self.auth;
+        let canonical = canonical_request(head, &auth.signed_headers, payload_hash);
+        let scope = format!(
+            "{}/{}/{}/aws4_request",
+            auth.date, auth.region, auth.service
+        );
+        let string_to_sign = format!(
+            "{ALGORITHM}\n{}\n{scope}\n{}",
+            self.amz_date,
+            sha256_hex(canonical.as_bytes())
+        );
+        let key = generate_signing_key(
+            &credentials.secret_access_key,
+            self.signed_at,
+            auth.region,
+            auth.service,
+        );
+        let expected = calculate_signature(key, string_to_sign.as_bytes());
+        if same(&expected, auth.signature) {
+            Ok(())
+        } else {
+            Err(AuthError::Mismatch)
+        }
+    }
+}
+
+/// Checks a whole request's SigV4 signature: `check_head`, then the signature over the body
+/// as received (or over `UNSIGNED-PAYLOAD` when the client declared it).
+pub fn verify(
+    request: &SignedRequest,
+    credentials: &Credentials,
+    service: &'static str,
+    now: SystemTime,
+) -> Result<(), AuthError> {
+    let head = request.head();
+    let pending = check_head(&head, credentials, service, now)?;
+    let payload = match pending.declared() {
+        Some(DeclaredPayload::Unsigned) => UNSIGNED_PAYLOAD.to_string(),
+        _ => sha256_hex(request.body),
+    };
+    pending.verify(&head, &payload, credentials)
 }
 
 #[cfg(test)]
@@ -498,6 +625,119 @@ mod tests {
         assert_eq!(
             verify(&get(&headers, ""), &credentials, "service", now),
             Err(AuthError::Missing)
+        );
+    }
+
+    /// A `POST` signed by aws-sigv4 (the SDKs' signer) with key `test` and `secret`, its
+    /// payload hash sent in `x-amz-content-sha256` when `declare` (as S3 clients do).
+    fn sdk_signed(body: &[u8], secret: &str, declare: bool, now: SystemTime) -> HeaderMap {
+        use aws_sigv4::http_request::{
+            sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings,
+        };
+        let identity =
+            aws_sdk_bedrockruntime::config::Credentials::new("test", secret, None, None, "test")
+                .into();
+        let mut settings = SigningSettings::default();
+        if declare {
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        }
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("bedrock")
+            .time(now)
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let head = [
+            ("host", "127.0.0.1:1"),
+            ("content-type", "application/json"),
+        ];
+        let request = SignableRequest::new(
+            "POST",
+            "http://127.0.0.1:1/model/m%3A0/converse",
+            head.into_iter(),
+            SignableBody::Bytes(body),
+        )
+        .unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let mut headers = HeaderMap::new();
+        for (name, value) in head {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        for header in instructions.into_parts().0 {
+            headers.insert(header.name(), header.value().parse().unwrap());
+        }
+        headers
+    }
+
+    fn post<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> SignedRequest<'a> {
+        SignedRequest {
+            method: "POST",
+            path: "/model/m%3A0/converse",
+            query: "",
+            headers,
+            body,
+        }
+    }
+
+    #[test]
+    fn a_declared_payload_hash_lets_the_signature_be_checked_before_the_body() {
+        let now = parse_amz_date("20261130T062541Z").unwrap();
+        let keys = Credentials::default();
+        let body = br#"{"messages": []}"#;
+        let declared = sdk_signed(body, "test", true, now);
+        let request = post(&declared, body);
+        let pending = check_head(&request.head(), &keys, "bedrock", now).unwrap();
+        let hash = payload_hash(body);
+        assert_eq!(
+            pending.declared(),
+            Some(&DeclaredPayload::Sha256(hash.clone()))
+        );
+        assert_eq!(pending.verify(&request.head(), &hash, &keys), Ok(()));
+        assert_eq!(verify(&request, &keys, "bedrock", now), Ok(()));
+        // Signed with another secret: refused on the head and the declared hash alone.
+        let wrong = sdk_signed(body, "not-the-secret", true, now);
+        let head = post(&wrong, b"").head();
+        let pending = check_head(&head, &keys, "bedrock", now).unwrap();
+        assert_eq!(
+            pending.verify(&head, &hash, &keys),
+            Err(AuthError::Mismatch)
+        );
+        // Without the header, only the body's hash can tell.
+        let undeclared = sdk_signed(body, "test", false, now);
+        let request = post(&undeclared, body);
+        let pending = check_head(&request.head(), &keys, "bedrock", now).unwrap();
+        assert_eq!(pending.declared(), None);
+        assert_eq!(verify(&request, &keys, "bedrock", now), Ok(()));
+        assert_eq!(
+            verify(&post(&undeclared, b"{}"), &keys, "bedrock", now),
+            Err(AuthError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn host_must_be_signed_and_every_signed_header_sent() {
+        let (mut headers, credentials, now) = example();
+        headers.remove("host");
+        let head = get(&headers, "").head();
+        assert_eq!(
+            check_head(&head, &credentials, "service", now).unwrap_err(),
+            AuthError::Mismatch
+        );
+        let (mut headers, credentials, now) = example();
+        headers.insert(
+            "authorization",
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
+                 SignedHeaders=x-amz-date, Signature=abc",
+            ),
+        );
+        let error = check_head(&get(&headers, "").head(), &credentials, "service", now);
+        assert!(
+            matches!(&error, Err(AuthError::Incomplete(m)) if m.contains("'Host'")),
+            "{error:?}"
         );
     }
 

@@ -14,6 +14,8 @@ pub enum StartError {
     EmptyApiKey,
     #[error("the idle timeout must be longer than zero")]
     ZeroIdleTimeout,
+    #[error("the budget for request bodies kept before their signatures are checked must be more than zero bytes")]
+    ZeroBodyBudget,
     #[error("cannot build the HTTP client for --upstream: {0}")]
     UpstreamClient(reqwest::Error),
     #[error("--upstream: {0}")]

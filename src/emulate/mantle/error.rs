@@ -2,6 +2,7 @@
 //! `{"error": {"message", "type", "param", "code"}}` or Anthropic's
 //! `{"type": "error", "error": {"type", "message"}}`, with a `retry-after` header on a 429.
 
+use axum::http::header::CONNECTION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -28,6 +29,8 @@ pub enum Kind {
     TooLarge,
     RateLimit,
     Overloaded,
+    /// The body did not arrive within the emulator's body deadline.
+    Timeout,
     Api,
 }
 
@@ -39,6 +42,8 @@ pub struct MantleError {
     pub message: String,
     /// Whole seconds until the request would be admitted (429s whose wait is finite).
     pub retry_after_s: Option<u64>,
+    /// Answer with `connection: close` (the body was left unread or only partly read).
+    pub close: bool,
 }
 
 impl MantleError {
@@ -49,6 +54,7 @@ impl MantleError {
             (Kind::NotFound, _) => StatusCode::NOT_FOUND,
             (Kind::TooLarge, _) => StatusCode::PAYLOAD_TOO_LARGE,
             (Kind::RateLimit, _) => StatusCode::TOO_MANY_REQUESTS,
+            (Kind::Timeout, _) => StatusCode::REQUEST_TIMEOUT,
             // Anthropic's "overloaded" status; OpenAI answers 503.
             (Kind::Overloaded, Dialect::Anthropic) => {
                 StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
@@ -62,7 +68,14 @@ impl MantleError {
             kind,
             message: message.into(),
             retry_after_s: None,
+            close: false,
         }
+    }
+
+    /// The same error, closing the connection when `close`.
+    pub fn closing_if(mut self, close: bool) -> MantleError {
+        self.close |= close;
+        self
     }
 
     pub fn invalid(dialect: Dialect, message: impl Into<String>) -> MantleError {
@@ -75,12 +88,13 @@ impl MantleError {
         let kind = match error.status.as_u16() {
             400 | 422 | 424 => Kind::InvalidRequest,
             404 => Kind::NotFound,
+            408 => Kind::Timeout,
             413 => Kind::TooLarge,
             429 => Kind::RateLimit,
             503 | 529 => Kind::Overloaded,
             _ => Kind::Api,
         };
-        MantleError::new(dialect, kind, error.message)
+        MantleError::new(dialect, kind, error.message).closing_if(error.close)
     }
 
     /// The error object inside the body (also an SSE event's payload).
@@ -94,6 +108,7 @@ impl MantleError {
                     Kind::TooLarge => ("invalid_request_error", json!("request_too_large")),
                     Kind::RateLimit => ("rate_limit_error", json!("rate_limit_exceeded")),
                     Kind::Overloaded => ("server_error", json!("service_unavailable")),
+                    Kind::Timeout => ("invalid_request_error", json!("request_timeout")),
                     Kind::Api => ("server_error", Value::Null),
                 };
                 json!({"error": {"message": self.message, "type": kind, "param": null,
@@ -107,6 +122,7 @@ impl MantleError {
                     Kind::TooLarge => "request_too_large",
                     Kind::RateLimit => "rate_limit_error",
                     Kind::Overloaded => "overloaded_error",
+                    Kind::Timeout => "timeout_error",
                     Kind::Api => "api_error",
                 };
                 json!({"type": "error", "error": {"type": kind, "message": self.message}})
@@ -130,6 +146,11 @@ impl IntoResponse for MantleError {
             response
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(seconds));
+        }
+        if self.close {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -23,7 +23,9 @@ use serde_json::Value;
 
 use super::behaviour::{throttle_message, Admission, Endpoint, Generation, Refusal};
 use super::errors::Service;
-use super::inbound::{read_body, BodyError, BEDROCK_MAX_BODY_BYTES};
+use super::inbound::{
+    declared_length, late_body_message, leaves_unread, read_body, BodyError, BEDROCK_MAX_BODY_BYTES,
+};
 use super::limits::ModelLimits;
 use super::prompt::Prompt;
 use super::prompt_cache::{CacheUse, Prefix};
@@ -125,24 +127,41 @@ async fn serve(app: &App, dialect: Dialect, request: Request) -> Response {
     }
 }
 
-/// The key, the body within Bedrock's size limit, and JSON.
+/// The key (before any of the body is read), the body within Bedrock's size limit and the
+/// body deadline, and JSON.
 async fn accept(app: &App, dialect: Dialect, request: Request) -> Result<Value, MantleError> {
     let (parts, body) = request.into_parts();
-    auth::check(&parts.headers, &app.api_key).map_err(|e| auth::refusal(dialect, e))?;
-    let body = read_body(body, BEDROCK_MAX_BODY_BYTES)
+    let declared = declared_length(&parts.headers);
+    auth::check(&parts.headers, &app.api_key)
+        .map_err(|e| auth::refusal(dialect, e).closing_if(leaves_unread(declared)))?;
+    // The key holder's body: read without the unverified-body budget.
+    let deadline = app.inbound.deadline();
+    let body = read_body(body, BEDROCK_MAX_BODY_BYTES, declared, deadline, None)
         .await
-        .map_err(|error| match error {
-            BodyError::TooLarge(size) => MantleError::new(
-                dialect,
-                Kind::TooLarge,
-                format!(
-                    "The request body ({size} bytes) is over the limit of \
-                     {BEDROCK_MAX_BODY_BYTES} bytes."
+        .map_err(|error| {
+            let close = error.closes(declared);
+            let answer = match error {
+                BodyError::TooLarge(size) => MantleError::new(
+                    dialect,
+                    Kind::TooLarge,
+                    format!(
+                        "The request body ({size} bytes) is over the limit of \
+                         {BEDROCK_MAX_BODY_BYTES} bytes."
+                    ),
                 ),
-            ),
-            BodyError::Broken => {
-                MantleError::invalid(dialect, "The request body could not be read to its end.")
-            }
+                BodyError::Broken => {
+                    MantleError::invalid(dialect, "The request body could not be read to its end.")
+                }
+                BodyError::TimedOut => {
+                    MantleError::new(dialect, Kind::Timeout, late_body_message(deadline))
+                }
+                BodyError::Busy => MantleError::new(
+                    dialect,
+                    Kind::Overloaded,
+                    "The service is busy receiving other request bodies; retry shortly.",
+                ),
+            };
+            answer.closing_if(close)
         })?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         MantleError::invalid(dialect, format!("The request body is not valid JSON: {e}"))
