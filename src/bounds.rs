@@ -88,7 +88,11 @@ impl Range {
     }
 
     /// Every value of a list.
-    pub fn check_all<T: Copy + Into<f64>>(&self, name: &str, values: &[T]) -> Result<(), OutOfRange> {
+    pub fn check_all<T: Copy + Into<f64>>(
+        &self,
+        name: &str,
+        values: &[T],
+    ) -> Result<(), OutOfRange> {
         values
             .iter()
             .try_for_each(|&v| self.check(name, v.into()).map(|_| ()))
@@ -157,10 +161,20 @@ mod tests {
 
     #[test]
     fn non_finite_and_out_of_range_values_are_refused_with_the_name() {
-        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -1.0, 86_400.5] {
+        for bad in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -1.0,
+            86_400.5,
+        ] {
             let error = REQUEST_TIMEOUT_S.check("--timeout", bad).unwrap_err();
             assert_eq!(error.name, "--timeout");
-            assert!(error.to_string().contains("seconds > 0 and ≤ 86,400"), "{error}");
+            assert!(
+                error.to_string().contains("seconds > 0 and ≤ 86,400"),
+                "{error}"
+            );
         }
         assert_eq!(REQUEST_TIMEOUT_S.check("--timeout", 86_400.0), Ok(86_400.0));
         assert_eq!(GRACE_S.check("--grace", 0.0), Ok(0.0));
@@ -171,7 +185,9 @@ mod tests {
 
     #[test]
     fn lists_are_checked_value_by_value() {
-        assert!(PROMPT_TOKENS.check_all("--prompt-tokens", &[64u32, 1024]).is_ok());
+        assert!(PROMPT_TOKENS
+            .check_all("--prompt-tokens", &[64u32, 1024])
+            .is_ok());
         let error = PROMPT_TOKENS
             .check_all("--prompt-tokens", &[64u32, 300_000_000])
             .unwrap_err();

@@ -114,24 +114,42 @@ mod tests {
     #[test]
     fn a_reply_like_a_real_servers_passes() {
         // 16 pieces, 16 tokens, 100 words of prompt read as 101 tokens with a template.
-        assert_eq!(judge(&request(16), &exchange(16, Some(130), Some(16))), None);
+        assert_eq!(
+            judge(&request(16), &exchange(16, Some(130), Some(16))),
+            None
+        );
         // Several tokens a piece (Bedrock streams chunks of a few tokens), early stop.
-        assert_eq!(judge(&request(128), &exchange(10, Some(130), Some(40))), None);
+        assert_eq!(
+            judge(&request(128), &exchange(10, Some(130), Some(40))),
+            None
+        );
         // No counts at all (a server without usage): nothing to hold against it.
         assert_eq!(judge(&request(16), &exchange(16, None, None)), None);
     }
 
     #[test]
     fn counts_no_server_could_produce_are_refused_with_the_reason() {
-        let huge = judge(&request(16), &exchange(16, Some(130), Some(1_000_000_000_000))).unwrap();
+        let huge = judge(
+            &request(16),
+            &exchange(16, Some(130), Some(1_000_000_000_000)),
+        )
+        .unwrap();
         assert_eq!(huge.kind, ErrorKind::ServerError);
         assert!(is_implausible(&huge.message), "{}", huge.message);
-        assert!(huge.message.contains("capped at max_tokens 16"), "{}", huge.message);
+        assert!(
+            huge.message.contains("capped at max_tokens 16"),
+            "{}",
+            huge.message
+        );
         // The ceiling is 2 × 16 + 16 = 48: at it passes, one above fails.
         assert_eq!(judge(&request(16), &exchange(16, None, Some(48))), None);
         assert!(judge(&request(16), &exchange(16, None, Some(49))).is_some());
         let few = judge(&request(64), &exchange(40, None, Some(19))).unwrap();
-        assert!(few.message.contains("streamed 40 pieces"), "{}", few.message);
+        assert!(
+            few.message.contains("streamed 40 pieces"),
+            "{}",
+            few.message
+        );
         let prompt = judge(&request(16), &exchange(16, Some(10_000), Some(16))).unwrap();
         assert!(prompt.message.contains("500 bytes"), "{}", prompt.message);
     }
@@ -139,8 +157,15 @@ mod tests {
     #[test]
     fn a_stream_without_text_measured_nothing() {
         let empty = judge(&request(16), &exchange(0, Some(130), Some(0))).unwrap();
-        assert!(empty.message.contains("no generated text"), "{}", empty.message);
+        assert!(
+            empty.message.contains("no generated text"),
+            "{}",
+            empty.message
+        );
         // A probe reads only the prompt count: an at-once end token is fine there.
-        assert_eq!(check(&request(1), &exchange(0, Some(130), Some(0)), false), None);
+        assert_eq!(
+            check(&request(1), &exchange(0, Some(130), Some(0)), false),
+            None
+        );
     }
 }

@@ -481,7 +481,13 @@ async fn one_request(shared: &Shared, level: LevelSpec, phase: Phase, scheduled:
         fixed_output: shared.spec.fixed_output,
     };
     let concurrency_at_send = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    let exchange = send_within(shared.target.as_ref(), &request, shared.spec.timeout_s, true).await;
+    let exchange = send_within(
+        shared.target.as_ref(),
+        &request,
+        shared.spec.timeout_s,
+        true,
+    )
+    .await;
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     let context = RequestContext {
         request_id,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::bounds;
 use crate::calibrate::auto::AutoSpec;
 use crate::calibrate::manifest::{Counts, Manifest};
 use crate::calibrate::plausible;
@@ -24,7 +25,6 @@ use crate::calibrate::target::bedrock::BedrockTarget;
 use crate::calibrate::target::openai::OpenAiTarget;
 use crate::calibrate::target::sagemaker::SagemakerTarget;
 use crate::calibrate::target::Target;
-use crate::bounds;
 use crate::cli::{CalibrateArgs, CalibrateTarget, FitArgs};
 use crate::files::now_utc_rfc3339;
 use crate::report::calibration_table;

@@ -67,8 +67,8 @@ impl Upstream {
                 "--upstream-model",
                 crate::calibrate::target::openai::DISCOVERY_DEADLINE,
             )
-                .await
-                .map_err(StartError::Upstream)?,
+            .await
+            .map_err(StartError::Upstream)?,
         };
         Ok(Upstream {
             client,

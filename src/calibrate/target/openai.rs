@@ -210,7 +210,9 @@ pub(crate) fn stream_cap(max_tokens: u32) -> usize {
 enum Capped {
     #[error("{0}")]
     Http(String),
-    #[error("the reply passed {0} bytes, more than any reply of its max_tokens; the stream was cut")]
+    #[error(
+        "the reply passed {0} bytes, more than any reply of its max_tokens; the stream was cut"
+    )]
     TooLarge(usize),
 }
 
