@@ -14,7 +14,14 @@ use clap::{Args, Parser, Subcommand};
 ///   tokens/s per request = 1 / TPOT (what one user sees while text streams)
 ///   system tokens/s      = concurrency × tokens/s per request (what the endpoint produces)
 #[derive(Debug, Parser)]
-#[command(name = "llmcap", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "llmcap",
+    version,
+    about,
+    long_about,
+    verbatim_doc_comment,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -477,8 +484,10 @@ pub struct ForecastArgs {
     pub json: bool,
 }
 
-/// Plan against real usage: a CloudWatch export of Amazon Bedrock's metrics (and a Cost and
-/// Usage Report 2.0) against the plan, and the workload re-fitted for a forecast.
+/// Plan against real usage: CloudWatch metrics and the Cost and Usage Report against the plan.
+///
+/// A CloudWatch export of Amazon Bedrock's metrics (and a Cost and Usage Report 2.0) against
+/// the plan, and the workload re-fitted for a forecast.
 ///
 /// Each Bedrock option of the plan is matched by model id to the export's series, and compared:
 ///   requests per month            invocations × workdays_per_month ÷ days covered
@@ -557,8 +566,10 @@ pub struct PlannerArgs {
     pub json: bool,
 }
 
-/// Measure an endpoint: a short real benchmark of TTFT and TPOT across concurrency and prompt
-/// size, written as a run directory, summarised per level, and fitted into a profile.
+/// Measure an endpoint: a short real benchmark of TTFT and TPOT, fitted into a profile.
+///
+/// TTFT and TPOT across concurrency and prompt size, written as a run directory, summarised per
+/// level, and fitted into a profile.
 ///
 /// Metrics (as `vllm bench serve` names them; GuideLLM and AIPerf call TPOT "ITL"):
 ///   TTFT   first content token − send          TPOT  (last − first token) / (N − 1)
@@ -807,8 +818,9 @@ pub struct BenchClientArgs {
     pub json: bool,
 }
 
-/// Serve Bedrock Runtime, Bedrock's mantle endpoint and SageMaker Runtime on loopback, driven
-/// by a profile: the real AWS, OpenAI and Anthropic SDKs (and `llmcap calibrate
+/// Serve Bedrock Runtime, Bedrock's mantle endpoint and SageMaker Runtime on loopback.
+///
+/// Driven by a profile: the real AWS, OpenAI and Anthropic SDKs (and `llmcap calibrate
 /// --endpoint-url`) talk to it as to the service.
 ///
 /// Prints the endpoint URL on its first line, then serves until Ctrl-C. Bedrock: Converse,
@@ -938,10 +950,12 @@ pub struct EmulateArgs {
     pub cloudwatch_period: u64,
 }
 
-/// Write the report of a calibration run or a plan: charts (SVG and PNG), a self-contained
-/// report.html and its markdown twin report.md, with sections for architects (capacity),
-/// finance (cost, budget) and engineers (quota, tails, errors), each figure read in one
-/// sentence; and every table behind a chart in data/ as CSV and Parquet.
+/// Write the report of a calibration run or a plan: charts, report.html and report.md.
+///
+/// Charts (SVG and PNG), a self-contained report.html and its markdown twin report.md, with
+/// sections for architects (capacity), finance (cost, budget) and engineers (quota, tails,
+/// errors), each figure read in one sentence; and every table behind a chart in data/ as CSV
+/// and Parquet.
 ///
 /// Run: tokens/s and TTFT against concurrency (p25–p75 band, p50 points, the fitted curve),
 /// TTFT and TPOT histograms per level, requests in flight over time.
@@ -959,4 +973,32 @@ pub struct ReportArgs {
     /// Where to write (default: DIR itself).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap wraps help text itself: a hard line break inside a command's one-line summary
+    /// shows as a sentence broken mid-way in `llmcap --help`'s list of commands.
+    #[test]
+    fn summaries_are_one_line_and_the_metrics_table_keeps_its_lines() {
+        let cli = Cli::command();
+        for command in cli.get_subcommands() {
+            let about = command.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(!about.is_empty(), "{} has no summary", command.get_name());
+            assert!(
+                !about.contains('\n'),
+                "{}'s summary has a hard line break: {about:?}",
+                command.get_name()
+            );
+        }
+        let top = cli.get_long_about().map(|a| a.to_string()).unwrap_or_default();
+        assert!(
+            top.lines().any(|l| l.trim_start().starts_with("TPOT")),
+            "the metrics keep their own lines: {top}"
+        );
+    }
 }
