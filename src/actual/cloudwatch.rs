@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::time::{format_iso, parse_iso};
-use super::ActualError;
+use super::{shown, ActualError};
 
 pub const NAMESPACE: &str = "AWS/Bedrock";
 
@@ -342,8 +342,12 @@ fn read_points(r: &MetricDataResult, metric: Metric) -> Result<Vec<(i64, f64)>, 
                 "datapoint {i}: Timestamps[{i}] {stamp:?} is not an ISO 8601 date-time (e.g. 2026-11-30T12:00:00+00:00); export again with the AWS CLI, whose timestamps are"
             )
         })?;
-        check_value(value, metric)
-            .map_err(|why| format!("datapoint {i} ({stamp}): Values[{i}] = {value:e} {why}"))?;
+        check_value(value, metric).map_err(|why| {
+            format!(
+                "datapoint {i} ({stamp}): Values[{i}] = {} {why}",
+                shown(value)
+            )
+        })?;
         if !starts.insert(start) {
             return Err(format!(
                 "datapoint {i}: timestamp {stamp} appears twice; each period once"
@@ -492,7 +496,7 @@ mod tests {
                 "m Invocations",
                 [good, "2026-11-30T13:00:00Z"],
                 ["1", "-3"],
-                "Values[1] = -3e0",
+                "Values[1] = -3 ",
             ),
             (
                 "m InvocationLatency",
