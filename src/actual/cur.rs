@@ -288,14 +288,21 @@ impl Line<'_> {
         self.cell(column).ok_or_else(|| {
             self.refuse(
                 column,
-                format!("empty; every Bedrock line has {what} — fill it in from the report or remove the line"),
+                format!(
+                    "empty; the line needs {what} — fill it in from the report or remove the line"
+                ),
             )
         })
     }
 
     /// A number cell: present, finite and at most `most` either way.
     fn number(&self, column: &str, most: f64) -> Result<f64, ActualError> {
-        let text = self.text(column, "a number here")?;
+        let what = match column {
+            "line_item_unblended_cost" => "its unblended cost in USD",
+            "line_item_usage_amount" => "its usage amount",
+            _ => "a number here",
+        };
+        let text = self.text(column, what)?;
         let value = text
             .parse::<f64>()
             .ok()
