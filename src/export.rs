@@ -33,13 +33,15 @@ pub enum ExportError {
     },
     #[error("cannot write {}: {cause}", path.display())]
     Parquet { path: PathBuf, cause: PolarsError },
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
 }
 
 /// Writes `rows` as `<stem>.csv` and `<stem>.parquet` in `dir` (created if missing). Every field
 /// must be a number, a string, a boolean or an `Option` of one; the column order is the struct's
 /// field order.
 pub fn write_table<T: Serialize>(dir: &Path, stem: &str, rows: &[T]) -> Result<(), ExportError> {
-    std::fs::create_dir_all(dir).map_err(|cause| write_error(dir, cause))?;
+    crate::files::create_dir(dir)?;
     let csv = csv_bytes(stem, rows)?;
     let csv_path = dir.join(format!("{stem}.csv"));
     replace(&csv_path, |file| {
@@ -66,20 +68,20 @@ fn write_error(path: &Path, cause: std::io::Error) -> ExportError {
     }
 }
 
-/// Writes `path` through `.<name>.partial` beside it, then renames it into place.
+/// Writes `path` through `.<name>.partial` beside it, then renames it into place; only a
+/// regular file or a new path is replaced (`files::replace_via`).
 fn replace(
     path: &Path,
     write: impl FnOnce(&mut File) -> Result<(), ExportError>,
 ) -> Result<(), ExportError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let partial = path.with_file_name(format!(".{name}.partial"));
-    let mut file = File::create(&partial).map_err(|cause| write_error(&partial, cause))?;
-    write(&mut file)?;
-    drop(file);
-    std::fs::rename(&partial, path).map_err(|cause| write_error(path, cause))
+    crate::files::replace_via(path, "", |partial| {
+        let mut file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(partial)
+            .map_err(|cause| write_error(partial, cause))?;
+        write(&mut file)
+    })
 }
 
 /// The CSV text of `rows`, header first (no header when there are no rows).

@@ -9,13 +9,13 @@
 //! --print-queries` writes these queries for a real account, and `llmcap emulate
 //! --cloudwatch-out` writes the same shape for the traffic it served.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::time::{format_iso, parse_iso};
-use super::ActualError;
+use super::{shown, ActualError};
 
 pub const NAMESPACE: &str = "AWS/Bedrock";
 
@@ -232,7 +232,19 @@ pub fn export(series: &Series) -> GetMetricData {
     }
 }
 
-/// Reads an export (`origin` names the file in errors).
+/// The most a datapoint may hold: a count summed over one period (10¹⁵ is a thousand times a
+/// year of the largest Bedrock quota), or a period's mean latency in milliseconds (a day; an
+/// invocation times out long before). More is a corrupted export, not traffic.
+pub fn ceiling(metric: Metric) -> f64 {
+    match metric {
+        Metric::InvocationLatency => 86_400_000.0,
+        _ => 1e15,
+    }
+}
+
+/// Reads an export (`origin` names the file in errors). Every datapoint is checked before any
+/// is used: a timestamp that is not ISO 8601, or a value that is not finite, is negative or is
+/// above [`ceiling`], is refused naming the file, the series and the datapoint.
 pub fn parse(text: &str, origin: &str) -> Result<Usage, ActualError> {
     let output: GetMetricData =
         serde_json::from_str(text).map_err(|cause| ActualError::CloudWatchJson {
@@ -240,7 +252,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Usage, ActualError> {
             cause,
         })?;
     let mut models = Series::new();
-    let mut seen: BTreeMap<(String, &'static str), ()> = BTreeMap::new();
+    let mut seen: Vec<(String, Metric)> = Vec::new();
     let mut stamps: Vec<i64> = Vec::new();
     for (index, r) in output.metric_data_results.iter().enumerate() {
         let fail = |problem: String| ActualError::CloudWatchResult {
@@ -249,69 +261,28 @@ pub fn parse(text: &str, origin: &str) -> Result<Usage, ActualError> {
             id: r.id.clone(),
             problem,
         };
-        if r.status_code != "Complete" {
-            return Err(fail(format!(
-                "StatusCode is {:?}, not \"Complete\": the series is incomplete; run get-metric-data again (the AWS CLI follows NextToken itself) or narrow --start-time/--end-time",
-                r.status_code
-            )));
-        }
-        let (model, metric) = r
-            .label
-            .trim()
-            .rsplit_once(' ')
-            .and_then(|(model, name)| Some((model.trim(), Metric::from_name(name)?)))
-            .filter(|(model, _)| !model.is_empty())
-            .ok_or_else(|| {
-                fail(format!(
-                    "Label {:?} is not `MODEL_ID METRIC` with METRIC one of {}; build the queries with `llmcap actual --print-queries MODEL_ID`, whose Labels name both",
-                    r.label,
-                    Metric::ALL.map(Metric::name).join(", ")
-                ))
-            })?;
-        if seen
-            .insert((model.to_string(), metric.name()), ())
-            .is_some()
-        {
+        let (model, metric) = check_series(r).map_err(fail)?;
+        if seen.contains(&(model.to_string(), metric)) {
             return Err(fail(format!(
                 "a second series labelled {:?}; each (model, metric) once",
                 r.label
             )));
         }
-        if r.timestamps.len() != r.values.len() {
-            return Err(fail(format!(
-                "{} Timestamps but {} Values; each value has its timestamp",
-                r.timestamps.len(),
-                r.values.len()
-            )));
-        }
+        seen.push((model.to_string(), metric));
+        let points = read_points(r, metric).map_err(fail)?;
         let periods = models.entry(model.to_string()).or_default();
-        let mut in_series = Vec::new();
-        for (stamp, value) in r.timestamps.iter().zip(&r.values) {
-            let start = parse_iso(stamp).ok_or_else(|| {
-                fail(format!(
-                    "timestamp {stamp:?} is not ISO 8601 (e.g. 2026-11-30T12:00:00+00:00)"
-                ))
-            })?;
-            if !(value.is_finite() && *value >= 0.0) {
-                return Err(fail(format!(
-                    "value {value} at {stamp} is not a finite number ≥ 0"
-                )));
-            }
-            if in_series.contains(&start) {
-                return Err(fail(format!("timestamp {stamp} appears twice")));
-            }
-            in_series.push(start);
+        for &(start, value) in &points {
             let c = periods.entry(start).or_default();
             match metric {
-                Metric::Invocations => c.invocations = *value,
-                Metric::InputTokenCount => c.input_tokens = *value,
-                Metric::OutputTokenCount => c.output_tokens = *value,
-                Metric::InvocationThrottles => c.throttles = *value,
+                Metric::Invocations => c.invocations = value,
+                Metric::InputTokenCount => c.input_tokens = value,
+                Metric::OutputTokenCount => c.output_tokens = value,
+                Metric::InvocationThrottles => c.throttles = value,
                 // An average; weighted by the invocations once all series are read.
-                Metric::InvocationLatency => c.latency_ms_sum = *value,
+                Metric::InvocationLatency => c.latency_ms_sum = value,
             }
         }
-        stamps.extend(in_series);
+        stamps.extend(points.iter().map(|(start, _)| start));
     }
     if models.is_empty() {
         return Err(ActualError::CloudWatch {
@@ -328,6 +299,87 @@ pub fn parse(text: &str, origin: &str) -> Result<Usage, ActualError> {
     stamps.dedup();
     let period_s = stamps.windows(2).map(|w| w[1] - w[0]).min();
     Ok(Usage { models, period_s })
+}
+
+/// A series' status, its Label's model and metric, and its lengths.
+fn check_series(r: &MetricDataResult) -> Result<(&str, Metric), String> {
+    if r.status_code != "Complete" {
+        return Err(format!(
+            "StatusCode is {:?}, not \"Complete\": the series is incomplete; run get-metric-data again (the AWS CLI follows NextToken itself) or narrow --start-time/--end-time",
+            r.status_code
+        ));
+    }
+    let (model, metric) = r
+        .label
+        .trim()
+        .rsplit_once(' ')
+        .and_then(|(model, name)| Some((model.trim(), Metric::from_name(name)?)))
+        .filter(|(model, _)| !model.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "Label {:?} is not `MODEL_ID METRIC` with METRIC one of {}; build the queries with `llmcap actual --print-queries MODEL_ID`, whose Labels name both",
+                r.label,
+                Metric::ALL.map(Metric::name).join(", ")
+            )
+        })?;
+    if r.timestamps.len() != r.values.len() {
+        return Err(format!(
+            "{} Timestamps but {} Values; each value has its timestamp",
+            r.timestamps.len(),
+            r.values.len()
+        ));
+    }
+    Ok((model, metric))
+}
+
+/// A series' datapoints as (period start, value), each checked.
+fn read_points(r: &MetricDataResult, metric: Metric) -> Result<Vec<(i64, f64)>, String> {
+    let mut points: Vec<(i64, f64)> = Vec::with_capacity(r.values.len());
+    let mut starts = BTreeSet::new();
+    for (i, (stamp, &value)) in r.timestamps.iter().zip(&r.values).enumerate() {
+        let start = parse_iso(stamp).ok_or_else(|| {
+            format!(
+                "datapoint {i}: Timestamps[{i}] {stamp:?} is not an ISO 8601 date-time (e.g. 2026-11-30T12:00:00+00:00); export again with the AWS CLI, whose timestamps are"
+            )
+        })?;
+        check_value(value, metric).map_err(|why| {
+            format!(
+                "datapoint {i} ({stamp}): Values[{i}] = {} {why}",
+                shown(value)
+            )
+        })?;
+        if !starts.insert(start) {
+            return Err(format!(
+                "datapoint {i}: timestamp {stamp} appears twice; each period once"
+            ));
+        }
+        points.push((start, value));
+    }
+    Ok(points)
+}
+
+/// Why a datapoint's value cannot be one of this metric's.
+fn check_value(value: f64, metric: Metric) -> Result<(), String> {
+    if !(value.is_finite() && value >= 0.0) {
+        return Err(format!(
+            "is not a finite number ≥ 0, which a {} of {} always is; export the series again",
+            metric.stat(),
+            metric.name()
+        ));
+    }
+    let most = ceiling(metric);
+    if value > most {
+        return Err(match metric {
+            Metric::InvocationLatency => format!(
+                "is above {most:e} ms (a day), longer than an invocation can take; the export is corrupt — export the series again"
+            ),
+            _ => format!(
+                "is above {most:e}, more {} than any account has in one period; the export is corrupt — export the series again",
+                metric.name()
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -403,5 +455,73 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("get-metric-data"));
+    }
+
+    /// An export of one Invocations series with these timestamps and values (JSON text).
+    fn one_series(label: &str, stamps: &[&str], values: &[&str]) -> String {
+        format!(
+            r#"{{"MetricDataResults":[{{"Id":"invocations_0","Label":"{label}","Timestamps":[{}],"Values":[{}],"StatusCode":"Complete"}}]}}"#,
+            stamps
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            values.join(",")
+        )
+    }
+
+    #[test]
+    fn a_bad_datapoint_is_refused_naming_the_file_series_and_datapoint() {
+        let good = "2026-11-30T12:00:00+00:00";
+        let cases = [
+            (
+                "m Invocations",
+                [good, "2026-01-0é"],
+                ["1", "2"],
+                "Timestamps[1]",
+            ),
+            (
+                "m Invocations",
+                [good, ""],
+                ["1", "2"],
+                "Timestamps[1] \"\"",
+            ),
+            (
+                "m Invocations",
+                ["2026-11-30T13:00:00Z", good],
+                ["1e308", "2"],
+                "Values[0] = 1e308",
+            ),
+            (
+                "m Invocations",
+                [good, "2026-11-30T13:00:00Z"],
+                ["1", "-3"],
+                "Values[1] = -3 ",
+            ),
+            (
+                "m InvocationLatency",
+                [good, "2026-11-30T13:00:00Z"],
+                ["250", "1e9"],
+                "Values[1] = 1e9",
+            ),
+        ];
+        for (label, stamps, values, named) in cases {
+            let text = one_series(label, &stamps, &values);
+            let e = parse(&text, "cw.json").unwrap_err().to_string();
+            assert!(
+                e.starts_with("cw.json: MetricDataResults[0] (invocations_0): datapoint")
+                    && e.contains(named),
+                "{text}: {e}"
+            );
+        }
+        // At the ceiling is a value; NaN and infinity cannot be JSON, and are refused as values.
+        let at = one_series("m Invocations", &[good], &["1e15"]);
+        assert_eq!(parse(&at, "cw.json").unwrap().models["m"].len(), 1);
+        for v in [f64::NAN, f64::INFINITY] {
+            assert!(check_value(v, Metric::InputTokenCount).is_err());
+        }
+        let null = one_series("m Invocations", &[good], &["null"]);
+        let e = parse(&null, "cw.json").unwrap_err().to_string();
+        assert!(e.contains("cw.json") && e.contains("line 1 column"), "{e}");
     }
 }

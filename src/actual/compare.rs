@@ -196,6 +196,7 @@ pub fn compare(inputs: &Inputs) -> Result<Comparison, ActualError> {
             usage_per_user: per_user_day / planned_per_user_day,
             tokens_per_request: tokens / planned_tokens.max(f64::EPSILON),
         };
+        check_finite(&o.name, &rows, &refit)?;
         all_invocations += c.invocations;
         all_tokens += c.input_tokens + c.output_tokens;
         planned_tokens_weighted += c.invocations * planned_tokens;
@@ -237,6 +238,7 @@ pub fn compare(inputs: &Inputs) -> Result<Comparison, ActualError> {
         usage_per_user: all_invocations / all_days.max(f64::EPSILON) / users / planned_per_user_day,
         tokens_per_request: all_tokens / planned_tokens_weighted.max(f64::EPSILON),
     };
+    check_finite("all matched options", &[], &refit)?;
     let unmatched_models = usage
         .models
         .keys()
@@ -253,6 +255,36 @@ pub fn compare(inputs: &Inputs) -> Result<Comparison, ActualError> {
         options_without_traffic: without,
         notes,
     })
+}
+
+/// Every figure is a number: a count so large, or days or users so few, that a rate overflows
+/// is refused rather than written as `inf` or `NaN`.
+fn check_finite(option: &str, rows: &[Row], refit: &Refit) -> Result<(), ActualError> {
+    let figures = rows
+        .iter()
+        .flat_map(|r| {
+            [
+                (r.metric.clone(), r.actual),
+                (format!("{} (error)", r.metric), r.error.unwrap_or(0.0)),
+            ]
+        })
+        .chain([
+            ("re-fitted usage_per_user".to_string(), refit.usage_per_user),
+            (
+                "re-fitted tokens_per_request".to_string(),
+                refit.tokens_per_request,
+            ),
+        ]);
+    for (figure, value) in figures {
+        if !value.is_finite() {
+            return Err(ActualError::Compare {
+                problem: format!(
+                    "{option}: {figure} is {value}, not a finite number; the export's counts are too large for the days and users they are spread over — check the export, --days and --users"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The month's spend: the CUR's unblended cost for the model (averaged over its billing
@@ -304,4 +336,35 @@ fn spend_note(cur: Option<&CurSummary>, model_id: &str, source: &str) -> Option<
             cur.groups.iter().map(|g| g.model.as_str()).collect::<Vec<_>>().join(", ")
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_figure_that_overflowed_is_refused_naming_the_option_and_metric() {
+        let refit = Refit {
+            usage_per_user: 1.2,
+            tokens_per_request: 0.9,
+        };
+        let fine = [Row::new("requests per month", 10.0, 12.0)];
+        assert!(check_finite("o", &fine, &refit).is_ok());
+        let overflowed = [Row::new("requests per month", 10.0, f64::INFINITY)];
+        let e = check_finite("Llama", &overflowed, &refit)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("Llama: requests per month is inf") && e.contains("--days"),
+            "{e}"
+        );
+        let bad_refit = Refit {
+            usage_per_user: f64::NAN,
+            ..refit
+        };
+        let e = check_finite("all", &fine, &bad_refit)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("re-fitted usage_per_user is NaN"), "{e}");
+    }
 }

@@ -255,68 +255,137 @@ impl CurSummary {
     }
 }
 
-/// Sums a report's Bedrock lines per billing period and model.
+/// The most one line may bill, in USD either way (a credit is negative), and the most usage
+/// it may count, in its pricing unit: beyond either the report is corrupt, and sums of such
+/// numbers stop being arithmetic.
+pub const MAX_LINE_USD: f64 = 1e12;
+pub const MAX_LINE_AMOUNT: f64 = 1e15;
+
+/// One row of the table, with its file line for errors.
+struct Line<'a> {
+    table: &'a CurTable,
+    row: usize,
+    line: usize,
+    origin: &'a str,
+}
+
+impl Line<'_> {
+    fn cell(&self, column: &str) -> Option<&str> {
+        self.table.cell(column, self.row)
+    }
+
+    fn refuse(&self, column: &str, problem: String) -> ActualError {
+        ActualError::CurValue {
+            origin: self.origin.to_string(),
+            line: self.line,
+            column: column.to_string(),
+            problem,
+        }
+    }
+
+    /// A cell that must not be empty.
+    fn text(&self, column: &str, what: &str) -> Result<&str, ActualError> {
+        self.cell(column).ok_or_else(|| {
+            self.refuse(
+                column,
+                format!(
+                    "empty; the line needs {what} — fill it in from the report or remove the line"
+                ),
+            )
+        })
+    }
+
+    /// A number cell: present, finite and at most `most` either way.
+    fn number(&self, column: &str, most: f64) -> Result<f64, ActualError> {
+        let what = match column {
+            "line_item_unblended_cost" => "its unblended cost in USD",
+            "line_item_usage_amount" => "its usage amount",
+            _ => "a number here",
+        };
+        let text = self.text(column, what)?;
+        let value = text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| self.refuse(column, format!("{text:?} is not a finite number")))?;
+        if value.abs() > most {
+            return Err(self.refuse(
+                column,
+                format!("{text} is beyond ±{most:e}, more than one line of a real report holds; the report is corrupt — export it again"),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// A number cell of a usage line, which is never negative.
+    fn usage_number(&self, column: &str, most: f64, line_type: &str) -> Result<f64, ActualError> {
+        let value = self.number(column, most)?;
+        if value < 0.0 {
+            return Err(self.refuse(
+                column,
+                format!("{value} is negative on a `{line_type}` line; usage is billed at ≥ 0 (credits, refunds and discounts come as lines of their own type, which are summed apart) — correct the line or remove it"),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// The billing period's first day, `YYYY-MM-DD`.
+    fn billing_period(&self) -> Result<String, ActualError> {
+        let column = "bill_billing_period_start_date";
+        let text = self.text(column, "its billing period")?;
+        text.get(..10)
+            .filter(|d| super::time::parse_iso(d).is_some())
+            .map(str::to_string)
+            .ok_or_else(|| self.refuse(column, format!("{text:?} is not a date (YYYY-MM-DD…)")))
+    }
+}
+
+/// The factor a `pricing_unit` of 1K or 1M tokens scales an amount by.
+fn unit_scale(unit: Option<&str>) -> f64 {
+    let unit = unit.unwrap_or("").to_ascii_lowercase();
+    if unit.contains("1k") || unit.contains("1,000") || unit.contains("thousand") {
+        1_000.0
+    } else if unit.contains("1m") || unit.contains("million") {
+        1_000_000.0
+    } else {
+        1.0
+    }
+}
+
+/// Sums a report's Bedrock lines per billing period and model. Every Bedrock line is checked:
+/// an empty or non-numeric cell it needs, a number beyond [`MAX_LINE_USD`] or
+/// [`MAX_LINE_AMOUNT`], or a negative cost or amount on a usage line is refused naming the file,
+/// the line and the column. Credits and refunds (negative, of their own line types) are summed
+/// apart from usage.
 pub fn summarise(table: &CurTable, origin: &str) -> Result<CurSummary, ActualError> {
     let mut groups: BTreeMap<(String, String), CurGroup> = BTreeMap::new();
     let mut summary = CurSummary::default();
     for row in 0..table.rows {
-        let line = row + table.first_line;
-        let number = |column: &str| -> Result<f64, ActualError> {
-            match table.cell(column, row) {
-                None => Ok(0.0),
-                Some(text) => text
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(|| ActualError::CurValue {
-                        origin: origin.to_string(),
-                        line,
-                        column: column.to_string(),
-                        problem: format!("{text:?} is not a number"),
-                    }),
-            }
+        let line = Line {
+            table,
+            row,
+            line: row + table.first_line,
+            origin,
         };
-        if table.cell("line_item_product_code", row) != Some("AmazonBedrock") {
+        if line.cell("line_item_product_code") != Some("AmazonBedrock") {
             summary.other_service_lines += 1;
             continue;
         }
-        let cost = number("line_item_unblended_cost")?;
-        let line_type = table.cell("line_item_line_item_type", row).unwrap_or("");
+        let line_type = line.text(
+            "line_item_line_item_type",
+            "its line item type (Usage, Credit, Tax…)",
+        )?;
         if !USAGE_LINE_TYPES.contains(&line_type) {
             summary.non_usage_lines += 1;
-            summary.non_usage_usd += cost;
+            summary.non_usage_usd += line.number("line_item_unblended_cost", MAX_LINE_USD)?;
             continue;
         }
-        let period = table
-            .cell("bill_billing_period_start_date", row)
-            .and_then(|t| t.get(..10))
-            .filter(|d| super::time::parse_iso(d).is_some())
-            .ok_or_else(|| ActualError::CurValue {
-                origin: origin.to_string(),
-                line,
-                column: "bill_billing_period_start_date".to_string(),
-                problem: format!(
-                    "{:?} is not a date (YYYY-MM-DD…)",
-                    table
-                        .cell("bill_billing_period_start_date", row)
-                        .unwrap_or("")
-                ),
-            })?
-            .to_string();
-        let usage_type = table.cell("line_item_usage_type", row).unwrap_or("");
-        let model = model_of(table.cell("line_item_resource_id", row), usage_type);
-        let unit = table
-            .cell("pricing_unit", row)
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let scale = if unit.contains("1k") || unit.contains("1,000") || unit.contains("thousand") {
-            1_000.0
-        } else if unit.contains("1m") || unit.contains("million") {
-            1_000_000.0
-        } else {
-            1.0
-        };
-        let amount = number("line_item_usage_amount")? * scale;
+        let cost = line.usage_number("line_item_unblended_cost", MAX_LINE_USD, line_type)?;
+        let amount = line.usage_number("line_item_usage_amount", MAX_LINE_AMOUNT, line_type)?
+            * unit_scale(line.cell("pricing_unit"));
+        let period = line.billing_period()?;
+        let usage_type = line.text("line_item_usage_type", "its usage type on a usage line")?;
+        let model = model_of(line.cell("line_item_resource_id"), usage_type);
         let group = groups
             .entry((period.clone(), model.clone()))
             .or_insert_with(|| CurGroup {
@@ -341,6 +410,108 @@ pub fn summarise(table: &CurTable, origin: &str) -> Result<CurSummary, ActualErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HEADER: &str = "bill_billing_period_start_date,line_item_product_code,line_item_line_item_type,line_item_usage_type,line_item_usage_amount,line_item_unblended_cost,pricing_unit";
+
+    /// A two-line report: a good usage line (file line 2), then `second` (file line 3).
+    fn summarise_with(second: &str) -> Result<CurSummary, ActualError> {
+        let text = format!(
+            "{HEADER}\n2026-10-01,AmazonBedrock,Usage,USE1-Llama3.3-70B-input-tokens,1000,0.5,Tokens\n{second}\n"
+        );
+        summarise(&CurTable::from_csv(&text, "cur.csv")?, "cur.csv")
+    }
+
+    #[test]
+    fn bad_cells_of_bedrock_lines_are_refused_naming_the_line_and_column() {
+        let usage = "2026-10-01,AmazonBedrock,Usage,USE1-Llama3.3-70B-output-tokens";
+        let cases = [
+            (
+                format!("{usage},100,-0.25,Tokens"),
+                "line_item_unblended_cost",
+                "negative on a `Usage` line",
+            ),
+            (
+                format!("{usage},-100,0.25,Tokens"),
+                "line_item_usage_amount",
+                "negative",
+            ),
+            (
+                format!("{usage},100,,Tokens"),
+                "line_item_unblended_cost",
+                "empty",
+            ),
+            (
+                format!("{usage},,0.25,Tokens"),
+                "line_item_usage_amount",
+                "empty",
+            ),
+            (
+                format!("{usage},100,inf,Tokens"),
+                "line_item_unblended_cost",
+                "not a finite number",
+            ),
+            (
+                format!("{usage},100,NaN,Tokens"),
+                "line_item_unblended_cost",
+                "not a finite number",
+            ),
+            (
+                format!("{usage},1e308,0.25,Tokens"),
+                "line_item_usage_amount",
+                "beyond",
+            ),
+            (
+                format!("{usage},100,1e13,Tokens"),
+                "line_item_unblended_cost",
+                "beyond",
+            ),
+            (
+                "2026-10-01,AmazonBedrock,,x,1,1,".to_string(),
+                "line_item_line_item_type",
+                "empty",
+            ),
+            (
+                "2026-10-01,AmazonBedrock,Usage,,1,1,".to_string(),
+                "line_item_usage_type",
+                "empty",
+            ),
+            (
+                "2026-10-0é,AmazonBedrock,Usage,x,1,1,".to_string(),
+                "bill_billing_period_start_date",
+                "not a date",
+            ),
+            (
+                "2026-10-01,AmazonBedrock,Credit,x,0,,".to_string(),
+                "line_item_unblended_cost",
+                "empty",
+            ),
+            (
+                "2026-10-01,AmazonBedrock,Credit,x,0,-inf,".to_string(),
+                "line_item_unblended_cost",
+                "not a finite number",
+            ),
+        ];
+        for (second, column, problem) in cases {
+            let e = summarise_with(&second).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("cur.csv: line 3, column `{column}`: "))
+                    && e.contains(problem),
+                "{second}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn credits_are_negative_and_summed_apart_and_other_services_are_not_read() {
+        let s = summarise_with("2026-10-01,AmazonBedrock,Credit,x,,-0.2,").unwrap();
+        assert_eq!((s.non_usage_lines, s.non_usage_usd), (1, -0.2));
+        assert_eq!(s.total_usd(), 0.5, "the credit is not usage");
+        // Another service's line is counted, its cells not read.
+        let s = summarise_with("garbage,AmazonS3,,,-1,inf,").unwrap();
+        assert_eq!(s.other_service_lines, 1);
+        assert_eq!(s.groups.len(), 1);
+        assert_eq!(s.groups[0].input_tokens, 1000.0);
+    }
 
     #[test]
     fn usage_types_name_the_model_and_the_token_kind() {

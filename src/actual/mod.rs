@@ -11,3 +11,13 @@ mod error;
 pub mod time;
 
 pub use error::ActualError;
+
+/// A number as a message shows it: plainly, or in exponent form when very large or small
+/// (`1e308`, not 309 digits).
+pub fn shown(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-3..1e6).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}

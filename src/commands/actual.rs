@@ -1,7 +1,6 @@
 //! `llmcap actual`: read a CloudWatch export (and a Cost and Usage Report), compute the plan,
 //! compare, re-fit the workload, and write the comparison.
 
-use crate::plan::forecast_spec::Uncertain;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -9,14 +8,19 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
 use super::plan::{compute_with_scenario, load_catalog};
-use crate::actual::cloudwatch;
 use crate::actual::compare::{compare, Comparison, Inputs};
 use crate::actual::cur::{summarise, CurSummary, CurTable};
+use crate::actual::{cloudwatch, shown};
 use crate::cli::ActualArgs;
 use crate::files::write_atomically;
+use crate::plan::forecast_spec::{ForecastSpec, Uncertain};
 use crate::plan::PlanOption;
 use crate::report::charts::actual::{ActualAgainstPlan, OptionErrors};
 use crate::report::charts::render;
+
+/// The most users (`--users`) and workdays (`--days`) an export can stand for.
+const MAX_USERS: f64 = 1e9;
+const MAX_DAYS: f64 = 3_660.0;
 
 pub fn run(args: &ActualArgs) -> Result<()> {
     if let Some(models) = &args.print_queries {
@@ -27,40 +31,16 @@ pub fn run(args: &ActualArgs) -> Result<()> {
             "--cloudwatch FILE.json is required (or --print-queries MODEL_ID to build the queries)"
         );
     };
-    for (flag, value) in [("--users", args.users), ("--days", args.days)] {
-        if let Some(v) = value {
-            if !(v > 0.0 && v.is_finite()) {
-                bail!("{flag} {v}: must be a finite number > 0");
-            }
-        }
-    }
+    // Everything is read and checked, and every result computed, before anything is written.
+    check_flags(args)?;
+    crate::files::check_dir(&args.out).context("--out")?;
     let text = std::fs::read_to_string(cw_path)
         .with_context(|| format!("cannot read the CloudWatch export {}", cw_path.display()))?;
     let usage = cloudwatch::parse(&text, &cw_path.display().to_string())?;
     let cur = args.cur.as_deref().map(read_cur).transpose()?;
     let (scenario, plan) =
         compute_with_scenario(args.scenario.as_deref(), args.catalog.as_deref())?;
-    let catalog = load_catalog(args.catalog.as_deref())?;
-    let prices: Vec<(String, f64, f64)> = scenario
-        .option
-        .iter()
-        .filter_map(|o| match o {
-            PlanOption::Bedrock {
-                name,
-                model_id,
-                inference_profile,
-                ..
-            } => catalog
-                .bedrock(
-                    model_id,
-                    &scenario.region,
-                    *inference_profile == crate::plan::scenario::InferenceProfile::Global,
-                )
-                .ok()
-                .map(|p| (name.clone(), p.input_per_mtok, p.output_per_mtok)),
-            _ => None,
-        })
-        .collect();
+    let prices = bedrock_prices(&scenario, args.catalog.as_deref())?;
     let comparison = compare(&Inputs {
         plan: &plan,
         employees: scenario.employees,
@@ -71,17 +51,9 @@ pub fn run(args: &ActualArgs) -> Result<()> {
         cur: cur.as_ref(),
         prices: &prices,
     })?;
-    write_outputs(&args.out, &comparison, cur.as_ref())?;
-    // The re-forecast: the scenario's forecast with what the export measured held fixed —
-    // adoption at the users seen ÷ employees, use per user and tokens per request at the
-    // re-fitted factors — and the rest (growth a month, capacity, hidden costs) as stated.
-    let mut spec = scenario.forecast.clone();
-    let adoption = (comparison.users / f64::from(scenario.employees.max(1))).min(1.0);
-    spec.adoption_start = Uncertain::fixed(adoption);
-    spec.adoption_target = Uncertain::fixed(adoption);
-    spec.usage_per_user = Uncertain::fixed(comparison.refit.usage_per_user);
-    spec.tokens_per_request = Uncertain::fixed(comparison.refit.tokens_per_request);
+    let (spec, adoption) = reforecast_spec(&scenario, &comparison)?;
     let reforecast = crate::forecast::run(&plan, &spec, scenario.seed);
+    write_outputs(&args.out, &comparison, cur.as_ref())?;
     super::forecast::write_outputs(&reforecast, &args.out.join("forecast"))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&comparison)?);
@@ -111,6 +83,87 @@ pub fn run(args: &ActualArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--users` and `--days`: finite, > 0 and no more than an export can stand for.
+fn check_flags(args: &ActualArgs) -> Result<()> {
+    for (flag, value, most, what) in [
+        ("--users", args.users, MAX_USERS, "people"),
+        ("--days", args.days, MAX_DAYS, "workdays (ten years)"),
+    ] {
+        if let Some(value) = value {
+            let v = shown(value);
+            if !(value > 0.0 && value.is_finite()) {
+                bail!("{flag} {v}: must be a finite number > 0");
+            }
+            if value > most {
+                bail!("{flag} {v}: must be a finite number > 0 and at most {most} {what}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Per Bedrock option of the scenario, the catalog's input and output USD per million tokens.
+fn bedrock_prices(
+    scenario: &crate::plan::scenario::Scenario,
+    catalog_dir: Option<&Path>,
+) -> Result<Vec<(String, f64, f64)>> {
+    let catalog = load_catalog(catalog_dir)?;
+    Ok(scenario
+        .option
+        .iter()
+        .filter_map(|o| match o {
+            PlanOption::Bedrock {
+                name,
+                model_id,
+                inference_profile,
+                ..
+            } => catalog
+                .bedrock(
+                    model_id,
+                    &scenario.region,
+                    *inference_profile == crate::plan::scenario::InferenceProfile::Global,
+                )
+                .ok()
+                .map(|p| (name.clone(), p.input_per_mtok, p.output_per_mtok)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The re-forecast's inputs, and the measured adoption: the scenario's forecast with what the
+/// export measured held fixed — adoption at the users seen ÷ employees, use per user and tokens
+/// per request at the re-fitted factors — and the rest (growth a month, capacity, hidden costs)
+/// as stated. Checked as a scenario's `[forecast]` is: a factor outside (0, 100] (traffic
+/// a hundred times the plan's, or none) is refused, naming it, since forecast.toml would hold
+/// what no scenario accepts.
+fn reforecast_spec(
+    scenario: &crate::plan::scenario::Scenario,
+    comparison: &Comparison,
+) -> Result<(ForecastSpec, f64)> {
+    let mut spec = scenario.forecast.clone();
+    let adoption = (comparison.users / f64::from(scenario.employees.max(1))).min(1.0);
+    spec.adoption_start = Uncertain::fixed(adoption);
+    spec.adoption_target = Uncertain::fixed(adoption);
+    spec.usage_per_user = Uncertain::fixed(comparison.refit.usage_per_user);
+    spec.tokens_per_request = Uncertain::fixed(comparison.refit.tokens_per_request);
+    if let Err((field, why)) = spec.check() {
+        let value = field
+            .strip_prefix("forecast.")
+            .and_then(|name| spec.input(name))
+            .map_or(f64::NAN, |u| u.quantile(0.5));
+        let hint = if value == 0.0 {
+            "the export has no tokens for the plan's models; query all five metrics (`llmcap actual --print-queries MODEL_ID`)"
+        } else {
+            "the export's traffic is that far from the plan's; check the export's values and --users/--days, or compare against a scenario nearer to the traffic"
+        };
+        bail!(
+            "the re-fitted {field} is {}, but it {why}; {hint} (nothing was written)",
+            shown(value)
+        );
+    }
+    Ok((spec, adoption))
 }
 
 fn print_queries(models: &[String], period: u32) -> Result<()> {
@@ -166,7 +219,7 @@ struct TableRow {
 }
 
 fn write_outputs(dir: &Path, c: &Comparison, cur: Option<&CurSummary>) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::files::create_dir(dir)?;
     let mut json = serde_json::to_value(c)?;
     if let (Some(cur), Some(object)) = (cur, json.as_object_mut()) {
         object.insert("cur".to_string(), serde_json::to_value(cur)?);

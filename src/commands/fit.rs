@@ -1,10 +1,10 @@
 //! `llmcap fit`: measurements → profile, with the fit's errors per level.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::calibrate::input::{self, Measurements};
 use crate::cli::FitArgs;
-use crate::files::{today_utc, write_atomically};
+use crate::files::{today_utc, writable_file, write_atomically};
 use crate::perf::fit::{evaluate, fit_levels, fit_samples, noise::assumed_for_medians, FitReport};
 use crate::perf::levels::{distinct_concurrencies, levels_from_samples};
 use crate::perf::profile::Provenance;
@@ -12,6 +12,10 @@ use crate::perf::{Level, Profile};
 use crate::report::tables;
 
 pub fn run(args: &FitArgs) -> Result<()> {
+    // Refuse a --out that cannot be written (a device, a FIFO, a directory) before fitting.
+    if let Some(out) = &args.out {
+        writable_file(out).context("--out")?;
+    }
     let loaded = input::load(&args.input)?;
     let selected = |c: f64| {
         args.concurrency

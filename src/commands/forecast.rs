@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 
@@ -42,6 +42,7 @@ struct TornadoRow {
 
 pub fn run(args: &ForecastArgs) -> Result<()> {
     let clock = Instant::now();
+    crate::files::check_dir(&args.out)?;
     let (mut scenario, plan) =
         super::plan::compute_with_scenario(args.scenario.as_deref(), args.catalog.as_deref())?;
     if let Some(m) = args.months {
@@ -200,7 +201,7 @@ fn inputs_table(f: &Forecast) -> TableBlock {
 }
 
 pub(crate) fn write_outputs(f: &Forecast, out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    crate::files::create_dir(out)?;
     let data = out.join("data");
     let charts = out.join("charts");
     let months: Vec<MonthRow> = f

@@ -174,6 +174,7 @@ pub fn compute_with_scenario(
 }
 
 pub fn run(args: &PlanArgs) -> Result<()> {
+    crate::files::check_dir(&args.out)?;
     let plan = compute(args.scenario.as_deref(), args.catalog.as_deref())?;
     write_plan(&args.out, &plan)?;
     plan_report::write(&plan, &args.out)?;
@@ -187,7 +188,7 @@ pub fn run(args: &PlanArgs) -> Result<()> {
 
 /// plan.json, plan.md and one quota document per Bedrock option.
 fn write_plan(dir: &Path, plan: &Plan) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::files::create_dir(dir)?;
     for o in &plan.options {
         if let Some(q) = &o.quota {
             write_atomically(

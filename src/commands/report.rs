@@ -7,6 +7,7 @@ use crate::report::{plan_report, run_report};
 
 pub fn run(args: &ReportArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
+    crate::files::check_dir(&out)?;
     let files = if args.dir.join("plan.json").exists() {
         plan_report::write(&plan_report::read_plan(&args.dir)?, &out)?
     } else if args.dir.join("requests.csv").exists() {

@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{colour, drawing, frame, legend, padded, Chart, ChartError, FONT};
+use super::{colour, drawable, drawing, frame, legend, padded, Chart, ChartError, FONT};
 
 /// One option's errors, in the order of `metrics`.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,7 +26,7 @@ impl Chart for ActualAgainstPlan {
         let values = || {
             self.options
                 .iter()
-                .flat_map(|o| o.errors.iter().flatten().map(|e| e * 100.0))
+                .flat_map(|o| o.errors.iter().flatten().map(|e| drawable(e * 100.0)))
         };
         let lo = values().fold(0.0, f64::min);
         let hi = values().fold(0.0, f64::max);
@@ -64,7 +64,7 @@ impl Chart for ActualAgainstPlan {
         for (j, option) in self.options.iter().enumerate() {
             let c = colour(j);
             let bars = option.errors.iter().enumerate().filter_map(|(i, e)| {
-                let e = (*e)? * 100.0;
+                let e = drawable((*e)? * 100.0);
                 let x0 = i as f64 + 0.1 + width * j as f64;
                 Some(Rectangle::new([(x0, 0.0), (x0 + width, e)], c.filled()))
             });

@@ -10,8 +10,9 @@ pub enum ChartError {
     /// Drawing or writing one of the chart's files failed.
     #[error("{}: drawing failed: {message}", path.display())]
     File { path: PathBuf, message: String },
-    #[error("cannot create {}: {cause}", dir.display())]
-    Directory { dir: PathBuf, cause: std::io::Error },
+    /// Creating the directory or writing a file failed.
+    #[error(transparent)]
+    Write(#[from] crate::files::FileError),
 }
 
 impl ChartError {

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{colour, drawing, frame, legend, Chart, ChartError, FONT};
+use super::{colour, drawable, drawing, frame, legend, Chart, ChartError, FONT};
 use crate::forecast::{Band, TornadoBar};
 use crate::format::usd_axis;
 
@@ -35,11 +35,21 @@ impl Chart for SpendFan {
             .max(1);
         let values = || self.series.iter().flat_map(|s| s.months.iter());
         let y_min = values()
-            .map(|b| b.p10)
+            .map(|b| drawable(b.p10))
             .filter(|v| *v > 0.0)
             .fold(f64::INFINITY, f64::min);
-        let y_min = if y_min.is_finite() { y_min * 0.7 } else { 1.0 };
-        let y_max = values().map(|b| b.p90).fold(y_min * 10.0, f64::max) * 1.4;
+        // A floor of a millionth of a dollar: a log axis cannot reach 0.
+        let y_min = if y_min.is_finite() {
+            (y_min * 0.7).max(1e-6)
+        } else {
+            1.0
+        };
+        let y_max = values()
+            .map(|b| drawable(b.p90))
+            .fold(y_min * 10.0, f64::max)
+            * 1.4;
+        // Drawn within the axis: at least its floor, at most its ceiling.
+        let at = |v: f64| drawable(v).max(y_min).min(y_max);
         let mut chart = frame(root, &self.title, 44, 80)?
             .build_cartesian_2d(0.5..months as f64 + 0.5, (y_min..y_max).log_scale())
             .map_err(drawing)?;
@@ -60,13 +70,13 @@ impl Chart for SpendFan {
                 .months
                 .iter()
                 .enumerate()
-                .map(|(m, b)| (m as f64 + 1.0, b.p90.max(y_min)))
+                .map(|(m, b)| (m as f64 + 1.0, at(b.p90)))
                 .chain(
                     s.months
                         .iter()
                         .enumerate()
                         .rev()
-                        .map(|(m, b)| (m as f64 + 1.0, b.p10.max(y_min))),
+                        .map(|(m, b)| (m as f64 + 1.0, at(b.p10))),
                 )
                 .collect();
             chart
@@ -77,7 +87,7 @@ impl Chart for SpendFan {
                     s.months
                         .iter()
                         .enumerate()
-                        .map(|(m, b)| (m as f64 + 1.0, b.p50.max(y_min))),
+                        .map(|(m, b)| (m as f64 + 1.0, at(b.p50))),
                     c.stroke_width(2),
                 ))
                 .map_err(drawing)?
@@ -103,17 +113,11 @@ pub struct TornadoChart {
 impl Chart for TornadoChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let n = self.bars.len().max(1);
-        let lo = self
-            .bars
-            .iter()
-            .map(|b| b.at_p10_usd.min(b.at_p90_usd))
-            .fold(self.base_usd, f64::min);
-        let hi = self
-            .bars
-            .iter()
-            .map(|b| b.at_p10_usd.max(b.at_p90_usd))
-            .fold(self.base_usd, f64::max);
-        let pad = (hi - lo).max(self.base_usd.abs() * 0.05).max(1.0) * 0.1;
+        let base = drawable(self.base_usd);
+        let ends = |b: &TornadoBar| [drawable(b.at_p10_usd), drawable(b.at_p90_usd)];
+        let lo = self.bars.iter().flat_map(ends).fold(base, f64::min);
+        let hi = self.bars.iter().flat_map(ends).fold(base, f64::max);
+        let pad = (hi - lo).max(base.abs() * 0.05).max(1.0) * 0.1;
         let (x_min, x_max) = (lo - pad, hi + pad);
         // Rows as plain numbers (largest swing on top), labelled by hand at each row's middle.
         let mut chart = frame(root, &self.title, 44, 250)?
@@ -141,14 +145,14 @@ impl Chart for TornadoChart {
             };
             chart
                 .draw_series([
-                    rect(self.base_usd, bar.at_p10_usd, colour(0).mix(0.75).filled()),
-                    rect(self.base_usd, bar.at_p90_usd, colour(1).mix(0.75).filled()),
+                    rect(base, drawable(bar.at_p10_usd), colour(0).mix(0.75).filled()),
+                    rect(base, drawable(bar.at_p90_usd), colour(1).mix(0.75).filled()),
                 ])
                 .map_err(drawing)?;
         }
         chart
             .draw_series(std::iter::once(PathElement::new(
-                vec![(self.base_usd, 0.0), (self.base_usd, n as f64)],
+                vec![(base, 0.0), (base, n as f64)],
                 BLACK.stroke_width(1),
             )))
             .map_err(drawing)?

@@ -92,35 +92,133 @@ pub struct ChartFiles {
     pub png: PathBuf,
 }
 
-/// Writes `<stem>.svg` and `<stem>.png` into `dir`.
+/// Writes `<stem>.svg` and `<stem>.png` into `dir`. Both are drawn before either is written,
+/// and each is written atomically (a temporary file renamed into place), only over a regular
+/// file or a new path (`files::replace_via`).
 pub fn render(chart: &impl Chart, dir: &Path, stem: &str) -> Result<ChartFiles, ChartError> {
     register_font();
-    std::fs::create_dir_all(dir).map_err(|cause| ChartError::Directory {
-        dir: dir.to_path_buf(),
-        cause,
-    })?;
+    crate::files::create_dir(dir)?;
     let svg = dir.join(format!("{stem}.svg"));
     let png = dir.join(format!("{stem}.png"));
+    let mut svg_text = String::new();
     {
-        let root = SVGBackend::new(&svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg_text, (WIDTH, HEIGHT)).into_drawing_area();
         chart.draw(&root).map_err(|e| e.in_file(&svg))?;
         root.present().map_err(|e| drawing(e).in_file(&svg))?;
     }
-    {
-        let root = BitMapBackend::new(&png, (WIDTH, HEIGHT)).into_drawing_area();
+    crate::files::replace_via(&png, ".png", |partial| {
+        let root = BitMapBackend::new(partial, (WIDTH, HEIGHT)).into_drawing_area();
         chart.draw(&root).map_err(|e| e.in_file(&png))?;
-        root.present().map_err(|e| drawing(e).in_file(&png))?;
-    }
+        root.present().map_err(|e| drawing(e).in_file(&png))
+    })?;
+    crate::files::write_atomically(&svg, &svg_text)?;
     Ok(ChartFiles { svg, png })
 }
 
-/// `lo..hi` padded by 5 % (and never empty), for an axis.
+/// The largest magnitude an axis spans. Beyond it plotters' tick arithmetic overflows (and
+/// panics on the NaN that follows), and no chart of a plan, a forecast or a measurement has
+/// a real value there; a value past it is drawn at the edge.
+pub const AXIS_LIMIT: f64 = 1e15;
+
+/// A value as a chart draws it: clamped to ±[`AXIS_LIMIT`], NaN as 0.
+pub fn drawable(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-AXIS_LIMIT, AXIS_LIMIT)
+    }
+}
+
+/// `lo..hi` padded by 5 % (and never empty), for an axis; ends beyond ±[`AXIS_LIMIT`] are
+/// clamped to it, and a NaN or infinite pair gives 0..1.
 pub fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
     let (lo, hi) = if lo.is_finite() && hi.is_finite() {
-        (lo, hi)
+        (drawable(lo), drawable(hi))
     } else {
         (0.0, 1.0)
     };
     let span = (hi - lo).abs().max(hi.abs() * 0.1).max(1e-9);
     (lo - 0.05 * span)..(hi + 0.05 * span)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::actual::{ActualAgainstPlan, OptionErrors};
+    use super::forecast::{FanSeries, SpendFan, TornadoChart};
+    use super::*;
+    use crate::forecast::{Band, TornadoBar};
+
+    /// The SVG a chart draws, or its error.
+    fn svg(chart: &impl Chart) -> Result<String, ChartError> {
+        register_font();
+        let mut text = String::new();
+        {
+            let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
+            chart.draw(&root)?;
+            root.present().map_err(drawing)?;
+        }
+        Ok(text)
+    }
+
+    const EXTREMES: [f64; 7] = [
+        1e308,
+        -1e308,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+
+    #[test]
+    fn axes_are_clamped_and_never_empty() {
+        assert_eq!(drawable(1e308), AXIS_LIMIT);
+        assert_eq!(drawable(-f64::INFINITY), -AXIS_LIMIT);
+        assert_eq!(drawable(f64::NAN), 0.0);
+        assert_eq!(drawable(12.5), 12.5);
+        let r = padded(-1e308, 1e308);
+        let span = 2.0 * AXIS_LIMIT;
+        assert_eq!(r, (-AXIS_LIMIT - 0.05 * span)..(AXIS_LIMIT + 0.05 * span));
+        assert_eq!(padded(f64::NAN, 1.0), -0.05..1.05);
+    }
+
+    #[test]
+    fn huge_and_non_finite_values_draw_at_the_edge_without_panicking() {
+        for v in EXTREMES {
+            let errors = ActualAgainstPlan {
+                title: "t".into(),
+                metrics: vec!["a".into(), "b".into()],
+                options: vec![OptionErrors {
+                    name: "o".into(),
+                    errors: vec![Some(v), Some(0.5)],
+                }],
+            };
+            let text = svg(&errors).unwrap_or_else(|e| panic!("{v}: {e}"));
+            assert!(text.contains("<rect"), "{v}: bars drawn");
+            let band = Band {
+                p10: v,
+                p50: v,
+                p90: v,
+                mean: v,
+            };
+            let fan = SpendFan {
+                title: "t".into(),
+                series: vec![FanSeries {
+                    name: "o".into(),
+                    months: vec![band, band],
+                }],
+            };
+            assert!(svg(&fan).is_ok(), "{v}");
+            let tornado = TornadoChart {
+                title: "t".into(),
+                base_usd: v,
+                bars: vec![TornadoBar {
+                    input: "usage_per_user".into(),
+                    at_p10_usd: -v,
+                    at_p90_usd: v,
+                }],
+            };
+            assert!(svg(&tornado).is_ok(), "{v}");
+        }
+    }
 }
