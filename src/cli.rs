@@ -987,7 +987,10 @@ mod help_tests {
     fn summaries_are_one_line_and_the_metrics_table_keeps_its_lines() {
         let cli = Cli::command();
         for command in cli.get_subcommands() {
-            let about = command.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let about = command
+                .get_about()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             assert!(!about.is_empty(), "{} has no summary", command.get_name());
             assert!(
                 !about.contains('\n'),
@@ -995,7 +998,10 @@ mod help_tests {
                 command.get_name()
             );
         }
-        let top = cli.get_long_about().map(|a| a.to_string()).unwrap_or_default();
+        let top = cli
+            .get_long_about()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         assert!(
             top.lines().any(|l| l.trim_start().starts_with("TPOT")),
             "the metrics keep their own lines: {top}"

@@ -210,3 +210,128 @@ fn simulations_that_memory_or_time_cannot_bound_are_refused_with_their_limit() {
         "more than the limit of 7776000 s (90 days)",
     );
 }
+
+/// The cases a hostile-input probe found panicking, aborting or running without end: each is
+/// refused with exit 1 naming its flag, before anything starts.
+#[test]
+fn hostile_numbers_are_refused_by_name() {
+    let calibrate = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "calibrate",
+            "--target",
+            "openai",
+            "--url",
+            "http://127.0.0.1:1",
+            "--model",
+            "m",
+            "--no-progress",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(
+            std::env::temp_dir()
+                .join(format!("llmcap-hostile-{}", std::process::id()))
+                .display()
+                .to_string(),
+        );
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (calibrate(&["--timeout=inf"]), "--timeout"),
+        (calibrate(&["--grace=inf"]), "--grace"),
+        (
+            calibrate(&["--duration-per-level=inf"]),
+            "--duration-per-level",
+        ),
+        (
+            calibrate(&["--mode", "interval", "--interval=inf"]),
+            "--interval",
+        ),
+        (
+            calibrate(&["--mode", "interval", "--interval=1e-300"]),
+            "--interval",
+        ),
+        (calibrate(&["--mode", "rate", "--rate=1e-300"]), "--rate"),
+        (calibrate(&["--prompt-tokens=300000000"]), "--prompt-tokens"),
+        (calibrate(&["--concurrency=100000"]), "--concurrency"),
+        (calibrate(&["--max-cost=NaN"]), "--max-cost"),
+        (
+            ["bench-client", "--ttft-ms=NaN"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            "--ttft-ms",
+        ),
+        (
+            [
+                "predict",
+                "--profile",
+                PROFILE,
+                "--concurrency=1e12",
+                "--prompt-tokens=100",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            "--concurrency",
+        ),
+    ];
+    for (flag, value) in [
+        ("--output-tokens", "1e12"),
+        ("--output-tokens", "1e7"),
+        ("--prompt-tokens", "1e15"),
+        ("--concurrency", "4294967295"),
+    ] {
+        let mut args: Vec<String> = [
+            "simulate",
+            "--profile",
+            PROFILE,
+            "--concurrency",
+            "4",
+            "--requests",
+            "10",
+            "--prompt-tokens",
+            "100",
+            "--output-tokens",
+            "10",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let at = args.iter().position(|a| a == flag).unwrap();
+        args[at + 1] = value.to_string();
+        refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), flag);
+    }
+    for (args, flag) in &cases {
+        refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), flag);
+    }
+}
+
+/// A table whose level no server runs (concurrency 1e12 once tried to allocate 64 TB; 2,000,000
+/// or an output of 1e9 tokens never finished) is refused with the field named.
+#[test]
+fn fit_refuses_levels_past_the_bounds() {
+    let table = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/calibration/reference/seed002_bedrock_llama33_70b.csv"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (column, value, field) in [
+        (3, "1e12", "concurrency"),
+        (3, "2000000", "concurrency"),
+        (2, "1e9", "output_tokens"),
+        (1, "1e15", "input_tokens"),
+    ] {
+        let mut lines: Vec<String> = table.lines().map(str::to_string).collect();
+        let mut cells: Vec<String> = lines[2].split(',').map(str::to_string).collect();
+        cells[column] = value.to_string();
+        lines[2] = cells.join(",");
+        let path = dir.path().join("table.csv");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        refused(&["fit", path.to_str().unwrap()], field);
+    }
+}

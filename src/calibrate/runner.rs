@@ -607,7 +607,9 @@ const PROBE_ATTEMPTS: u32 = 3;
 /// The probes use the sweep's smallest and largest prompt sizes, where the line must hold.
 /// Each probe is held to the run's `--timeout`; a target that cannot answer a probe (it timed
 /// out, or failed every attempt, or sent a reply that cannot be real) is an error naming why:
-/// the sweep would only record the same failure for every request.
+/// the sweep would only record the same failure for every request. A probe throttled on every
+/// attempt falls back to the default sizing: throttling is what a sweep against a quota
+/// measures.
 pub async fn probe_prompt_size(
     target: &dyn Target,
     spec: &SweepSpec,
@@ -639,6 +641,11 @@ pub async fn probe_prompt_size(
             }
         };
         match (exchange.failure, exchange.input_tokens) {
+            // A quota that says no is the endpoint's answer, not a fault: the sweep measures
+            // (and records) the throttling; prompts are sized by the default.
+            (Some(failure), _) if failure.kind == ErrorKind::Throttled => {
+                return Ok(TokensPerWord::default())
+            }
             (Some(failure), _) => {
                 return Err(format!(
                     "the prompt-size probe ({} words) failed {} time(s): {} {}",

@@ -300,7 +300,7 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
                 );
             } else {
                 eprintln!(
-                    "prompt sizing: the target reported no prompt tokens; assuming {:.1} tokens per word",
+                    "prompt sizing: the target reported no prompt tokens (or throttled both probes); assuming {:.1} tokens per word",
                     sizing.per_word
                 );
             }

@@ -181,6 +181,9 @@ mod tests {
             .validate("x")
             .unwrap_err()
             .to_string();
-        assert_eq!(error, "x.tokens = -3: must be a finite number > 0");
+        assert_eq!(
+            error,
+            "x.tokens = -3: must be a finite number of tokens > 0 and ≤ 2,000,000"
+        );
     }
 }
