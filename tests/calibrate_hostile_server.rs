@@ -193,8 +193,9 @@ fn calibrate(server: &Server, out: &Path, model: bool) -> (Output, Duration) {
     (output, started.elapsed())
 }
 
-/// Exit 1, the reason on stderr, within `within`, and no profile.
-fn refused(behaviour: Misbehaviour, model: bool, within: Duration, reason: &str) {
+/// Exit 1, the reason on stderr, within `within`, and no profile; returns whether the run
+/// directory is still there.
+fn refused(behaviour: Misbehaviour, model: bool, within: Duration, reason: &str) -> bool {
     let server = Server::start(behaviour);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
@@ -207,27 +208,30 @@ fn refused(behaviour: Misbehaviour, model: bool, within: Duration, reason: &str)
         !out.join("profile.toml").exists(),
         "{behaviour:?} wrote a profile"
     );
+    out.exists()
 }
 
 #[test]
 fn a_server_that_never_lists_its_models_is_left_after_the_timeout() {
-    // Discovery (GET /v1/models) is held to --timeout 2.
-    refused(
+    // Discovery (GET /v1/models) is held to --timeout 2; the empty run directory goes.
+    let left = refused(
         Misbehaviour::Silent,
         false,
         Duration::from_secs(20),
         "within --timeout 2 s",
     );
+    assert!(!left, "an empty run directory was left behind");
 }
 
 #[test]
 fn a_server_that_never_answers_fails_the_probe_within_the_timeout() {
-    refused(
+    let left = refused(
         Misbehaviour::Silent,
         true,
         Duration::from_secs(20),
         "prompt-size probe",
     );
+    assert!(!left, "an empty run directory was left behind");
 }
 
 #[test]

@@ -200,6 +200,7 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     bounds::DOLLARS.check("--max-cost", args.max_cost)?;
     bounds::REQUEST_TIMEOUT_S.check("--timeout", args.timeout)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(args));
+    let out_existed = out.exists();
     let (run_dir, mut manifest, previous, spec) = if args.resume {
         let (run_dir, manifest, previous) = RunDir::open_for_resume(&out)?;
         if manifest.is_complete() {
@@ -251,16 +252,23 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     // Setting up (model discovery, the AWS configuration) is held to the request deadline too:
     // a server that accepts the connection and never answers must not hold the run forever.
     let deadline = Duration::from_secs_f64(spec.timeout_s);
+    // A fresh run directory left empty by a target that never answered is removed again.
+    let abandon = || {
+        if !args.resume && !out_existed {
+            let _ = std::fs::remove_dir(&out);
+        }
+    };
     let target = tokio::time::timeout(deadline, connect(args, max_in_flight))
         .await
         .map_err(|_| {
+            abandon();
             anyhow!(
                 "the target did not answer while connecting within --timeout {} s; is the \
-                 server up and serving? (nothing was sent; {} holds no request)",
+                 server up and serving? (nothing was sent)",
                 spec.timeout_s,
-                out.display()
             )
-        })??;
+        })?
+        .inspect_err(|_| abandon())?;
     if let Some(m) = &manifest {
         let info = target.info();
         if m.target != info.target || m.model_id != info.model_id {
@@ -287,10 +295,10 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
             let sizing = probe_prompt_size(target.as_ref(), &spec, nonce)
                 .await
                 .map_err(|reason| {
+                    abandon();
                     anyhow!(
-                        "{reason}; no request of the sweep was sent and no profile is written \
-                         ({} holds no request): check the target, then calibrate again",
-                        out.display()
+                        "{reason}; no request of the sweep was sent and no profile is written: \
+                         check the target, then calibrate again"
                     )
                 })?;
             if sizing.measured {
