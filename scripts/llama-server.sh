@@ -53,7 +53,9 @@ build_jobs() { echo "${LLMCAP_LLAMA_BUILD_JOBS:-$(nproc)}"; }
 # Starts the installed binary on a spare loopback port and asks for one short completion: the
 # check that the build runs on this CPU (an illegal instruction shows up while the model loads).
 smoke_test() {
-  local port=$((port + 1000)) log="$state/smoke.log" pid ok=1
+  local port log="$state/smoke.log" pid ok=1
+  # A port nothing listens on, so the answer can only come from the build under test.
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   "$state/llama-server" -m "$state/model.gguf" --host 127.0.0.1 --port "$port" --parallel 1 \
     --ctx-size 512 --threads "$threads" --no-webui >"$log" 2>&1 &
   pid=$!
