@@ -225,9 +225,15 @@ fn traffic_a_hundred_times_the_plan_is_refused_before_the_forecast_holds_it() {
 #[test]
 fn flags_beyond_what_an_export_stands_for_are_refused() {
     let case = Case::new(&good_export(), None);
-    case.refused(&["--days", "1e308"], &["--days 1e308", "at most 3660"]);
-    case.refused(&["--days", "inf"], &["--days inf", "finite number > 0"]);
-    case.refused(&["--users", "1e300"], &["--users 1e300", "at most"]);
+    case.refused(
+        &["--days", "1e308"],
+        &["--days is 1e308", "> 0 and ≤ 3,660"],
+    );
+    case.refused(&["--days", "inf"], &["--days is inf", "workdays"]);
+    case.refused(
+        &["--users", "1e300"],
+        &["--users is 1e300", "≤ 1,000,000,000"],
+    );
 }
 
 const CUR_HEADER: &str = "bill_billing_period_start_date,line_item_product_code,line_item_line_item_type,line_item_usage_type,line_item_resource_id,line_item_usage_amount,line_item_unblended_cost,pricing_unit";

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::bounds::Range;
 use anyhow::{anyhow, bail, Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
@@ -87,19 +88,11 @@ pub fn run(args: &ActualArgs) -> Result<()> {
 
 /// `--users` and `--days`: finite, > 0 and no more than an export can stand for.
 fn check_flags(args: &ActualArgs) -> Result<()> {
-    for (flag, value, most, what) in [
-        ("--users", args.users, MAX_USERS, "people"),
-        ("--days", args.days, MAX_DAYS, "workdays (ten years)"),
-    ] {
-        if let Some(value) = value {
-            let v = shown(value);
-            if !(value > 0.0 && value.is_finite()) {
-                bail!("{flag} {v}: must be a finite number > 0");
-            }
-            if value > most {
-                bail!("{flag} {v}: must be a finite number > 0 and at most {most} {what}");
-            }
-        }
+    if let Some(users) = args.users {
+        Range::above(0.0, MAX_USERS, "people").check("--users", users)?;
+    }
+    if let Some(days) = args.days {
+        Range::above(0.0, MAX_DAYS, "workdays (ten years at most)").check("--days", days)?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use crate::bounds::Range;
 use anyhow::{Context, Result};
 
 use crate::cli::EmulateArgs;
@@ -12,6 +13,9 @@ use crate::emulate::{
 };
 use crate::files::load_profile;
 use crate::quota::bucket::{MantleLimits, QuotaLimits};
+
+/// A per-minute quota: above zero, at most 10^12 tokens or requests a minute.
+const QUOTA: Range = Range::above(0.0, 1e12, "tokens or requests a minute");
 
 pub fn run(args: &EmulateArgs) -> Result<()> {
     let profile = load_profile(&args.profile)?;
@@ -26,28 +30,15 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
         ("--mantle-output-tpm", args.mantle_output_tpm),
     ] {
         if let Some(v) = value {
-            if !(v > 0.0 && v.is_finite()) {
-                anyhow::bail!(
-                    "{flag} {v}: must be a finite number > 0 (leave it out for no quota)"
-                );
-            }
+            // Leave a quota out for none.
+            QUOTA.check(flag, v)?;
         }
     }
-    if !(args.output_burndown >= 1.0 && args.output_burndown.is_finite()) {
-        anyhow::bail!(
-            "--output-burndown {}: must be a finite number ≥ 1 (output tokens count this many times against TPM)",
-            args.output_burndown
-        );
-    }
-    let idle_timeout = Duration::try_from_secs_f64(args.idle_timeout)
-        .ok()
-        .filter(|d| !d.is_zero() && args.idle_timeout <= 86_400.0)
-        .with_context(|| {
-            format!(
-                "--idle-timeout {}: must be a number of seconds > 0 and at most a day (86400)",
-                args.idle_timeout
-            )
-        })?;
+    Range::closed(1.0, 100.0, "(times output tokens count against TPM)")
+        .check("--output-burndown", args.output_burndown)?;
+    let idle_timeout = Duration::from_secs_f64(
+        Range::above(0.0, 86_400.0, "seconds").check("--idle-timeout", args.idle_timeout)?,
+    );
     for (flag, value) in [
         ("--access-key-id", &args.access_key_id),
         ("--secret-access-key", &args.secret_access_key),
