@@ -308,6 +308,41 @@ fn hostile_numbers_are_refused_by_name() {
     for (args, flag) in &cases {
         refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), flag);
     }
+    // Values a simulation once accepted without a word.
+    for (extra, flag) in [
+        (&["--max-tokens=inf"][..], "--max-tokens"),
+        (&["--model-max-tokens=inf"][..], "--model-max-tokens"),
+        (&["--quota-tpm=1e308"][..], "--quota-tpm"),
+        (
+            &["--cached-prefix-tokens=1e308"][..],
+            "--cached-prefix-tokens",
+        ),
+        (
+            &["--sagemaker", "--instances=1..4000000000"][..],
+            "--instances",
+        ),
+        (&["--sagemaker", "--slots=4000000000"][..], "--slots"),
+        (
+            &["--sagemaker", "--target-invocations=inf"][..],
+            "--target-invocations",
+        ),
+    ] {
+        let mut args = vec![
+            "simulate",
+            "--profile",
+            PROFILE,
+            "--concurrency",
+            "4",
+            "--requests",
+            "10",
+            "--prompt-tokens",
+            "100",
+            "--output-tokens",
+            "10",
+        ];
+        args.extend_from_slice(extra);
+        refused(&args, flag);
+    }
 }
 
 /// A table whose level no server runs (concurrency 1e12 once tried to allocate 64 TB; 2,000,000

@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::bounds;
+use crate::bounds::{self, Range};
+use crate::sim::config::MAX_INSTANCES;
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::sim_watch::run_watched;
@@ -202,6 +203,7 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
             values: samples.iter().map(|s| s.output_tokens).collect(),
         };
     }
+    check_flags(args)?;
     if let Some(max_tokens) = args.max_tokens {
         workload.max_tokens = Some(max_tokens);
     }
@@ -259,6 +261,34 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
     })
 }
 
+/// The numeric flags a simulation from flags takes, each in its documented range (the rest
+/// of the configuration is checked as a scenario's would be).
+fn check_flags(args: &SimulateArgs) -> Result<()> {
+    if let Some(m) = args.max_tokens {
+        bounds::OUTPUT_TOKENS.check("--max-tokens", m)?;
+    }
+    bounds::OUTPUT_TOKENS.check("--model-max-tokens", args.model_max_tokens)?;
+    Range::closed(0.0, bounds::MAX_PROMPT_TOKENS, "tokens")
+        .check("--cached-prefix-tokens", args.cached_prefix_tokens)?;
+    for (flag, quota) in [
+        ("--quota-tpm", args.quota_tpm),
+        ("--quota-rpm", args.quota_rpm),
+        ("--quota-input-tpm", args.quota_input_tpm),
+        ("--quota-output-tpm", args.quota_output_tpm),
+    ] {
+        if let Some(q) = quota {
+            Range::above(0.0, 1e12, "tokens or requests a minute").check(flag, q)?;
+        }
+    }
+    Range::closed(1.0, 100.0, "attempts").check("--max-attempts", f64::from(args.max_attempts))?;
+    if args.sagemaker {
+        bounds::CONCURRENCY.check("--slots", f64::from(args.slots))?;
+        Range::above(0.0, 1e6, "invocations per instance a minute")
+            .check("--target-invocations", args.target_invocations)?;
+    }
+    Ok(())
+}
+
 /// `--instances N` is a fixed fleet; `--instances MIN..MAX` autoscales between them.
 fn fleet(args: &SimulateArgs) -> Result<FleetConfig> {
     let parse = |s: &str| -> Result<u32> {
@@ -276,8 +306,12 @@ fn fleet(args: &SimulateArgs) -> Result<FleetConfig> {
             (n, n)
         }
     };
-    if min == 0 || min > max {
-        bail!("--instances {}: need 1 ≤ MIN ≤ MAX", args.instances);
+    if min == 0 || min > max || f64::from(max) > MAX_INSTANCES {
+        bail!(
+            "--instances {}: need 1 ≤ MIN ≤ MAX ≤ {}",
+            args.instances,
+            crate::format::thousands(MAX_INSTANCES)
+        );
     }
     Ok(FleetConfig {
         instance_type: args.instance_type.clone(),

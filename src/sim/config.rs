@@ -157,11 +157,30 @@ impl SimConfig {
                 }
             }
             EndpointSpec::SageMaker(fleet) => {
-                at_least_one("endpoint.instances", f64::from(fleet.instances))?;
-                at_least_one(
+                within(
+                    "endpoint.instances",
+                    f64::from(fleet.instances),
+                    MAX_INSTANCES,
+                )?;
+                within(
                     "endpoint.slots_per_instance",
                     f64::from(fleet.slots_per_instance),
+                    crate::bounds::MAX_CONCURRENCY,
                 )?;
+                if let Some(a) = &fleet.autoscaling {
+                    within(
+                        "endpoint.autoscaling.max_instances",
+                        f64::from(a.max_instances),
+                        MAX_INSTANCES,
+                    )?;
+                    if !(a.target.is_finite()) {
+                        return Err(SimError::out_of_range(
+                            "endpoint.autoscaling.target",
+                            a.target,
+                            "a finite number > 0",
+                        ));
+                    }
+                }
                 if let Some(a) = &fleet.autoscaling {
                     if a.min_instances > a.max_instances || !(a.target > 0.0) {
                         return Err(SimError::Autoscaling {
@@ -264,6 +283,24 @@ fn positive_duration(duration_s: f64) -> Result<(), SimError> {
             "a finite number of seconds > 0",
         ))
     }
+}
+
+/// The most instances one simulated fleet holds: far past SageMaker's default per-type quotas
+/// (a handful to a few dozen), and a bound on the fleet's per-instance state.
+pub const MAX_INSTANCES: f64 = 1_000.0;
+
+/// `1 ≤ value ≤ most`.
+fn within(field: &'static str, value: f64, most: f64) -> Result<(), SimError> {
+    at_least_one(field, value)?;
+    if value > most {
+        return Err(SimError::TooLarge {
+            field,
+            value: value.to_string(),
+            limit: crate::format::thousands(most),
+            why: "past any endpoint llmcap plans (see src/bounds.rs and sim/config.rs)",
+        });
+    }
+    Ok(())
 }
 
 fn at_least_one(field: &'static str, value: f64) -> Result<(), SimError> {
