@@ -304,7 +304,9 @@ fn an_export_without_the_plans_models_is_refused_with_the_fix() {
         .arg(&export)
         .output()
         .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("--users 0: must be a finite number > 0")
+        stderr.contains("--users is 0: give a number of people > 0"),
+        "{stderr}"
     );
 }
