@@ -211,6 +211,21 @@ fn simulations_that_memory_or_time_cannot_bound_are_refused_with_their_limit() {
     );
 }
 
+/// A small closed-loop simulation the cases below change one flag of.
+const CLOSED_LOOP: [&str; 11] = [
+    "simulate",
+    "--profile",
+    PROFILE,
+    "--concurrency",
+    "4",
+    "--requests",
+    "10",
+    "--prompt-tokens",
+    "100",
+    "--output-tokens",
+    "10",
+];
+
 /// The cases a hostile-input probe found panicking, aborting or running without end: each is
 /// refused with exit 1 naming its flag, before anything starts.
 #[test]
@@ -285,25 +300,10 @@ fn hostile_numbers_are_refused_by_name() {
         ("--prompt-tokens", "1e15"),
         ("--concurrency", "4294967295"),
     ] {
-        let mut args: Vec<String> = [
-            "simulate",
-            "--profile",
-            PROFILE,
-            "--concurrency",
-            "4",
-            "--requests",
-            "10",
-            "--prompt-tokens",
-            "100",
-            "--output-tokens",
-            "10",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let at = args.iter().position(|a| a == flag).unwrap();
-        args[at + 1] = value.to_string();
-        refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), flag);
+        let mut args = CLOSED_LOOP.to_vec();
+        let at = args.iter().position(|a| *a == flag).unwrap();
+        args[at + 1] = value;
+        refused(&args, flag);
     }
     for (args, flag) in &cases {
         refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), flag);
@@ -327,19 +327,7 @@ fn hostile_numbers_are_refused_by_name() {
             "--target-invocations",
         ),
     ] {
-        let mut args = vec![
-            "simulate",
-            "--profile",
-            PROFILE,
-            "--concurrency",
-            "4",
-            "--requests",
-            "10",
-            "--prompt-tokens",
-            "100",
-            "--output-tokens",
-            "10",
-        ];
+        let mut args = CLOSED_LOOP.to_vec();
         args.extend_from_slice(extra);
         refused(&args, flag);
     }
