@@ -92,6 +92,11 @@ pub struct FitArgs {
     /// manifest.json).
     #[arg(long)]
     pub model_id: Option<String>,
+    /// The model served, by its name in the model catalog (catalog/models.toml), e.g.
+    /// "DeepSeek-R1": a mixture-of-experts model's decode step is then fitted with the experts
+    /// a batch touches (`experts`, `experts_per_token`). Without it the model is treated as dense.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
     /// A readable name for the profile.
     #[arg(long)]
     pub name: Option<String>,
@@ -129,6 +134,11 @@ pub struct ValidateArgs {
     /// Fit on these prompt sizes (input tokens) only (default: all).
     #[arg(long, value_delimiter = ',', value_name = "TOKENS,...")]
     pub fit_on_prompts: Option<Vec<f64>>,
+    /// The model served, by its name in the model catalog (catalog/models.toml), e.g.
+    /// "DeepSeek-R1": a mixture-of-experts model's decode step is then fitted with the experts
+    /// a batch touches (`experts`, `experts_per_token`). Without it the model is treated as dense.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
     /// Print machine-readable JSON instead of tables.
     #[arg(long)]
     pub json: bool,

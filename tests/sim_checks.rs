@@ -46,6 +46,7 @@ fn step_model(t0: f64, t1: f64) -> PerfModel {
         },
         server: None,
         uncertainty: None,
+        not_measured: Vec::new(),
     }
 }
 

@@ -40,6 +40,7 @@ fn server(max_batch: Option<f64>, sharing: Sharing) -> ServerModel {
         prefill_s_per_request: 0.0,
         sharing,
         overhead_s: 0.05,
+        experts: None,
     }
 }
 
@@ -72,6 +73,7 @@ fn profile(server: ServerModel) -> PerfModel {
         },
         server: Some(server),
         uncertainty: None,
+        not_measured: Vec::new(),
     }
 }
 

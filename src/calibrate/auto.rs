@@ -320,6 +320,7 @@ mod tests {
                 tokens_per_step: 2_048.0,
             },
             overhead_s: 0.05,
+            experts: None,
         }
     }
 

@@ -516,6 +516,7 @@ fn fit_profile(out: &Path, manifest: &Manifest) {
         input: out.to_path_buf(),
         out: Some(out.join("profile.toml")),
         concurrency: None,
+        model: None,
         model_id: Some(manifest.model_id.clone()),
         name: Some(format!(
             "{} via {} (calibrated)",

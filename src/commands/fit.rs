@@ -5,17 +5,34 @@ use anyhow::{bail, Context, Result};
 use crate::calibrate::input::{self, Measurements};
 use crate::cli::FitArgs;
 use crate::files::{today_utc, writable_file, write_atomically};
-use crate::perf::fit::{evaluate, fit_levels, fit_samples, noise::assumed_for_medians, FitReport};
+use crate::perf::fit::{
+    evaluate, fit_levels_of, fit_samples, noise::assumed_for_medians, FitReport,
+};
 use crate::perf::levels::{distinct_concurrencies, levels_from_samples};
 use crate::perf::profile::Provenance;
+use crate::perf::server::Experts;
 use crate::perf::{Level, Profile};
+use crate::plan::hosting::HostingCatalog;
 use crate::report::tables;
+
+/// The routed experts of `--model` from the built-in model catalog (`None`: dense or not given).
+pub fn catalog_experts(model: Option<&str>) -> Result<Option<Experts>> {
+    let Some(name) = model else {
+        return Ok(None);
+    };
+    let catalog = HostingCatalog::builtin();
+    let served = catalog
+        .model(name)
+        .map_err(|e| anyhow::anyhow!("--model: {}", e.replace("field `model`", "the model")))?;
+    Ok(served.routed_experts())
+}
 
 pub fn run(args: &FitArgs) -> Result<()> {
     // Refuse a --out that cannot be written (a device, a FIFO, a directory) before fitting.
     if let Some(out) = &args.out {
         writable_file(out).context("--out")?;
     }
+    let experts = catalog_experts(args.model.as_deref())?;
     let loaded = input::load(&args.input)?;
     let selected = |c: f64| {
         args.concurrency
@@ -29,10 +46,11 @@ pub fn run(args: &FitArgs) -> Result<()> {
                 .cloned()
                 .partition(|l| selected(l.concurrency));
             check_selection(&train, &levels, args)?;
-            let report = fit_levels(
+            let report = fit_levels_of(
                 &train,
                 assumed_for_medians("TPOT"),
                 assumed_for_medians("TTFT"),
+                experts,
             )?;
             (report, held, format!("{} level medians", train.len()))
         }
@@ -46,7 +64,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
                 levels_from_samples(&train)?
             };
             check_selection(&train_levels, &all_levels, args)?;
-            let report = fit_samples(&train)?;
+            let report = fit_samples(&train, experts)?;
             let held_levels = if held.is_empty() {
                 Vec::new()
             } else {

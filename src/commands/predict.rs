@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::cli::PredictArgs;
 use crate::files::load_profile;
+use crate::perf::predict::Metric;
 use crate::perf::Prediction;
 use crate::report::tables;
 
@@ -25,6 +26,10 @@ struct PredictionRow {
     ttft_s_90: Option<[f64; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tpot_s_90: Option<[f64; 2]>,
+    /// Figures the profile's measurements did not include ("ttft", "tpot"): their values are
+    /// the server model's priors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_measured: Vec<Metric>,
 }
 
 impl From<&Prediction> for PredictionRow {
@@ -40,6 +45,7 @@ impl From<&Prediction> for PredictionRow {
             extrapolated: p.extrapolated,
             ttft_s_90: p.ttft_p50_band.map(|b| [b.low, b.high]),
             tpot_s_90: p.tpot_p50_band.map(|b| [b.low, b.high]),
+            not_measured: p.not_measured.clone(),
         }
     }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::calibrate::input::{self, Measurements};
 use crate::cli::ValidateArgs;
 use crate::perf::levels::levels_from_samples;
+use crate::perf::predict::Metric;
 use crate::perf::server::interval::COVERAGE;
 use crate::perf::validate::{validate, Checked, ErrorSummary, HeldOutLevel, Selection};
 use crate::perf::Level;
@@ -20,6 +21,13 @@ struct Output<'a> {
     held_out: &'a [HeldOutLevel],
     tpot: Option<ErrorSummary>,
     ttft: Option<ErrorSummary>,
+    /// Figures the fitted levels did not measure ("tpot", "ttft").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_measured: Vec<Metric>,
+    /// The model served, when `--model` named one, and whether its step counts experts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
+    mixture_of_experts: bool,
 }
 
 pub fn run(args: &ValidateArgs) -> Result<()> {
@@ -39,7 +47,9 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             args.input.display()
         );
     }
-    let v = validate(&levels, &selection)?;
+    let experts = super::fit::catalog_experts(args.model.as_deref())?;
+    let v = validate(&levels, &selection, experts)?;
+
     let server = v.model.server.as_ref();
     if args.json {
         let out = Output {
@@ -54,6 +64,9 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             held_out: &v.held_out,
             tpot: v.tpot,
             ttft: v.ttft,
+            not_measured: v.model.not_measured.clone(),
+            model: args.model.clone(),
+            mixture_of_experts: experts.is_some(),
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -69,6 +82,14 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             "model: the closed forms (the server model fitted these levels clearly worse; its candidates are in `llmcap fit --json`); no intervals"
         );
     }
+    if let Some(e) = server.and_then(|s| s.experts) {
+        println!(
+            "mixture of experts: {:.0} routed experts, {:.0} a token; reading all of them adds {:.2} ms to a step",
+            e.experts.total,
+            e.experts.per_token,
+            e.step_s_all_experts * 1e3
+        );
+    }
     if let Some(s) = server {
         println!(
             "server: {}, batch limit {}, prefill {:.3} ms per 1,000 prompt tokens alone, overhead {:.0} ms",
@@ -78,6 +99,12 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
                 .unwrap_or_else(|| "none seen".into()),
             s.prefill_s(1_000.0) * 1e3,
             s.overhead_s * 1e3
+        );
+    }
+    for metric in &v.model.not_measured {
+        println!(
+            "{}: not measured by the fitted levels; the server model predicts it from its priors alone (`llmcap predict` marks it)",
+            metric.label()
         );
     }
     println!("{}", table(&v.held_out));

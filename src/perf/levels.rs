@@ -162,12 +162,19 @@ pub fn validate_levels(levels: &[Level]) -> Result<(), PerfError> {
             check(ttft, "ttft_s", &bounds::LATENCY_S, LATENCY_FIX, &bad)?;
         }
     }
-    if !levels.iter().any(|l| l.tpot_s.is_some()) {
+    if !levels
+        .iter()
+        .any(|l| l.tpot_s.is_some() || l.ttft_s.is_some())
+    {
         return Err(PerfError::Empty(
-            "no level has a tokens/s (TPOT) measurement".into(),
+            "no level has a TPOT (or tokens/s) or a TTFT measurement".into(),
         ));
     }
-    let distinct = distinct_concurrencies(levels.iter().filter(|l| l.tpot_s.is_some()));
+    let distinct = distinct_concurrencies(
+        levels
+            .iter()
+            .filter(|l| l.tpot_s.is_some() || l.ttft_s.is_some()),
+    );
     if distinct.len() < 2 {
         return Err(PerfError::OneLevel(distinct[0]));
     }

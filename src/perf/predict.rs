@@ -27,6 +27,23 @@ impl FitRange {
     }
 }
 
+/// One of the two figures a level measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Tpot,
+    Ttft,
+}
+
+impl Metric {
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Tpot => "TPOT",
+            Metric::Ttft => "TTFT",
+        }
+    }
+}
+
 /// Everything needed to predict speed at an operating point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PerfModel {
@@ -42,6 +59,17 @@ pub struct PerfModel {
     /// The server fit's parameter covariance, for prediction intervals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty: Option<Uncertainty>,
+    /// Figures the measurements did not include (a table of TPOT only, or TTFT only): what is
+    /// predicted for them comes from the server model's priors, not from data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_measured: Vec<Metric>,
+}
+
+impl PerfModel {
+    /// Whether `metric` was measured by the data the model was fitted on.
+    pub fn measured(&self, metric: Metric) -> bool {
+        !self.not_measured.contains(&metric)
+    }
 }
 
 /// Speed at one operating point.
@@ -60,6 +88,9 @@ pub struct Prediction {
     /// Output tokens/s of the whole endpoint as the server model runs it (past its batch limit
     /// only B sequences decode); `None` for the closed forms.
     pub served_tps: Option<f64>,
+    /// Figures the profile's measurements did not include (their values are the model's
+    /// priors, not data).
+    pub not_measured: Vec<Metric>,
 }
 
 impl Prediction {
@@ -259,6 +290,7 @@ impl PerfModel {
                     let cycle = level.ttft_s + (o - 1.0) * level.tpot_s.unwrap_or(0.0);
                     (cycle > 0.0).then(|| concurrency.round().max(1.0) / cycle * o)
                 },
+                not_measured: self.not_measured.clone(),
             });
         }
         let tpot_median = self.tpot.median_s(concurrency, context);
@@ -275,6 +307,7 @@ impl PerfModel {
             ttft_p50_band: None,
             tpot_p50_band: None,
             served_tps: None,
+            not_measured: self.not_measured.clone(),
         })
     }
 }

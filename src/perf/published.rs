@@ -55,6 +55,7 @@ pub fn from_ranges(
         },
         server: None,
         uncertainty: None,
+        not_measured: Vec::new(),
     })
 }
 

@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::PerfError;
-use super::fit::{fit_levels, noise::assumed_for_medians};
+use super::fit::{fit_levels_of, noise::assumed_for_medians};
 use super::levels::Level;
 use super::noise::NoiseModel;
 use super::predict::PerfModel;
 use super::server::interval::Band;
+use super::server::Experts;
 use crate::stats::quantile;
 
 /// Which levels the fit sees: a level is fitted on when it matches every list given.
@@ -37,6 +38,9 @@ pub struct Checked {
     pub interval: Option<Band>,
     /// `(predicted / measured − 1)·100`.
     pub error_pct: f64,
+    /// Whether the measurement lies inside the 90 % interval (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inside_90: Option<bool>,
 }
 
 impl Checked {
@@ -67,6 +71,12 @@ pub struct ErrorSummary {
     pub worst_abs_error_pct: f64,
     /// Held-out measurements inside the model's 90 % interval.
     pub inside_interval: usize,
+    /// Held-out measurements that had an interval to fall inside.
+    #[serde(default)]
+    pub with_interval: usize,
+    /// `inside_interval / with_interval` in per cent (absent without intervals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage_90_pct: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -79,7 +89,11 @@ pub struct Validation {
 }
 
 /// Fits `levels` matching `selection` (level medians, noise assumed) and checks the rest.
-pub fn validate(levels: &[Level], selection: &Selection) -> Result<Validation, PerfError> {
+pub fn validate(
+    levels: &[Level],
+    selection: &Selection,
+    experts: Option<Experts>,
+) -> Result<Validation, PerfError> {
     let (train, test): (Vec<Level>, Vec<Level>) =
         levels.iter().cloned().partition(|l| selection.fits_on(l));
     if train.is_empty() {
@@ -89,7 +103,7 @@ pub fn validate(levels: &[Level], selection: &Selection) -> Result<Validation, P
     }
     let tpot_noise = assumed_for_medians("TPOT");
     let ttft_noise = assumed_for_medians("TTFT");
-    let report = fit_levels(&train, tpot_noise, ttft_noise)?;
+    let report = fit_levels_of(&train, tpot_noise, ttft_noise, experts)?;
     let held_out = check(&report.model, &test)?;
     Ok(Validation {
         tpot: summary(held_out.iter().filter_map(|l| l.tpot_s)),
@@ -117,6 +131,7 @@ pub fn check(model: &PerfModel, levels: &[Level]) -> Result<Vec<HeldOutLevel>, P
                     predicted,
                     interval,
                     error_pct: (predicted / m - 1.0) * 100.0,
+                    inside_90: interval.map(|b| b.contains(m)),
                 })
             };
             Ok(HeldOutLevel {
@@ -136,11 +151,15 @@ pub fn summary(checked: impl Iterator<Item = Checked>) -> Option<ErrorSummary> {
         return None;
     }
     let mut errors: Vec<f64> = checked.iter().map(|c| c.error_pct.abs()).collect();
+    let inside = checked.iter().filter(|c| c.inside() == Some(true)).count();
+    let with_interval = checked.iter().filter(|c| c.interval.is_some()).count();
     Some(ErrorSummary {
         levels: checked.len(),
         median_abs_error_pct: quantile(&mut errors, 0.5)?,
         worst_abs_error_pct: errors.iter().copied().fold(0.0, f64::max),
-        inside_interval: checked.iter().filter(|c| c.inside() == Some(true)).count(),
+        inside_interval: inside,
+        with_interval,
+        coverage_90_pct: (with_interval > 0).then(|| 100.0 * inside as f64 / with_interval as f64),
     })
 }
 

@@ -35,7 +35,29 @@ pub struct ServedModel {
     /// The shortest prefix the model's prompt cache takes (tokens); none: no prompt caching.
     #[serde(default)]
     pub prompt_cache_min_tokens: Option<f64>,
+    /// A mixture-of-experts model's routed experts per MoE layer and how many each token uses
+    /// (from its config.json); both absent for a dense model. The performance model's decode
+    /// step reads the experts a batch touches (docs/DESIGN.md, "The server model").
+    #[serde(default)]
+    pub experts: Option<f64>,
+    #[serde(default)]
+    pub experts_per_token: Option<f64>,
+    /// Billions of parameters one token uses (a mixture of experts; a dense model uses all).
+    #[serde(default)]
+    pub active_parameters_b: Option<f64>,
     pub source: String,
+}
+
+impl ServedModel {
+    /// The routed experts, for a mixture-of-experts model.
+    pub fn routed_experts(&self) -> Option<crate::perf::server::Experts> {
+        match (self.experts, self.experts_per_token) {
+            (Some(total), Some(per_token)) => {
+                Some(crate::perf::server::Experts { total, per_token })
+            }
+            _ => None,
+        }
+    }
 }
 
 fn one() -> f64 {
@@ -134,6 +156,28 @@ impl HostingCatalog {
                     "{hardware_origin}: instance `{}`: accelerators and accelerator_memory_gb must be finite numbers > 0",
                     row.instance_type
                 ));
+            }
+        }
+        for model in &m.model {
+            match (model.experts, model.experts_per_token) {
+                (None, None) => {}
+                (Some(total), Some(per_token)) => crate::perf::server::Experts { total, per_token }
+                    .check()
+                    .map_err(|e| {
+                        format!(
+                            "{models_origin}: model `{}`: {}",
+                            model.name,
+                            e.replace("server.experts.total", "experts")
+                                .replace("server.experts.per_token", "experts_per_token")
+                                .replace("`total`", "`experts`")
+                        )
+                    })?,
+                _ => {
+                    return Err(format!(
+                        "{models_origin}: model `{}`: give both `experts` and `experts_per_token` (a mixture of experts) or neither (a dense model)",
+                        model.name
+                    ))
+                }
             }
         }
         Ok(HostingCatalog {

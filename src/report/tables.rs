@@ -3,6 +3,7 @@
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 
 use crate::perf::fit::{CandidateScore, LevelFit};
+use crate::perf::predict::Metric;
 use crate::perf::Prediction;
 
 fn table(header: &[&str]) -> Table {
@@ -129,14 +130,31 @@ pub fn predictions(rows: &[Prediction]) -> Table {
             format!("{}", p.concurrency),
             format!("{}", p.prompt_tokens),
             format!("{}", p.output_tokens),
-            with_band(p.ttft_p50_s(), p.ttft_p50_band, 3),
-            with_band(p.tpot_p50_s(), p.tpot_p50_band, 5),
+            measured_or_not(
+                p,
+                Metric::Ttft,
+                with_band(p.ttft_p50_s(), p.ttft_p50_band, 3),
+            ),
+            measured_or_not(
+                p,
+                Metric::Tpot,
+                with_band(p.tpot_p50_s(), p.tpot_p50_band, 5),
+            ),
             format!("{:.1}", p.tps_per_request()),
             format!("{:.0}", p.system_tps()),
             if p.extrapolated { "yes" } else { "no" }.to_string(),
         ]);
     }
     t
+}
+
+/// A figure the profile never measured reads so, its prior-driven value beside it.
+fn measured_or_not(p: &Prediction, metric: Metric, cell: String) -> String {
+    if p.not_measured.contains(&metric) {
+        format!("not measured (prior {cell})")
+    } else {
+        cell
+    }
 }
 
 /// Latency percentiles of a simulation.

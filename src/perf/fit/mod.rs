@@ -13,8 +13,10 @@ use super::error::PerfError;
 use super::levels::{distinct_concurrencies, levels_from_samples, validate_levels, Level, Sample};
 use super::model::{TpotForm, TtftForm};
 use super::noise::NoiseModel;
-use super::predict::{FitRange, PerfModel};
+use super::predict::{FitRange, Metric, PerfModel};
+use super::server::bench::closed_run;
 use super::server::fit::{self as server_fit, ServerCandidate, Target};
+use super::server::Experts;
 
 /// Measured against predicted at one level. Errors are `(predicted / measured − 1) · 100`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,41 +62,35 @@ pub struct FitReport {
 }
 
 /// Fits per-request samples: medians per level, noise from the spread around them.
-pub fn fit_samples(samples: &[Sample]) -> Result<FitReport, PerfError> {
+pub fn fit_samples(samples: &[Sample], experts: Option<Experts>) -> Result<FitReport, PerfError> {
     let levels = levels_from_samples(samples)?;
     let (tpot_noise, ttft_noise) = noise::estimate(samples);
-    fit_levels(&levels, tpot_noise, ttft_noise)
+    fit_levels_of(&levels, tpot_noise, ttft_noise, experts)
 }
 
-/// Fits level medians with the given noise model.
+/// Fits level medians of a dense model with the given noise model.
 pub fn fit_levels(
     levels: &[Level],
     tpot_noise: NoiseModel,
     ttft_noise: NoiseModel,
+) -> Result<FitReport, PerfError> {
+    fit_levels_of(levels, tpot_noise, ttft_noise, None)
+}
+
+/// Fits level medians with the given noise model; `experts`: the served model's routed experts
+/// when it is a mixture of experts (from the model catalog).
+pub fn fit_levels_of(
+    levels: &[Level],
+    tpot_noise: NoiseModel,
+    ttft_noise: NoiseModel,
+    experts: Option<Experts>,
 ) -> Result<FitReport, PerfError> {
     validate_levels(levels)?;
     let thinned = thin(levels, MAX_FITTED_LEVELS);
     let levels = &thinned[..];
     let tpot_points = points(levels, |l| l.tpot_s, &tpot_noise);
     let ttft_points = points(levels, |l| l.ttft_s, &ttft_noise);
-    if ttft_points.is_empty() {
-        return Err(PerfError::Empty("no level has a TTFT measurement".into()));
-    }
-    let (tpot_form, tpot_u, mut candidates) = select(&TpotForm::CANDIDATES, &tpot_points, "tpot")?;
-    let (ttft_form, ttft_u, ttft_candidates) = select(&TtftForm::ALL, &ttft_points, "ttft")?;
-    candidates.extend(ttft_candidates);
-
     let range = fitted_range(levels);
-    let build = |tpot_u: &[f64], ttft_u: &[f64]| PerfModel {
-        tpot: tpot_model(tpot_form, tpot_u),
-        ttft: ttft_model(ttft_form, ttft_u),
-        tpot_noise: tpot_noise.clone(),
-        ttft_noise: ttft_noise.clone(),
-        range: range.clone(),
-        server: None,
-        uncertainty: None,
-    };
-    let mut model = build(&tpot_u, &ttft_u);
     let targets: Vec<Target> = thin(levels, MAX_SERVER_LEVELS)
         .iter()
         .map(|l| {
@@ -109,22 +105,74 @@ pub fn fit_levels(
             }
         })
         .collect();
-    // The server model is preferred; the closed forms stay when they fit the same levels
-    // clearly better, error for error, after paying for their parameters (a managed service
-    // whose knee comes from machinery the server model does not have, e.g. seed 002).
-    let closed: Vec<f64> = log_errors(&tpot_form, &tpot_u, &tpot_points)
-        .into_iter()
-        .chain(log_errors(&ttft_form, &ttft_u, &ttft_points))
-        .collect();
-    let closed_corrected = corrected_rms_pct(
-        &closed,
-        tpot_form.parameter_count() + ttft_form.parameter_count(),
-    );
-    let server_fit = server_fit::fit(&targets);
+    let server_fit = server_fit::fit(&targets, experts);
     let mut server_candidates = server_fit
         .as_ref()
         .map(|f| f.candidates.clone())
         .unwrap_or_default();
+    // A metric the table does not measure: its closed form is fitted to what the server model
+    // predicts at the table's levels, and the profile says it was not measured.
+    let mut not_measured = Vec::new();
+    let (tpot_points, ttft_points) = match (&server_fit, tpot_points.is_empty(), ttft_points.is_empty()) {
+        (_, false, false) => (tpot_points, ttft_points),
+        (None, tpot_missing, _) => {
+            return Err(PerfError::Empty(format!(
+                "the table measures {} only, and the server model, which predicts the other from it, could not be fitted to its levels",
+                if tpot_missing { "TTFT" } else { "TPOT" }
+            )))
+        }
+        (Some(fit), tpot_missing, _) => {
+            let predicted: Vec<Level> = levels
+                .iter()
+                .map(|l| {
+                    let run = closed_run(&fit.model, l.concurrency, l.prompt_tokens, l.output_tokens, None);
+                    Level {
+                        tpot_s: run.tpot_s,
+                        ttft_s: Some(run.ttft_s),
+                        ..l.clone()
+                    }
+                })
+                .collect();
+            if tpot_missing {
+                not_measured.push(Metric::Tpot);
+                (points(&predicted, |l| l.tpot_s, &tpot_noise), ttft_points)
+            } else {
+                not_measured.push(Metric::Ttft);
+                (tpot_points, points(&predicted, |l| l.ttft_s, &ttft_noise))
+            }
+        }
+    };
+    let (tpot_form, tpot_u, mut candidates) = select(&TpotForm::CANDIDATES, &tpot_points, "tpot")?;
+    let (ttft_form, ttft_u, ttft_candidates) = select(&TtftForm::ALL, &ttft_points, "ttft")?;
+    candidates.extend(ttft_candidates);
+
+    let build = |tpot_u: &[f64], ttft_u: &[f64]| PerfModel {
+        tpot: tpot_model(tpot_form, tpot_u),
+        ttft: ttft_model(ttft_form, ttft_u),
+        tpot_noise: tpot_noise.clone(),
+        ttft_noise: ttft_noise.clone(),
+        range: range.clone(),
+        server: None,
+        uncertainty: None,
+        not_measured: not_measured.clone(),
+    };
+    let mut model = build(&tpot_u, &ttft_u);
+    // The server model is preferred; the closed forms stay when they fit the same levels
+    // clearly better, error for error, after paying for their parameters (a managed service
+    // whose knee comes from machinery the server model does not have, e.g. seed 002). A table
+    // that measures one metric only keeps the server model, which alone read it.
+    let closed: Vec<f64> = log_errors(&tpot_form, &tpot_u, &tpot_points)
+        .into_iter()
+        .chain(log_errors(&ttft_form, &ttft_u, &ttft_points))
+        .collect();
+    let closed_corrected = if not_measured.is_empty() {
+        corrected_rms_pct(
+            &closed,
+            tpot_form.parameter_count() + ttft_form.parameter_count(),
+        )
+    } else {
+        f64::INFINITY
+    };
     if let Some(fit) = server_fit {
         let server_corrected = server_candidates
             .iter()

@@ -16,6 +16,10 @@ const MEASURED_ROUNDS: usize = 3;
 const MEASURED_AT_LEAST: usize = 96;
 /// A level that would take more steps than this is cut short (a fit's wild guess, never data).
 const MAX_STEPS: u64 = 20_000_000;
+/// A short run of more than this many rounds of `N` is simulated as this many: its first wave
+/// and drain are the same whatever the run's length, so the mean over `n` requests is the
+/// steady state's plus that excess spread over `n` (see [`closed_run`]).
+const SIMULATED_RUN_ROUNDS: usize = 4;
 
 /// What a closed-loop level shows: means over the measured requests.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -63,6 +67,34 @@ pub fn closed_run(
     requests: Option<usize>,
 ) -> LevelOutcome {
     let clients = concurrency.round().max(1.0) as usize;
+    if let Some(n) = requests {
+        let simulated = clients * SIMULATED_RUN_ROUNDS;
+        if n > simulated {
+            // The run's transient (first wave and drain) adds the same excess over the steady
+            // state to a run of `simulated` requests as to one of `n`: mean_n = steady +
+            // (mean_simulated − steady)·simulated/n.
+            let steady = closed_loop(model, concurrency, prompt_tokens, output_tokens);
+            let short = closed_run(
+                model,
+                concurrency,
+                prompt_tokens,
+                output_tokens,
+                Some(simulated),
+            );
+            let share = simulated as f64 / n as f64;
+            let blend = |s: f64, x: f64| s + (x - s) * share;
+            return LevelOutcome {
+                ttft_s: blend(steady.ttft_s, short.ttft_s),
+                tpot_s: match (steady.tpot_s, short.tpot_s) {
+                    (Some(s), Some(x)) => Some(blend(s, x)),
+                    (s, x) => s.or(x),
+                },
+                requests_per_s: steady.requests_per_s,
+                slot_wait_s: blend(steady.slot_wait_s, short.slot_wait_s),
+                mean_batch: steady.mean_batch,
+            };
+        }
+    }
     let (skip, wanted, limit) = match requests {
         Some(n) => (0, n.max(1), n.max(1)),
         None => (
@@ -335,6 +367,7 @@ mod tests {
             prefill_s_per_request: 0.0,
             sharing,
             overhead_s: 0.05,
+            experts: None,
         }
     }
 
@@ -421,6 +454,38 @@ mod tests {
             "{} vs {expected}",
             out.ttft_s
         );
+    }
+
+    /// A long short-run (here 40 rounds) is simulated as four rounds and the steady state; its
+    /// figures agree with running every request to within a fraction of the transient.
+    #[test]
+    fn a_long_run_is_the_steady_state_plus_its_transient() {
+        let m = server(Some(24.0), Sharing::Whole);
+        let (n, p, o) = (8usize, 1_500.0, 120.0);
+        let approx = closed_run(&m, n as f64, p, o, Some(40 * n));
+        let exact = run_steps(
+            &m,
+            Source::Closed {
+                clients: n,
+                limit: 40 * n,
+            },
+            p,
+            o,
+            0,
+            40 * n,
+        );
+        let steady = closed_loop(&m, n as f64, p, o);
+        let transient = (exact.ttft_s - steady.ttft_s).abs();
+        assert!(transient > 0.0);
+        assert!(
+            (approx.ttft_s - exact.ttft_s).abs() <= 0.1 * transient + 1e-9,
+            "{} vs {} (steady {})",
+            approx.ttft_s,
+            exact.ttft_s,
+            steady.ttft_s
+        );
+        let (a, e) = (approx.tpot_s.unwrap(), exact.tpot_s.unwrap());
+        assert!((a / e - 1.0).abs() < 0.002, "{a} vs {e}");
     }
 
     /// A run of exactly `N` requests from a synchronised start is one wave, every request

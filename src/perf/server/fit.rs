@@ -6,14 +6,53 @@
 //! The sharing policy and the batch limit B are discrete: each policy is fitted with B
 //! unbounded, then B is searched on a grid for the best policy; the candidate with the lowest
 //! error corrected for degrees of freedom wins, so B is kept only when the data pay for it.
+//!
+//! Every parameter has a weak prior (a factor of ten either way at one standard deviation,
+//! centred on the starting point the levels suggest), so a short table (three levels: six
+//! figures for eight or nine parameters) still fits: what the levels identify comes from them,
+//! what they cannot tell apart (the step's cost per sequence and per context token at one
+//! prompt size) stays near its prior and its interval says so.
 
 use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
 use nalgebra::{storage::Owned, DMatrix, DVector, Dyn};
 use serde::{Deserialize, Serialize};
 
 use super::interval::Uncertainty;
-pub use super::params::{jacobian_at, model_from, residuals, vector_of, Shape, Target, PARAMETERS};
-use super::{ServerModel, Sharing};
+pub use super::params::{
+    jacobian_at, model_from, parameter_names, residuals, vector_of, Shape, Target, PARAMETERS,
+};
+use super::{Experts, ServerModel, Sharing};
+
+/// The scatter of a level's median about the model assumed a priori (log units): how much a
+/// prior's pull weighs against a level's error. Five per cent is the closed forms' assumed
+/// noise for tables of medians (`fit::noise::assumed_for_medians`).
+pub const LEVEL_SCATTER: f64 = super::params::TPOT_SCATTER;
+/// A parameter's prior standard deviation in log units: a factor of ten either way.
+pub const PRIOR_SD: f64 = std::f64::consts::LN_10;
+
+/// A weak Gaussian prior on the log parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prior {
+    pub centre: Vec<f64>,
+    pub sd: Vec<f64>,
+}
+
+impl Prior {
+    /// The prior's rows of the least-squares problem, in the units of a level's log error.
+    fn residuals(&self, u: &[f64]) -> Vec<f64> {
+        u.iter()
+            .zip(self.centre.iter().zip(&self.sd))
+            .map(|(x, (c, sd))| LEVEL_SCATTER * (x - c) / sd)
+            .collect()
+    }
+    /// The prior's precision in the same units (the diagonal its rows add to JᵀJ).
+    pub fn precision(&self) -> DVector<f64> {
+        DVector::from_iterator(
+            self.sd.len(),
+            self.sd.iter().map(|sd| (LEVEL_SCATTER / sd).powi(2)),
+        )
+    }
+}
 
 /// How one candidate did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,12 +79,16 @@ pub struct ServerFit {
 struct Problem<'a> {
     targets: &'a [Target],
     shape: Shape,
+    prior: &'a Prior,
     u: DVector<f64>,
 }
 
 impl Problem<'_> {
+    /// The levels' log errors followed by the prior's rows.
     fn at(&self, u: &[f64]) -> DVector<f64> {
-        DVector::from_vec(residuals(&model_from(u, self.shape), self.targets))
+        let mut r = residuals(&model_from(u, self.shape), self.targets);
+        r.extend(self.prior.residuals(u));
+        DVector::from_vec(r)
     }
 }
 
@@ -64,24 +107,40 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
         Some(self.at(self.u.as_slice()))
     }
     fn jacobian(&self) -> Option<DMatrix<f64>> {
-        Some(jacobian_at(self.targets, self.shape, self.u.as_slice()))
+        let data = jacobian_at(self.targets, self.shape, self.u.as_slice());
+        let k = data.ncols();
+        let precision = self.prior.precision();
+        let mut j = DMatrix::zeros(data.nrows() + k, k);
+        j.rows_mut(0, data.nrows()).copy_from(&data);
+        for i in 0..k {
+            j[(data.nrows() + i, i)] = precision[i].sqrt();
+        }
+        Some(j)
     }
 }
 
-/// Least squares from each start; the best `(u, sum of squares)`.
+/// Least squares from each start; the best `(u, sum of squares with the prior's rows)`.
 fn solve(
     targets: &[Target],
     shape: Shape,
+    prior: &Prior,
     starts: &[Vec<f64>],
     patience: usize,
 ) -> (Vec<f64>, f64) {
-    let solver = LevenbergMarquardt::new().with_patience(patience);
+    // Converged once the sum of squares and the parameters move by less than 1e-4 relative: a
+    // level's error is read to a tenth of a per cent, and tighter tolerances cost 2-5× the
+    // benchmark runs for the same figures.
+    let solver = LevenbergMarquardt::new()
+        .with_patience(patience)
+        .with_ftol(1e-4)
+        .with_xtol(1e-4);
     starts
         .iter()
         .map(|start| {
             let problem = Problem {
                 targets,
                 shape,
+                prior,
                 u: DVector::from_column_slice(start),
             };
             let (solved, _) = solver.minimize(problem);
@@ -101,7 +160,7 @@ fn solve(
 
 /// Starting points from the levels: the decode step from the lowest-concurrency TPOT, the
 /// prefill from how the lowest-concurrency TTFT grows with the prompt.
-fn starts(targets: &[Target]) -> Vec<Vec<f64>> {
+fn starts(targets: &[Target], experts: Option<Experts>) -> Vec<Vec<f64>> {
     let c_min = targets
         .iter()
         .map(|t| t.concurrency)
@@ -140,7 +199,7 @@ fn starts(targets: &[Target]) -> Vec<Vec<f64>> {
     let mut out = Vec::new();
     for (attention_share, per_n) in [(0.02, 0.2), (0.3, 0.5), (0.02, 1.0)] {
         let prefill = slope * p_max * (1.0 - attention_share);
-        out.push(vec![
+        let mut u = vec![
             l(0.8 * tpot0),
             l(per_n * tpot0 / n_max),
             l(0.3 * tpot0 / k_max),
@@ -149,12 +208,17 @@ fn starts(targets: &[Target]) -> Vec<Vec<f64>> {
             l(prefill / p_max),
             l(2.0 * slope * p_max * attention_share / (p_max * p_max)),
             l(0.2 * overhead),
-        ]);
+        ];
+        if experts.is_some() {
+            // Reading every routed expert: about as long as the lightest step again.
+            u.push(l(0.5 * tpot0));
+        }
+        out.push(u);
     }
     out
 }
 
-/// Number of residuals the targets give.
+/// Number of residuals the targets give (the levels' figures, not the prior's rows).
 fn residual_count(targets: &[Target]) -> usize {
     targets
         .iter()
@@ -162,31 +226,27 @@ fn residual_count(targets: &[Target]) -> usize {
         .sum()
 }
 
-/// Fits the server model to the targets.
-pub fn fit(targets: &[Target]) -> Option<ServerFit> {
+/// Fits the server model to the targets (`experts`: the model's routed experts, from the model
+/// catalog, for a mixture-of-experts model).
+pub fn fit(targets: &[Target], experts: Option<Experts>) -> Option<ServerFit> {
     let m = residual_count(targets);
-    let k = PARAMETERS.len();
-    if m <= k || targets.is_empty() {
+    if m < 2 || targets.is_empty() {
         return None;
     }
-    let starts = starts(targets);
-    let score = |cost: f64, k: usize| -> (f64, f64) {
-        let rms = 100.0 * (cost / m as f64).sqrt();
-        let corrected = if m > k {
-            rms * (m as f64 / (m - k) as f64).sqrt()
-        } else {
-            f64::INFINITY
-        };
-        (rms, corrected)
+    let starts = starts(targets, experts);
+    let prior = Prior {
+        centre: starts[0].clone(),
+        sd: vec![PRIOR_SD; starts[0].len()],
     };
-    let mut tried: Vec<(Shape, Vec<f64>, f64, usize)> = Vec::new();
+    let mut tried: Vec<(Shape, Vec<f64>, f64)> = Vec::new();
     for sharing in Sharing::CANDIDATES {
         let shape = Shape {
             sharing,
             max_batch: None,
+            experts,
         };
-        let (u, cost) = solve(targets, shape, &starts, 30);
-        tried.push((shape, u, cost, k));
+        let (u, cost) = solve(targets, shape, &prior, &starts, 30);
+        tried.push((shape, u, cost));
     }
     // B: a coarse grid for every policy (between the second-lowest and the highest
     // concurrency, ×1.5), warm-started from that policy's unbounded fit; then a finer one
@@ -194,7 +254,7 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
     let mut concurrencies: Vec<f64> = targets.iter().map(|t| t.concurrency).collect();
     concurrencies.sort_by(f64::total_cmp);
     concurrencies.dedup();
-    if m > k + 1 && concurrencies.len() >= 3 {
+    if concurrencies.len() >= 3 {
         let (lo, hi) = (concurrencies[1], concurrencies[concurrencies.len() - 1]);
         let mut grid = Vec::new();
         let mut b = lo;
@@ -207,14 +267,15 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
             let shape = Shape {
                 sharing,
                 max_batch: Some(b),
+                experts,
             };
-            let (u, cost) = solve(targets, shape, &[start.to_vec()], 4);
-            (shape, u, cost, k + 1)
+            let (u, cost) = solve(targets, shape, &prior, &[start.to_vec()], 4);
+            (shape, u, cost)
         };
         let unbounded = tried.clone();
         let coarse: Vec<_> = unbounded
             .iter()
-            .flat_map(|(shape, u, _, _)| grid.iter().map(|&b| try_b(shape.sharing, b, u)))
+            .flat_map(|(shape, u, _)| grid.iter().map(|&b| try_b(shape.sharing, b, u)))
             .collect();
         if let Some(top) = coarse.iter().min_by(|a, b| a.2.total_cmp(&b.2)).cloned() {
             let centre = top.0.max_batch.unwrap_or(hi);
@@ -227,13 +288,28 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
                 .map(|&b| try_b(top.0.sharing, b, &top.1))
                 .min_by(|a, b| a.2.total_cmp(&b.2))
                 .unwrap_or(top);
-            let (u, cost) = solve(targets, refined.0, std::slice::from_ref(&refined.1), 30);
-            tried.push((refined.0, u, cost, k + 1));
+            let (u, cost) = solve(
+                targets,
+                refined.0,
+                &prior,
+                std::slice::from_ref(&refined.1),
+                30,
+            );
+            tried.push((refined.0, u, cost));
         }
     }
-    let scored: Vec<(f64, f64)> = tried.iter().map(|t| score(t.2, t.3)).collect();
+    // Each candidate scored by its levels' error corrected for the parameters the levels
+    // actually determined (the effective count under the prior), B counting as one more.
+    let scored: Vec<Scored> = tried
+        .iter()
+        .map(|(shape, u, _)| Scored::of(targets, *shape, u, &prior))
+        .collect();
     let chosen = (0..tried.len())
-        .min_by(|&a, &b| scored[a].1.total_cmp(&scored[b].1))
+        .min_by(|&a, &b| {
+            scored[a]
+                .corrected_rms_pct
+                .total_cmp(&scored[b].corrected_rms_pct)
+        })
         .expect("candidates tried");
     let candidates = tried
         .iter()
@@ -242,23 +318,66 @@ pub fn fit(targets: &[Target]) -> Option<ServerFit> {
         .map(|(i, (t, s))| ServerCandidate {
             sharing: t.0.sharing.label(),
             max_batch: t.0.max_batch,
-            parameters: t.3,
-            in_sample_rms_pct: s.0,
-            corrected_rms_pct: s.1,
+            parameters: t.1.len() + usize::from(t.0.max_batch.is_some()),
+            in_sample_rms_pct: s.rms_pct,
+            corrected_rms_pct: s.corrected_rms_pct,
             chosen: i == chosen,
         })
         .collect();
-    let (shape, u, cost, _) = tried.swap_remove(chosen);
-    if !cost.is_finite() {
+    let (shape, u, cost) = tried.swap_remove(chosen);
+    if !cost.is_finite() || !scored[chosen].corrected_rms_pct.is_finite() {
         return None;
     }
     let model = without_vanishing_terms(model_from(&u, shape));
-    let uncertainty = Uncertainty::estimate(targets, shape, &u, cost, m);
+    let uncertainty = Uncertainty::estimate(targets, shape, &u, &prior);
+
     Some(ServerFit {
         model,
         uncertainty,
         candidates,
     })
+}
+
+/// A candidate's error on its levels, plain and corrected for the parameters spent.
+struct Scored {
+    rms_pct: f64,
+    corrected_rms_pct: f64,
+}
+
+impl Scored {
+    fn of(targets: &[Target], shape: Shape, u: &[f64], prior: &Prior) -> Scored {
+        let errors = residuals(&model_from(u, shape), targets);
+        let m = errors.len() as f64;
+        let rms = 100.0 * (errors.iter().map(|e| e * e).sum::<f64>() / m).sqrt();
+        let k = effective_parameters(&jacobian_at(targets, shape, u), prior)
+            + f64::from(u8::from(shape.max_batch.is_some()));
+        let corrected = if m - k >= 0.5 {
+            rms * (m / (m - k)).sqrt()
+        } else {
+            f64::INFINITY
+        };
+        Scored {
+            rms_pct: if rms.is_finite() { rms } else { f64::INFINITY },
+            corrected_rms_pct: if corrected.is_finite() {
+                corrected
+            } else {
+                f64::INFINITY
+            },
+        }
+    }
+}
+
+/// The number of parameters the levels determine under the prior: the trace of the hat matrix
+/// `J (JᵀJ + Λ)⁻¹ Jᵀ` (each parameter counts 1 when the data pin it, 0 when the prior does).
+pub fn effective_parameters(j: &DMatrix<f64>, prior: &Prior) -> f64 {
+    let mut a = j.transpose() * j;
+    for (i, p) in prior.precision().iter().enumerate() {
+        a[(i, i)] += p;
+    }
+    match a.try_inverse() {
+        Some(inverse) => (j * inverse * j.transpose()).trace(),
+        None => j.ncols() as f64,
+    }
 }
 
 /// A term the fit drove to nothing (below 1e-30 of its unit: the data show no such cost) is

@@ -1,15 +1,25 @@
 //! Prediction intervals of the server model: the fit's parameter covariance
-//! (`s²·(JᵀJ)⁺` in log-parameter space) carried to a predicted figure by its gradient, plus the
-//! scatter of a level about the model (`s²`), read with Student's t for the degrees of freedom
-//! the fit had left. An interval is for a new measured level's figure, so a held-out level is
-//! judged against it.
+//! (`(JᵀJ/s² + P)⁻¹` in log-parameter space, `P` the prior's precision) carried to a predicted
+//! figure by its gradient, plus the scatter of a level about the model (`s²`), read with
+//! Student's t for the degrees of freedom the fit had left. `s²` is the levels' residual
+//! variance pooled with an assumed 5 % scatter worth [`SCATTER_PRIOR_LEVELS`] levels, so three
+//! levels that a model happens to fit exactly do not claim a zero-width interval. An interval is
+//! for a new measured level's figure, so a held-out level is judged against it.
 
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use super::bench::closed_run;
-use super::params::{jacobian_at, model_from, vector_of, Shape, Target, PARAMETERS};
+use super::fit::{effective_parameters, Prior, LEVEL_SCATTER};
+use super::params::{
+    jacobian_at, model_from, parameter_names, residuals, vector_of, Shape, Target, TPOT_SCATTER,
+    TTFT_SCATTER,
+};
 use super::ServerModel;
+
+/// How many levels' worth of weight the assumed scatter ([`LEVEL_SCATTER`]) has beside the
+/// fit's own residuals.
+pub const SCATTER_PRIOR_LEVELS: f64 = 4.0;
 
 /// The central share an interval covers.
 pub const COVERAGE: f64 = 0.90;
@@ -91,37 +101,44 @@ pub fn student_t99(dof: usize) -> f64 {
 }
 
 impl Uncertainty {
-    /// From a solved fit: `cost` is the sum of squared log errors over `m` residuals.
+    /// From a solved fit at `u` under `prior`.
     pub fn estimate(
         targets: &[Target],
         shape: Shape,
         u: &[f64],
-        cost: f64,
-        m: usize,
+        prior: &Prior,
     ) -> Option<Uncertainty> {
-        let k = u.len();
-        if m <= k || !cost.is_finite() {
+        let errors = residuals(&model_from(u, shape), targets);
+        let cost: f64 = errors.iter().map(|e| e * e).sum();
+        if !cost.is_finite() {
             return None;
         }
-        let s2 = cost / (m - k) as f64;
         let j = jacobian_at(targets, shape, u);
-        let jtj = j.transpose() * &j;
-        let tolerance = 1e-10 * jtj.norm();
-        let inverse = jtj.pseudo_inverse(tolerance).ok()?;
-        let covariance = inverse * s2;
+        let k = u.len();
+        let spare = (errors.len() as f64 - effective_parameters(&j, prior)).max(0.0);
+        let dof = spare + SCATTER_PRIOR_LEVELS;
+        let s2 = (cost + SCATTER_PRIOR_LEVELS * LEVEL_SCATTER * LEVEL_SCATTER) / dof;
+        let mut precision = j.transpose() * &j / s2;
+        for (i, sd) in prior.sd.iter().enumerate() {
+            precision[(i, i)] += 1.0 / (sd * sd);
+        }
+        let covariance = precision.try_inverse()?;
         Some(Uncertainty {
-            parameters: PARAMETERS.iter().map(|s| s.to_string()).collect(),
+            parameters: parameter_names(shape)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             covariance: (0..k)
                 .map(|r| (0..k).map(|c| covariance[(r, c)]).collect())
                 .collect(),
             residual_variance: s2,
-            degrees_of_freedom: m - k,
+            degrees_of_freedom: dof.floor() as usize,
         })
     }
 
     fn matrix(&self) -> Option<DMatrix<f64>> {
         let k = self.covariance.len();
-        if k != PARAMETERS.len() || self.covariance.iter().any(|row| row.len() != k) {
+        if k != self.parameters.len() || self.covariance.iter().any(|row| row.len() != k) {
             return None;
         }
         Some(DMatrix::from_fn(k, k, |r, c| self.covariance[r][c]))
@@ -136,10 +153,7 @@ impl Uncertainty {
         output_tokens: f64,
         run_requests: Option<usize>,
     ) -> LevelBands {
-        let shape = Shape {
-            sharing: model.sharing,
-            max_batch: model.max_batch,
-        };
+        let shape = Shape::of(model);
         let u = vector_of(model);
         let at = |v: &[f64]| {
             closed_run(
@@ -169,13 +183,15 @@ impl Uncertainty {
         }
         let t = student_t90(self.degrees_of_freedom);
         let t99 = student_t99(self.degrees_of_freedom);
-        let band = |value: f64, g: &DVector<f64>| {
+        let band = |value: f64, g: &DVector<f64>, scale: f64| {
+            // A covariance of another shape's parameters (a hand-edited profile) adds nothing.
             let parameter_var = self
                 .matrix()
+                .filter(|c| c.nrows() == g.len())
                 .map(|c| (g.transpose() * c * g)[(0, 0)])
                 .unwrap_or(0.0)
                 .max(0.0);
-            let sd = (parameter_var + self.residual_variance.max(0.0)).sqrt();
+            let sd = (parameter_var + scale * scale * self.residual_variance.max(0.0)).sqrt();
             let spread = (t * sd).min(20.0);
             let spread_99 = (t99 * sd).min(20.0);
             Band {
@@ -187,8 +203,8 @@ impl Uncertainty {
             }
         };
         LevelBands {
-            ttft_s: band(centre.ttft_s, &g_ttft),
-            tpot_s: centre.tpot_s.map(|v| band(v, &g_tpot)),
+            ttft_s: band(centre.ttft_s, &g_ttft, TTFT_SCATTER / TPOT_SCATTER),
+            tpot_s: centre.tpot_s.map(|v| band(v, &g_tpot, 1.0)),
         }
     }
 }

@@ -48,6 +48,52 @@ impl Sharing {
     }
 }
 
+/// A mixture-of-experts model's routed experts: each token of a decode step is sent to
+/// `per_token` of `total` experts in every MoE layer, so a step of `n` sequences reads the
+/// weights of the distinct experts they touch, `total·(1 − (1 − per_token/total)ⁿ)` in
+/// expectation, and that count stops growing once every expert is read.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Experts {
+    /// Routed experts per MoE layer (shared experts, always read, belong to the fixed step).
+    pub total: f64,
+    /// Routed experts each token uses.
+    pub per_token: f64,
+}
+
+impl Experts {
+    /// Expected share of the routed experts a step of `n` sequences touches (one token each).
+    pub fn touched_share(&self, n: f64) -> f64 {
+        let miss = (1.0 - self.per_token / self.total).clamp(0.0, 1.0);
+        1.0 - miss.powf(n.max(0.0))
+    }
+
+    /// Both counts finite, at least one, and no more used than there are.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.total.is_finite() && self.total >= 1.0 && self.total <= 1e6) {
+            return Err(format!(
+                "field `server.experts.total` is {}; it must be a number of experts from 1 to 1,000,000",
+                self.total
+            ));
+        }
+        if !(self.per_token.is_finite() && self.per_token >= 1.0 && self.per_token <= self.total) {
+            return Err(format!(
+                "field `server.experts.per_token` is {}; it must be at least 1 and at most `total` ({})",
+                self.per_token, self.total
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The routed experts' share of a decode step: `step_s_all_experts` is the time to read every
+/// routed expert's weights once; a step pays its touched share of it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpertStep {
+    #[serde(flatten)]
+    pub experts: Experts,
+    pub step_s_all_experts: f64,
+}
+
 /// The mechanistic server. Times in seconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServerModel {
@@ -73,6 +119,10 @@ pub struct ServerModel {
     pub sharing: Sharing,
     /// Fixed time outside the batch: network, tokenisation, queue hand-off.
     pub overhead_s: f64,
+    /// A mixture-of-experts model's routed experts (absent: a dense model, whose step reads
+    /// all its weights whatever the batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experts: Option<ExpertStep>,
 }
 
 impl ServerModel {
@@ -80,6 +130,9 @@ impl ServerModel {
     pub fn decode_step_s(&self, n: f64, held_context: f64) -> f64 {
         self.step.median_s(n, held_context)
             + self.step_s_per_mean_context * held_context / n.max(1.0)
+            + self.experts.map_or(0.0, |e| {
+                e.step_s_all_experts * e.experts.touched_share(n.max(1.0))
+            })
     }
 
     /// Compute time of prompt tokens `from..from + chunk` of one request (its first chunk
@@ -120,6 +173,10 @@ impl ServerModel {
             ("server.prefill_s_per_request", self.prefill_s_per_request),
             ("server.attention_s_per_token2", self.attention_s_per_token2),
             ("server.overhead_s", self.overhead_s),
+            (
+                "server.experts.step_s_all_experts",
+                self.experts.map_or(0.0, |e| e.step_s_all_experts),
+            ),
         ];
         for (field, value) in values {
             if !(value.is_finite() && value >= 0.0) {
@@ -127,6 +184,9 @@ impl ServerModel {
                     "field `{field}` is {value}; it must be a finite number ≥ 0 (refit with `llmcap fit`)"
                 ));
             }
+        }
+        if let Some(e) = self.experts {
+            e.experts.check()?;
         }
         if self.step.t0_s <= 0.0 {
             return Err("field `server.step.t0_s` must be > 0: a step takes time".into());

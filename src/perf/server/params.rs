@@ -5,10 +5,11 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::bench::closed_run;
-use super::{ServerModel, Sharing};
+use super::{ExpertStep, Experts, ServerModel, Sharing};
 use crate::perf::model::{TpotForm, TpotModel};
 
-/// Names of the continuous parameters, in the order of the fit's vector (each fitted as its log).
+/// Names of the continuous parameters of a dense model, in the order of the fit's vector (each
+/// fitted as its log); a mixture-of-experts model adds [`EXPERT_PARAMETER`].
 pub const PARAMETERS: [&str; 8] = [
     "step.t0_s",
     "step.t1_s",
@@ -19,6 +20,18 @@ pub const PARAMETERS: [&str; 8] = [
     "attention_s_per_token2",
     "prefill_s_per_request",
 ];
+
+/// The routed experts' step time, the ninth parameter of a mixture-of-experts model.
+pub const EXPERT_PARAMETER: &str = "experts.step_s_all_experts";
+
+/// Names of a shape's parameters, in the order of its vector.
+pub fn parameter_names(shape: Shape) -> Vec<&'static str> {
+    let mut names = PARAMETERS.to_vec();
+    if shape.experts.is_some() {
+        names.push(EXPERT_PARAMETER);
+    }
+    names
+}
 
 /// One measured level as the fit sees it (targets already divided by the noise's median shift).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,6 +50,19 @@ pub struct Target {
 pub struct Shape {
     pub sharing: Sharing,
     pub max_batch: Option<f64>,
+    /// The model's routed experts (from the model catalog), `None` for a dense model.
+    pub experts: Option<Experts>,
+}
+
+impl Shape {
+    /// The shape of a fitted model.
+    pub fn of(model: &ServerModel) -> Shape {
+        Shape {
+            sharing: model.sharing,
+            max_batch: model.max_batch,
+            experts: model.experts.map(|e| e.experts),
+        }
+    }
 }
 
 pub fn model_from(u: &[f64], shape: Shape) -> ServerModel {
@@ -57,13 +83,17 @@ pub fn model_from(u: &[f64], shape: Shape) -> ServerModel {
         attention_s_per_token2: e(u[6]),
         prefill_s_per_request: e(u[7]),
         sharing: shape.sharing,
+        experts: shape.experts.map(|experts| ExpertStep {
+            experts,
+            step_s_all_experts: u.get(8).map_or(0.0, |&x| e(x)),
+        }),
     }
 }
 
 /// The parameter vector of a model (inverse of [`model_from`]); zeros become tiny.
 pub fn vector_of(model: &ServerModel) -> Vec<f64> {
     let l = |x: f64| x.max(1e-300).ln();
-    vec![
+    let mut u = vec![
         l(model.step.t0_s),
         l(model.step.t1_s),
         l(model.step.t2_s),
@@ -72,8 +102,21 @@ pub fn vector_of(model: &ServerModel) -> Vec<f64> {
         l(model.prefill_s_per_token),
         l(model.attention_s_per_token2),
         l(model.prefill_s_per_request),
-    ]
+    ];
+    if let Some(e) = model.experts {
+        u.push(l(e.step_s_all_experts));
+    }
+    u
 }
+
+/// How far a level's p50 TPOT is expected to lie from the model a priori (log units).
+pub const TPOT_SCATTER: f64 = 0.05;
+/// The same for TTFT. A level's TTFT carries more than its decode: which step its prefill lands
+/// in, how a harness's clients fall into waves, a service's admission machinery. On the
+/// published tables (`calibration/reference/published/`, docs/DESIGN.md) the server model's
+/// held-out TTFT errors are about three times its TPOT errors, so a TTFT interval is three
+/// times as wide.
+pub const TTFT_SCATTER: f64 = 0.15;
 
 /// Log errors of a model against the targets (TTFT then TPOT per level); a non-finite or
 /// non-positive prediction is a very bad fit, not a crash.
