@@ -209,6 +209,8 @@ fn run_steps(
     }
 
     let mut steps = 0u64;
+    // The experts' share of the step for the batch size it was last computed at.
+    let mut experts_at = (usize::MAX, 0.0);
     while done < skip + wanted && steps < MAX_STEPS {
         steps += 1;
         while admitted < slots {
@@ -270,7 +272,10 @@ fn run_steps(
             }
         };
         let base = if decode_runs && decoders > 0 {
-            model.decode_step_s(decoders as f64, held_context)
+            if experts_at.0 != decoders {
+                experts_at = (decoders, model.experts_step_s(decoders as f64));
+            }
+            model.dense_step_s(decoders as f64, held_context) + experts_at.1
         } else {
             model.step.t0_s
         };

@@ -128,11 +128,21 @@ pub struct ServerModel {
 impl ServerModel {
     /// A decode step with `n` sequences holding `held_context` tokens in all.
     pub fn decode_step_s(&self, n: f64, held_context: f64) -> f64 {
+        self.dense_step_s(n, held_context) + self.experts_step_s(n)
+    }
+
+    /// The decode step without the routed experts' weights.
+    pub fn dense_step_s(&self, n: f64, held_context: f64) -> f64 {
         self.step.median_s(n, held_context)
             + self.step_s_per_mean_context * held_context / n.max(1.0)
-            + self.experts.map_or(0.0, |e| {
-                e.step_s_all_experts * e.experts.touched_share(n.max(1.0))
-            })
+    }
+
+    /// Reading the routed experts `n` sequences touch (0 for a dense model). A function of `n`
+    /// alone, so a step-by-step run computes it only when the batch changes.
+    pub fn experts_step_s(&self, n: f64) -> f64 {
+        self.experts.map_or(0.0, |e| {
+            e.step_s_all_experts * e.experts.touched_share(n.max(1.0))
+        })
     }
 
     /// Compute time of prompt tokens `from..from + chunk` of one request (its first chunk
