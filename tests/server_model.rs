@@ -147,10 +147,15 @@ fn validate(table: &str, args: &[&str]) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("calibration/reference/published")
         .join(table);
+    validate_path(&path, args)
+}
+
+/// `llmcap validate PATH ARGS --json`, which must succeed.
+fn validate_path(path: &Path, args: &[&str]) -> Value {
     let out = Command::cargo_bin("llmcap")
         .unwrap()
         .arg("validate")
-        .arg(&path)
+        .arg(path)
         .args(args)
         .arg("--json")
         .output()
@@ -341,23 +346,7 @@ fn a_table_without_ttft_is_fitted_on_its_tpot() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("oci_tpot_only.csv");
     std::fs::write(&path, without_ttft).unwrap();
-    let out = Command::cargo_bin("llmcap")
-        .unwrap()
-        .args([
-            "validate",
-            path.to_str().unwrap(),
-            "--fit-on",
-            "1,16,256",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = validate_path(&path, &["--fit-on", "1,16,256"]);
     assert_eq!(v["not_measured"], serde_json::json!(["ttft"]));
     assert!(v["ttft"].is_null());
     let (errors, inside, with) = held_out(std::slice::from_ref(&v), "tpot_s");
