@@ -94,7 +94,8 @@ pub struct FitArgs {
     pub model_id: Option<String>,
     /// The model served, by its name in the model catalog (catalog/models.toml), e.g.
     /// "DeepSeek-R1": a mixture-of-experts model's decode step is then fitted with the experts
-    /// a batch touches (`experts`, `experts_per_token`). Without it the model is treated as dense.
+    /// a batch touches (`experts`, `experts_per_token`). Without it, the catalog model the
+    /// input's file name names (or one of its aliases) is used, and said; `dense` for none.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
     /// A readable name for the profile.
@@ -136,7 +137,8 @@ pub struct ValidateArgs {
     pub fit_on_prompts: Option<Vec<f64>>,
     /// The model served, by its name in the model catalog (catalog/models.toml), e.g.
     /// "DeepSeek-R1": a mixture-of-experts model's decode step is then fitted with the experts
-    /// a batch touches (`experts`, `experts_per_token`). Without it the model is treated as dense.
+    /// a batch touches (`experts`, `experts_per_token`). Without it, the catalog model the
+    /// input's file name names (or one of its aliases) is used, and said; `dense` for none.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
     /// Print machine-readable JSON instead of tables.

@@ -41,6 +41,7 @@ fn truth() -> PerfModel {
         server: None,
         uncertainty: None,
         not_measured: Vec::new(),
+        measured_levels: Vec::new(),
     }
 }
 

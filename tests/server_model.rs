@@ -278,11 +278,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len().div_ceil(2) - 1]
 }
 
-/// Fitted on three levels of each published table (lowest, middle, highest), the other 36
-/// levels are predicted; the pooled figures are those docs/DESIGN.md states (p50 TPOT median
-/// 3.8 %, TTFT 14.6 %, 64 of 72 inside their 90 % intervals), held here with a small margin.
-/// And on the four mixture-of-experts tables, the step that counts the experts a batch touches
-/// predicts TPOT better than the dense step fitted to the same levels.
+/// Fitted on three levels of each published table (lowest, lower middle, highest), the other
+/// 36 levels are predicted; the pooled figures are those docs/DESIGN.md states (p50 TPOT median
+/// 3.1 %, TTFT 14.6 %, 65 of 72 inside their 90 % intervals), held here with a small margin.
 #[test]
 fn every_published_table_is_predicted_from_three_levels() {
     let runs: Vec<Value> = THREE_LEVEL_RUNS
@@ -301,24 +299,50 @@ fn every_published_table_is_predicted_from_three_levels() {
         72,
         "every held-out figure has an interval"
     );
-    assert!(tpot <= 4.5, "TPOT {tpot}");
+    assert!(tpot <= 3.5, "TPOT {tpot}");
     assert!(ttft <= 16.0, "TTFT {ttft}");
     assert!((80.0..=95.0).contains(&coverage), "coverage {coverage}");
+}
 
-    let moe = &THREE_LEVEL_RUNS[..4];
-    let dense: Vec<Value> = moe
-        .iter()
-        .map(|(table, _, flag, levels)| validate(table, &[flag, levels]))
-        .collect();
-    for r in &runs[..4] {
-        assert_eq!(r["mixture_of_experts"], true);
+/// The upper middle level of each table, for the other choice of "a middle".
+const UPPER_MIDDLE: [&str; 7] = [
+    "4,32,128",
+    "4,16,64",
+    "4,64,512",
+    "1,16,128",
+    "1,100,250",
+    "1,16,256",
+    "128,8192,65536",
+];
+
+/// On the four mixture-of-experts tables, with either middle level, the step that counts the
+/// experts a batch touches predicts held-out TPOT better than the dense step fitted to the same
+/// levels: on at least three of the four tables (median error per table), and on average over
+/// every held-out level.
+#[test]
+fn the_experts_step_predicts_moe_tables_better_than_a_dense_step() {
+    for middle in [0, 1] {
+        let (mut wins, mut moe_sum, mut dense_sum, mut count) = (0, 0.0, 0.0, 0usize);
+        for (i, (table, model, flag, lower)) in THREE_LEVEL_RUNS[..4].iter().enumerate() {
+            let levels = if middle == 0 { lower } else { UPPER_MIDDLE[i] };
+            let moe = validate(table, &[flag, levels, "--model", model]);
+            let dense = validate(table, &[flag, levels, "--model", "dense"]);
+            let (m, d) = (
+                held_out(std::slice::from_ref(&moe), "tpot_s").0,
+                held_out(std::slice::from_ref(&dense), "tpot_s").0,
+            );
+            moe_sum += m.iter().sum::<f64>();
+            dense_sum += d.iter().sum::<f64>();
+            count += m.len();
+            let (m, d) = (median(m), median(d));
+            eprintln!("{table} {levels}: TPOT median {m:.1} % with experts, {d:.1} % dense");
+            wins += usize::from(m < d);
+        }
+        let (m, d) = (moe_sum / count as f64, dense_sum / count as f64);
+        eprintln!("mean over {count} levels: {m:.1} % with experts, {d:.1} % dense");
+        assert!(wins >= 3, "experts better on {wins} of 4 tables");
+        assert!(m < d, "{m} vs {d}");
     }
-    let (with_experts, without) = (
-        median(held_out(&runs[..4], "tpot_s").0),
-        median(held_out(&dense, "tpot_s").0),
-    );
-    eprintln!("MoE tables: TPOT median {with_experts:.1} % with experts, {without:.1} % dense");
-    assert!(with_experts < without, "{with_experts} vs {without}");
 }
 
 /// A table of TPOT only (OCI's without its TTFT column) fits and predicts TPOT with intervals;
@@ -353,6 +377,41 @@ fn a_table_without_ttft_is_fitted_on_its_tpot() {
     assert_eq!((errors.len(), with), (6, 6));
     assert!(median(errors.clone()) <= 3.0, "{errors:?}");
     assert!(inside >= 5, "{inside} of 6 inside");
+}
+
+/// The same tables fitted on the upper middle level instead (for an even number of levels),
+/// the model recognised from each file's name rather than given: the held-out errors stay
+/// within what docs/DESIGN.md states for this choice (TPOT 2.6 %, TTFT 18.5 %, 61 of 72
+/// inside), and every MoE table is read as one.
+#[test]
+fn the_middle_level_chosen_the_other_way_and_the_model_from_the_file_name() {
+    let upper = [
+        "4,32,128",
+        "4,16,64",
+        "4,64,512",
+        "1,16,128",
+        "1,100,250",
+        "1,16,256",
+        "128,8192,65536",
+    ];
+    let runs: Vec<Value> = THREE_LEVEL_RUNS
+        .iter()
+        .zip(upper)
+        .map(|((table, _, flag, _), levels)| validate(table, &[flag, levels]))
+        .collect();
+    for (r, (_, model, _, _)) in runs.iter().zip(&THREE_LEVEL_RUNS) {
+        assert_eq!(r["model"], *model, "{}", r["input"]);
+    }
+    let (tpot, tpot_in, tpot_with) = held_out(&runs, "tpot_s");
+    let (ttft, ttft_in, ttft_with) = held_out(&runs, "ttft_s");
+    let coverage = 100.0 * (tpot_in + ttft_in) as f64 / (tpot_with + ttft_with) as f64;
+    let (tpot, ttft) = (median(tpot), median(ttft));
+    eprintln!(
+        "upper middle: pooled held-out median TPOT {tpot:.1} %, TTFT {ttft:.1} %, 90 % coverage {coverage:.0} %"
+    );
+    assert!(tpot <= 3.5, "TPOT {tpot}");
+    assert!(ttft <= 20.0, "TTFT {ttft}");
+    assert!((80.0..=95.0).contains(&coverage), "coverage {coverage}");
 }
 
 /// Past its batch limit a server's output stops growing: fitted on NIM's levels 1, 5, 50, 150

@@ -47,6 +47,7 @@ fn step_model(t0: f64, t1: f64) -> PerfModel {
         server: None,
         uncertainty: None,
         not_measured: Vec::new(),
+        measured_levels: Vec::new(),
     }
 }
 

@@ -74,6 +74,7 @@ fn profile(server: ServerModel) -> PerfModel {
         server: Some(server),
         uncertainty: None,
         not_measured: Vec::new(),
+        measured_levels: Vec::new(),
     }
 }
 

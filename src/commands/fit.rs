@@ -1,5 +1,7 @@
 //! `llmcap fit`: measurements → profile, with the fit's errors per level.
 
+use std::path::Path;
+
 use anyhow::{bail, Context, Result};
 
 use crate::calibrate::input::{self, Measurements};
@@ -15,16 +17,62 @@ use crate::perf::{Level, Profile};
 use crate::plan::hosting::HostingCatalog;
 use crate::report::tables;
 
-/// The routed experts of `--model` from the built-in model catalog (`None`: dense or not given).
-pub fn catalog_experts(model: Option<&str>) -> Result<Option<Experts>> {
-    let Some(name) = model else {
-        return Ok(None);
-    };
+/// The model a fit is for, from `--model` or recognised in the input's file name.
+pub struct ServedBy {
+    pub name: String,
+    pub experts: Option<Experts>,
+    /// How it was found, for the reader: "--model" or "the file name".
+    pub from: &'static str,
+}
+
+impl ServedBy {
+    /// One line for the report.
+    pub fn describe(&self) -> String {
+        let kind = match self.experts {
+            Some(e) => format!(
+                "a mixture of experts, {:.0} routed experts, {:.0} a token",
+                e.total, e.per_token
+            ),
+            None => "dense".to_string(),
+        };
+        let hint = if self.from == "--model" {
+            ""
+        } else {
+            "; --model NAME to name another, --model dense for none"
+        };
+        format!("model: {} ({kind}; from {}{hint})", self.name, self.from)
+    }
+}
+
+/// `--model NAME` from the built-in model catalog; without it, the catalog model the input's
+/// file name names (a published table is usually named after its model); `--model dense`, or
+/// no match, fits a dense step.
+pub fn served_by(model: Option<&str>, input: &Path) -> Result<Option<ServedBy>> {
     let catalog = HostingCatalog::builtin();
-    let served = catalog
-        .model(name)
-        .map_err(|e| anyhow::anyhow!("--model: {}", e.replace("field `model`", "the model")))?;
-    Ok(served.routed_experts())
+    match model {
+        Some("dense") => Ok(None),
+        Some(name) => {
+            let served = catalog.model(name).map_err(|e| {
+                anyhow::anyhow!("--model: {}", e.replace("field `model`", "the model"))
+            })?;
+            Ok(Some(ServedBy {
+                name: served.name.clone(),
+                experts: served.routed_experts(),
+                from: "--model",
+            }))
+        }
+        None => {
+            let stem = input
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok(catalog.model_in_name(&stem).map(|served| ServedBy {
+                name: served.name.clone(),
+                experts: served.routed_experts(),
+                from: "the file name",
+            }))
+        }
+    }
 }
 
 pub fn run(args: &FitArgs) -> Result<()> {
@@ -32,7 +80,8 @@ pub fn run(args: &FitArgs) -> Result<()> {
     if let Some(out) = &args.out {
         writable_file(out).context("--out")?;
     }
-    let experts = catalog_experts(args.model.as_deref())?;
+    let served = served_by(args.model.as_deref(), &args.input)?;
+    let experts = served.as_ref().and_then(|s| s.experts);
     let loaded = input::load(&args.input)?;
     let selected = |c: f64| {
         args.concurrency
@@ -87,6 +136,9 @@ pub fn run(args: &FitArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&profile)?);
     } else {
+        if let Some(s) = &served {
+            println!("{}", s.describe());
+        }
         print_report(&profile, &report, &described);
     }
     if let Some(out) = &args.out {

@@ -24,7 +24,7 @@ struct Output<'a> {
     /// Figures the fitted levels did not measure ("tpot", "ttft").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     not_measured: Vec<Metric>,
-    /// The model served, when `--model` named one, and whether its step counts experts.
+    /// The model served (from `--model` or the file name), and whether its step counts experts.
     #[serde(skip_serializing_if = "Option::is_none")]
     model: Option<String>,
     mixture_of_experts: bool,
@@ -47,7 +47,8 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             args.input.display()
         );
     }
-    let experts = super::fit::catalog_experts(args.model.as_deref())?;
+    let served = super::fit::served_by(args.model.as_deref(), &args.input)?;
+    let experts = served.as_ref().and_then(|s| s.experts);
     let v = validate(&levels, &selection, experts)?;
 
     let server = v.model.server.as_ref();
@@ -65,7 +66,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             tpot: v.tpot,
             ttft: v.ttft,
             not_measured: v.model.not_measured.clone(),
-            model: args.model.clone(),
+            model: served.as_ref().map(|s| s.name.clone()),
             mixture_of_experts: experts.is_some(),
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -77,6 +78,9 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         v.fitted_on.len(),
         levels.len()
     );
+    if let Some(s) = &served {
+        println!("{}", s.describe());
+    }
     if server.is_none() {
         println!(
             "model: the closed forms (the server model fitted these levels clearly worse; its candidates are in `llmcap fit --json`); no intervals"
@@ -108,6 +112,18 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         );
     }
     println!("{}", table(&v.held_out));
+    let held = v
+        .held_out
+        .iter()
+        .flat_map(|l| [l.tpot_s, l.ttft_s])
+        .flatten()
+        .filter(|c| c.held_to_measurements)
+        .count();
+    if held > 0 {
+        println!(
+            "=: {held} figure(s) the model put outside the measurements of the fitted levels around them, held at the nearer one"
+        );
+    }
     for (name, summary) in [("p50 TPOT", v.tpot), ("p50 TTFT", v.ttft)] {
         if let Some(s) = summary {
             let inside = if server.is_some() {
@@ -163,8 +179,9 @@ fn table(rows: &[HeldOutLevel]) -> Table {
                     None => f(c.predicted),
                 },
                 format!(
-                    "{:+.1} %{}",
+                    "{:+.1} %{}{}",
                     c.error_pct,
+                    if c.held_to_measurements { " =" } else { "" },
                     if c.inside() == Some(false) { " !" } else { "" }
                 ),
             ],

@@ -1,6 +1,7 @@
 //! The performance model (docs/DESIGN.md, "The performance model"): equations, noise, fitting and
 //! prediction. Pure computation: no I/O here.
 
+pub mod anchors;
 pub mod error;
 pub mod fit;
 pub mod levels;

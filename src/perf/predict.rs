@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::anchors::{bracket, Anchor};
 use super::error::PerfError;
 use super::model::{held_context, TpotModel, TtftModel};
 use super::noise::{NoiseModel, SpikedLogNormal};
@@ -63,6 +64,10 @@ pub struct PerfModel {
     /// predicted for them comes from the server model's priors, not from data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_measured: Vec<Metric>,
+    /// The levels it was fitted on, with their measured medians: a prediction between two of
+    /// them is held between their measurements (`anchors`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub measured_levels: Vec<Anchor>,
 }
 
 impl PerfModel {
@@ -91,6 +96,9 @@ pub struct Prediction {
     /// Figures the profile's measurements did not include (their values are the model's
     /// priors, not data).
     pub not_measured: Vec<Metric>,
+    /// Figures the model put outside the measurements of the two measured levels around
+    /// them, moved to the nearer one (`anchors`).
+    pub held_to_measurements: Vec<Metric>,
 }
 
 impl Prediction {
@@ -226,6 +234,53 @@ impl PerfModel {
         intervals: bool,
         run_requests: Option<usize>,
     ) -> Result<Prediction, PerfError> {
+        let mut p = self.model_prediction(
+            concurrency,
+            prompt_tokens,
+            output_tokens,
+            intervals,
+            run_requests,
+        )?;
+        self.hold_to_measurements(&mut p);
+        Ok(p)
+    }
+
+    /// Moves a p50 the model put outside its measured neighbours' bracket to the nearer end,
+    /// its distribution and interval with it.
+    fn hold_to_measurements(&self, p: &mut Prediction) {
+        let (c, pt, o) = (p.concurrency, p.prompt_tokens, p.output_tokens);
+        let levels = &self.measured_levels;
+        if let Some([lo, hi]) = bracket(levels, c, pt, o, |a| a.ttft_s) {
+            let p50 = p.ttft_p50_s();
+            let held = p50.clamp(lo, hi);
+            if held != p50 && p50 > 0.0 {
+                p.ttft.median *= held / p50;
+                p.ttft_p50_band = p.ttft_p50_band.map(|b| b.scaled(held / p50));
+                p.held_to_measurements.push(Metric::Ttft);
+            }
+        }
+        if let Some([lo, hi]) = bracket(levels, c, pt, o, |a| a.tpot_s) {
+            let p50 = p.tpot_p50_s();
+            let held = p50.clamp(lo, hi);
+            if held != p50 && p50 > 0.0 {
+                p.tpot.median *= held / p50;
+                p.tpot_p50_band = p.tpot_p50_band.map(|b| b.scaled(held / p50));
+                if let Some(tps) = p.served_tps.as_mut() {
+                    *tps *= p50 / held;
+                }
+                p.held_to_measurements.push(Metric::Tpot);
+            }
+        }
+    }
+
+    fn model_prediction(
+        &self,
+        concurrency: f64,
+        prompt_tokens: f64,
+        output_tokens: f64,
+        intervals: bool,
+        run_requests: Option<usize>,
+    ) -> Result<Prediction, PerfError> {
         if !(concurrency.is_finite() && concurrency >= 1.0) {
             return Err(PerfError::BadRequest(format!(
                 "concurrency must be a number ≥ 1, got {concurrency}"
@@ -291,6 +346,7 @@ impl PerfModel {
                     (cycle > 0.0).then(|| concurrency.round().max(1.0) / cycle * o)
                 },
                 not_measured: self.not_measured.clone(),
+                held_to_measurements: Vec::new(),
             });
         }
         let tpot_median = self.tpot.median_s(concurrency, context);
@@ -308,6 +364,7 @@ impl PerfModel {
             tpot_p50_band: None,
             served_tps: None,
             not_measured: self.not_measured.clone(),
+            held_to_measurements: Vec::new(),
         })
     }
 }

@@ -56,6 +56,7 @@ pub fn from_ranges(
         server: None,
         uncertainty: None,
         not_measured: Vec::new(),
+        measured_levels: Vec::new(),
     })
 }
 

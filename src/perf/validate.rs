@@ -7,7 +7,7 @@ use super::error::PerfError;
 use super::fit::{fit_levels_of, noise::assumed_for_medians};
 use super::levels::Level;
 use super::noise::NoiseModel;
-use super::predict::PerfModel;
+use super::predict::{Metric, PerfModel};
 use super::server::interval::Band;
 use super::server::Experts;
 use crate::stats::quantile;
@@ -41,6 +41,10 @@ pub struct Checked {
     /// Whether the measurement lies inside the 90 % interval (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inside_90: Option<bool>,
+    /// The model's figure lay outside the measurements of the fitted levels around it and was
+    /// moved to the nearer one (`perf::anchors`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held_to_measurements: bool,
 }
 
 impl Checked {
@@ -125,21 +129,23 @@ pub fn check(model: &PerfModel, levels: &[Level]) -> Result<Vec<HeldOutLevel>, P
                 l.output_tokens,
                 l.run_requests,
             )?;
-            let checked = |measured: Option<f64>, predicted: f64, interval: Option<Band>| {
-                measured.map(|m| Checked {
-                    measured: m,
-                    predicted,
-                    interval,
-                    error_pct: (predicted / m - 1.0) * 100.0,
-                    inside_90: interval.map(|b| b.contains(m)),
-                })
-            };
+            let checked =
+                |measured: Option<f64>, predicted: f64, interval: Option<Band>, metric: Metric| {
+                    measured.map(|m| Checked {
+                        held_to_measurements: p.held_to_measurements.contains(&metric),
+                        measured: m,
+                        predicted,
+                        interval,
+                        error_pct: (predicted / m - 1.0) * 100.0,
+                        inside_90: interval.map(|b| b.contains(m)),
+                    })
+                };
             Ok(HeldOutLevel {
                 concurrency: l.concurrency,
                 prompt_tokens: l.prompt_tokens,
                 output_tokens: l.output_tokens,
-                tpot_s: checked(l.tpot_s, p.tpot_p50_s(), p.tpot_p50_band),
-                ttft_s: checked(l.ttft_s, p.ttft_p50_s(), p.ttft_p50_band),
+                tpot_s: checked(l.tpot_s, p.tpot_p50_s(), p.tpot_p50_band, Metric::Tpot),
+                ttft_s: checked(l.ttft_s, p.ttft_p50_s(), p.ttft_p50_band, Metric::Ttft),
             })
         })
         .collect()

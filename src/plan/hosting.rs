@@ -45,6 +45,10 @@ pub struct ServedModel {
     /// Billions of parameters one token uses (a mixture of experts; a dense model uses all).
     #[serde(default)]
     pub active_parameters_b: Option<f64>,
+    /// Other names the model goes by in file names and benchmark tables (e.g. "DeepSeek-V3"
+    /// for DeepSeek-R1's architecture), for recognising a table's model by its file name.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub source: String,
 }
 
@@ -204,6 +208,39 @@ impl HostingCatalog {
                 names.join(", ")
             )
         })
+    }
+
+    /// The model a file name names: the catalog model whose name or alias, reduced to letters
+    /// and digits, is the longest one contained in the name so reduced (at least four
+    /// characters); `None` when no model matches or two different models match equally long.
+    pub fn model_in_name(&self, file_name: &str) -> Option<&ServedModel> {
+        let reduce = |s: &str| -> String {
+            s.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect()
+        };
+        let text = reduce(file_name);
+        let mut best: Option<(usize, &ServedModel)> = None;
+        let mut tied = false;
+        for model in &self.models {
+            let longest = std::iter::once(&model.name)
+                .chain(&model.aliases)
+                .map(|n| reduce(n))
+                .filter(|n| n.len() >= 4 && text.contains(n.as_str()))
+                .map(|n| n.len())
+                .max();
+            match (longest, best) {
+                (Some(len), Some((b, m))) if len == b && m.name != model.name => tied = true,
+                (Some(len), Some((b, _))) if len > b => {
+                    best = Some((len, model));
+                    tied = false;
+                }
+                (Some(len), None) => best = Some((len, model)),
+                _ => {}
+            }
+        }
+        best.filter(|_| !tied).map(|(_, m)| m)
     }
 
     pub fn hardware(&self, instance_type: &str) -> Result<&Hardware, String> {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use self::forms::{tpot_model, ttft_model, Candidate};
 use self::lm::{best_fit, Form, Point};
+use super::anchors::Anchor;
 use super::error::PerfError;
 use super::levels::{distinct_concurrencies, levels_from_samples, validate_levels, Level, Sample};
 use super::model::{TpotForm, TtftForm};
@@ -155,6 +156,16 @@ pub fn fit_levels_of(
         server: None,
         uncertainty: None,
         not_measured: not_measured.clone(),
+        measured_levels: levels
+            .iter()
+            .map(|l| Anchor {
+                concurrency: l.concurrency,
+                prompt_tokens: l.prompt_tokens,
+                output_tokens: l.output_tokens,
+                ttft_s: l.ttft_s,
+                tpot_s: l.tpot_s,
+            })
+            .collect(),
     };
     let mut model = build(&tpot_u, &ttft_u);
     // The server model is preferred; the closed forms stay when they fit the same levels
