@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::levels::{Level, Metric};
+
 /// A level the model was fitted on, with the medians measured there.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Anchor {
@@ -15,6 +17,28 @@ pub struct Anchor {
     pub ttft_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpot_s: Option<f64>,
+}
+
+impl Anchor {
+    /// The measured median of `metric`, if the level measured it.
+    pub fn get(&self, metric: Metric) -> Option<f64> {
+        match metric {
+            Metric::Ttft => self.ttft_s,
+            Metric::Tpot => self.tpot_s,
+        }
+    }
+}
+
+impl From<&Level> for Anchor {
+    fn from(l: &Level) -> Anchor {
+        Anchor {
+            concurrency: l.concurrency,
+            prompt_tokens: l.prompt_tokens,
+            output_tokens: l.output_tokens,
+            ttft_s: l.ttft_s,
+            tpot_s: l.tpot_s,
+        }
+    }
 }
 
 fn same(a: f64, b: f64) -> bool {

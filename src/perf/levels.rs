@@ -1,9 +1,27 @@
 //! Measurements as the model sees them: per-request samples, grouped into levels of medians.
 
 use crate::bounds;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::error::PerfError;
+
+/// One of the two figures a level measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Tpot,
+    Ttft,
+}
+
+impl Metric {
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Tpot => "TPOT",
+            Metric::Ttft => "TTFT",
+        }
+    }
+}
 
 /// One measured request: the part of a calibration record the performance model needs.
 #[derive(Clone, Debug, PartialEq)]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::anchors::{bracket, Anchor};
 use super::error::PerfError;
+pub use super::levels::Metric;
 use super::model::{held_context, TpotModel, TtftModel};
 use super::noise::{NoiseModel, SpikedLogNormal};
 use super::server::bench::closed_run;
@@ -25,23 +26,6 @@ impl FitRange {
         inside(concurrency, self.concurrency)
             && inside(prompt_tokens, self.prompt_tokens)
             && inside(output_tokens, self.output_tokens)
-    }
-}
-
-/// One of the two figures a level measures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    Tpot,
-    Ttft,
-}
-
-impl Metric {
-    pub fn label(self) -> &'static str {
-        match self {
-            Metric::Tpot => "TPOT",
-            Metric::Ttft => "TTFT",
-        }
     }
 }
 
@@ -249,27 +233,22 @@ impl PerfModel {
     /// its distribution and interval with it.
     fn hold_to_measurements(&self, p: &mut Prediction) {
         let (c, pt, o) = (p.concurrency, p.prompt_tokens, p.output_tokens);
-        let levels = &self.measured_levels;
-        if let Some([lo, hi]) = bracket(levels, c, pt, o, |a| a.ttft_s) {
-            let p50 = p.ttft_p50_s();
+        // The factor that moves a p50 into its measured neighbours' bracket, when it is out.
+        let factor = |metric: Metric, p50: f64| {
+            let [lo, hi] = bracket(&self.measured_levels, c, pt, o, |a| a.get(metric))?;
             let held = p50.clamp(lo, hi);
-            if held != p50 && p50 > 0.0 {
-                p.ttft.median *= held / p50;
-                p.ttft_p50_band = p.ttft_p50_band.map(|b| b.scaled(held / p50));
-                p.held_to_measurements.push(Metric::Ttft);
-            }
+            (held != p50 && p50 > 0.0).then_some(held / p50)
+        };
+        if let Some(k) = factor(Metric::Ttft, p.ttft_p50_s()) {
+            p.ttft.median *= k;
+            p.ttft_p50_band = p.ttft_p50_band.map(|b| b.scaled(k));
+            p.held_to_measurements.push(Metric::Ttft);
         }
-        if let Some([lo, hi]) = bracket(levels, c, pt, o, |a| a.tpot_s) {
-            let p50 = p.tpot_p50_s();
-            let held = p50.clamp(lo, hi);
-            if held != p50 && p50 > 0.0 {
-                p.tpot.median *= held / p50;
-                p.tpot_p50_band = p.tpot_p50_band.map(|b| b.scaled(held / p50));
-                if let Some(tps) = p.served_tps.as_mut() {
-                    *tps *= p50 / held;
-                }
-                p.held_to_measurements.push(Metric::Tpot);
-            }
+        if let Some(k) = factor(Metric::Tpot, p.tpot_p50_s()) {
+            p.tpot.median *= k;
+            p.tpot_p50_band = p.tpot_p50_band.map(|b| b.scaled(k));
+            p.served_tps = p.served_tps.map(|tps| tps / k);
+            p.held_to_measurements.push(Metric::Tpot);
         }
     }
 

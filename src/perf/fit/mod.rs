@@ -147,6 +147,7 @@ pub fn fit_levels_of(
     let (ttft_form, ttft_u, ttft_candidates) = select(&TtftForm::ALL, &ttft_points, "ttft")?;
     candidates.extend(ttft_candidates);
 
+    let measured_levels: Vec<Anchor> = levels.iter().map(Anchor::from).collect();
     let build = |tpot_u: &[f64], ttft_u: &[f64]| PerfModel {
         tpot: tpot_model(tpot_form, tpot_u),
         ttft: ttft_model(ttft_form, ttft_u),
@@ -156,16 +157,7 @@ pub fn fit_levels_of(
         server: None,
         uncertainty: None,
         not_measured: not_measured.clone(),
-        measured_levels: levels
-            .iter()
-            .map(|l| Anchor {
-                concurrency: l.concurrency,
-                prompt_tokens: l.prompt_tokens,
-                output_tokens: l.output_tokens,
-                ttft_s: l.ttft_s,
-                tpot_s: l.tpot_s,
-            })
-            .collect(),
+        measured_levels: measured_levels.clone(),
     };
     let mut model = build(&tpot_u, &ttft_u);
     // The server model is preferred; the closed forms stay when they fit the same levels

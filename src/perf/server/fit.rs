@@ -19,40 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use super::interval::Uncertainty;
 pub use super::params::{
-    jacobian_at, model_from, parameter_names, residuals, vector_of, Shape, Target, PARAMETERS,
+    effective_parameters, jacobian_at, model_from, parameter_names, residuals, vector_of, Prior,
+    Shape, Target, LEVEL_SCATTER, PARAMETERS, PRIOR_SD,
 };
 use super::{Experts, ServerModel, Sharing};
-
-/// The scatter of a level's median about the model assumed a priori (log units): how much a
-/// prior's pull weighs against a level's error. Five per cent is the closed forms' assumed
-/// noise for tables of medians (`fit::noise::assumed_for_medians`).
-pub const LEVEL_SCATTER: f64 = super::params::TPOT_SCATTER;
-/// A parameter's prior standard deviation in log units: a factor of ten either way.
-pub const PRIOR_SD: f64 = std::f64::consts::LN_10;
-
-/// A weak Gaussian prior on the log parameters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Prior {
-    pub centre: Vec<f64>,
-    pub sd: Vec<f64>,
-}
-
-impl Prior {
-    /// The prior's rows of the least-squares problem, in the units of a level's log error.
-    fn residuals(&self, u: &[f64]) -> Vec<f64> {
-        u.iter()
-            .zip(self.centre.iter().zip(&self.sd))
-            .map(|(x, (c, sd))| LEVEL_SCATTER * (x - c) / sd)
-            .collect()
-    }
-    /// The prior's precision in the same units (the diagonal its rows add to JᵀJ).
-    pub fn precision(&self) -> DVector<f64> {
-        DVector::from_iterator(
-            self.sd.len(),
-            self.sd.iter().map(|sd| (LEVEL_SCATTER / sd).powi(2)),
-        )
-    }
-}
 
 /// How one candidate did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -368,19 +338,6 @@ impl Scored {
                 f64::INFINITY
             },
         }
-    }
-}
-
-/// The number of parameters the levels determine under the prior: the trace of the hat matrix
-/// `J (JᵀJ + Λ)⁻¹ Jᵀ` (each parameter counts 1 when the data pin it, 0 when the prior does).
-pub fn effective_parameters(j: &DMatrix<f64>, prior: &Prior) -> f64 {
-    let mut a = j.transpose() * j;
-    for (i, p) in prior.precision().iter().enumerate() {
-        a[(i, i)] += p;
-    }
-    match a.try_inverse() {
-        Some(inverse) => (j * inverse * j.transpose()).trace(),
-        None => j.ncols() as f64,
     }
 }
 

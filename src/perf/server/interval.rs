@@ -10,10 +10,9 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use super::bench::closed_run;
-use super::fit::{effective_parameters, Prior, LEVEL_SCATTER};
 use super::params::{
-    jacobian_at, model_from, parameter_names, residuals, vector_of, Shape, Target, TPOT_SCATTER,
-    TTFT_SCATTER,
+    effective_parameters, jacobian_at, model_from, parameter_names, residuals, vector_of, Prior,
+    Shape, Target, LEVEL_SCATTER, TPOT_SCATTER, TTFT_SCATTER,
 };
 use super::ServerModel;
 
