@@ -145,6 +145,14 @@ impl HostingCatalog {
                     model.name
                 ));
             }
+            if model.active_parameters_b.is_some_and(|a| {
+                !(a.is_finite() && a > 0.0 && model.parameters_b.is_none_or(|p| a <= p))
+            }) {
+                return Err(format!(
+                    "{models_origin}: model `{}`: active_parameters_b must be a finite number > 0 and at most parameters_b",
+                    model.name
+                ));
+            }
             if model.open_weights && model.parameters_b.is_none() {
                 return Err(format!(
                     "{models_origin}: model `{}` has open weights but no parameters_b",
