@@ -8,6 +8,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::{ServerModel, Sharing};
+use crate::perf::model::TpotForm;
 
 /// Rounds of `N` requests left out before measuring.
 const WARMUP_ROUNDS: usize = 1;
@@ -142,6 +143,64 @@ pub fn open_loop(
     )
 }
 
+/// A run of decode-only steps taken at once.
+struct Stretch {
+    steps: u64,
+    duration_s: f64,
+}
+
+/// The decode-only steps that can run before anything changes: up to the step before the next
+/// sequence finishes, and while no waiting request would be admitted at a step's start. The
+/// batch and each step's context growth are fixed over it, so its steps' durations rise by the
+/// same amount each step and sum in closed form. `None` when fewer than two steps qualify.
+fn decode_stretch(
+    model: &ServerModel,
+    decoding: &BinaryHeap<Reverse<(u64, usize)>>,
+    decode_steps: u64,
+    held_context: f64,
+    now: f64,
+    next_arrival_s: Option<f64>,
+    steps_left: u64,
+) -> Option<Stretch> {
+    let Reverse((finish, _)) = *decoding.peek()?;
+    let n = decoding.len() as f64;
+    let mut m = finish.saturating_sub(decode_steps + 1).min(steps_left);
+    if m < 2 {
+        return None;
+    }
+    let first = model.decode_step_s(n, held_context);
+    let rise = model.dense_step_s(n, held_context + n) - model.dense_step_s(n, held_context);
+    // Time from the stretch's start to the start of its step `j`.
+    let start_of = |j: u64| {
+        let j = j as f64;
+        j * first + rise * j * (j - 1.0) / 2.0
+    };
+    if let Some(t) = next_arrival_s {
+        // Every step after the first must start before the arrival: the largest `m` with
+        // start_of(m − 1) < t − now.
+        let gap = t - now;
+        let (mut lo, mut hi) = (1u64, m);
+        if start_of(hi - 1) >= gap {
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if start_of(mid - 1) < gap {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            m = lo;
+        }
+        if m < 2 {
+            return None;
+        }
+    }
+    Some(Stretch {
+        steps: m,
+        duration_s: start_of(m),
+    })
+}
+
 /// Where requests come from: clients that send again as soon as a reply ends, or a schedule.
 enum Source<'a> {
     /// `limit`: requests sent in all.
@@ -208,6 +267,9 @@ fn run_steps(
         }
     }
 
+    // A step affine in the context held (the fitted server's form) lets a stretch of decode-only
+    // steps be summed in closed form.
+    let affine_step = model.step.form == TpotForm::Linear;
     let mut steps = 0u64;
     // The experts' share of the step for the batch size it was last computed at.
     let mut experts_at = (usize::MAX, 0.0);
@@ -231,6 +293,31 @@ fn run_steps(
                     continue;
                 }
                 None => break,
+            }
+        }
+
+        // Decode-only stretches before the next finish or admission run in one go.
+        if prefilling.is_empty() && !decoding.is_empty() && affine_step {
+            let next_arrival = (admitted < slots)
+                .then(|| arrivals.front().map(|&id| requests[id].arrival_s))
+                .flatten();
+            if let Some(stretch) = decode_stretch(
+                model,
+                &decoding,
+                decode_steps,
+                held_context,
+                now,
+                next_arrival,
+                MAX_STEPS.saturating_sub(steps),
+            ) {
+                if !measure_from_s.is_nan() {
+                    batch_area += admitted as f64 * stretch.duration_s;
+                }
+                now += stretch.duration_s;
+                decode_steps += stretch.steps;
+                held_context += decoding.len() as f64 * stretch.steps as f64;
+                steps += stretch.steps - 1;
+                continue;
             }
         }
 
@@ -459,6 +546,49 @@ mod tests {
             "{} vs {expected}",
             out.ttft_s
         );
+    }
+
+    /// Decode-only stretches summed in closed form give what stepping through them gives: the
+    /// same server with a step form the fast path does not take (a roofline whose ceiling is
+    /// never reached) is stepped one step at a time.
+    #[test]
+    fn decode_stretches_in_closed_form_match_stepping() {
+        let stepped = |m: &ServerModel| {
+            let mut s = m.clone();
+            s.step.form = TpotForm::Roofline;
+            s.step.theta = Some(1e300);
+            s
+        };
+        for sharing in Sharing::CANDIDATES {
+            for max_batch in [None, Some(12.0)] {
+                let m = server(max_batch, sharing);
+                let slow = stepped(&m);
+                for (n, p, o, requests) in [
+                    (1.0, 800.0, 300.0, None),
+                    (7.0, 3_000.0, 257.0, None),
+                    (24.0, 1_200.0, 400.0, Some(100)),
+                ] {
+                    let a = closed_run(&m, n, p, o, requests);
+                    let b = closed_run(&slow, n, p, o, requests);
+                    let close = |x: f64, y: f64| (x / y - 1.0).abs() < 1e-9;
+                    assert!(
+                        close(a.ttft_s, b.ttft_s),
+                        "{sharing:?} {max_batch:?} n={n}: {a:?} vs {b:?}"
+                    );
+                    assert!(
+                        close(a.tpot_s.unwrap(), b.tpot_s.unwrap()),
+                        "{a:?} vs {b:?}"
+                    );
+                    assert!(close(a.requests_per_s, b.requests_per_s), "{a:?} vs {b:?}");
+                    assert!(close(a.mean_batch, b.mean_batch), "{a:?} vs {b:?}");
+                }
+                let times: Vec<f64> = (0..200).map(|i| i as f64 * 0.37).collect();
+                let a = open_loop(&m, &times, 900.0, 120.0, 20);
+                let b = open_loop(&slow, &times, 900.0, 120.0, 20);
+                assert!((a.ttft_s / b.ttft_s - 1.0).abs() < 1e-9, "{a:?} vs {b:?}");
+                assert!((a.tpot_s.unwrap() / b.tpot_s.unwrap() - 1.0).abs() < 1e-9);
+            }
+        }
     }
 
     /// A long short-run (here 40 rounds) is simulated as four rounds and the steady state; its

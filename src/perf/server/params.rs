@@ -148,16 +148,51 @@ pub fn residuals(model: &ServerModel, targets: &[Target]) -> Vec<f64> {
 /// events (which step a prefill lands in) and narrow enough for the curvature.
 const FD_STEP: f64 = 0.01;
 
-/// Forward differences: one benchmark of every level per parameter.
+/// Forward differences: one benchmark of every level per parameter, the columns shared out
+/// over the machine's cores (each column is an independent set of runs).
 pub fn jacobian_at(targets: &[Target], shape: Shape, u: &[f64]) -> DMatrix<f64> {
     let base = DVector::from_vec(residuals(&model_from(u, shape), targets));
-    let mut j = DMatrix::zeros(base.len(), u.len());
-    let mut v = u.to_vec();
-    for k in 0..u.len() {
+    let column = |k: usize| {
+        let mut v = u.to_vec();
         v[k] = u[k] + FD_STEP;
         let plus = DVector::from_vec(residuals(&model_from(&v, shape), targets));
-        v[k] = u[k];
-        j.set_column(k, &((plus - &base) / FD_STEP));
+        (plus - &base) / FD_STEP
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, u.len().max(1));
+    let columns: Vec<DVector<f64>> = if workers <= 1 {
+        (0..u.len()).map(column).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let column = &column;
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    scope.spawn(move || {
+                        (w..u.len())
+                            .step_by(workers)
+                            .map(|k| (k, column(k)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut out: Vec<Option<DVector<f64>>> = vec![None; u.len()];
+            for handle in handles {
+                let done = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                for (k, c) in done {
+                    out[k] = Some(c);
+                }
+            }
+            out.into_iter()
+                .map(|c| c.unwrap_or_else(|| DVector::zeros(base.len())))
+                .collect()
+        })
+    };
+    let mut j = DMatrix::zeros(base.len(), u.len());
+    for (k, c) in columns.iter().enumerate() {
+        j.set_column(k, c);
     }
     j
 }
