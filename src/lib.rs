@@ -21,6 +21,7 @@ pub mod files;
 pub mod forecast;
 pub mod format;
 pub mod perf;
+pub mod physics;
 pub mod plan;
 pub mod quota;
 pub mod report;

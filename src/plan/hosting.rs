@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::scenario::Precision;
+use crate::physics::accelerator::squash;
+use crate::physics::Accelerator;
 
 pub const BUILTIN_MODELS: &str = include_str!("../../catalog/models.toml");
 pub const BUILTIN_HARDWARE: &str = include_str!("../../catalog/hardware.toml");
@@ -49,10 +51,38 @@ pub struct ServedModel {
     /// for DeepSeek-R1's architecture), for recognising a table's model by its file name.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// The architecture the roofline needs (src/physics), from the model's config.json: its
+    /// layers, full-attention layers (where some slide over a short window), query heads ×
+    /// head dimension and KV-cache bytes a token at 16 bits; all absent where not recorded.
+    #[serde(default)]
+    pub layers: Option<f64>,
+    #[serde(default)]
+    pub attention_layers: Option<f64>,
+    #[serde(default)]
+    pub attention_dim: Option<f64>,
+    #[serde(default)]
+    pub kv_bytes_per_token: Option<f64>,
+    #[serde(default)]
+    pub architecture_source: Option<String>,
     pub source: String,
 }
 
 impl ServedModel {
+    /// What the roofline needs, when the catalog records the architecture.
+    pub fn architecture(&self) -> Option<crate::physics::Architecture> {
+        let parameters = self.parameters_b? * 1e9;
+        let layers = self.layers?;
+        Some(crate::physics::Architecture {
+            parameters,
+            active_parameters: self.active_parameters_b.map_or(parameters, |a| a * 1e9),
+            experts: self.routed_experts(),
+            layers,
+            attention_layers: self.attention_layers.unwrap_or(layers),
+            attention_dim: self.attention_dim?,
+            kv_bytes_per_token: self.kv_bytes_per_token?,
+        })
+    }
+
     /// The routed experts, for a mixture-of-experts model.
     pub fn routed_experts(&self) -> Option<crate::perf::server::Experts> {
         match (self.experts, self.experts_per_token) {
@@ -91,12 +121,15 @@ struct ModelsFile {
 struct HardwareFile {
     #[serde(default)]
     instance: Vec<Hardware>,
+    #[serde(default)]
+    accelerator: Vec<Accelerator>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostingCatalog {
     pub models: Vec<ServedModel>,
     pub hardware: Vec<Hardware>,
+    pub accelerators: Vec<Accelerator>,
 }
 
 /// How an option holds its model (written into the plan so a reader sees why it fits).
@@ -192,9 +225,50 @@ impl HostingCatalog {
                 }
             }
         }
+        for model in &m.model {
+            let fields = [
+                ("layers", model.layers),
+                ("attention_layers", model.attention_layers),
+                ("attention_dim", model.attention_dim),
+                ("kv_bytes_per_token", model.kv_bytes_per_token),
+            ];
+            if let Some((field, value)) = fields
+                .iter()
+                .find_map(|(f, v)| v.filter(|x| !(x.is_finite() && *x > 0.0)).map(|x| (f, x)))
+            {
+                return Err(format!(
+                    "{models_origin}: model `{}`: {field} is {value}; it must be a finite number > 0",
+                    model.name
+                ));
+            }
+            if let (Some(a), Some(l)) = (model.attention_layers, model.layers) {
+                if a > l {
+                    return Err(format!(
+                        "{models_origin}: model `{}`: attention_layers ({a}) cannot exceed layers ({l})",
+                        model.name
+                    ));
+                }
+            }
+            let recorded = [model.layers, model.attention_dim, model.kv_bytes_per_token]
+                .iter()
+                .filter(|v| v.is_some())
+                .count();
+            if recorded != 0 && (recorded != 3 || model.architecture_source.is_none()) {
+                return Err(format!(
+                    "{models_origin}: model `{}`: give layers, attention_dim, kv_bytes_per_token and architecture_source together (or none)",
+                    model.name
+                ));
+            }
+        }
+        for accelerator in &h.accelerator {
+            accelerator
+                .check()
+                .map_err(|e| format!("{hardware_origin}: {e}"))?;
+        }
         Ok(HostingCatalog {
             models: m.model,
             hardware: h.instance,
+            accelerators: h.accelerator,
         })
     }
 
@@ -249,6 +323,55 @@ impl HostingCatalog {
             }
         }
         best.filter(|_| !tied).map(|(_, m)| m)
+    }
+
+    /// The accelerator a name or alias names.
+    pub fn accelerator(&self, name: &str) -> Result<&Accelerator, String> {
+        self.accelerators
+            .iter()
+            .find(|a| a.is_named(name))
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.accelerators.iter().map(|a| a.name.as_str()).collect();
+                format!(
+                    "accelerator {name:?} is not in catalog/hardware.toml; use one of: {} (or add an [[accelerator]] row with its figures and source)",
+                    names.join(", ")
+                )
+            })
+    }
+
+    /// The accelerators a file name names and how many: `<count>x<accelerator>` (as in
+    /// `2xh100`, `8xGaudi3`, `16xAMD-MI300X`) or a machine the catalog knows (`wh_galaxy`:
+    /// 32 Wormholes). `None` when nothing matches.
+    pub fn hardware_in_name(&self, file_name: &str) -> Option<(&Accelerator, u32)> {
+        let parts: Vec<&str> = file_name.split(['_', '.', ' ', '/']).collect();
+        for part in &parts {
+            let lower = part.to_ascii_lowercase();
+            let Some(x) = lower.find('x') else { continue };
+            let (count, rest) = (&lower[..x], &lower[x + 1..]);
+            let Ok(count) = count.parse::<u32>() else {
+                continue;
+            };
+            if count == 0 || count > 100_000 {
+                continue;
+            }
+            let rest = rest
+                .trim_start_matches("amd-")
+                .trim_start_matches("nvidia-");
+            if let Some(a) = self.accelerators.iter().find(|a| a.is_named(rest)) {
+                return Some((a, count));
+            }
+        }
+        // Machines by whole words of the name (or two adjacent ones): `wh_galaxy`.
+        let words: Vec<String> = parts.iter().map(|p| squash(p)).collect();
+        let pairs = words.windows(2).map(|w| format!("{}{}", w[0], w[1]));
+        let candidates: Vec<String> = words.iter().cloned().chain(pairs).collect();
+        self.accelerators.iter().find_map(|a| {
+            a.systems
+                .iter()
+                .filter(|(system, _)| candidates.contains(&squash(system)))
+                .max_by_key(|(system, _)| system.len())
+                .map(|(_, n)| (a, *n))
+        })
     }
 
     pub fn hardware(&self, instance_type: &str) -> Result<&Hardware, String> {
@@ -374,6 +497,55 @@ pub fn check_serverless(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The published tables' file names give their hardware; every SageMaker instance's
+    /// accelerator has a physics row; the published models have their architecture.
+    #[test]
+    fn hardware_is_read_from_file_names_and_every_instance_has_physics() {
+        let c = HostingCatalog::builtin();
+        let at = |name: &str| c.hardware_in_name(name).map(|(a, n)| (a.name.as_str(), n));
+        assert_eq!(
+            at("nim_llama33_70b_2xh100_fp8_5000in_500out.csv"),
+            Some(("NVIDIA H100 80 GB", 2))
+        );
+        assert_eq!(
+            at("dstack-vllm_DeepSeek-R1_8xH200_3200in_800out.csv"),
+            Some(("NVIDIA H200", 8))
+        );
+        assert_eq!(
+            at("inferencex-pd_gpt-oss-120b_16xAMD-MI300X_1024in_1024out.csv"),
+            Some(("AMD Instinct MI300X", 16))
+        );
+        assert_eq!(
+            at("inferencex_GLM-4.7_8xGaudi3_1024in_1024out.csv"),
+            Some(("Intel Gaudi 3", 8))
+        );
+        assert_eq!(
+            at("tenstorrent_qwen3_32b_wh_galaxy_isl_sweep.csv"),
+            Some(("Tenstorrent Wormhole", 32))
+        );
+        assert_eq!(
+            at("oci_llama33_70b_large_generic_random480in_300out.csv"),
+            None
+        );
+        for h in &c.hardware {
+            assert!(c.accelerator(&h.accelerator).is_ok(), "{}", h.accelerator);
+        }
+        for name in [
+            "Llama 3.3 70B Instruct",
+            "DeepSeek-R1",
+            "GLM-4.7",
+            "gpt-oss-120b",
+            "Qwen3-32B",
+        ] {
+            assert!(c.model(name).unwrap().architecture().is_some(), "{name}");
+        }
+        assert!(c.accelerator("h100").is_ok());
+        assert!(c
+            .accelerator("B300")
+            .unwrap_err()
+            .contains("catalog/hardware.toml"));
+    }
 
     #[test]
     fn seventy_billion_parameters_need_a_large_instance() {

@@ -97,37 +97,7 @@ fn half_hour() -> f64 {
     1_800.0
 }
 
-/// How a model's weights are stored: bytes per parameter.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    #[default]
-    Bf16,
-    Fp16,
-    Fp8,
-    Int8,
-    Int4,
-}
-
-impl Precision {
-    pub fn bytes_per_parameter(self) -> f64 {
-        match self {
-            Precision::Bf16 | Precision::Fp16 => 2.0,
-            Precision::Fp8 | Precision::Int8 => 1.0,
-            Precision::Int4 => 0.5,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::Bf16 => "BF16",
-            Precision::Fp16 => "FP16",
-            Precision::Fp8 => "FP8",
-            Precision::Int8 => "INT8",
-            Precision::Int4 => "INT4",
-        }
-    }
-}
+pub use crate::physics::Precision;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]

@@ -48,42 +48,7 @@ impl Sharing {
     }
 }
 
-/// A mixture-of-experts model's routed experts: each token of a decode step is sent to
-/// `per_token` of `total` experts in every MoE layer, so a step of `n` sequences reads the
-/// weights of the distinct experts they touch, `total·(1 − (1 − per_token/total)ⁿ)` in
-/// expectation, and that count stops growing once every expert is read.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Experts {
-    /// Routed experts per MoE layer (shared experts, always read, belong to the fixed step).
-    pub total: f64,
-    /// Routed experts each token uses.
-    pub per_token: f64,
-}
-
-impl Experts {
-    /// Expected share of the routed experts a step of `n` sequences touches (one token each).
-    pub fn touched_share(&self, n: f64) -> f64 {
-        let miss = (1.0 - self.per_token / self.total).clamp(0.0, 1.0);
-        1.0 - miss.powf(n.max(0.0))
-    }
-
-    /// Both counts finite, at least one, and no more used than there are.
-    pub fn check(&self) -> Result<(), String> {
-        if !(self.total.is_finite() && self.total >= 1.0 && self.total <= 1e6) {
-            return Err(format!(
-                "field `server.experts.total` is {}; it must be a number of experts from 1 to 1,000,000",
-                self.total
-            ));
-        }
-        if !(self.per_token.is_finite() && self.per_token >= 1.0 && self.per_token <= self.total) {
-            return Err(format!(
-                "field `server.experts.per_token` is {}; it must be at least 1 and at most `total` ({})",
-                self.per_token, self.total
-            ));
-        }
-        Ok(())
-    }
-}
+pub use crate::physics::Experts;
 
 /// The routed experts' share of a decode step: `step_s_all_experts` is the time to read every
 /// routed expert's weights once; a step pays its touched share of it.
