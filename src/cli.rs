@@ -110,9 +110,28 @@ pub struct FitArgs {
     /// The endpoint measured: service, region, deployment.
     #[arg(long)]
     pub target: Option<String>,
+    #[command(flatten)]
+    pub hardware: HardwareArgs,
     /// Print machine-readable JSON (the profile with its fit report) instead of tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The hardware measured, for the roofline's floors under the fit (src/physics).
+#[derive(Debug, Args, Clone, Default)]
+pub struct HardwareArgs {
+    /// The accelerator, by its name or alias in catalog/hardware.toml (H100, H200, MI300X,
+    /// MI355X, Gaudi3, Wormhole, L40S, A10G, ...). Without it, read from the input's file name
+    /// (`2xh100`, `8xGaudi3`, `wh_galaxy`), and said; `none` for no floors.
+    #[arg(long, value_name = "NAME")]
+    pub accelerator: Option<String>,
+    /// Accelerators holding one copy of the model (tensor/expert parallel), with --accelerator.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u32>,
+    /// The weights' precision: bf16, fp16, fp8, int8, int4, fp4 (mxfp4). Without it, read from
+    /// the file name, else the model's released precision (catalog/models.toml), else bf16.
+    #[arg(long, value_name = "P")]
+    pub precision: Option<String>,
 }
 
 /// Check the performance model on data it did not see: fit on some levels, predict the rest.
@@ -141,6 +160,8 @@ pub struct ValidateArgs {
     /// input's file name names (or one of its aliases) is used, and said; `dense` for none.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
+    #[command(flatten)]
+    pub hardware: HardwareArgs,
     /// Print machine-readable JSON instead of tables.
     #[arg(long)]
     pub json: bool,

@@ -94,3 +94,22 @@ mod tests {
         assert_eq!(count_axis(3.0), "3");
     }
 }
+
+/// A short duration with a unit that keeps three significant figures: `37.1 µs`, `12.0 ms`,
+/// `0.166 s`; far below a nanosecond in scientific notation.
+pub fn seconds_short(seconds: f64) -> String {
+    let a = seconds.abs();
+    if !a.is_finite() {
+        format!("{seconds} s")
+    } else if a >= 0.1 {
+        format!("{seconds:.3} s")
+    } else if a >= 1e-4 {
+        format!("{:.3} ms", seconds * 1e3)
+    } else if a >= 1e-7 {
+        format!("{:.3} µs", seconds * 1e6)
+    } else if a >= 1e-10 {
+        format!("{:.3} ns", seconds * 1e9)
+    } else {
+        format!("{seconds:.3e} s")
+    }
+}

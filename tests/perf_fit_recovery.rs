@@ -89,7 +89,7 @@ fn recovers_known_parameters_within_3_percent_at_1000_samples_per_level() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(42);
-    let report = fit_samples(&draw(&truth, 1000, seed), None).unwrap();
+    let report = fit_samples(&draw(&truth, 1000, seed), Default::default()).unwrap();
     let fitted = &report.model;
     assert_eq!(
         fitted.tpot.form,
@@ -151,6 +151,8 @@ fn one_level_only_is_a_clear_error() {
         .into_iter()
         .filter(|s| s.concurrency == 8.0)
         .collect();
-    let error = fit_samples(&samples, None).unwrap_err().to_string();
+    let error = fit_samples(&samples, Default::default())
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("only one concurrency level"), "{error}");
 }

@@ -41,6 +41,8 @@ fn server(max_batch: Option<f64>, sharing: Sharing) -> ServerModel {
         sharing,
         overhead_s: 0.05,
         experts: None,
+        floors: None,
+        reply_spread: 0.0,
     }
 }
 

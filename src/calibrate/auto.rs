@@ -321,6 +321,8 @@ mod tests {
             },
             overhead_s: 0.05,
             experts: None,
+            floors: None,
+            reply_spread: 0.0,
         }
     }
 

@@ -525,6 +525,7 @@ fn fit_profile(out: &Path, manifest: &Manifest) {
         source: Some(format!("llmcap calibrate, run {}", out.display())),
         date: Some(manifest.started_at.chars().take(10).collect()),
         target: Some(format!("{} {}", manifest.target, manifest.endpoint)),
+        hardware: Default::default(),
         json: false,
     };
     if let Err(error) = crate::commands::fit::run(&fit) {

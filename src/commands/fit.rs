@@ -6,23 +6,37 @@ use anyhow::{bail, Context, Result};
 
 use crate::calibrate::input::{self, Measurements};
 use crate::cli::FitArgs;
+use crate::cli::HardwareArgs;
 use crate::files::{today_utc, writable_file, write_atomically};
 use crate::perf::fit::{
     evaluate, fit_levels_of, fit_samples, noise::assumed_for_medians, FitReport,
 };
 use crate::perf::levels::{distinct_concurrencies, levels_from_samples};
 use crate::perf::profile::Provenance;
-use crate::perf::server::Experts;
+use crate::perf::server::{Experts, Floors, Served};
 use crate::perf::{Level, Profile};
+use crate::physics::{Precision, Roofline};
 use crate::plan::hosting::HostingCatalog;
 use crate::report::tables;
 
-/// The model a fit is for, from `--model` or recognised in the input's file name.
+/// The model a fit is for, from `--model` or recognised in the input's file name, and the
+/// hardware it ran on where known.
 pub struct ServedBy {
     pub name: String,
     pub experts: Option<Experts>,
     /// How it was found, for the reader: "--model" or "the file name".
     pub from: &'static str,
+    pub hardware: Option<HardwareOf>,
+}
+
+/// The accelerators a table was measured on and the roofline they set.
+pub struct HardwareOf {
+    pub roofline: Roofline,
+    pub accelerator: String,
+    /// How it was found: "--accelerator" or "the file name".
+    pub from: &'static str,
+    /// How the precision was found.
+    pub precision_from: &'static str,
 }
 
 impl ServedBy {
@@ -42,37 +56,129 @@ impl ServedBy {
         };
         format!("model: {} ({kind}; from {}{hint})", self.name, self.from)
     }
+
+    /// The hardware line: what ran, how it was found, and the floors it sets.
+    pub fn describe_hardware(&self) -> String {
+        match &self.hardware {
+            Some(h) => {
+                let r = &h.roofline;
+                format!(
+                    "hardware: {:.0} × {} at {} ({} from {}, precision from {}); roofline floors: a step of one sequence ≥ {:.2} ms, prefill ≥ {:.2} µs a prompt token ({} peak {:.0} TFLOP/s, {:.1} TB/s); the fit stays above them",
+                    r.count,
+                    h.accelerator,
+                    r.precision.name(),
+                    if r.count > 1.0 { "accelerators" } else { "accelerator" },
+                    h.from,
+                    h.precision_from,
+                    r.decode_step_floor_s(1.0, 0.0) * 1e3,
+                    r.prefill_s_per_token() * 1e6,
+                    r.arithmetic.name(),
+                    r.flops / 1e12,
+                    r.bandwidth_bytes_s / 1e12,
+                )
+            }
+            None => "hardware: not known (--accelerator, --count and --precision give the roofline floors under the fit)".to_string(),
+        }
+    }
+
+    /// What the fit uses.
+    pub fn served(&self) -> Served {
+        Served {
+            experts: self.experts,
+            floors: self.hardware.as_ref().map(|h| Floors::of(&h.roofline)),
+        }
+    }
+}
+
+/// What the fit uses of an optional model.
+pub fn served_of(served: Option<&ServedBy>) -> Served {
+    served.map(ServedBy::served).unwrap_or_default()
 }
 
 /// `--model NAME` from the built-in model catalog; without it, the catalog model the input's
 /// file name names (a published table is usually named after its model); `--model dense`, or
-/// no match, fits a dense step.
-pub fn served_by(model: Option<&str>, input: &Path) -> Result<Option<ServedBy>> {
+/// no match, fits a dense step. The hardware likewise from `--accelerator`/`--count`/
+/// `--precision` or the file name, when the model's architecture is in the catalog.
+pub fn served_by(
+    model: Option<&str>,
+    hardware: &HardwareArgs,
+    input: &Path,
+) -> Result<Option<ServedBy>> {
     let catalog = HostingCatalog::builtin();
-    match model {
-        Some("dense") => Ok(None),
-        Some(name) => {
-            let served = catalog.model(name).map_err(|e| {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (served, from) = match model {
+        Some("dense") => return Ok(None),
+        Some(name) => (
+            catalog.model(name).map_err(|e| {
                 anyhow::anyhow!("--model: {}", e.replace("field `model`", "the model"))
-            })?;
-            Ok(Some(ServedBy {
-                name: served.name.clone(),
-                experts: served.routed_experts(),
-                from: "--model",
-            }))
-        }
-        None => {
-            let stem = input
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Ok(catalog.model_in_name(&stem).map(|served| ServedBy {
-                name: served.name.clone(),
-                experts: served.routed_experts(),
-                from: "the file name",
-            }))
-        }
+            })?,
+            "--model",
+        ),
+        None => match catalog.model_in_name(&stem) {
+            Some(m) => (m, "the file name"),
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(ServedBy {
+        name: served.name.clone(),
+        experts: served.routed_experts(),
+        from,
+        hardware: hardware_of(&catalog, served, hardware, &stem)?,
+    }))
+}
+
+/// The hardware from the flags or the file name, and its roofline for `model`.
+fn hardware_of(
+    catalog: &HostingCatalog,
+    model: &crate::plan::hosting::ServedModel,
+    args: &HardwareArgs,
+    stem: &str,
+) -> Result<Option<HardwareOf>> {
+    if args.accelerator.as_deref() == Some("none") {
+        return Ok(None);
     }
+    let (accelerator, count, from) = match (&args.accelerator, args.count) {
+        (Some(name), count) => {
+            let a = catalog
+                .accelerator(name)
+                .map_err(|e| anyhow::anyhow!("--accelerator: {e}"))?;
+            (a, count.unwrap_or(1), "--accelerator")
+        }
+        (None, Some(_)) => bail!("--count needs --accelerator (the accelerator it counts)"),
+        (None, None) => match catalog.hardware_in_name(stem) {
+            Some((a, n)) => (a, n, "the file name"),
+            None => return Ok(None),
+        },
+    };
+    if count == 0 {
+        bail!("--count must be at least 1");
+    }
+    let named = stem.split(['_', '-', '.', ' ']).find_map(Precision::parse);
+    let (precision, precision_from) = match (&args.precision, named, model.precision) {
+        (Some(p), _, _) => (
+            Precision::parse(p).with_context(|| {
+                format!("--precision {p:?}: use bf16, fp16, fp8, int8, int4 or fp4")
+            })?,
+            "--precision",
+        ),
+        (None, Some(p), _) => (p, "the file name"),
+        (None, None, Some(p)) => (p, "the model's released weights"),
+        (None, None, None) => (Precision::Bf16, "the default, BF16"),
+    };
+    let Some(architecture) = model.architecture() else {
+        return Ok(None);
+    };
+    let roofline = Roofline::new(architecture, accelerator, count, precision)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Some(HardwareOf {
+        roofline,
+        accelerator: accelerator.name.clone(),
+        from,
+        precision_from,
+    }))
 }
 
 pub fn run(args: &FitArgs) -> Result<()> {
@@ -80,8 +186,8 @@ pub fn run(args: &FitArgs) -> Result<()> {
     if let Some(out) = &args.out {
         writable_file(out).context("--out")?;
     }
-    let served = served_by(args.model.as_deref(), &args.input)?;
-    let experts = served.as_ref().and_then(|s| s.experts);
+    let served = served_by(args.model.as_deref(), &args.hardware, &args.input)?;
+    let experts = served_of(served.as_ref());
     let loaded = input::load(&args.input)?;
     let selected = |c: f64| {
         args.concurrency
@@ -138,6 +244,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
     } else {
         if let Some(s) = &served {
             println!("{}", s.describe());
+            println!("{}", s.describe_hardware());
         }
         print_report(&profile, &report, &described);
     }
@@ -246,6 +353,32 @@ fn print_report(profile: &Profile, report: &FitReport, described: &str) {
             server.attention_s_per_token2,
             server.overhead_s
         );
+        let readings = server.against_floors();
+        if !readings.is_empty() {
+            let parts: Vec<String> = readings
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} {} = {:.2} × its floor {}{}",
+                        a.parameter,
+                        crate::format::seconds_short(a.value),
+                        a.value / a.floor,
+                        crate::format::seconds_short(a.floor),
+                        if a.at_floor() {
+                            " (at the floor: the levels ask for faster than the hardware runs)"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+                .collect();
+            println!("    against the roofline: {}", parts.join("; "));
+            if m.range.prompt_tokens[0] >= 0.95 * m.range.prompt_tokens[1] {
+                println!(
+                    "    one prompt length: the levels cannot tell a prompt token's cost from the fixed overhead, so the prefill's per-token and attention costs come from the roofline prior (twice their floors, a factor of two either way), not from the levels"
+                );
+            }
+        }
         println!(
             "  closed forms (kept beside it; the model when a profile has no server section):"
         );

@@ -47,9 +47,8 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             args.input.display()
         );
     }
-    let served = super::fit::served_by(args.model.as_deref(), &args.input)?;
-    let experts = served.as_ref().and_then(|s| s.experts);
-    let v = validate(&levels, &selection, experts)?;
+    let served = super::fit::served_by(args.model.as_deref(), &args.hardware, &args.input)?;
+    let v = validate(&levels, &selection, super::fit::served_of(served.as_ref()))?;
 
     let server = v.model.server.as_ref();
     if args.json {
@@ -67,7 +66,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             ttft: v.ttft,
             not_measured: v.model.not_measured.clone(),
             model: served.as_ref().map(|s| s.name.clone()),
-            mixture_of_experts: experts.is_some(),
+            mixture_of_experts: served.as_ref().is_some_and(|s| s.experts.is_some()),
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -80,6 +79,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     );
     if let Some(s) = &served {
         println!("{}", s.describe());
+        println!("{}", s.describe_hardware());
     }
     if server.is_none() {
         println!(

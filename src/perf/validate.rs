@@ -9,7 +9,7 @@ use super::levels::Level;
 use super::noise::NoiseModel;
 use super::predict::{Metric, PerfModel};
 use super::server::interval::Band;
-use super::server::Experts;
+use super::server::Served;
 use crate::stats::quantile;
 
 /// Which levels the fit sees: a level is fitted on when it matches every list given.
@@ -96,7 +96,7 @@ pub struct Validation {
 pub fn validate(
     levels: &[Level],
     selection: &Selection,
-    experts: Option<Experts>,
+    served: Served,
 ) -> Result<Validation, PerfError> {
     let (train, test): (Vec<Level>, Vec<Level>) =
         levels.iter().cloned().partition(|l| selection.fits_on(l));
@@ -107,7 +107,7 @@ pub fn validate(
     }
     let tpot_noise = assumed_for_medians("TPOT");
     let ttft_noise = assumed_for_medians("TTFT");
-    let report = fit_levels_of(&train, tpot_noise, ttft_noise, experts)?;
+    let report = fit_levels_of(&train, tpot_noise, ttft_noise, served)?;
     let held_out = check(&report.model, &test)?;
     Ok(Validation {
         tpot: summary(held_out.iter().filter_map(|l| l.tpot_s)),

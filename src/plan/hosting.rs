@@ -64,6 +64,10 @@ pub struct ServedModel {
     pub kv_bytes_per_token: Option<f64>,
     #[serde(default)]
     pub architecture_source: Option<String>,
+    /// The precision its weights are released in, where not 16 bits (DeepSeek-R1: FP8,
+    /// gpt-oss: MXFP4): what a table that does not say ran.
+    #[serde(default)]
+    pub precision: Option<Precision>,
     pub source: String,
 }
 

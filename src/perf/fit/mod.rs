@@ -17,7 +17,7 @@ use super::noise::NoiseModel;
 use super::predict::{FitRange, Metric, PerfModel};
 use super::server::bench::closed_run;
 use super::server::fit::{self as server_fit, ServerCandidate, Target};
-use super::server::Experts;
+use super::server::Served;
 
 /// Measured against predicted at one level. Errors are `(predicted / measured − 1) · 100`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,10 +63,10 @@ pub struct FitReport {
 }
 
 /// Fits per-request samples: medians per level, noise from the spread around them.
-pub fn fit_samples(samples: &[Sample], experts: Option<Experts>) -> Result<FitReport, PerfError> {
+pub fn fit_samples(samples: &[Sample], served: Served) -> Result<FitReport, PerfError> {
     let levels = levels_from_samples(samples)?;
     let (tpot_noise, ttft_noise) = noise::estimate(samples);
-    fit_levels_of(&levels, tpot_noise, ttft_noise, experts)
+    fit_levels_of(&levels, tpot_noise, ttft_noise, served)
 }
 
 /// Fits level medians of a dense model with the given noise model.
@@ -75,16 +75,16 @@ pub fn fit_levels(
     tpot_noise: NoiseModel,
     ttft_noise: NoiseModel,
 ) -> Result<FitReport, PerfError> {
-    fit_levels_of(levels, tpot_noise, ttft_noise, None)
+    fit_levels_of(levels, tpot_noise, ttft_noise, Served::default())
 }
 
-/// Fits level medians with the given noise model; `experts`: the served model's routed experts
-/// when it is a mixture of experts (from the model catalog).
+/// Fits level medians with the given noise model; `served`: the served model's routed experts
+/// when it is a mixture of experts (from the model catalog) and the hardware's roofline floors.
 pub fn fit_levels_of(
     levels: &[Level],
     tpot_noise: NoiseModel,
     ttft_noise: NoiseModel,
-    experts: Option<Experts>,
+    served: Served,
 ) -> Result<FitReport, PerfError> {
     validate_levels(levels)?;
     let thinned = thin(levels, MAX_FITTED_LEVELS);
@@ -106,7 +106,7 @@ pub fn fit_levels_of(
             }
         })
         .collect();
-    let server_fit = server_fit::fit(&targets, experts);
+    let server_fit = server_fit::fit(&targets, served);
     let mut server_candidates = server_fit
         .as_ref()
         .map(|f| f.candidates.clone())

@@ -42,6 +42,8 @@ struct Request {
     admitted_s: f64,
     prefilled: f64,
     first_token_s: f64,
+    /// Tokens of its reply.
+    output: u64,
 }
 
 /// Runs `concurrency` clients sending prompts of `prompt_tokens` for `output_tokens` replies,
@@ -245,12 +247,23 @@ fn run_steps(
     let mut measure_from_s = if skip == 0 { 0.0 } else { f64::NAN };
     let mut batch_area = 0.0;
 
+    let spread = model.reply_spread.clamp(0.0, 0.9);
     let send = |requests: &mut Vec<Request>, arrivals: &mut VecDeque<usize>, at: f64| {
+        // The k-th reply's share of nominal, spread evenly over [1 − spread, 1] (the golden
+        // ratio's multiples: deterministic, and even over any run of requests).
+        let k = requests.len() as f64;
+        let reply = if spread > 0.0 {
+            let share = 1.0 - spread * (k * 0.618_033_988_749_895).fract();
+            ((output as f64) * share).round().max(2.0) as u64
+        } else {
+            output
+        };
         requests.push(Request {
             arrival_s: at + model.overhead_s,
             admitted_s: f64::NAN,
             prefilled: 0.0,
             first_token_s: f64::NAN,
+            output: reply,
         });
         arrivals.push_back(requests.len() - 1);
     };
@@ -380,7 +393,7 @@ fn run_steps(
                     break;
                 }
                 decoding.pop();
-                held_context -= prompt + output as f64;
+                held_context -= prompt + requests[id].output as f64;
                 admitted -= 1;
                 done += 1;
                 let r = requests[id];
@@ -390,7 +403,7 @@ fn run_steps(
                 if done > skip && done <= skip + wanted {
                     ttft_sum += r.first_token_s - r.arrival_s + model.overhead_s;
                     wait_sum += r.admitted_s - r.arrival_s;
-                    tpot_sum += (now - r.first_token_s) / (output - 1) as f64;
+                    tpot_sum += (now - r.first_token_s) / (r.output - 1) as f64;
                     tpot_count += 1;
                 }
                 if requests.len() < limit {
@@ -403,9 +416,9 @@ fn run_steps(
                 break;
             };
             requests[id].first_token_s = now;
-            if output > 1 {
+            if requests[id].output > 1 {
                 held_context += prompt + 1.0;
-                decoding.push(Reverse((decode_steps + output - 1, id)));
+                decoding.push(Reverse((decode_steps + requests[id].output - 1, id)));
             } else {
                 admitted -= 1;
                 done += 1;
@@ -460,6 +473,8 @@ mod tests {
             sharing,
             overhead_s: 0.05,
             experts: None,
+            floors: None,
+            reply_spread: 0.0,
         }
     }
 

@@ -22,7 +22,7 @@ pub use super::params::{
     effective_parameters, jacobian_at, model_from, parameter_names, residuals, vector_of, Prior,
     Shape, Target, LEVEL_SCATTER, PARAMETERS, PRIOR_SD,
 };
-use super::{Experts, ServerModel, Sharing};
+use super::{Experts, Floors, Served, ServerModel, Sharing, REPLY_SPREAD};
 
 /// How one candidate did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -188,6 +188,71 @@ fn starts(targets: &[Target], experts: Option<Experts>) -> Vec<Vec<f64>> {
     out
 }
 
+/// Indices of the floored parameters in the vector and their floors.
+fn floored(floors: Floors) -> [(usize, f64); 5] {
+    [
+        (0, floors.step_t0_s),
+        (2, floors.step_s_per_held_token),
+        (5, floors.prefill_s_per_token),
+        (6, floors.attention_s_per_token2),
+        (8, floors.experts_step_s),
+    ]
+}
+
+/// A start (log parameters) as excesses over the floors: a floored parameter starts at the
+/// level-suggested value's excess over its floor, or at twice its floor when the levels
+/// suggest less (half the peak, a typical efficiency).
+fn above_floors(mut u: Vec<f64>, floors: Option<Floors>) -> Vec<f64> {
+    let Some(f) = floors else { return u };
+    for (i, floor) in floored(f) {
+        if let Some(x) = u.get_mut(i) {
+            if floor > 0.0 {
+                *x = (x.exp() - floor).max(floor).ln();
+            }
+        }
+    }
+    u
+}
+
+/// How little a prefill prior is trusted where the levels cannot tell prefill from overhead:
+/// a factor of two either way around half the peak. An assumption, not a measurement: large
+/// prefills are matrix products that commonly run at a third to two thirds of the peak, and
+/// the intervals carry the factor of two.
+pub const ROOFLINE_PRIOR_SD: f64 = std::f64::consts::LN_2;
+
+/// The prior: centred on the first start, a factor of ten either way; with the hardware's
+/// floors and one prompt length (prefill and the fixed overhead told apart by nothing), the
+/// prefill's per-token and attention costs centred on twice their floors, a factor of two
+/// either way (`prefill_prior_from_roofline`).
+fn prior_of(targets: &[Target], start: &[f64], floors: Option<Floors>) -> Prior {
+    let mut prior = Prior {
+        centre: start.to_vec(),
+        sd: vec![PRIOR_SD; start.len()],
+    };
+    if let Some(f) = floors.filter(|_| prefill_unidentified(targets)) {
+        for (i, floor) in [(5, f.prefill_s_per_token), (6, f.attention_s_per_token2)] {
+            if floor > 0.0 {
+                prior.centre[i] = floor.ln();
+                prior.sd[i] = ROOFLINE_PRIOR_SD;
+            }
+        }
+    }
+    prior
+}
+
+/// Whether the levels measure TTFT at only one prompt length, so that a prompt token's cost
+/// and the fixed overhead cannot be told apart.
+pub fn prefill_unidentified(targets: &[Target]) -> bool {
+    let mut prompts: Vec<f64> = targets
+        .iter()
+        .filter(|t| t.ttft_s.is_some())
+        .map(|t| t.prompt_tokens)
+        .collect();
+    prompts.sort_by(f64::total_cmp);
+    prompts.dedup_by(|a, b| (*a - *b).abs() <= 0.05 * b.abs());
+    prompts.len() < 2
+}
+
 /// Number of residuals the targets give (the levels' figures, not the prior's rows).
 fn residual_count(targets: &[Target]) -> usize {
     targets
@@ -198,27 +263,33 @@ fn residual_count(targets: &[Target]) -> usize {
 
 /// Fits the server model to the targets (`experts`: the model's routed experts, from the model
 /// catalog, for a mixture-of-experts model).
-pub fn fit(targets: &[Target], experts: Option<Experts>) -> Option<ServerFit> {
+pub fn fit(targets: &[Target], served: Served) -> Option<ServerFit> {
     let m = residual_count(targets);
     if m < 2 || targets.is_empty() {
         return None;
     }
-    let starts = starts(targets, experts);
-    let prior = Prior {
-        centre: starts[0].clone(),
-        sd: vec![PRIOR_SD; starts[0].len()],
-    };
+    let experts = served.experts;
+    let floors = served.floors;
+    let starts: Vec<Vec<f64>> = starts(targets, experts)
+        .into_iter()
+        .map(|u| above_floors(u, floors))
+        .collect();
+    let prior = prior_of(targets, &starts[0], floors);
     let mut tried: Vec<(Shape, Vec<f64>, f64)> = Vec::new();
-    for sharing in Sharing::CANDIDATES {
-        let shape = Shape {
-            sharing,
-            max_batch: None,
-            experts,
-        };
-        // From the prior's centre: with every parameter held near it, the other starting
-        // points reached the same fits on every published table at three times the cost.
-        let (u, cost) = solve(targets, shape, &prior, &starts[..1], 30);
-        tried.push((shape, u, cost));
+    for reply_spread in [0.0, REPLY_SPREAD] {
+        for sharing in Sharing::CANDIDATES {
+            let shape = Shape {
+                sharing,
+                max_batch: None,
+                experts,
+                floors,
+                reply_spread,
+            };
+            // From the prior's centre: with every parameter held near it, the other starting
+            // points reached the same fits on every published table at three times the cost.
+            let (u, cost) = solve(targets, shape, &prior, &starts[..1], 30);
+            tried.push((shape, u, cost));
+        }
     }
     // B: a coarse grid (between the second-lowest and the highest concurrency, ×1.5),
     // warm-started from each policy's unbounded fit; then a finer one (×1.04) around the best
@@ -235,11 +306,10 @@ pub fn fit(targets: &[Target], experts: Option<Experts>) -> Option<ServerFit> {
             b *= 1.5;
         }
         grid.dedup();
-        let try_b = |sharing: Sharing, b: f64, start: &[f64]| {
+        let try_b = |like: Shape, b: f64, start: &[f64]| {
             let shape = Shape {
-                sharing,
                 max_batch: Some(b),
-                experts,
+                ..like
             };
             let (u, cost) = solve(targets, shape, &prior, &[start.to_vec()], 4);
             (shape, u, cost)
@@ -249,9 +319,19 @@ pub fn fit(targets: &[Target], experts: Option<Experts>) -> Option<ServerFit> {
         let unbounded = tried.clone();
         let coarse: Vec<_> = unbounded
             .iter()
-            .flat_map(|(shape, u, _)| grid.iter().map(|&b| try_b(shape.sharing, b, u)))
+            .flat_map(|(shape, u, _)| grid.iter().map(|&b| try_b(*shape, b, u)))
             .collect();
-        if let Some(top) = coarse.iter().min_by(|a, b| a.2.total_cmp(&b.2)).cloned() {
+        // Each candidate's best B refined and solved in full, so that candidates fitting the
+        // levels alike are compared on equal terms.
+        for like in unbounded.iter().map(|t| t.0) {
+            let Some(top) = coarse
+                .iter()
+                .filter(|c| c.0.sharing == like.sharing && c.0.reply_spread == like.reply_spread)
+                .min_by(|a, b| a.2.total_cmp(&b.2))
+                .cloned()
+            else {
+                continue;
+            };
             let centre = top.0.max_batch.unwrap_or(hi);
             let mut fine: Vec<f64> = (-5..=5)
                 .map(|i| (centre * 1.04_f64.powi(i)).round().max(1.0))
@@ -259,7 +339,7 @@ pub fn fit(targets: &[Target], experts: Option<Experts>) -> Option<ServerFit> {
             fine.dedup();
             let refined = fine
                 .iter()
-                .map(|&b| try_b(top.0.sharing, b, &top.1))
+                .map(|&b| try_b(top.0, b, &top.1))
                 .min_by(|a, b| a.2.total_cmp(&b.2))
                 .unwrap_or(top);
             let (u, cost) = solve(
@@ -290,7 +370,11 @@ pub fn fit(targets: &[Target], experts: Option<Experts>) -> Option<ServerFit> {
         .zip(&scored)
         .enumerate()
         .map(|(i, (t, s))| ServerCandidate {
-            sharing: t.0.sharing.label(),
+            sharing: if t.0.reply_spread > 0.0 {
+                format!("{}, replies 80–100 %", t.0.sharing.label())
+            } else {
+                t.0.sharing.label()
+            },
             max_batch: t.0.max_batch,
             parameters: t.1.len() + usize::from(t.0.max_batch.is_some()),
             in_sample_rms_pct: s.rms_pct,

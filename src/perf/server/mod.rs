@@ -50,6 +50,44 @@ impl Sharing {
 
 pub use crate::physics::Experts;
 
+/// Roofline floors under the server's parameters (from the accelerators and the model,
+/// `physics::Roofline`): the fit keeps each parameter at or above its floor, since the levels
+/// cannot ask for a step or a prefill faster than the hardware runs. All zero: no floors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Floors {
+    /// Reading the weights every step reads (all of a dense model's; a mixture of experts'
+    /// fixed part), seconds.
+    pub step_t0_s: f64,
+    /// Reading one held token's KV cache, seconds.
+    pub step_s_per_held_token: f64,
+    /// A prompt token's arithmetic at the peak, seconds.
+    pub prefill_s_per_token: f64,
+    /// Attention's prefill arithmetic (`· p²/2`), seconds.
+    pub attention_s_per_token2: f64,
+    /// Reading every routed expert once, seconds.
+    pub experts_step_s: f64,
+}
+
+impl Floors {
+    pub fn of(roofline: &crate::physics::Roofline) -> Floors {
+        Floors {
+            step_t0_s: roofline.fixed_weights_s(),
+            step_s_per_held_token: roofline.kv_s_per_token(),
+            prefill_s_per_token: roofline.prefill_s_per_token(),
+            attention_s_per_token2: roofline.attention_s_per_token2(),
+            experts_step_s: roofline.all_experts_s(),
+        }
+    }
+}
+
+/// What the levels were measured on, as far as the fit can use it: the model's routed experts
+/// (a mixture of experts) and the hardware's floors.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Served {
+    pub experts: Option<Experts>,
+    pub floors: Option<Floors>,
+}
+
 /// The routed experts' share of a decode step: `step_s_all_experts` is the time to read every
 /// routed expert's weights once; a step pays its touched share of it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,9 +126,79 @@ pub struct ServerModel {
     /// all its weights whatever the batch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experts: Option<ExpertStep>,
+    /// The roofline floors the model was fitted above (absent: fitted without hardware).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floors: Option<Floors>,
+    /// How a closed-loop benchmark's replies vary: 0, every reply of the nominal length (the
+    /// clients stay in the waves they started in); [`REPLY_SPREAD`], replies spread evenly
+    /// over 80–100 % of it (as a benchmark's random lengths or replies ending at their own
+    /// end-of-sequence make them), so the clients drift apart. A property of the benchmark the
+    /// levels came from, chosen by the fit; the simulator's users are independent anyway.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reply_spread: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// The reply spread the fit tries beside fixed lengths: InferenceX's and vLLM's
+/// `--random-range-ratio 0.8`, the spread most benchmarks that vary lengths use.
+pub const REPLY_SPREAD: f64 = 0.2;
+
+/// A fitted parameter beside its roofline floor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgainstFloor {
+    pub parameter: &'static str,
+    pub value: f64,
+    pub floor: f64,
+}
+
+impl AgainstFloor {
+    /// Within 5 % of the floor: the levels asked for a faster server than the hardware runs.
+    pub fn at_floor(&self) -> bool {
+        self.value <= 1.05 * self.floor
+    }
 }
 
 impl ServerModel {
+    /// Each floored parameter with its floor (none without floors).
+    pub fn against_floors(&self) -> Vec<AgainstFloor> {
+        let Some(f) = self.floors else {
+            return Vec::new();
+        };
+        let mut out = vec![
+            AgainstFloor {
+                parameter: "decode step's fixed cost (weights read)",
+                value: self.step.t0_s,
+                floor: f.step_t0_s,
+            },
+            AgainstFloor {
+                parameter: "decode step per held token (KV read)",
+                value: self.step.t2_s,
+                floor: f.step_s_per_held_token,
+            },
+            AgainstFloor {
+                parameter: "prefill per prompt token",
+                value: self.prefill_s_per_token,
+                floor: f.prefill_s_per_token,
+            },
+            AgainstFloor {
+                parameter: "prefill attention per token²",
+                value: self.attention_s_per_token2,
+                floor: f.attention_s_per_token2,
+            },
+        ];
+        if let Some(e) = self.experts {
+            out.push(AgainstFloor {
+                parameter: "reading every routed expert",
+                value: e.step_s_all_experts,
+                floor: f.experts_step_s,
+            });
+        }
+        out.retain(|a| a.floor > 0.0);
+        out
+    }
     /// A decode step with `n` sequences holding `held_context` tokens in all.
     pub fn decode_step_s(&self, n: f64, held_context: f64) -> f64 {
         self.dense_step_s(n, held_context) + self.experts_step_s(n)

@@ -5,7 +5,7 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::bench::closed_run;
-use super::{ExpertStep, Experts, ServerModel, Sharing};
+use super::{ExpertStep, Experts, Floors, ServerModel, Sharing};
 use crate::perf::model::{TpotForm, TpotModel};
 
 /// Names of the continuous parameters of a dense model, in the order of the fit's vector (each
@@ -52,6 +52,10 @@ pub struct Shape {
     pub max_batch: Option<f64>,
     /// The model's routed experts (from the model catalog), `None` for a dense model.
     pub experts: Option<Experts>,
+    /// Roofline floors: a floored parameter is its floor plus the exponential of its entry.
+    pub floors: Option<Floors>,
+    /// The benchmark's reply spread (`ServerModel::reply_spread`).
+    pub reply_spread: f64,
 }
 
 impl Shape {
@@ -61,50 +65,56 @@ impl Shape {
             sharing: model.sharing,
             max_batch: model.max_batch,
             experts: model.experts.map(|e| e.experts),
+            floors: model.floors,
+            reply_spread: model.reply_spread,
         }
     }
 }
 
 pub fn model_from(u: &[f64], shape: Shape) -> ServerModel {
     let e = |x: f64| x.clamp(-700.0, 700.0).exp();
+    let f = shape.floors.unwrap_or_default();
     ServerModel {
         max_batch: shape.max_batch,
         step: TpotModel {
             form: TpotForm::Linear,
-            t0_s: e(u[0]),
+            t0_s: f.step_t0_s + e(u[0]),
             t1_s: e(u[1]),
-            t2_s: e(u[2]),
+            t2_s: f.step_s_per_held_token + e(u[2]),
             theta: None,
             equation: TpotForm::Linear.equation().to_string(),
         },
         step_s_per_mean_context: e(u[3]),
         overhead_s: e(u[4]),
-        prefill_s_per_token: e(u[5]),
-        attention_s_per_token2: e(u[6]),
+        prefill_s_per_token: f.prefill_s_per_token + e(u[5]),
+        attention_s_per_token2: f.attention_s_per_token2 + e(u[6]),
         prefill_s_per_request: e(u[7]),
         sharing: shape.sharing,
         experts: shape.experts.map(|experts| ExpertStep {
             experts,
-            step_s_all_experts: u.get(8).map_or(0.0, |&x| e(x)),
+            step_s_all_experts: f.experts_step_s + u.get(8).map_or(0.0, |&x| e(x)),
         }),
+        floors: shape.floors,
+        reply_spread: shape.reply_spread,
     }
 }
 
 /// The parameter vector of a model (inverse of [`model_from`]); zeros become tiny.
 pub fn vector_of(model: &ServerModel) -> Vec<f64> {
     let l = |x: f64| x.max(1e-300).ln();
+    let f = model.floors.unwrap_or_default();
     let mut u = vec![
-        l(model.step.t0_s),
+        l(model.step.t0_s - f.step_t0_s),
         l(model.step.t1_s),
-        l(model.step.t2_s),
+        l(model.step.t2_s - f.step_s_per_held_token),
         l(model.step_s_per_mean_context),
         l(model.overhead_s),
-        l(model.prefill_s_per_token),
-        l(model.attention_s_per_token2),
+        l(model.prefill_s_per_token - f.prefill_s_per_token),
+        l(model.attention_s_per_token2 - f.attention_s_per_token2),
         l(model.prefill_s_per_request),
     ];
     if let Some(e) = model.experts {
-        u.push(l(e.step_s_all_experts));
+        u.push(l(e.step_s_all_experts - f.experts_step_s));
     }
     u
 }
