@@ -69,6 +69,25 @@ pub fn percent(share: f64) -> String {
     format!("{:.2} %", share * 100.0)
 }
 
+/// A short duration with a unit that keeps three significant figures: `37.1 µs`, `12.0 ms`,
+/// `0.166 s`; far below a nanosecond in scientific notation.
+pub fn seconds_short(seconds: f64) -> String {
+    let a = seconds.abs();
+    if !a.is_finite() {
+        format!("{seconds} s")
+    } else if a >= 0.1 {
+        format!("{seconds:.3} s")
+    } else if a >= 1e-4 {
+        format!("{:.3} ms", seconds * 1e3)
+    } else if a >= 1e-7 {
+        format!("{:.3} µs", seconds * 1e6)
+    } else if a >= 1e-10 {
+        format!("{:.3} ns", seconds * 1e9)
+    } else {
+        format!("{seconds:.3e} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,23 +112,13 @@ mod tests {
         assert_eq!(count_axis(250_000.0), "250k");
         assert_eq!(count_axis(3.0), "3");
     }
-}
 
-/// A short duration with a unit that keeps three significant figures: `37.1 µs`, `12.0 ms`,
-/// `0.166 s`; far below a nanosecond in scientific notation.
-pub fn seconds_short(seconds: f64) -> String {
-    let a = seconds.abs();
-    if !a.is_finite() {
-        format!("{seconds} s")
-    } else if a >= 0.1 {
-        format!("{seconds:.3} s")
-    } else if a >= 1e-4 {
-        format!("{:.3} ms", seconds * 1e3)
-    } else if a >= 1e-7 {
-        format!("{:.3} µs", seconds * 1e6)
-    } else if a >= 1e-10 {
-        format!("{:.3} ns", seconds * 1e9)
-    } else {
-        format!("{seconds:.3e} s")
+    #[test]
+    fn short_seconds_keep_their_unit() {
+        assert_eq!(super::seconds_short(0.166), "0.166 s");
+        assert_eq!(super::seconds_short(0.011998), "11.998 ms");
+        assert_eq!(super::seconds_short(3.7057e-5), "37.057 µs");
+        assert_eq!(super::seconds_short(8.707e-10), "0.871 ns");
+        assert_eq!(super::seconds_short(1e-12), "1.000e-12 s");
     }
 }
