@@ -40,6 +40,7 @@ pub enum Command {
     BenchSim(BenchSimArgs),
     BenchClient(BenchClientArgs),
     ProfileFromRanges(ProfileFromRangesArgs),
+    ProfileFromHardware(ProfileFromHardwareArgs),
     Pricing(PricingArgs),
     Plan(PlanArgs),
     Forecast(ForecastArgs),
@@ -352,6 +353,56 @@ pub struct BenchSimArgs {
     pub quick: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+/// Make a profile for hardware nobody has benchmarked yet, from physics alone.
+///
+/// The roofline of one model copy on COUNT accelerators (catalog/hardware.toml's bandwidth and
+/// peak arithmetic, catalog/models.toml's layers, experts and KV bytes a token), slowed by the
+/// efficiency servers on that vendor's accelerators reach (catalog/efficiency.toml, fitted on
+/// published tables): a decode step = layers × a fixed time + weights and KV read at the
+/// reached bandwidth + each sequence's arithmetic; prefill at half the peak arithmetic; the
+/// batch limit from the memory left for the KV cache. Its intervals are a factor of two either
+/// way and it says it measured nothing; a calibration replaces it.
+///
+/// With --published DIR it instead refits the efficiencies on the tables in DIR (hardware and
+/// model read from their file names) and prints each table's errors predicted from physics
+/// alone, with the table itself left out of its vendor's efficiency.
+///
+/// Examples:
+///   llmcap profile-from-hardware --model "Llama 3.3 70B Instruct" --accelerator L40S \
+///       --count 4 --precision fp8 --out llama-g6e.toml
+///   llmcap profile-from-hardware --published calibration/reference/published
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ProfileFromHardwareArgs {
+    /// The model, by its name in catalog/models.toml (its architecture must be recorded).
+    #[arg(long, value_name = "NAME", required_unless_present = "published")]
+    pub model: Option<String>,
+    /// The accelerator, by name or alias in catalog/hardware.toml.
+    #[arg(long, value_name = "NAME", required_unless_present = "published")]
+    pub accelerator: Option<String>,
+    /// Accelerators holding one copy of the model (tensor or expert parallel).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: u32,
+    /// The weights' precision: bf16, fp16, fp8, int8, int4, fp4 (default: the model's released
+    /// precision, else bf16).
+    #[arg(long, value_name = "P")]
+    pub precision: Option<String>,
+    /// Prompt and reply tokens of a typical sequence: with the memory left after the weights,
+    /// how many sequences the KV cache holds (the batch limit).
+    #[arg(long, value_name = "TOKENS", default_value_t = 4_096.0)]
+    pub context_tokens: f64,
+    /// The service's model id to put in the profile (default: the model's name).
+    #[arg(long)]
+    pub model_id: Option<String>,
+    /// Write the profile (TOML) here.
+    #[arg(long, value_name = "PROFILE.toml")]
+    pub out: Option<std::path::PathBuf>,
+    /// Refit the efficiencies on the published tables in this directory and print each
+    /// table's errors from physics alone, instead of making a profile.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["model", "accelerator", "out"])]
+    pub published: Option<std::path::PathBuf>,
 }
 
 /// Make a profile from published TTFT/TPOT ranges when no calibration exists.

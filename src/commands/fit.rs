@@ -131,7 +131,7 @@ pub fn served_by(
 }
 
 /// The hardware from the flags or the file name, and its roofline for `model`.
-fn hardware_of(
+pub(crate) fn hardware_of(
     catalog: &HostingCatalog,
     model: &crate::plan::hosting::ServedModel,
     args: &HardwareArgs,

@@ -10,6 +10,7 @@ mod forecast;
 pub(crate) mod plan;
 mod predict;
 mod pricing;
+mod profile_from_hardware;
 mod profile_from_ranges;
 mod report;
 mod sim_watch;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fit(args) => fit::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::ProfileFromHardware(args) => profile_from_hardware::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Workloads(args) => workloads::run(&args),
         Command::BenchClient(args) => bench_client::run(&args),

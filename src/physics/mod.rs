@@ -4,6 +4,7 @@
 
 pub mod accelerator;
 pub mod architecture;
+pub mod efficiency;
 pub mod precision;
 pub mod roofline;
 

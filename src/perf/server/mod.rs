@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod fit;
+pub mod from_hardware;
 pub mod interval;
 pub mod params;
 
