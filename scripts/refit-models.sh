@@ -18,13 +18,14 @@ limits models/bedrock-llama3-3-70b-instruct.toml 128000 600000 800 \
   "seed 002: default quotas 800 RPM and 600,000 TPM for standard accounts; context window 128K as published by Meta" \
   "published undated; read 2026-11"
 
-# Llama 3.3 70B on one model copy of 2 × H100 (NVIDIA NIM's published table), fitted on the
-# levels before its batch fills (c ≤ 50); the planner's slots_per_instance models the plateau.
-"$llmcap" fit calibration/reference/nim_llama33_70b_2xh100_fp8_c1-50.csv \
+# Llama 3.3 70B on one model copy of 2 × H100 (NVIDIA NIM's published table), fitted on all
+# eight levels: the server model finds the batch limit where ITL stops growing; the hardware
+# (2 × H100 at FP8, from the file name) holds the fit above its roofline.
+"$llmcap" fit calibration/reference/published/nim_llama33_70b_2xh100_fp8_5000in_500out.csv \
   --out models/sagemaker-llama3-3-70b-nim-h100.toml \
   --model-id "meta-llama/Llama-3.3-70B-Instruct" \
   --name "Llama 3.3 70B Instruct, one copy on 2 × H100 80 GB (FP8, TP2), NVIDIA NIM 1.8.0" \
-  --source "NVIDIA NIM benchmarking guide, Performance page: Llama-3.3-70b-instruct, NIM 1.8.0 (TensorRT-LLM), 2× H100 80 GB, FP8, TP2, 5,000 input / 500 output tokens, AIPerf means (shared/reference/published/nim_llama33_70b_2xh100_fp8_5000in_500out.csv); levels c = 1-50, before the batch fills (from c ≈ 90 ITL is flat at 93 ms: the plan's slots_per_instance = 90)" \
+  --source "NVIDIA NIM benchmarking guide, Performance page: Llama-3.3-70b-instruct, NIM 1.8.0 (TensorRT-LLM), 2× H100 80 GB, FP8, TP2, 5,000 input / 500 output tokens, AIPerf means (calibration/reference/published/nim_llama33_70b_2xh100_fp8_5000in_500out.csv); all eight levels c = 1-250: the server model finds the batch limit where ITL stops growing at 93 ms; held above the roofline of 2 × H100 at FP8" \
   --date "published 2025; read 2026-11" \
   --target "NVIDIA NIM on 2 × H100 80 GB (one model copy, TP2); on SageMaker ml.p5.48xlarge an instance holds four such copies"
 cat >> models/sagemaker-llama3-3-70b-nim-h100.toml <<'LIMITS'
