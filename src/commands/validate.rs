@@ -175,7 +175,13 @@ fn table(rows: &[HeldOutLevel]) -> Table {
             Some(c) => [
                 format!("{} {unit}", f(c.measured)),
                 match c.interval {
-                    Some(b) => format!("{} ({}–{})", f(c.predicted), f(b.low), f(b.high)),
+                    Some(b) if b.identified() => {
+                        format!("{} ({}–{})", f(c.predicted), f(b.low), f(b.high))
+                    }
+                    Some(_) => format!(
+                        "{} (not identified from these measurements)",
+                        f(c.predicted)
+                    ),
                     None => f(c.predicted),
                 },
                 format!(

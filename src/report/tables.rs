@@ -109,7 +109,10 @@ fn with_band(
     digits: usize,
 ) -> String {
     match band {
-        Some(b) => format!("{value:.digits$} ({:.digits$}–{:.digits$})", b.low, b.high),
+        Some(b) if b.identified() => {
+            format!("{value:.digits$} ({:.digits$}–{:.digits$})", b.low, b.high)
+        }
+        Some(_) => format!("{value:.digits$} (not identified from these measurements)"),
         None => format!("{value:.digits$}"),
     }
 }

@@ -52,6 +52,13 @@ impl Band {
     pub fn contains_99(&self, x: f64) -> bool {
         x >= self.low_99 && x <= self.high_99
     }
+    /// Whether the measurements pin the figure at all: an interval wider than ten times its
+    /// centre (e.g. "0.0–14,062,007,593 ms around 29 ms") says they do not, and is printed as
+    /// such rather than as numbers.
+    pub fn identified(&self) -> bool {
+        self.high.is_finite() && self.high - self.low <= 10.0 * self.value.abs()
+    }
+
     /// The band with every figure multiplied by `k`.
     pub fn scaled(self, k: f64) -> Band {
         Band {
@@ -205,5 +212,25 @@ impl Uncertainty {
             ttft_s: band(centre.ttft_s, &g_ttft, TTFT_SCATTER / TPOT_SCATTER),
             tpot_s: centre.tpot_s.map(|v| band(v, &g_tpot, 1.0)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interval_ten_times_its_centre_is_not_identified() {
+        let band = |low: f64, high: f64| Band {
+            value: 29.0,
+            low,
+            high,
+            low_99: low,
+            high_99: high,
+        };
+        assert!(band(20.0, 40.0).identified());
+        assert!(band(0.0, 290.0).identified());
+        assert!(!band(0.0, 14_062_007_593.0).identified());
+        assert!(!band(0.0, f64::INFINITY).identified());
     }
 }
