@@ -163,8 +163,13 @@ pub fn plan(
                     band.value * 1e3
                 );
                 if p.extrapolated || sigma > 1.0 {
+                    let why = match (p.extrapolated, sigma > 1.0) {
+                        (true, true) => "is an extrapolation beyond the profile's fitted range and too wide to draw from",
+                        (true, false) => "is an extrapolation beyond the profile's fitted range (the interval holds inside it only)",
+                        _ => "is too wide to draw from",
+                    };
                     plan.capacity_interval = Some(format!(
-                        "capacity: {reading} is an extrapolation beyond the profile's fitted range, too wide to draw from; the forecast's default capacity spread stands"
+                        "capacity: {reading} {why}; the forecast's default capacity spread stands"
                     ));
                 } else {
                     plan.capacity_log_sigma = Some(sigma);
