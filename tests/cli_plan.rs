@@ -275,6 +275,24 @@ fn an_option_that_cannot_host_its_model_is_rejected_with_the_reason() {
     let e = plan_error(&llama_on_g5);
     assert!(e.contains("141 GB") && e.contains("ml.g5.12xlarge"), "{e}");
 
+    // FP8 weights on eight A10Gs fit in memory (71 GB of 192 GB) but Ampere has no FP8.
+    let fp8_on_ampere = BUILTIN
+        .replacen(
+            "instance_type = \"ml.p5.48xlarge\"",
+            "instance_type = \"ml.g5.48xlarge\"",
+            1,
+        )
+        .replacen(
+            "precision = \"fp8\"\nmodel_copies = 4",
+            "precision = \"fp8\"\nmodel_copies = 1",
+            1,
+        );
+    let e = plan_error(&fp8_on_ampere);
+    assert!(
+        e.contains("NVIDIA A10G has no FP8 arithmetic") && e.contains("ml.p5.48xlarge"),
+        "{e}"
+    );
+
     let serverless = format!(
         "{BUILTIN}\n[[option]]\nkind = \"serverless\"\nname = \"Llama serverless\"\n\
          model = \"Llama 3.3 70B Instruct\"\nprofile = \"../models/sagemaker-serverless.toml\"\n\

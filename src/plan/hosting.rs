@@ -378,6 +378,39 @@ impl HostingCatalog {
         })
     }
 
+    /// Whether the instance's accelerators run `precision` as servers deploy it (FP8 and INT8
+    /// weights need 8-bit arithmetic: none on Ampere's A10G and A100). An instance whose
+    /// accelerator has no physics row is not checked.
+    pub fn check_arithmetic(
+        &self,
+        hardware: &Hardware,
+        precision: Precision,
+    ) -> Result<(), String> {
+        let Ok(accelerator) = self.accelerator(&hardware.accelerator) else {
+            return Ok(());
+        };
+        if accelerator.runs(precision) {
+            return Ok(());
+        }
+        let with: Vec<&str> = self
+            .hardware
+            .iter()
+            .filter(|h| {
+                self.accelerator(&h.accelerator)
+                    .is_ok_and(|a| a.runs(precision))
+            })
+            .map(|h| h.instance_type.as_str())
+            .collect();
+        Err(format!(
+            "{}'s {} has no {} arithmetic, so {} weights are not served on it (catalog/hardware.toml, dense_tflops); use bf16 or int4 (weight-only) there, or an instance that has it: {}",
+            hardware.instance_type,
+            accelerator.name,
+            precision.name(),
+            precision.name(),
+            with.join(", ")
+        ))
+    }
+
     pub fn hardware(&self, instance_type: &str) -> Result<&Hardware, String> {
         self.hardware
             .iter()

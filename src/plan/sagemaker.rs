@@ -57,6 +57,9 @@ pub fn plan(
     let err = |why: String| PlanError::option(ctx.origin, o.name, why);
     let served = ctx.hosting.model(o.model).map_err(err)?;
     let hardware = ctx.hosting.hardware(o.instance_type).map_err(err)?;
+    ctx.hosting
+        .check_arithmetic(hardware, o.precision)
+        .map_err(err)?;
     let hosting = check_instance(served, hardware, o.precision, o.model_copies).map_err(err)?;
     let price = ctx
         .catalog
