@@ -169,13 +169,7 @@ fn profile_of(
         not_measured: vec![Metric::Ttft, Metric::Tpot],
         measured_levels: Vec::new(),
     };
-    let report = FitReport {
-        model,
-        levels: Vec::new(),
-        leave_one_level_out: Vec::new(),
-        candidates: Vec::new(),
-        server_candidates: Vec::new(),
-    };
+    let report = FitReport::of_model(model);
     Profile::from_fit(
         args.model_id.clone().unwrap_or_else(|| model_name.to_string()),
         format!(
@@ -257,13 +251,12 @@ fn load_tables(dir: &Path) -> Result<(Vec<Table>, Vec<String>)> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let served = super::fit::served_by(None, &HardwareArgs::default(), &path)?;
-        let Some((served, hardware)) = served.and_then(|s| s.hardware.map(|h| (s.name, h))) else {
+        let Some(hardware) = served.and_then(|s| s.hardware) else {
             skipped.push(format!(
                 "{name} (no model architecture or hardware in its name)"
             ));
             continue;
         };
-        let _ = served;
         let levels = match input::load(&path)?.measurements {
             Measurements::Medians(levels) => levels,
             Measurements::Requests { .. } => continue,
@@ -303,13 +296,13 @@ fn observations(table: &Table) -> Vec<Observation> {
         .collect()
 }
 
-/// The efficiency of `vendor` fitted on `tables` other than `leave_out`; the tables of every
-/// vendor when that vendor has no other.
+/// The efficiency of `vendor` fitted on `tables` other than `leave_out`, with the tables used
+/// and whether they are every vendor's (the vendor having no other).
 fn fitted(
     tables: &[Table],
     vendor: &str,
     leave_out: Option<&str>,
-) -> Option<(Efficiency, Vec<String>)> {
+) -> Option<(Efficiency, Vec<String>, bool)> {
     let pick = |same_vendor: bool| -> Vec<&Table> {
         tables
             .iter()
@@ -318,11 +311,12 @@ fn fitted(
             .collect()
     };
     let mut chosen = pick(true);
-    if chosen.is_empty() {
+    let pooled = chosen.is_empty();
+    if pooled {
         chosen = pick(false);
     }
     let obs: Vec<Observation> = chosen.iter().flat_map(|t| observations(t)).collect();
-    efficiency::fit(&obs).map(|e| (e, chosen.iter().map(|t| t.name.clone()).collect()))
+    efficiency::fit(&obs).map(|e| (e, chosen.iter().map(|t| t.name.clone()).collect(), pooled))
 }
 
 fn published(dir: &Path) -> Result<()> {
@@ -344,11 +338,12 @@ fn published(dir: &Path) -> Result<()> {
     for vendor in vendors.iter().map(String::as_str).chain(["all"]) {
         let fit = if vendor == "all" {
             let obs: Vec<Observation> = tables.iter().flat_map(observations).collect();
-            efficiency::fit(&obs).map(|e| (e, tables.iter().map(|t| t.name.clone()).collect()))
+            efficiency::fit(&obs)
+                .map(|e| (e, tables.iter().map(|t| t.name.clone()).collect(), true))
         } else {
             fitted(&tables, vendor, None)
         };
-        if let Some((e, names)) = fit {
+        if let Some((e, names, _)) = fit {
             println!(
                 "[[vendor]]\nvendor = {vendor:?}\nbandwidth = {:.4}\nlayer_s = {:.3e}\ncompute = {:.2}\ntables = {names:?}\n",
                 e.bandwidth, e.layer_s, e.compute
@@ -358,7 +353,7 @@ fn published(dir: &Path) -> Result<()> {
     println!("# each table from physics alone, its own levels left out of its vendor's efficiency");
     println!("# table | efficiency from | lowest level TPOT measured / predicted / error | largest level TPOT | TTFT at the lowest level");
     for t in &tables {
-        let Some((e, from)) = fitted(&tables, &t.vendor, Some(&t.name)) else {
+        let Some((e, from, pooled)) = fitted(&tables, &t.vendor, Some(&t.name)) else {
             continue;
         };
         let Some(server) = server_from_hardware(&t.roofline, &e, 4_096.0) else {
@@ -406,10 +401,7 @@ fn published(dir: &Path) -> Result<()> {
         println!(
             "# {} | {} | {} | {} | {}",
             t.name,
-            if from.len() == tables.len() - 1
-                && from.iter().all(|n| n != &t.name)
-                && tables.iter().filter(|x| x.vendor == t.vendor).count() == 1
-            {
+            if pooled {
                 "all other tables (no other of its vendor)".to_string()
             } else {
                 format!("{} other {} table(s)", from.len(), t.vendor)

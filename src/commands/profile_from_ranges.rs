@@ -27,13 +27,7 @@ pub fn run(args: &ProfileFromRangesArgs) -> Result<()> {
         args.max_concurrency,
         args.max_prompt_tokens,
     )?;
-    let report = FitReport {
-        model,
-        levels: Vec::new(),
-        leave_one_level_out: Vec::new(),
-        candidates: Vec::new(),
-        server_candidates: Vec::new(),
-    };
+    let report = FitReport::of_model(model);
     let profile = Profile::from_fit(
         args.model_id.clone(),
         args.name.clone(),

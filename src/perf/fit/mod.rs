@@ -62,6 +62,20 @@ pub struct FitReport {
     pub server_candidates: Vec<ServerCandidate>,
 }
 
+impl FitReport {
+    /// A report of a model made without fitting levels (from published ranges, from physics):
+    /// no levels, no candidates.
+    pub fn of_model(model: PerfModel) -> FitReport {
+        FitReport {
+            model,
+            levels: Vec::new(),
+            leave_one_level_out: Vec::new(),
+            candidates: Vec::new(),
+            server_candidates: Vec::new(),
+        }
+    }
+}
+
 /// Fits per-request samples: medians per level, noise from the spread around them.
 pub fn fit_samples(samples: &[Sample], served: Served) -> Result<FitReport, PerfError> {
     let levels = levels_from_samples(samples)?;
