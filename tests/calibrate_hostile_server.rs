@@ -29,6 +29,10 @@ enum Misbehaviour {
     HugeCount,
     /// A stream of only `data: [DONE]`.
     OnlyDone,
+    /// A well-formed reply, after which the connection looks open (no `connection: close`)
+    /// but the next request on it is read and the connection closed unanswered, as
+    /// llama-server does after a streamed reply.
+    OneReplyAConnection,
 }
 
 /// A loopback server that answers every connection with its misbehaviour until dropped. The
@@ -68,7 +72,7 @@ impl Drop for Server {
 }
 
 /// Reads one request (headers and a Content-Length body); `None` when the client went away.
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<String> {
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, usize)> {
     let mut head = String::new();
     let mut length = 0usize;
     loop {
@@ -86,7 +90,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<String> {
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some(head)
+    Some((head, length))
 }
 
 fn chunk(text: &str) -> String {
@@ -99,7 +103,8 @@ fn serve(stream: TcpStream, behaviour: Misbehaviour, stop: &AtomicBool) {
     let mut reader = BufReader::new(stream);
     let started = Instant::now();
     let go_on = || !stop.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(60);
-    while let Some(head) = read_request(&mut reader) {
+    let mut replies = 0;
+    while let Some((head, body_bytes)) = read_request(&mut reader) {
         // No length: the body runs until the connection closes.
         let stream_headers =
             "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
@@ -131,6 +136,25 @@ fn serve(stream: TcpStream, behaviour: Misbehaviour, stop: &AtomicBool) {
                 let piece = chunk("word ").repeat(64);
                 while go_on() && writer.write_all(piece.as_bytes()).is_ok() {}
                 return;
+            }
+            Misbehaviour::OneReplyAConnection if replies > 0 => return,
+            Misbehaviour::OneReplyAConnection => {
+                // The prompt's size in tokens grows with the request, so the prompt-size probes
+                // can size prompts.
+                let mut body = chunk("tok ").repeat(16);
+                body.push_str(&format!(
+                    "data: {{\"choices\":[],\"usage\":{{\"prompt_tokens\":{},\
+                     \"completion_tokens\":16}}}}\n\ndata: [DONE]\n\n",
+                    body_bytes / 4
+                ));
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if writer.write_all(response.as_bytes()).is_err() {
+                    return;
+                }
+                replies += 1;
             }
             Misbehaviour::HugeCount | Misbehaviour::OnlyDone => {
                 let mut body = String::new();
@@ -283,4 +307,29 @@ fn a_stream_of_only_done_measured_nothing() {
         Duration::from_secs(30),
         "no generated text",
     );
+}
+
+#[test]
+fn a_pooled_connection_the_server_closed_is_replaced_not_failed() {
+    // Every connection serves one reply; each later request that picks it from the pool is
+    // dropped unanswered. At c = 2 the pool holds two such connections, so a retry through the
+    // pool would pick the other dead one: the retry goes out on a connection of its own.
+    let server = Server::start(Misbehaviour::OneReplyAConnection);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let (output, _) = calibrate(&server, &out, true);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let csv = std::fs::read_to_string(out.join("requests.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (status, attempts) = (column("status"), column("attempts"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(rows.len() >= 6);
+    assert!(rows.iter().all(|r| r[status] == "ok"), "{csv}");
+    // A request that finds the pool empty opens a connection of its own; one that finds a
+    // used connection there needs its retry.
+    let retried = rows.iter().filter(|r| r[attempts] == "2").count();
+    assert!(retried >= 2, "{retried} of {} retried: {csv}", rows.len());
 }

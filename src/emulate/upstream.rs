@@ -4,8 +4,6 @@
 //! check, quotas, injected faults, live concurrency); timing, text and token counts become the
 //! upstream model's.
 
-use std::time::Duration;
-
 use eventsource_stream::Eventsource;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
@@ -14,7 +12,9 @@ use serde_json::{json, Value};
 use super::errors::{AwsError, Service};
 use super::prompt::Prompt;
 use super::start_error::StartError;
-use crate::calibrate::target::openai::{completions_url, discover_model, error_chain};
+use crate::calibrate::target::openai::{
+    completions_url, discover_model, error_chain, http_client, is_stale_connection, STALE_ATTEMPTS,
+};
 
 /// One piece of the upstream's answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +45,8 @@ pub type PieceStream = BoxStream<'static, Result<Piece, UpstreamError>>;
 #[derive(Clone, Debug)]
 pub struct Upstream {
     client: reqwest::Client,
+    /// Keeps no connections: a retry after a stale pooled one goes out on its own.
+    fresh: reqwest::Client,
     completions_url: String,
     model: String,
 }
@@ -52,11 +54,8 @@ pub struct Upstream {
 impl Upstream {
     /// `model`: the served model's name; `None` asks the server (`GET /v1/models`).
     pub async fn connect(url: &str, model: Option<String>) -> Result<Upstream, StartError> {
-        let client = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(StartError::UpstreamClient)?;
+        let client = http_client(usize::MAX).map_err(StartError::UpstreamClient)?;
+        let fresh = http_client(0).map_err(StartError::UpstreamClient)?;
         let completions_url = completions_url(url);
         let model = match model {
             Some(model) => model,
@@ -72,6 +71,7 @@ impl Upstream {
         };
         Ok(Upstream {
             client,
+            fresh,
             completions_url,
             model,
         })
@@ -94,13 +94,20 @@ impl Upstream {
             "stream": true,
             "stream_options": {"include_usage": true},
         });
-        let response = self
-            .client
-            .post(&self.completions_url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| unreachable(service, &error_chain(&e)))?;
+        let mut attempts = 1;
+        let mut pending = self.client.post(&self.completions_url).json(&body).send();
+        let response = loop {
+            match pending.await {
+                Ok(response) => break response,
+                // A pooled connection the upstream had just closed: the request never reached
+                // it; once more, on a connection of its own.
+                Err(e) if is_stale_connection(&e) && attempts < STALE_ATTEMPTS => {
+                    attempts += 1;
+                    pending = self.fresh.post(&self.completions_url).json(&body).send();
+                }
+                Err(e) => return Err(unreachable(service, &error_chain(&e))),
+            }
+        };
         let status = response.status().as_u16();
         if !response.status().is_success() {
             let text = response.text().await.unwrap_or_default();

@@ -111,7 +111,7 @@ pub struct Exchange {
     /// Characters of generated text, for the client-side token estimate.
     pub output_chars: usize,
     pub failure: Option<Failure>,
-    /// 1, or 2 when a connection that failed before any response was replaced (a pooled
+    /// 1, or more when a connection that failed before any response was replaced (a pooled
     /// keep-alive connection the server had just closed); recorded, never hidden.
     pub attempts: u32,
 }
