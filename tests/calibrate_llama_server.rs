@@ -357,8 +357,13 @@ fn bedrock_sdk_meets_the_real_model_through_the_proxy(upstream: &str, dir: &Path
         String::from_utf8_lossy(&output.stderr)
     );
     let m = manifest(&out);
-    assert_eq!(m.counts.failed, 0, "{:?}", m.counts);
     let rows = records(&out);
+    let errors: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.is_ok())
+        .map(|r| r.error.as_str())
+        .collect();
+    assert_eq!(m.counts.failed, 0, "{:?}: {errors:?}", m.counts);
     assert_eq!(m.counts.sent, rows.len() as u64);
     assert_eq!(rows.iter().filter(|r| r.is_measured()).count(), 2 * 4);
     assert!(rows.iter().all(|r| r.tokens_source == "server"));
