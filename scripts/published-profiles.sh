@@ -53,3 +53,11 @@ limits models/bedrock-claude-3-opus.toml 200000 600000 800 "$quota_source" "2025
 for f in models/sagemaker-ml-g5-xlarge.toml models/sagemaker-ml-g5-12xlarge.toml models/sagemaker-ml-p4d-24xlarge.toml models/sagemaker-serverless.toml; do
   limits "$f" - - - "SageMaker has no token quota; the context window is the served model's and the container's setting" "2025-10"
 done
+# The instance each range profile describes; the ranges name no model or precision, so a plan
+# uses these profiles only where an option says why one may stand in (borrowed = "why").
+hardware() {
+  printf '\n# The instance the published ranges describe; they name no model or precision, so a plan uses\n# this profile only where an option says why it may stand in (borrowed = "why").\n[hardware]\naccelerator = "%s"\ncount = %s\n' "$2" "$3" >> "$1"
+}
+hardware models/sagemaker-ml-g5-xlarge.toml "NVIDIA A10G" 1
+hardware models/sagemaker-ml-g5-12xlarge.toml "NVIDIA A10G" 4
+hardware models/sagemaker-ml-p4d-24xlarge.toml "NVIDIA A100 40 GB" 8

@@ -20,10 +20,13 @@ limits models/bedrock-llama3-3-70b-instruct.toml 128000 600000 800 \
 
 # Llama 3.3 70B on one model copy of 2 × H100 (NVIDIA NIM's published table), fitted on all
 # eight levels: the server model finds the batch limit where ITL stops growing; the hardware
-# (2 × H100 at FP8, from the file name) holds the fit above its roofline.
+# (2 × H100 at FP8, TP2) holds the fit above its roofline and is recorded in [hardware], so a
+# plan refuses the profile for other hardware unless the option says why it borrows it.
 "$llmcap" fit calibration/reference/published/nim_llama33_70b_2xh100_fp8_5000in_500out.csv \
   --out models/sagemaker-llama3-3-70b-nim-h100.toml \
   --model-id "meta-llama/Llama-3.3-70B-Instruct" \
+  --model "Llama 3.3 70B Instruct" --accelerator H100 --count 2 --precision fp8 --tp 2 \
+  --server "NVIDIA NIM 1.8.0 (TensorRT-LLM)" \
   --name "Llama 3.3 70B Instruct, one copy on 2 × H100 80 GB (FP8, TP2), NVIDIA NIM 1.8.0" \
   --source "NVIDIA NIM benchmarking guide, Performance page: Llama-3.3-70b-instruct, NIM 1.8.0 (TensorRT-LLM), 2× H100 80 GB, FP8, TP2, 5,000 input / 500 output tokens, AIPerf means (calibration/reference/published/nim_llama33_70b_2xh100_fp8_5000in_500out.csv); all eight levels c = 1-250: the server model finds the batch limit where ITL stops growing at 93 ms; held above the roofline of 2 × H100 at FP8" \
   --date "published 2025; read 2026-11" \

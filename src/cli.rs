@@ -113,6 +113,13 @@ pub struct FitArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub hardware: HardwareArgs,
+    /// The copy's tensor-parallel degree, recorded in the profile's [hardware] (default: not
+    /// stated).
+    #[arg(long, value_name = "N")]
+    pub tp: Option<u32>,
+    /// The serving software and version measured (e.g. "vLLM 0.11"), recorded in [hardware].
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
     /// Print machine-readable JSON (the profile with its fit report) instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -385,6 +392,9 @@ pub struct ProfileFromHardwareArgs {
     /// Accelerators holding one copy of the model (tensor or expert parallel).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub count: u32,
+    /// The copy's tensor-parallel degree, recorded in the profile (default: --count).
+    #[arg(long, value_name = "N")]
+    pub tp: Option<u32>,
     /// The weights' precision: bf16, fp16, fp8, int8, int4, fp4 (default: the model's released
     /// precision, else bf16).
     #[arg(long, value_name = "P")]

@@ -244,7 +244,7 @@ fn malformed_scenarios_name_file_field_and_fix() {
             "option[0].quota_tpm",
         ),
         (
-            BUILTIN.replacen("slots_per_instance = 85", "slots_per_instance = 0", 1),
+            BUILTIN.replacen("slots_per_instance = 88", "slots_per_instance = 0", 1),
             "option[1].slots_per_instance",
         ),
         (
@@ -290,6 +290,26 @@ fn an_option_that_cannot_host_its_model_is_rejected_with_the_reason() {
     let e = plan_error(&fp8_on_ampere);
     assert!(
         e.contains("NVIDIA A10G has no FP8 arithmetic") && e.contains("ml.p5.48xlarge"),
+        "{e}"
+    );
+
+    // NIM's 2 × H100 profile on four L40S: refused, both hardware named.
+    let on_l40s = BUILTIN
+        .replacen(
+            "instance_type = \"ml.p5.48xlarge\"",
+            "instance_type = \"ml.g6e.12xlarge\"",
+            1,
+        )
+        .replacen(
+            "precision = \"fp8\"\nmodel_copies = 4",
+            "precision = \"fp8\"\nmodel_copies = 1",
+            1,
+        );
+    let e = plan_error(&on_l40s);
+    assert!(
+        e.contains("2 × NVIDIA H100 80 GB")
+            && e.contains("4 × NVIDIA L40S")
+            && e.contains("borrowed = \"why\""),
         "{e}"
     );
 
@@ -440,12 +460,13 @@ fn a_bedrock_option_without_a_quota_takes_the_profiles_default() {
 
 #[test]
 fn an_autoscaled_fleet_bills_its_simulated_hours_at_the_same_hourly_price() {
-    // Small copies (8 slots) so that the peak needs several instances and the night does not.
+    // Small copies (4 copies of the profile's 2 × H100, 2 slots each: 8 an instance) so that the
+    // peak needs several instances and the night does not.
     let fleet = |name: &str, extra: &str| {
         format!(
             "[[option]]\nkind = \"sagemaker\"\nname = \"{name}\"\nmodel = \"Llama 3.3 70B Instruct\"\n\
              profile = \"MODELS/sagemaker-llama3-3-70b-nim-h100.toml\"\ninstance_type = \"ml.p5.48xlarge\"\n\
-             precision = \"fp8\"\nslots_per_instance = 8\n{extra}\n"
+             precision = \"fp8\"\nmodel_copies = 4\nslots_per_instance = 2\n{extra}\n"
         )
     };
     let options = format!(
@@ -629,4 +650,77 @@ fn a_short_quota_is_asked_for_from_the_steady_p99_minute_and_the_ask_removes_the
         "{doc}"
     );
     assert!(doc.contains(&percent(q.throttle_rate_planned)));
+}
+
+#[test]
+fn a_borrowed_profile_plans_marked_with_its_reason_and_a_wider_capacity_interval() {
+    let option = |extra: &str| {
+        format!(
+            "kind = \"sagemaker\"\nname = \"Llama on L40S\"\nmodel = \"Llama 3.3 70B Instruct\"\n\
+             profile = \"MODELS/sagemaker-llama3-3-70b-nim-h100.toml\"\ninstance_type = \"ml.g6e.12xlarge\"\n\
+             precision = \"fp8\"\nslots_per_instance = 32\n{extra}"
+        )
+    };
+    let (dir, path) = scenario_with(&option(""));
+    let refused = llmcap_in(dir.path(), &["plan", path.to_str().unwrap(), "--out", "o"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let why = "no L40S table is published; NIM's H100 figures stand in until we calibrate";
+    let (dir, path) = scenario_with(&option(&format!("borrowed = \"{why}\"")));
+    success(&llmcap_in(
+        dir.path(),
+        &["plan", path.to_str().unwrap(), "--out", "o"],
+    ));
+    let out = dir.path().join("o");
+    let plan = read_plan(&out);
+    let o = &plan.options[0];
+    let borrowed = o.borrowed.as_ref().expect("marked borrowed");
+    assert_eq!(borrowed.why, why);
+    assert!(
+        borrowed.differences.iter().any(|d| d.contains("L40S")),
+        "{borrowed:?}"
+    );
+    let md = std::fs::read_to_string(out.join("plan.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(md.contains("BORROWED") && md.contains(why), "{md}");
+    assert!(html.contains("BORROWED"), "report.html marks it");
+    // The capacity interval is widened, and says so.
+    let interval = o.capacity_interval.as_deref().unwrap_or_default();
+    assert!(interval.contains("widened ×2"), "{interval}");
+}
+
+#[test]
+fn knees_are_searched_until_the_slo_breaks_and_extrapolation_is_said() {
+    let (_dir, out, _) = builtin_plan();
+    let plan = read_plan(&out);
+    for o in &plan.options {
+        assert!(!o.knee_at_search_limit, "{}: the knee is a number", o.name);
+        // Past the knee the curve has a failing point: the search went until the SLO broke.
+        assert!(
+            o.curve
+                .iter()
+                .any(|p| !p.meets_slo && p.users > o.knee_users / o.curve_scale),
+            "{}",
+            o.name
+        );
+    }
+    // NIM measured 5,000-token prompts only; the chat's prompts are far shorter: the knee is
+    // an extrapolation in prompt length, by the ratio of the two.
+    let p5 = plan
+        .options
+        .iter()
+        .find(|o| o.kind == OptionKind::Sagemaker)
+        .unwrap();
+    let point = p5.operating_point.as_ref().unwrap();
+    let prompt = point
+        .extrapolations
+        .iter()
+        .find(|x| x.quantity == "prompt tokens")
+        .expect("the prompt is outside the measured range");
+    assert!((prompt.factor() - p5.mean_input_tokens / 5_000.0).abs() < 1e-9);
+    let md = std::fs::read_to_string(out.join("plan.md")).unwrap();
+    assert!(md.contains("prompt tokens ×"), "the table says it");
+    assert!(
+        md.contains("measured 5,000 only"),
+        "plan.md says by how much"
+    );
 }

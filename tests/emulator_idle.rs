@@ -35,8 +35,10 @@ async fn read_to_close(tcp: &mut TcpStream) -> Vec<u8> {
 async fn a_connection_that_never_sends_a_request_is_closed() {
     let emulator = emulator().await;
     let address = emulator.url().trim_start_matches("http://").to_string();
-    let mut tcp = TcpStream::connect(&address).await.unwrap();
+    // Taken before connecting: the server's timer cannot start before the client connects,
+    // while an instant taken after `connect` returns can be late on a loaded machine.
     let opened = Instant::now();
+    let mut tcp = TcpStream::connect(&address).await.unwrap();
     let read = read_to_close(&mut tcp).await;
     assert!(read.is_empty(), "nothing was asked, nothing answered");
     assert!(opened.elapsed() >= IDLE, "not before the idle timeout");
@@ -52,8 +54,9 @@ async fn a_kept_alive_connection_is_closed_once_idle_after_its_answer() {
         "POST /model/{FAST_MODEL}/converse HTTP/1.1\r\nhost: {address}\r\n\
          content-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}"
     );
-    tcp.write_all(request.as_bytes()).await.unwrap();
+    // Taken before sending: the server answers, and starts its idle timer, only after that.
     let answered = Instant::now();
+    tcp.write_all(request.as_bytes()).await.unwrap();
     let read = read_to_close(&mut tcp).await;
     let text = String::from_utf8_lossy(&read);
     assert!(text.starts_with("HTTP/1.1 403"), "{text}");

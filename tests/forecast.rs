@@ -151,11 +151,15 @@ fn a_fleet_draws_its_capacity_from_the_profile_interval_and_adds_instances_when_
         .iter()
         .position(|o| o.kind == llmcap::plan::OptionKind::Sagemaker)
         .unwrap();
-    // A profile interval of σ = 1 in log capacity; everything else fixed as in FIXED, at full
-    // adoption, so the load is 1.2 × the plan's (tokens) against a 720-user instance holding a
-    // 300-user peak: one instance unless capacity falls below 360/720 = 0.5, which a lognormal
-    // with σ = 1 does with probability Φ(ln 0.5) = 24.4 %.
-    plan.options[fleet].capacity_log_sigma = Some(1.0);
+    // Everything else fixed as in FIXED, at full adoption, so the load is 1.2 × the plan's
+    // (tokens): 1.2 × the peak's users against one instance planned for `planned` users. One
+    // instance holds it unless capacity falls below 1.2 × peak / planned; a profile interval of
+    // σ = ln(planned / (1.2 × peak)) / 0.6745 in log capacity makes that a quarter of the draws
+    // (Φ(−0.6745) = 25 %).
+    let o = &plan.options[fleet];
+    let threshold = 1.2 * f64::from(o.peak_users) / f64::from(o.planned_users);
+    assert!(threshold < 1.0, "one instance holds the planned load");
+    plan.options[fleet].capacity_log_sigma = Some(-threshold.ln() / 0.674_489_750_196_081_7);
     let mut spec: llmcap::plan::forecast_spec::ForecastSpec = toml::from_str::<toml::Value>(FIXED)
         .unwrap()["forecast"]
         .clone()
@@ -173,8 +177,8 @@ fn a_fleet_draws_its_capacity_from_the_profile_interval_and_adds_instances_when_
     // P10 and P50 hold one instance; P90 needs more than one.
     assert!((month.p10 / one - 1.0).abs() < 1e-9 && (month.p50 / one - 1.0).abs() < 1e-9);
     assert!(month.p90 >= 2.0 * one - 1e-6, "{month:?}");
-    // The mean counts the share of draws short of capacity: ≥ 24 % of them need a second
-    // instance or more, so the mean is at least 1.24 instances' worth (within sampling error).
+    // The mean counts the share of draws short of capacity: ≥ 25 % of them need a second
+    // instance or more, so the mean is at least 1.25 instances' worth (within sampling error).
     assert!(month.mean >= one * 1.22, "{} vs {}", month.mean, one);
     // The scenario's own performance input overrides the profile's interval.
     spec.performance = llmcap::uncertain::Uncertain::fixed(1.0);

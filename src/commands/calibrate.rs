@@ -526,6 +526,8 @@ fn fit_profile(out: &Path, manifest: &Manifest) {
         date: Some(manifest.started_at.chars().take(10).collect()),
         target: Some(format!("{} {}", manifest.target, manifest.endpoint)),
         hardware: Default::default(),
+        tp: None,
+        server: None,
         json: false,
     };
     if let Err(error) = crate::commands::fit::run(&fit) {

@@ -12,7 +12,7 @@ use crate::perf::fit::{
     evaluate, fit_levels_of, fit_samples, noise::assumed_for_medians, FitReport,
 };
 use crate::perf::levels::{distinct_concurrencies, levels_from_samples};
-use crate::perf::profile::Provenance;
+use crate::perf::profile::{MeasuredOn, Provenance};
 use crate::perf::server::{Experts, Floors, Served};
 use crate::perf::{Level, Profile};
 use crate::physics::{Precision, Roofline};
@@ -33,6 +33,8 @@ pub struct ServedBy {
 pub struct HardwareOf {
     pub roofline: Roofline,
     pub accelerator: String,
+    /// The precision, unless only assumed (no flag, file name or catalog precision).
+    pub precision: Option<Precision>,
     /// How it was found: "--accelerator" or "the file name".
     pub from: &'static str,
     /// How the precision was found.
@@ -130,6 +132,8 @@ pub fn served_by(
     }))
 }
 
+const DEFAULT_PRECISION: &str = "the default, BF16";
+
 /// The hardware from the flags or the file name, and its roofline for `model`.
 pub(crate) fn hardware_of(
     catalog: &HostingCatalog,
@@ -166,7 +170,7 @@ pub(crate) fn hardware_of(
         ),
         (None, Some(p), _) => (p, "the file name"),
         (None, None, Some(p)) => (p, "the model's released weights"),
-        (None, None, None) => (Precision::Bf16, "the default, BF16"),
+        (None, None, None) => (Precision::Bf16, DEFAULT_PRECISION),
     };
     let Some(architecture) = model.architecture() else {
         return Ok(None);
@@ -176,6 +180,7 @@ pub(crate) fn hardware_of(
     Ok(Some(HardwareOf {
         roofline,
         accelerator: accelerator.name.clone(),
+        precision: (precision_from != DEFAULT_PRECISION).then_some(precision),
         from,
         precision_from,
     }))
@@ -230,7 +235,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         }
     };
     let held_out = evaluate(&report.model, &held_out_levels);
-    let profile = Profile::from_fit(
+    let mut profile = Profile::from_fit(
         model_id(args, loaded.manifest.as_ref())?,
         args.name
             .clone()
@@ -239,6 +244,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         &report,
         held_out,
     );
+    profile.hardware = measured_on(served.as_ref(), args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&profile)?);
     } else {
@@ -258,6 +264,32 @@ pub fn run(args: &FitArgs) -> Result<()> {
         eprintln!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// The profile's [hardware] record: the model and accelerators when both are known.
+fn measured_on(served: Option<&ServedBy>, args: &FitArgs) -> Result<Option<MeasuredOn>> {
+    let Some((s, h)) = served.and_then(|s| s.hardware.as_ref().map(|h| (s, h))) else {
+        if args.tp.is_some() || args.server.is_some() {
+            bail!(
+                "--tp and --server are recorded with the hardware measured: pass --model (a catalog model with its architecture), --accelerator and --count as well"
+            );
+        }
+        return Ok(None);
+    };
+    let count = h.roofline.count as u32;
+    if let Some(tp) = args.tp {
+        if tp == 0 || tp > count {
+            bail!("--tp {tp}: the tensor-parallel degree must be 1 to --count ({count})");
+        }
+    }
+    Ok(Some(MeasuredOn {
+        model: Some(s.name.clone()),
+        accelerator: h.accelerator.clone(),
+        count,
+        precision: h.precision,
+        tensor_parallel: args.tp,
+        server: args.server.clone(),
+    }))
 }
 
 fn check_selection(train: &[Level], all: &[Level], args: &FitArgs) -> Result<()> {

@@ -14,7 +14,7 @@ use crate::format::thousands;
 use crate::perf::Profile;
 use crate::plan::scenario::{BUILTIN_ORIGIN, BUILTIN_SCENARIO};
 use crate::plan::{HostingCatalog, Inputs, Plan, Scenario};
-use crate::report::plan_text::{plan_markdown, quota_file, terminal_summary};
+use crate::report::plan_text::{plan_markdown, profile_lines, quota_file, terminal_summary};
 use crate::report::{plan_report, quota_request};
 
 /// Profiles compiled in, by file name: the built-in scenario's, and any a scenario names by a
@@ -193,7 +193,7 @@ fn write_plan(dir: &Path, plan: &Plan) -> Result<()> {
         if let Some(q) = &o.quota {
             write_atomically(
                 &dir.join(quota_file(&o.name)),
-                &quota_request::markdown(q, &plan.slo, &plan.generated_on),
+                &quota_request::markdown(q, &profile_lines(o), &plan.slo, &plan.generated_on),
             )?;
         }
     }
@@ -249,14 +249,14 @@ pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
         })).collect::<Vec<_>>()),
     };
     if let (PlannerView::Quota, Some(path)) = (view, &args.justify) {
-        let quota = plan
+        let (option, quota) = plan
             .options
             .iter()
-            .find_map(|o| o.quota.as_ref())
+            .find_map(|o| o.quota.as_ref().map(|q| (o, q)))
             .ok_or_else(|| anyhow!("the scenario has no Bedrock option to justify a quota for"))?;
         write_atomically(
             path,
-            &quota_request::markdown(quota, &plan.slo, &plan.generated_on),
+            &quota_request::markdown(quota, &profile_lines(option), &plan.slo, &plan.generated_on),
         )?;
         eprintln!("wrote {}", path.display());
     }

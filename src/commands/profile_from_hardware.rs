@@ -13,7 +13,7 @@ use crate::perf::fit::noise::assumed_for_medians;
 use crate::perf::fit::FitReport;
 use crate::perf::model::{TpotForm, TpotModel, TtftForm, TtftModel};
 use crate::perf::predict::{FitRange, Metric, PerfModel};
-use crate::perf::profile::Provenance;
+use crate::perf::profile::{MeasuredOn, Provenance};
 use crate::perf::server::bench::closed_loop;
 use crate::perf::server::from_hardware::{server_from_hardware, ASSUMED_OVERHEAD_S};
 use crate::perf::server::interval::Uncertainty;
@@ -65,6 +65,14 @@ pub fn run(args: &ProfileFromHardwareArgs) -> Result<()> {
     };
     let of = super::fit::hardware_of(&catalog, model, &hardware, "")?
         .context("--accelerator is required")?;
+    if let Some(tp) = args.tp {
+        if tp == 0 || tp > args.count {
+            bail!(
+                "--tp {tp}: the tensor-parallel degree must be 1 to --count ({})",
+                args.count
+            );
+        }
+    }
     let accelerator = catalog
         .accelerator(&of.accelerator)
         .map_err(|e| anyhow!("{e}"))?;
@@ -170,7 +178,7 @@ fn profile_of(
         measured_levels: Vec::new(),
     };
     let report = FitReport::of_model(model);
-    Profile::from_fit(
+    let mut profile = Profile::from_fit(
         args.model_id.clone().unwrap_or_else(|| model_name.to_string()),
         format!(
             "{model_name} on {:.0} × {accelerator} at {} (from physics, not measured)",
@@ -200,7 +208,16 @@ fn profile_of(
         },
         &report,
         Vec::new(),
-    )
+    );
+    profile.hardware = Some(MeasuredOn {
+        model: Some(model_name.to_string()),
+        accelerator: accelerator.to_string(),
+        count: args.count,
+        precision: Some(roofline.precision),
+        tensor_parallel: Some(args.tp.unwrap_or(args.count)),
+        server: None,
+    });
+    profile
 }
 
 fn print_summary(profile: &Profile, row: &VendorEfficiency) {

@@ -20,7 +20,88 @@ pub struct FitRange {
     pub output_tokens: [f64; 2],
 }
 
+/// One way an operating point lies outside what a profile measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Extrapolation {
+    /// "requests in flight", "prompt tokens" or "output tokens".
+    pub quantity: String,
+    pub value: f64,
+    /// The measured span.
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Extrapolation {
+    /// How far outside: the value over the nearest measured end (above 1: beyond the most
+    /// measured; below 1: under the least).
+    pub fn factor(&self) -> f64 {
+        if self.value > self.high {
+            self.value / self.high.max(1e-12)
+        } else {
+            self.value / self.low.max(1e-12)
+        }
+    }
+
+    /// "prompt tokens ×0.18" for a table cell.
+    pub fn short(&self) -> String {
+        format!("{} ×{}", self.quantity, factor_text(self.factor()))
+    }
+
+    /// "prompt tokens 899, measured 5,000 only (×0.18)".
+    pub fn reading(&self) -> String {
+        let span = if (self.high - self.low).abs() <= 1e-9 * self.high.abs().max(1.0) {
+            format!("measured {} only", crate::format::thousands(self.low))
+        } else {
+            format!(
+                "measured {}–{}",
+                crate::format::thousands(self.low),
+                crate::format::thousands(self.high)
+            )
+        };
+        format!(
+            "{} {}, {span} (×{})",
+            self.quantity,
+            crate::format::thousands(self.value),
+            factor_text(self.factor())
+        )
+    }
+}
+
+fn factor_text(f: f64) -> String {
+    if f >= 10.0 {
+        format!("{f:.0}")
+    } else if f >= 0.1 {
+        format!("{f:.2}")
+    } else {
+        format!("{f:.3}")
+    }
+}
+
 impl FitRange {
+    /// Each quantity of the operating point outside the measured span (within 0.1 %), with how
+    /// far; empty inside.
+    pub fn outside(
+        &self,
+        concurrency: f64,
+        prompt_tokens: f64,
+        output_tokens: f64,
+    ) -> Vec<Extrapolation> {
+        [
+            ("requests in flight", concurrency, self.concurrency),
+            ("prompt tokens", prompt_tokens, self.prompt_tokens),
+            ("output tokens", output_tokens, self.output_tokens),
+        ]
+        .into_iter()
+        .filter(|(_, v, [lo, hi])| !(*v >= lo * 0.999 && *v <= hi * 1.001))
+        .map(|(quantity, value, [low, high])| Extrapolation {
+            quantity: quantity.to_string(),
+            value,
+            low,
+            high,
+        })
+        .collect()
+    }
+
     pub fn contains(&self, concurrency: f64, prompt_tokens: f64, output_tokens: f64) -> bool {
         let inside = |value: f64, [lo, hi]: [f64; 2]| value >= lo * 0.999 && value <= hi * 1.001;
         inside(concurrency, self.concurrency)

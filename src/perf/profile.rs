@@ -7,6 +7,7 @@ use super::error::PerfError;
 use super::fit::{CandidateScore, FitReport, LevelFit};
 use super::predict::PerfModel;
 use super::server::fit::ServerCandidate;
+use crate::physics::Precision;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
@@ -21,6 +22,57 @@ pub struct Profile {
     /// The service's limits for this model: context window and default on-demand quota.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<ServiceLimits>,
+    /// What was measured: the model and the hardware one copy of it ran on. A plan refuses a
+    /// SageMaker option whose hardware, model or precision differs, unless it says why it
+    /// borrows the profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware: Option<MeasuredOn>,
+}
+
+/// The model and hardware a profile measured (or, from `profile-from-hardware`, computed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasuredOn {
+    /// The model's name in catalog/models.toml; absent when the measurements do not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The accelerator's name in catalog/hardware.toml.
+    pub accelerator: String,
+    /// Accelerators holding one copy of the model.
+    pub count: u32,
+    /// The weights' precision; absent when the measurements do not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
+    /// Tensor-parallel degree of the copy, where stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor_parallel: Option<u32>,
+    /// The serving software and version, where stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+}
+
+impl MeasuredOn {
+    /// "Llama 3.3 70B Instruct at FP8 on 2 × H100 (TP2, NVIDIA NIM 1.8.0)".
+    pub fn describe(&self) -> String {
+        let mut text = self
+            .model
+            .clone()
+            .unwrap_or_else(|| "an unnamed model".into());
+        if let Some(p) = self.precision {
+            text += &format!(" at {}", p.name());
+        }
+        text += &format!(" on {} × {}", self.count, self.accelerator);
+        let extra: Vec<String> = self
+            .tensor_parallel
+            .map(|tp| format!("TP{tp}"))
+            .into_iter()
+            .chain(self.server.clone())
+            .collect();
+        if !extra.is_empty() {
+            text += &format!(" ({})", extra.join(", "));
+        }
+        text
+    }
 }
 
 /// What the service allows, with its source: planners fall back to the default quota when a
@@ -99,6 +151,7 @@ impl Profile {
                 server_candidates: report.server_candidates.clone(),
             },
             limits: None,
+            hardware: None,
         }
     }
 
@@ -154,6 +207,22 @@ impl Profile {
             return Err(PerfError::BadRequest(
                 "field `model_id` is empty; set the service's model id, e.g. meta.llama3-3-70b-instruct-v1:0".into(),
             ));
+        }
+        if let Some(h) = &self.hardware {
+            if h.count == 0
+                || h.count > 4_096
+                || h.tensor_parallel.is_some_and(|tp| tp == 0 || tp > h.count)
+            {
+                return Err(PerfError::BadRequest(format!(
+                    "[hardware]: count {} and tensor_parallel {:?}: one copy needs 1 to 4,096 accelerators, and a tensor-parallel degree of at most that many",
+                    h.count, h.tensor_parallel
+                )));
+            }
+            if h.accelerator.trim().is_empty() {
+                return Err(PerfError::BadRequest(
+                    "[hardware]: `accelerator` is empty; name it as catalog/hardware.toml does (H100, A10G, ...)".into(),
+                ));
+            }
         }
         Ok(())
     }

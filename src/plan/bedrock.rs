@@ -2,6 +2,7 @@
 //! quotas the peak needs on its endpoint (asked only where the current value throttles), and
 //! the month under every tier the model is sold in.
 
+use super::borrowed::Borrowed;
 use super::builder::{Context, Evidence, BUDGET_SAMPLES};
 use super::capacity::{search, search_with_curve};
 use super::error::PlanError;
@@ -33,6 +34,7 @@ pub struct BedrockOption<'a> {
     pub quota_output_tpm: Option<f64>,
     pub model_max_tokens: f64,
     pub provisioned_model_units: Option<u32>,
+    pub borrowed: Option<&'a str>,
 }
 
 /// The quotas of one endpoint at the given values (absent ones out of the way).
@@ -115,15 +117,23 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     let err = |why: String| PlanError::option(ctx.origin, o.name, why);
     let served = ctx.hosting.model(o.model).map_err(err)?;
     check_bedrock(served, o.model_id).map_err(err)?;
-    if profile.model_id != o.model_id
+    let borrowed = if profile.model_id != o.model_id
         && !profile.model_id.ends_with(o.model_id)
         && !o.model_id.ends_with(&profile.model_id)
     {
-        return Err(err(format!(
-            "its profile measures `{}`, not `{}`: use a profile of this model (calibrate it, or `llmcap profile-from-ranges`)",
+        let difference = format!(
+            "its profile measures `{}`, not `{}`",
             profile.model_id, o.model_id
-        )));
-    }
+        );
+        match o.borrowed {
+            None => return Err(err(format!(
+                "{difference}: use a profile of this model (calibrate it, or `llmcap profile-from-ranges`), or say why it may stand in with borrowed = \"why\""
+            ))),
+            Some(why) => Some(Borrowed::new(why, vec![difference])),
+        }
+    } else {
+        o.borrowed.map(|why| Borrowed::new(why, Vec::new()))
+    };
     let current = current_quotas(o, profile).map_err(|e| err(e.to_string()))?;
     let price = price_row(ctx, o).map_err(err)?;
     let burndown = served.output_burndown;
@@ -398,6 +408,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         capacity,
         curve,
         curve_scale: 1,
+        servers_per_unit: 1,
         peak: &peak,
         monthly_usd: on_demand,
         monthly_fixed_usd: 0.0,
@@ -406,6 +417,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     });
     plan.knee_users_at_current_quota = Some(at_quota.knee);
     plan.knee_at_current_quota_at_search_limit = at_quota.at_limit;
+    plan.borrowed = borrowed;
     plan.peak_minutes = minutes_of(&peak);
     plan.quota = Some(quota);
     plan.monthly_list_usd = list;

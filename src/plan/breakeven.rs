@@ -55,6 +55,8 @@ mod tests {
             service: String::new(),
             hosting: None,
             profile_source: String::new(),
+            borrowed: None,
+            operating_point: None,
             performance_model: String::new(),
             knee_users: 10,
             knee_at_search_limit: false,

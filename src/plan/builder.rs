@@ -1,11 +1,11 @@
 //! What every option's plan shares: the context a planner works in, and one builder that turns
 //! a capacity search and a simulated peak into an `OptionPlan` the per-service planners finish.
 
-use super::capacity::{Capacity, CurvePoint};
+use super::capacity::{point_at, Capacity, CurvePoint};
 use super::hosting::{HostingCatalog, ServedModel};
 use super::scenario::Scenario;
 use super::simulate::{mean_tokens, requests_per_user_hour, PeakSimulator};
-use super::types::{OptionKind, OptionPlan};
+use super::types::{OperatingPoint, OptionKind, OptionPlan};
 use crate::cost::budget::Budget;
 use crate::cost::catalog::Catalog;
 use crate::perf::Profile;
@@ -36,6 +36,8 @@ pub struct Evidence<'a> {
     pub curve: Vec<CurvePoint>,
     /// Users in the curve × this = the whole option's users (SageMaker: instances).
     pub curve_scale: u32,
+    /// Servers (model copies) in one unit of the curve: the profile measured one of them.
+    pub servers_per_unit: u32,
     pub peak: &'a SimResult,
     /// On-demand monthly cost at the scenario's volume, and the part that does not follow it.
     pub monthly_usd: f64,
@@ -96,6 +98,24 @@ pub fn budget_reading(kind: OptionKind, b: &Budget) -> String {
     )
 }
 
+/// One server's load at the knee and the mean request, against the profile's measured range.
+fn operating_point(e: &Evidence, mean_in: f64, mean_out: f64) -> Option<OperatingPoint> {
+    let knee = point_at(&e.curve, e.capacity.knee)?;
+    let servers = f64::from(e.servers_per_unit.max(1));
+    let in_flight = knee.in_flight / servers;
+    Some(OperatingPoint {
+        in_flight,
+        per: if e.kind == OptionKind::Sagemaker {
+            "a model copy".into()
+        } else {
+            "the endpoint".into()
+        },
+        prompt_tokens: mean_in,
+        output_tokens: mean_out,
+        extrapolations: e.profile.model.range.outside(in_flight, mean_in, mean_out),
+    })
+}
+
 impl Context<'_> {
     /// The simulations of one option: its profile, at the served model's context window.
     pub fn simulator<'a>(
@@ -115,6 +135,7 @@ impl Context<'_> {
 
     pub fn build(&self, e: Evidence) -> OptionPlan {
         let (mean_in, mean_out) = mean_tokens(e.peak);
+        let operating_point = operating_point(&e, mean_in, mean_out);
         let slo = &self.scenario.slo;
         let peak_meets_slo = slo.met_by(e.peak);
         let knee_users = e.capacity.knee * e.curve_scale;
@@ -133,6 +154,8 @@ impl Context<'_> {
             service: e.service,
             hosting: None,
             profile_source: e.profile.provenance.source.clone(),
+            borrowed: None,
+            operating_point,
             performance_model: e.profile.model.describe(),
             knee_users,
             knee_at_search_limit: e.capacity.at_limit,
@@ -174,6 +197,6 @@ impl Context<'_> {
     pub fn search_limit(&self) -> u32 {
         self.peak_users
             .saturating_mul(super::simulate::SEARCH_LIMIT_FACTOR)
-            .max(4)
+            .clamp(4, super::simulate::SEARCH_LIMIT_USERS)
     }
 }

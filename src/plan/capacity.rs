@@ -99,6 +99,9 @@ pub struct CurvePoint {
     pub tpot_p95_s: f64,
     pub error_rate: f64,
     pub meets_slo: bool,
+    /// Mean requests in flight over the measured window (Little's law), across the endpoint.
+    #[serde(default)]
+    pub in_flight: f64,
 }
 
 /// Runs the capacity search and keeps every point it simulated, in order of users. A failed
@@ -118,6 +121,7 @@ pub fn search_with_curve<E>(
                 tpot_p95_s: result.tpot_s.p95,
                 error_rate: result.error_rate,
                 meets_slo: slo.met_by(&result),
+                in_flight: result.littles_law.l,
             });
             result
         }
@@ -131,4 +135,9 @@ pub fn search_with_curve<E>(
     }
     curve.sort_by_key(|p| p.users);
     Ok((capacity, curve))
+}
+
+/// The curve's point at `users` (the knee's, for the operating point there).
+pub fn point_at(curve: &[CurvePoint], users: u32) -> Option<&CurvePoint> {
+    curve.iter().find(|p| p.users == users)
 }

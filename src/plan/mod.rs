@@ -3,6 +3,7 @@
 //! model, and a realistic budget. Pure: the caller reads files and passes their contents.
 
 pub mod bedrock;
+pub mod borrowed;
 pub mod breakeven;
 pub mod builder;
 pub mod capacity;
@@ -120,6 +121,7 @@ fn plan_option(
             quota_output_tpm,
             model_max_tokens,
             provisioned_model_units,
+            borrowed,
             ..
         } => bedrock::plan(
             ctx,
@@ -135,6 +137,7 @@ fn plan_option(
                 quota_output_tpm: *quota_output_tpm,
                 model_max_tokens: *model_max_tokens,
                 provisioned_model_units: *provisioned_model_units,
+                borrowed: borrowed.as_deref(),
             },
             profile,
         ),
@@ -146,6 +149,7 @@ fn plan_option(
             model_copies,
             precision,
             autoscaling,
+            borrowed,
             ..
         } => sagemaker::plan(
             ctx,
@@ -157,6 +161,7 @@ fn plan_option(
                 model_copies: *model_copies,
                 precision: *precision,
                 autoscaling: autoscaling.as_ref(),
+                borrowed: borrowed.as_deref(),
             },
             profile,
         ),

@@ -5,6 +5,7 @@
 //! its own batch slots; the simulator sees `instances × model_copies` servers behind one
 //! least-outstanding-requests router.
 
+use super::borrowed::{self, OptionHardware};
 use super::builder::{Context, Evidence, BUDGET_SAMPLES};
 use super::capacity::search_with_curve;
 use super::error::PlanError;
@@ -13,6 +14,7 @@ use super::scenario::{AutoscalingPolicy, Precision};
 use super::types::{OptionKind, OptionPlan};
 use crate::cost::budget::{fleet_factors, realistic};
 use crate::cost::fleet;
+use crate::perf::server::interval::Band;
 use crate::perf::Profile;
 use crate::sim::sagemaker::{Autoscaling, FleetConfig, Router, ScalingMetric};
 use crate::sim::EndpointSpec;
@@ -28,6 +30,7 @@ pub struct SagemakerOption<'a> {
     pub model_copies: u32,
     pub precision: Precision,
     pub autoscaling: Option<&'a AutoscalingPolicy>,
+    pub borrowed: Option<&'a str>,
 }
 
 impl SagemakerOption<'_> {
@@ -61,6 +64,18 @@ pub fn plan(
         .check_arithmetic(hardware, o.precision)
         .map_err(err)?;
     let hosting = check_instance(served, hardware, o.precision, o.model_copies).map_err(err)?;
+    let borrowed = borrowed::check(
+        profile,
+        ctx.hosting,
+        &OptionHardware {
+            model: served,
+            hardware,
+            copies: o.model_copies,
+            precision: o.precision,
+        },
+        o.borrowed,
+    )
+    .map_err(err)?;
     let price = ctx
         .catalog
         .instance(o.instance_type, &ctx.scenario.region)
@@ -143,6 +158,7 @@ pub fn plan(
         capacity: per_instance,
         curve,
         curve_scale: instances,
+        servers_per_unit: o.model_copies,
         peak: &peak,
         monthly_usd: monthly,
         monthly_fixed_usd: fixed,
@@ -150,40 +166,21 @@ pub fn plan(
         price_source: format!("{} ({})", price.source, price.date),
     });
     // One copy's capacity follows its decode speed: the profile's 90 % TPOT interval at the
-    // peak's requests in flight per copy is how far the capacity could be off.
-    let per_copy = peak.littles_law.l / f64::from((instances * o.model_copies).max(1));
+    // knee's requests in flight per copy is how far the capacity could be off.
     let (mean_in, mean_out) = super::simulate::mean_tokens(&peak);
+    let per_copy = plan.operating_point.as_ref().map_or_else(
+        || peak.littles_law.l / f64::from((instances * o.model_copies).max(1)),
+        |p| p.in_flight,
+    );
+    let widening = borrowed.as_ref().map_or(1.0, |b| b.widening);
     if let Ok(p) = profile.model.predict(per_copy.max(1.0), mean_in, mean_out) {
         if let Some(band) = p.tpot_p50_band {
-            if band.value > 0.0 && band.high > band.value {
-                let sigma = (band.high / band.value).ln() / crate::uncertain::normal_quantile(0.95);
-                let reading = format!(
-                    "the profile's 90 % interval of p50 TPOT at {per_copy:.1} requests in flight a copy, {:.0} prompt and {:.0} output tokens: {:.1}–{:.1} ms around {:.1} ms",
-                    mean_in,
-                    mean_out,
-                    band.low * 1e3,
-                    band.high * 1e3,
-                    band.value * 1e3
-                );
-                if p.extrapolated || sigma > 1.0 {
-                    let why = match (p.extrapolated, sigma > 1.0) {
-                        (true, true) => "is an extrapolation beyond the profile's fitted range and too wide to draw from",
-                        (true, false) => "is an extrapolation beyond the profile's fitted range (the interval holds inside it only)",
-                        _ => "is too wide to draw from",
-                    };
-                    plan.capacity_interval = Some(format!(
-                        "capacity: {reading} {why}; the forecast's default capacity spread stands"
-                    ));
-                } else {
-                    plan.capacity_log_sigma = Some(sigma);
-                    plan.capacity_interval = Some(format!(
-                        "capacity drawn from {reading} (σ = {sigma:.3} in log terms)"
-                    ));
-                }
-            }
+            (plan.capacity_log_sigma, plan.capacity_interval) =
+                capacity_spread(&band, p.extrapolated, widening, per_copy, mean_in, mean_out);
         }
     }
     plan.hosting = Some(hosting);
+    plan.borrowed = borrowed;
     plan.instances = Some(instances);
     plan.instance_hours_per_month = Some(hours);
     plan.fleet_basis = Some(basis);
@@ -199,5 +196,64 @@ fn slots_held(configured: u32, profile: &Profile) -> String {
             b.floor()
         ),
         _ => format!("{configured} slots"),
+    }
+}
+
+/// The capacity's log-spread for the forecast, from the profile's 90 % TPOT interval at the
+/// knee, and what the plan says about it; no spread where the interval is not identified, is
+/// an extrapolation, or is too wide to draw from.
+fn capacity_spread(
+    band: &Band,
+    extrapolated: bool,
+    widening: f64,
+    per_copy: f64,
+    mean_in: f64,
+    mean_out: f64,
+) -> (Option<f64>, Option<String>) {
+    if !(band.value > 0.0 && band.high > band.value) {
+        return (None, None);
+    }
+    let at = format!(
+        "the profile's 90 % interval of p50 TPOT at the knee ({per_copy:.1} requests in flight a copy, {mean_in:.0} prompt and {mean_out:.0} output tokens)"
+    );
+    if !band.identified() {
+        return (
+            None,
+            Some(format!(
+                "capacity: {at} is not identified from these measurements; the forecast's default capacity spread stands"
+            )),
+        );
+    }
+    let reading = format!(
+        "{at}: {:.1}–{:.1} ms around {:.1} ms",
+        band.low * 1e3,
+        band.high * 1e3,
+        band.value * 1e3
+    );
+    let sigma = widening * (band.high / band.value).ln() / crate::uncertain::normal_quantile(0.95);
+    let widened = if widening > 1.0 {
+        format!(", widened ×{widening} for the borrowed profile")
+    } else {
+        String::new()
+    };
+    if extrapolated || sigma > 1.0 {
+        let why = match (extrapolated, sigma > 1.0) {
+            (true, true) => "is an extrapolation beyond the profile's fitted range and too wide to draw from",
+            (true, false) => "is an extrapolation beyond the profile's fitted range (the interval holds inside it only)",
+            _ => "is too wide to draw from",
+        };
+        (
+            None,
+            Some(format!(
+                "capacity: {reading}{widened} {why}; the forecast's default capacity spread stands"
+            )),
+        )
+    } else {
+        (
+            Some(sigma),
+            Some(format!(
+                "capacity drawn from {reading} (σ = {sigma:.3} in log terms{widened})"
+            )),
+        )
     }
 }

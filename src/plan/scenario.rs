@@ -13,8 +13,9 @@ use crate::quota::bucket::InferenceEndpoint;
 pub const BUILTIN_SCENARIO: &str = include_str!("../../scenarios/chat-assistant.toml");
 pub const BUILTIN_ORIGIN: &str = "built-in scenario (scenarios/chat-assistant.toml)";
 
-/// The most peak-hour users a plan simulates: each capacity search runs up to 4× the peak for
-/// the peak's duration, and this keeps a plan within about a minute.
+/// The most peak-hour users a scenario may have (each option's peak is simulated for the
+/// peak's duration; capacity searches go on until the SLO breaks, up to
+/// `simulate::SEARCH_LIMIT_USERS`).
 pub const MAX_PEAK_USERS: u32 = 10_000;
 /// The longest simulated peak (4 hours).
 pub const MAX_PEAK_DURATION_S: f64 = 14_400.0;
@@ -133,6 +134,10 @@ pub enum PlanOption {
         /// Bedrock Provisioned Throughput model units to price as well (no commitment).
         #[serde(default)]
         provisioned_model_units: Option<u32>,
+        /// Why the option may use a profile that measured another model: the plan is then
+        /// marked borrowed everywhere it appears.
+        #[serde(default)]
+        borrowed: Option<String>,
     },
     Sagemaker {
         name: String,
@@ -149,6 +154,11 @@ pub enum PlanOption {
         /// Target tracking on requests in flight per instance; none: always on, sized for the peak.
         #[serde(default)]
         autoscaling: Option<AutoscalingPolicy>,
+        /// Why the option may use a profile measured on other hardware, another model or
+        /// precision (or one that does not say): the plan is then marked borrowed everywhere it
+        /// appears and its capacity interval widened.
+        #[serde(default)]
+        borrowed: Option<String>,
     },
     /// SageMaker Serverless Inference: CPU only, billed per second of compute at a memory size.
     Serverless {
@@ -204,6 +214,15 @@ impl PlanOption {
             PlanOption::Bedrock { model, .. }
             | PlanOption::Sagemaker { model, .. }
             | PlanOption::Serverless { model, .. } => model,
+        }
+    }
+    /// Why the option borrows its profile, when it says.
+    pub fn borrowed(&self) -> Option<&str> {
+        match self {
+            PlanOption::Bedrock { borrowed, .. } | PlanOption::Sagemaker { borrowed, .. } => {
+                borrowed.as_deref()
+            }
+            PlanOption::Serverless { .. } => None,
         }
     }
     pub fn profile(&self) -> &str {
@@ -369,6 +388,15 @@ fn validate_option(option: &PlanOption, i: usize, origin: &str) -> Result<(), Pl
     let bad = |name: &str, value: &dyn std::fmt::Display, why: &str| {
         Err(PlanError::field(origin, &field(name), value, why))
     };
+    if let Some(why) = option.borrowed() {
+        if why.trim().is_empty() || why.chars().count() > 500 {
+            return bad(
+                "borrowed",
+                &format!("{:?}", why.chars().take(40).collect::<String>()),
+                "must say in 1–500 characters why this option may use a profile measured elsewhere",
+            );
+        }
+    }
     match option {
         PlanOption::Bedrock {
             endpoint,

@@ -91,6 +91,7 @@ pub fn plan(
         capacity,
         curve,
         curve_scale: 1,
+        servers_per_unit: 1,
         peak: &peak,
         monthly_usd: monthly,
         monthly_fixed_usd: 0.0,

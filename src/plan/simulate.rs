@@ -17,8 +17,11 @@ pub fn peak_warmup_s(workload: &WorkloadSpec) -> f64 {
     workload.behaviour.session_gap_s.clamp(120.0, 1_800.0)
 }
 
-/// Users are searched up to this many times the peak, so an option far above need stops early.
-pub const SEARCH_LIMIT_FACTOR: u32 = 4;
+/// Users are searched until the SLO breaks, up to this many times the peak (a bound far above
+/// any plausible peak: a knee is "at least" only there) ...
+pub const SEARCH_LIMIT_FACTOR: u32 = 1_000;
+/// ... and at most this many users.
+pub const SEARCH_LIMIT_USERS: u32 = 1_000_000;
 
 /// Each point of a capacity search measures at least this many requests (a p95 over fewer is
 /// mostly noise): at low user counts the simulated span grows until it does.

@@ -65,6 +65,57 @@ impl CostLine {
     }
 }
 
+/// One server's load at the option's knee (requests in flight on one model copy, or at the
+/// Bedrock endpoint) and the mean request there, with each way it lies outside the profile's
+/// measured range.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OperatingPoint {
+    pub in_flight: f64,
+    /// "a model copy" or "the endpoint".
+    pub per: String,
+    pub prompt_tokens: f64,
+    pub output_tokens: f64,
+    pub extrapolations: Vec<crate::perf::predict::Extrapolation>,
+}
+
+impl OperatingPoint {
+    /// A table cell: "measured range", or how far outside.
+    pub fn cell(&self) -> String {
+        if self.extrapolations.is_empty() {
+            "within measured".to_string()
+        } else {
+            self.extrapolations
+                .iter()
+                .map(|x| x.short())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    }
+
+    /// A sentence for plan.md and the quota documents.
+    pub fn reading(&self) -> String {
+        let at = format!(
+            "at the knee: {:.1} requests in flight on {}, {} prompt and {} output tokens on average",
+            self.in_flight,
+            self.per,
+            crate::format::thousands(self.prompt_tokens),
+            crate::format::thousands(self.output_tokens)
+        );
+        if self.extrapolations.is_empty() {
+            format!("{at}; within the range the profile measured")
+        } else {
+            format!(
+                "{at}; outside the range the profile measured, so its latencies there are extrapolated: {}",
+                self.extrapolations
+                    .iter()
+                    .map(|x| x.reading())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptionPlan {
     pub name: String,
@@ -76,11 +127,19 @@ pub struct OptionPlan {
     /// How a SageMaker option holds its model.
     pub hosting: Option<Hosting>,
     pub profile_source: String,
+    /// Set when the profile measured another model, hardware or precision and the scenario
+    /// says why it may stand in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub borrowed: Option<super::borrowed::Borrowed>,
+    /// Where the option runs at its knee against what its profile measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating_point: Option<OperatingPoint>,
     /// What times its requests in the simulator (`PerfModel::describe`).
     pub performance_model: String,
     /// Most peak-hour users meeting the SLO (the knee), and 60 % of it (the planning point).
     pub knee_users: u32,
-    /// The SLO still held at the most users searched (4× the peak): the knee is at least this.
+    /// The SLO still held at the most users searched (`simulate::SEARCH_LIMIT_FACTOR`× the
+    /// peak, at most `SEARCH_LIMIT_USERS`): the knee is at least this.
     pub knee_at_search_limit: bool,
     pub planned_users: u32,
     /// Bedrock: the knee at the current quota, and whether the SLO still held there at the

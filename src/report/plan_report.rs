@@ -12,7 +12,7 @@ use super::charts::plan::{
 };
 use super::charts::{render, ChartFiles};
 use super::document::{Document, Figure, Section, TableBlock};
-use super::plan_text::{break_even_sentence, capacity_notes, summary_rows};
+use super::plan_text::{break_even_sentence, capacity_notes, profile_lines, summary_rows};
 use super::quota_request::ask_sentences;
 use super::run_report::ReportFiles;
 use super::ReportError;
@@ -393,9 +393,13 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
                 heading: "For architects: users supported".into(),
                 paragraphs: options
                     .iter()
-                    .map(|o| match &o.hosting {
-                        Some(h) => format!("{} serves {} on {}: {}.", o.name, o.model, o.service, h.reading),
-                        None => format!("{} serves {} on {}.", o.name, o.model, o.service),
+                    .map(|o| {
+                        let serves = match &o.hosting {
+                            Some(h) => format!("{} serves {} on {}: {}.", o.name, o.model, o.service, h.reading),
+                            None => format!("{} serves {} on {}.", o.name, o.model, o.service),
+                        };
+                        let reach: Vec<String> = profile_lines(o).iter().map(|l| format!(" Its {l}.")).collect();
+                        format!("{serves}{}", reach.concat())
                     })
                     .collect(),
                 tables: vec![{

@@ -35,6 +35,32 @@ fn quota_summary(q: &QuotaEvidence) -> String {
         .join("; ")
 }
 
+/// Whether the option's knee lies inside what its profile measured, and whether the profile
+/// is borrowed from other hardware or another model.
+pub fn profile_cell(o: &OptionPlan) -> String {
+    let reach = o
+        .operating_point
+        .as_ref()
+        .map_or_else(|| "—".to_string(), |p| p.cell());
+    match &o.borrowed {
+        Some(_) => format!("BORROWED; {reach}"),
+        None => reach,
+    }
+}
+
+/// What plan.md and the quota documents say about the profile: borrowed, and where the knee
+/// lies against what it measured.
+pub fn profile_lines(o: &OptionPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(b) = &o.borrowed {
+        lines.push(b.reading());
+    }
+    if let Some(p) = &o.operating_point {
+        lines.push(format!("operating point {}", p.reading()));
+    }
+    lines
+}
+
 pub fn users_cell(o: &OptionPlan) -> String {
     format!(
         "{}{} → {}{}",
@@ -58,6 +84,7 @@ pub fn summary_rows(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
         "P50 $/mo".to_string(),
         "P90 $/mo".to_string(),
         "× list".to_string(),
+        "profile at the knee".to_string(),
     ];
     let rows = plan
         .options
@@ -84,6 +111,7 @@ pub fn summary_rows(plan: &Plan) -> (Vec<String>, Vec<Vec<String>>) {
                     "{:.2}–{:.2}",
                     o.budget.multiplier_p50, o.budget.multiplier_p90
                 ),
+                profile_cell(o),
             ]
         })
         .collect();
@@ -216,6 +244,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
             md += &format!("; {}", h.reading);
         }
         md += "\n";
+        for line in profile_lines(o) {
+            md += &format!("  - {line}\n");
+        }
     }
     md += "\n## For finance: cost and budget\n\n";
     for o in &plan.options {

@@ -131,7 +131,15 @@ fn semantics(e: &QuotaEvidence) -> String {
     }
 }
 
-pub fn markdown(e: &QuotaEvidence, slo: &SloLimits, generated_on: &str) -> String {
+/// The quota document; `profile` is what the plan says about the profile's reach (borrowed,
+/// the knee against the measured range), one line each.
+pub fn markdown(
+    e: &QuotaEvidence,
+    profile: &[String],
+    slo: &SloLimits,
+    generated_on: &str,
+) -> String {
+    let reach: String = profile.iter().map(|l| format!("\n\n- {l}")).collect();
     let title = if e.any_short() {
         "Quota increase request"
     } else {
@@ -214,7 +222,7 @@ pub fn markdown(e: &QuotaEvidence, slo: &SloLimits, generated_on: &str) -> Strin
          Headroom policy: a quota is asked for only when the simulated peak throttles at its \
          current value (each quota simulated with the others out of the way); the ask is the p99 \
          minute × {headroom}, rounded up.\n\n\
-         ## Calibration evidence\n\n{calibration}\n\n\
+         ## Calibration evidence\n\n{calibration}{reach}\n\n\
          ## Simulated peak at {peak} users (p99 minute, no quota in the way)\n\n\
          | measure | value |\n| --- | --- |\n\
          {main_line}\
@@ -248,9 +256,13 @@ pub fn markdown(e: &QuotaEvidence, slo: &SloLimits, generated_on: &str) -> Strin
             ""
         },
         searched = if e.knee_at_search_limit {
-            " (the most simulated, 4× the peak)"
+            format!(
+                " (the most simulated: {}× the peak, at most {} users)",
+                crate::plan::simulate::SEARCH_LIMIT_FACTOR,
+                thousands(f64::from(crate::plan::simulate::SEARCH_LIMIT_USERS))
+            )
         } else {
-            ""
+            String::new()
         },
         planned = e.planned_users,
         peak = e.peak_users,

@@ -1,0 +1,135 @@
+//! Whether an option's profile measured the option's own model, hardware and precision. A
+//! profile measured elsewhere is used only where the scenario says why (`borrowed = "why"`);
+//! the plan then marks it wherever the option appears and widens its capacity interval.
+
+use serde::{Deserialize, Serialize};
+
+use super::hosting::{Hardware, HostingCatalog, ServedModel};
+use crate::perf::Profile;
+use crate::physics::Precision;
+
+/// A borrowed profile's capacity interval is this many times wider, in log terms (its σ is
+/// doubled): stated, not fitted — nothing measured says how far another machine differs.
+pub const BORROWED_WIDENING: f64 = 2.0;
+
+/// A profile used for an option it did not measure, and why the scenario allows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Borrowed {
+    /// The scenario's reason.
+    pub why: String,
+    /// How the profile's measurement differs from the option (empty: the scenario marked it
+    /// borrowed although nothing recorded differs).
+    pub differences: Vec<String>,
+    /// The factor on the capacity interval's log-spread.
+    pub widening: f64,
+}
+
+impl Borrowed {
+    pub fn new(why: &str, differences: Vec<String>) -> Borrowed {
+        Borrowed {
+            why: why.trim().to_string(),
+            differences,
+            widening: BORROWED_WIDENING,
+        }
+    }
+
+    /// One line for the table's and documents' readers.
+    pub fn reading(&self) -> String {
+        let differs = if self.differences.is_empty() {
+            "marked borrowed by the scenario".to_string()
+        } else {
+            self.differences.join("; ")
+        };
+        format!(
+            "borrowed profile ({differs}); why: {}; capacity interval widened ×{} in log terms",
+            self.why, self.widening
+        )
+    }
+}
+
+/// What a SageMaker option runs: the model, the instance's accelerators split over its copies,
+/// the precision.
+pub struct OptionHardware<'a> {
+    pub model: &'a ServedModel,
+    pub hardware: &'a Hardware,
+    pub copies: u32,
+    pub precision: Precision,
+}
+
+/// Each way `profile` did not measure what `option` runs; a field the profile leaves out
+/// counts as a difference (it cannot be shown to match).
+pub fn differences(
+    profile: &Profile,
+    catalog: &HostingCatalog,
+    option: &OptionHardware,
+) -> Vec<String> {
+    let Some(m) = &profile.hardware else {
+        return vec![
+            "the profile does not say what it measured (no [hardware] table: model, accelerator, count, precision)"
+                .to_string(),
+        ];
+    };
+    let mut out = Vec::new();
+    match &m.model {
+        Some(name) => {
+            let same = catalog
+                .model(name)
+                .is_ok_and(|served| served.name == option.model.name);
+            if !same {
+                out.push(format!(
+                    "it measured {name}, the option serves {}",
+                    option.model.name
+                ));
+            }
+        }
+        None => out.push("the profile does not name its model".to_string()),
+    }
+    let same_accelerator = catalog
+        .accelerator(&m.accelerator)
+        .is_ok_and(|a| a.is_named(&option.hardware.accelerator))
+        || crate::physics::accelerator::squash(&m.accelerator)
+            == crate::physics::accelerator::squash(&option.hardware.accelerator);
+    let per_copy = option.hardware.accelerators / option.copies.max(1);
+    if !same_accelerator || m.count != per_copy {
+        out.push(format!(
+            "it measured one copy on {} × {}, the option gives each copy {} × {} ({} with {} cop{})",
+            m.count,
+            m.accelerator,
+            per_copy,
+            option.hardware.accelerator,
+            option.hardware.instance_type,
+            option.copies,
+            if option.copies == 1 { "y" } else { "ies" }
+        ));
+    }
+    match m.precision {
+        Some(p) if p != option.precision => out.push(format!(
+            "it measured {} weights, the option serves {}",
+            p.name(),
+            option.precision.name()
+        )),
+        Some(_) => {}
+        None => out.push("the profile does not say its precision".to_string()),
+    }
+    out
+}
+
+/// The option's profile is its own, or borrowed with the scenario's reason; otherwise the
+/// refusal, naming each difference and the ways out.
+pub fn check(
+    profile: &Profile,
+    catalog: &HostingCatalog,
+    option: &OptionHardware,
+    borrowed: Option<&str>,
+) -> Result<Option<Borrowed>, String> {
+    let differences = differences(profile, catalog, option);
+    match borrowed {
+        Some(why) => Ok(Some(Borrowed::new(why, differences))),
+        None if differences.is_empty() => Ok(None),
+        None => Err(format!(
+            "its profile was not measured on what it runs: {}. Use a profile of this model on this hardware ({}; `llmcap fit --model M --accelerator A --count N --precision P` on a table of it; or `llmcap profile-from-hardware` for hardware nobody has measured), or say why this one may stand in with borrowed = \"why\" on the option (the plan is then marked borrowed and its capacity interval widened ×{BORROWED_WIDENING})",
+            differences.join("; "),
+            "calibrate it"
+        )),
+    }
+}
