@@ -137,6 +137,7 @@ fn the_builtin_plan_runs_anywhere_and_its_text_agrees_with_plan_json() {
         }
         assert_eq!(text.contains("Raise "), q.any_short(), "{file}");
         for users in [q.knee_users, q.planned_users, q.peak_users] {
+            let users = thousands(f64::from(users));
             assert!(text.contains(&format!("{users} users")), "{file}: {users}");
         }
         assert_eq!(

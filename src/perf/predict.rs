@@ -192,13 +192,14 @@ impl PerfModel {
     pub fn describe(&self) -> String {
         match &self.server {
             Some(s) => format!(
-                "server model: {}, {}; decode step {:.1} ms + {:.2} ms a sequence; prefill {:.2} ms a prompt + {:.2} µs a prompt token; overhead {:.0} ms",
+                "server model: {}, {}; decode step {:.1} ms + {} a sequence + {} a held token; prefill {:.2} ms a prompt + {:.2} µs a prompt token; overhead {:.0} ms",
                 s.max_batch.map_or("no batch limit".to_string(), |b| format!(
                     "at most {b:.0} sequences in the batch"
                 )),
                 s.sharing.label(),
                 s.step.t0_s * 1e3,
-                s.step.t1_s * 1e3,
+                crate::format::seconds_short(s.step.t1_s),
+                crate::format::seconds_short(s.step.t2_s),
                 s.prefill_s_per_request * 1e3,
                 s.prefill_s_per_token * 1e6,
                 s.overhead_s * 1e3

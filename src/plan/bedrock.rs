@@ -129,10 +129,10 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
             None => return Err(err(format!(
                 "{difference}: use a profile of this model (calibrate it, or `llmcap profile-from-ranges`), or say why it may stand in with borrowed = \"why\""
             ))),
-            Some(why) => Some(Borrowed::new(why, vec![difference])),
+            Some(why) => Some(Borrowed::unwidened(why, vec![difference])),
         }
     } else {
-        o.borrowed.map(|why| Borrowed::new(why, Vec::new()))
+        o.borrowed.map(|why| Borrowed::unwidened(why, Vec::new()))
     };
     let current = current_quotas(o, profile).map_err(|e| err(e.to_string()))?;
     let price = price_row(ctx, o).map_err(err)?;

@@ -20,16 +20,25 @@ pub struct Borrowed {
     /// How the profile's measurement differs from the option (empty: the scenario marked it
     /// borrowed although nothing recorded differs).
     pub differences: Vec<String>,
-    /// The factor on the capacity interval's log-spread.
+    /// The factor on the capacity interval's log-spread (1 where the option has none: Bedrock).
     pub widening: f64,
 }
 
 impl Borrowed {
+    /// A SageMaker option's: its capacity interval is widened.
     pub fn new(why: &str, differences: Vec<String>) -> Borrowed {
         Borrowed {
             why: why.trim().to_string(),
             differences,
             widening: BORROWED_WIDENING,
+        }
+    }
+
+    /// A Bedrock option's: no capacity interval to widen.
+    pub fn unwidened(why: &str, differences: Vec<String>) -> Borrowed {
+        Borrowed {
+            widening: 1.0,
+            ..Borrowed::new(why, differences)
         }
     }
 
@@ -40,10 +49,15 @@ impl Borrowed {
         } else {
             self.differences.join("; ")
         };
-        format!(
-            "borrowed profile ({differs}); why: {}; capacity interval widened ×{} in log terms",
-            self.why, self.widening
-        )
+        let widened = if self.widening > 1.0 {
+            format!(
+                "; capacity interval widened ×{} in log terms",
+                self.widening
+            )
+        } else {
+            String::new()
+        };
+        format!("borrowed profile ({differs}); why: {}{widened}", self.why)
     }
 }
 

@@ -238,14 +238,14 @@ fn capacity_spread(
     };
     if extrapolated || sigma > 1.0 {
         let why = match (extrapolated, sigma > 1.0) {
-            (true, true) => "is an extrapolation beyond the profile's fitted range and too wide to draw from",
-            (true, false) => "is an extrapolation beyond the profile's fitted range (the interval holds inside it only)",
-            _ => "is too wide to draw from",
+            (true, true) => "it is an extrapolation beyond the profile's fitted range and too wide to draw from",
+            (true, false) => "it is an extrapolation beyond the profile's fitted range (the interval holds inside it only)",
+            _ => "it is too wide to draw from",
         };
         (
             None,
             Some(format!(
-                "capacity: {reading}{widened} {why}; the forecast's default capacity spread stands"
+                "capacity: {reading}{widened}; {why}, so the forecast's default capacity spread stands"
             )),
         )
     } else {

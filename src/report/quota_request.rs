@@ -249,7 +249,7 @@ pub fn markdown(
         minutes = e.measured_minutes,
         ttft = slo.ttft_p95_s,
         tpot = slo.tpot_p95_s,
-        knee = e.knee_users,
+        knee = thousands(f64::from(e.knee_users)),
         at_least = if e.knee_at_search_limit {
             "at least "
         } else {
@@ -264,8 +264,8 @@ pub fn markdown(
         } else {
             String::new()
         },
-        planned = e.planned_users,
-        peak = e.peak_users,
+        planned = thousands(f64::from(e.planned_users)),
+        peak = thousands(f64::from(e.peak_users)),
         calibration = e.calibration,
         main_line = main_line,
         charged = thousands(e.peak_tpm_charged),
