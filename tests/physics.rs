@@ -135,6 +135,72 @@ fn a_profile_from_physics_stays_above_the_roofline_and_says_it_measured_nothing(
     );
 }
 
+/// A profile from physics records what it describes, so a plan takes it for that hardware
+/// without `borrowed` and refuses it for other hardware: ranking instance types before anyone
+/// rents one.
+#[test]
+fn a_physics_profile_plans_its_own_instance_and_is_refused_for_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("l40s.toml");
+    let out = llmcap()
+        .args(["profile-from-hardware", "--model", "Llama 3.3 70B Instruct"])
+        .args([
+            "--accelerator",
+            "L40S",
+            "--count",
+            "4",
+            "--precision",
+            "fp8",
+        ])
+        .arg("--out")
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&profile).unwrap();
+    let hardware: toml::Value = toml::from_str::<toml::Value>(&text).unwrap()["hardware"].clone();
+    assert_eq!(hardware["accelerator"].as_str(), Some("NVIDIA L40S"));
+    assert_eq!(hardware["count"].as_integer(), Some(4));
+    assert_eq!(hardware["precision"].as_str(), Some("fp8"));
+    let scenario = |instance: &str, copies: u32| {
+        format!(
+            "name = \"rank\"\nuse_case = \"test\"\nemployees = 200\npeak_active_fraction = 0.1\n\
+             sessions_per_user_per_day = 2.0\nworkdays_per_month = 22.0\nworkload = \"multi_turn_chat\"\n\
+             region = \"us-east-1\"\npeak_duration_s = 600.0\n\n[[option]]\nkind = \"sagemaker\"\n\
+             name = \"physics\"\nmodel = \"Llama 3.3 70B Instruct\"\nprofile = \"{}\"\n\
+             instance_type = \"{instance}\"\nprecision = \"fp8\"\nmodel_copies = {copies}\n\
+             slots_per_instance = 64\n",
+            profile.display()
+        )
+    };
+    let plan = |text: String| {
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, text).unwrap();
+        llmcap()
+            .current_dir(dir.path())
+            .args(["plan"])
+            .arg(&path)
+            .args(["--out", "o"])
+            .output()
+            .unwrap()
+    };
+    let own = plan(scenario("ml.g6e.12xlarge", 1));
+    assert!(
+        own.status.success(),
+        "{}",
+        String::from_utf8_lossy(&own.stderr)
+    );
+    // Two copies of 4 × H100 on a p5: another accelerator.
+    let other = plan(scenario("ml.p5.48xlarge", 2));
+    assert_eq!(other.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&other.stderr);
+    assert!(e.contains("4 × NVIDIA L40S") && e.contains("H100"), "{e}");
+}
+
 /// FP8 weights on an Ampere card (no FP8 arithmetic) are refused with the reason; a model
 /// that does not fit is refused with its size and the memory.
 #[test]
