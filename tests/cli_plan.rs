@@ -680,9 +680,20 @@ fn a_borrowed_profile_plans_marked_with_its_reason_and_a_wider_capacity_interval
         borrowed.differences.iter().any(|d| d.contains("L40S")),
         "{borrowed:?}"
     );
+    // NIM's decode step (13.2 ms on 2 × H100) is faster than four L40S can read 70.6 GB of FP8
+    // weights (4 × 864 GB/s: 20.43 ms): raised to that floor, both numbers named.
+    let floor_ms = 70.6e9 / (4.0 * 0.864e12) * 1e3;
+    assert!(
+        borrowed
+            .held_to_floors
+            .iter()
+            .any(|n| n.contains("decode step") && n.contains(&format!("{floor_ms:.3} ms"))),
+        "{borrowed:?}"
+    );
     let md = std::fs::read_to_string(out.join("plan.md")).unwrap();
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(md.contains("BORROWED") && md.contains(why), "{md}");
+    assert!(md.contains("held to this hardware's roofline"), "{md}");
     assert!(html.contains("BORROWED"), "report.html marks it");
     // The capacity interval is widened, and says so.
     let interval = o.capacity_interval.as_deref().unwrap_or_default();

@@ -5,8 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::hosting::{Hardware, HostingCatalog, ServedModel};
+use crate::format::seconds_short;
+use crate::perf::server::Floors;
 use crate::perf::Profile;
-use crate::physics::Precision;
+use crate::physics::{Precision, Roofline};
 
 /// A borrowed profile's capacity interval is this many times wider, in log terms (its σ is
 /// doubled): stated, not fitted — nothing measured says how far another machine differs.
@@ -22,6 +24,10 @@ pub struct Borrowed {
     pub differences: Vec<String>,
     /// The factor on the capacity interval's log-spread (1 where the option has none: Bedrock).
     pub widening: f64,
+    /// Each of the profile's costs that beat the option's own roofline, raised to its floor
+    /// (both numbers named).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_to_floors: Vec<String>,
 }
 
 impl Borrowed {
@@ -31,6 +37,7 @@ impl Borrowed {
             why: why.trim().to_string(),
             differences,
             widening: BORROWED_WIDENING,
+            held_to_floors: Vec::new(),
         }
     }
 
@@ -57,7 +64,18 @@ impl Borrowed {
         } else {
             String::new()
         };
-        format!("borrowed profile ({differs}); why: {}{widened}", self.why)
+        let floors = if self.held_to_floors.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; held to this hardware's roofline: {}",
+                self.held_to_floors.join("; ")
+            )
+        };
+        format!(
+            "borrowed profile ({differs}); why: {}{widened}{floors}",
+            self.why
+        )
     }
 }
 
@@ -146,4 +164,61 @@ pub fn check(
             "calibrate it"
         )),
     }
+}
+
+/// The roofline of what the option runs: its model on one copy's share of the instance's
+/// accelerators at its precision; `None` where the catalogs lack the figures.
+pub fn option_roofline(catalog: &HostingCatalog, option: &OptionHardware) -> Option<Roofline> {
+    let accelerator = catalog.accelerator(&option.hardware.accelerator).ok()?;
+    let per_copy = option.hardware.accelerators / option.copies.max(1);
+    Roofline::new(
+        option.model.architecture()?,
+        accelerator,
+        per_copy,
+        option.precision,
+    )
+    .ok()
+}
+
+/// A borrowed profile held to the option's own floors: a decode step, a held token's read or
+/// a prompt token's prefill faster than the option's hardware can run is raised to the floor.
+/// Returns the profile to simulate and one line per cost raised, naming both numbers.
+pub fn held_to_floors(profile: &Profile, floors: &Floors, on: &str) -> (Profile, Vec<String>) {
+    let mut held = profile.clone();
+    let mut notes = Vec::new();
+    let mut raise = |what: &str, value: &mut f64, floor: f64| {
+        if floor > 0.0 && *value < floor {
+            notes.push(format!(
+                "{what} {} is below {on}'s floor {}, raised to it",
+                seconds_short(*value),
+                seconds_short(floor)
+            ));
+            *value = floor;
+        }
+    };
+    let m = &mut held.model;
+    match &mut m.server {
+        Some(server) => {
+            raise("the decode step", &mut server.step.t0_s, floors.step_t0_s);
+            raise(
+                "a held token's KV read",
+                &mut server.step.t2_s,
+                floors.step_s_per_held_token,
+            );
+            raise(
+                "a prompt token's prefill",
+                &mut server.prefill_s_per_token,
+                floors.prefill_s_per_token,
+            );
+        }
+        None => {
+            raise("the decode step", &mut m.tpot.t0_s, floors.step_t0_s);
+            raise(
+                "a prompt token's prefill",
+                &mut m.ttft.a1_s,
+                floors.prefill_s_per_token,
+            );
+        }
+    }
+    (held, notes)
 }

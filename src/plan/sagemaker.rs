@@ -15,6 +15,7 @@ use super::types::{OptionKind, OptionPlan};
 use crate::cost::budget::{fleet_factors, realistic};
 use crate::cost::fleet;
 use crate::perf::server::interval::Band;
+use crate::perf::server::Floors;
 use crate::perf::Profile;
 use crate::sim::sagemaker::{Autoscaling, FleetConfig, Router, ScalingMetric};
 use crate::sim::EndpointSpec;
@@ -64,18 +65,29 @@ pub fn plan(
         .check_arithmetic(hardware, o.precision)
         .map_err(err)?;
     let hosting = check_instance(served, hardware, o.precision, o.model_copies).map_err(err)?;
-    let borrowed = borrowed::check(
-        profile,
-        ctx.hosting,
-        &OptionHardware {
-            model: served,
-            hardware,
-            copies: o.model_copies,
-            precision: o.precision,
-        },
-        o.borrowed,
-    )
-    .map_err(err)?;
+    let runs = OptionHardware {
+        model: served,
+        hardware,
+        copies: o.model_copies,
+        precision: o.precision,
+    };
+    let mut borrowed = borrowed::check(profile, ctx.hosting, &runs, o.borrowed).map_err(err)?;
+    // A borrowed profile runs no faster than this hardware's roofline allows.
+    let held;
+    let profile = match (&mut borrowed, borrowed::option_roofline(ctx.hosting, &runs)) {
+        (Some(b), Some(roofline)) => {
+            let on = format!(
+                "{} × {}",
+                hardware.accelerators / o.model_copies.max(1),
+                hardware.accelerator
+            );
+            let (p, notes) = borrowed::held_to_floors(profile, &Floors::of(&roofline), &on);
+            b.held_to_floors = notes;
+            held = p;
+            &held
+        }
+        _ => profile,
+    };
     let price = ctx
         .catalog
         .instance(o.instance_type, &ctx.scenario.region)
