@@ -141,3 +141,43 @@ pub fn search_with_curve<E>(
 pub fn point_at(curve: &[CurvePoint], users: u32) -> Option<&CurvePoint> {
     curve.iter().find(|p| p.users == users)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A load that meets the SLO up to `threshold` users and breaks above it.
+    fn breaking_at(threshold: u32) -> impl FnMut(u32) -> SimResult {
+        move |users| {
+            let mut r = SimResult {
+                completed: 100,
+                ..SimResult::default()
+            };
+            r.ttft_s.p95 = if users <= threshold { 0.1 } else { 10.0 };
+            r
+        }
+    }
+
+    #[test]
+    fn the_knee_far_above_the_peak_is_found_within_two_percent() {
+        // A peak of 300 users, an option that holds 12,345: 41× the peak, where a search
+        // capped at 4× would have stopped at 1,200 with "at least".
+        let limit = 300 * crate::plan::simulate::SEARCH_LIMIT_FACTOR;
+        let c = search(limit, &SloLimits::default(), breaking_at(12_345));
+        assert!(!c.at_limit);
+        assert!(
+            c.knee <= 12_345 && f64::from(12_345 - c.knee) <= 0.02 * f64::from(c.knee),
+            "{c:?}"
+        );
+        // Doubling to the first failure (15 steps) and bisecting to 2 % (about 6 more).
+        assert!(c.simulations <= 24, "{c:?}");
+    }
+
+    #[test]
+    fn a_knee_beyond_the_bound_reads_at_least_the_bound() {
+        let limit = crate::plan::simulate::SEARCH_LIMIT_USERS;
+        let c = search(limit, &SloLimits::default(), breaking_at(u32::MAX));
+        assert!(c.at_limit);
+        assert_eq!(c.knee, limit);
+    }
+}
