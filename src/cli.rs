@@ -125,7 +125,8 @@ pub struct FitArgs {
     pub json: bool,
 }
 
-/// The hardware measured, for the roofline's floors under the fit (src/physics).
+/// The hardware measured, for the roofline's floors under the fit (src/physics); `fit` records
+/// it with the model in the profile's [hardware], which `plan` checks against each option.
 #[derive(Debug, Args, Clone, Default)]
 pub struct HardwareArgs {
     /// The accelerator, by its name or alias in catalog/hardware.toml (H100, H200, MI300X,
@@ -513,11 +514,15 @@ pub struct PricingImportArgs {
 /// second model choice.
 ///
 /// Method: each option names the model it serves; a SageMaker option must be able to hold it
-/// (accelerator memory, open weights; Serverless: CPU, at most 6 GB). For each option,
-/// bisection over simulated peak-hour users finds the most users whose p95 TTFT, p95 TPOT and
-/// error rate meet the SLO (the knee); the plan uses 60 % of it (seed 000). Users start in the
-/// steady phase of their think-time cycle and a warm-up of one session gap (2–30 minutes) is
-/// left out of every statistic.
+/// (accelerator memory, open weights; Serverless: CPU, at most 6 GB) and its profile must have
+/// measured that model on that hardware at that precision (the profile's [hardware]), unless the
+/// option says why it borrows one (`borrowed = "why"`: marked BORROWED, held to the hardware's
+/// roofline, its capacity interval widened). For each option, bisection over simulated
+/// peak-hour users finds the most users whose p95 TTFT, p95 TPOT and error rate meet the SLO
+/// (the knee, searched until the SLO breaks, up to 1,000× the peak); the plan uses 60 % of it
+/// (seed 000), and says where the knee lies outside what the profile measured ("profile at the
+/// knee"). Users start in the steady phase of their think-time cycle and a warm-up of one
+/// session gap (2–30 minutes) is left out of every statistic.
 /// A Bedrock quota is asked for only when the simulated peak throttles at its current value;
 /// the ask is the steady p99 minute × 1.25, rounded up. Cost = monthly tokens × catalog prices
 /// (Bedrock), instance-hours × hourly price (SageMaker) or compute seconds (Serverless);
