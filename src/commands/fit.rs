@@ -278,9 +278,7 @@ fn measured_on(served: Option<&ServedBy>, args: &FitArgs) -> Result<Option<Measu
     };
     let count = h.roofline.count as u32;
     if let Some(tp) = args.tp {
-        if tp == 0 || tp > count {
-            bail!("--tp {tp}: the tensor-parallel degree must be 1 to --count ({count})");
-        }
+        MeasuredOn::check_tensor_parallel(tp, count).map_err(|e| anyhow::anyhow!("--tp: {e}"))?;
     }
     Ok(Some(MeasuredOn {
         model: Some(s.name.clone()),

@@ -66,12 +66,7 @@ pub fn run(args: &ProfileFromHardwareArgs) -> Result<()> {
     let of = super::fit::hardware_of(&catalog, model, &hardware, "")?
         .context("--accelerator is required")?;
     if let Some(tp) = args.tp {
-        if tp == 0 || tp > args.count {
-            bail!(
-                "--tp {tp}: the tensor-parallel degree must be 1 to --count ({})",
-                args.count
-            );
-        }
+        MeasuredOn::check_tensor_parallel(tp, args.count).map_err(|e| anyhow!("--tp: {e}"))?;
     }
     let accelerator = catalog
         .accelerator(&of.accelerator)

@@ -103,10 +103,8 @@ impl FitRange {
     }
 
     pub fn contains(&self, concurrency: f64, prompt_tokens: f64, output_tokens: f64) -> bool {
-        let inside = |value: f64, [lo, hi]: [f64; 2]| value >= lo * 0.999 && value <= hi * 1.001;
-        inside(concurrency, self.concurrency)
-            && inside(prompt_tokens, self.prompt_tokens)
-            && inside(output_tokens, self.output_tokens)
+        self.outside(concurrency, prompt_tokens, output_tokens)
+            .is_empty()
     }
 }
 

@@ -52,6 +52,16 @@ pub struct MeasuredOn {
 }
 
 impl MeasuredOn {
+    /// A tensor-parallel degree must divide the model over at most the copy's accelerators.
+    pub fn check_tensor_parallel(tp: u32, count: u32) -> Result<(), String> {
+        if tp == 0 || tp > count {
+            return Err(format!(
+                "tensor-parallel degree {tp}: it must be 1 to the copy's accelerator count ({count})"
+            ));
+        }
+        Ok(())
+    }
+
     /// "Llama 3.3 70B Instruct at FP8 on 2 × H100 (TP2, NVIDIA NIM 1.8.0)".
     pub fn describe(&self) -> String {
         let mut text = self
@@ -209,14 +219,15 @@ impl Profile {
             ));
         }
         if let Some(h) = &self.hardware {
-            if h.count == 0
-                || h.count > 4_096
-                || h.tensor_parallel.is_some_and(|tp| tp == 0 || tp > h.count)
-            {
+            if h.count == 0 || h.count > 4_096 {
                 return Err(PerfError::BadRequest(format!(
-                    "[hardware]: count {} and tensor_parallel {:?}: one copy needs 1 to 4,096 accelerators, and a tensor-parallel degree of at most that many",
-                    h.count, h.tensor_parallel
+                    "[hardware]: count {}: one copy needs 1 to 4,096 accelerators",
+                    h.count
                 )));
+            }
+            if let Some(tp) = h.tensor_parallel {
+                MeasuredOn::check_tensor_parallel(tp, h.count)
+                    .map_err(|e| PerfError::BadRequest(format!("[hardware]: {e}")))?;
             }
             if h.accelerator.trim().is_empty() {
                 return Err(PerfError::BadRequest(
