@@ -52,11 +52,10 @@ fn step_model(t0: f64, t1: f64) -> PerfModel {
 }
 
 fn exponential_workload(mean_output: f64) -> WorkloadSpec {
-    WorkloadSpec {
-        output: LengthDist::Exponential { mean: mean_output },
-        max_tokens: Some(1e12),
-        ..WorkloadSpec::fixed(10.0, mean_output)
-    }
+    let mut w = WorkloadSpec::fixed(10.0, mean_output);
+    w.classes[0].reply = LengthDist::Exponential { mean: mean_output };
+    w.classes[0].max_tokens = Some(1e12);
+    w
 }
 
 fn config(
@@ -249,10 +248,7 @@ fn quota_run(max_attempts: u32, seed: u64) -> llmcap::sim::SimResult {
             output_burndown: 1.0,
             headroom: 1.0,
         })),
-        WorkloadSpec {
-            max_tokens: Some(200.0),
-            ..WorkloadSpec::fixed(1_000.0, 200.0)
-        },
+        WorkloadSpec::fixed(1_000.0, 200.0),
         Load::Open {
             arrivals: ArrivalProcess::Poisson { rate_per_s: rate },
             duration_s: 4.0 * 3_600.0,
@@ -432,12 +428,12 @@ fn users_start_in_their_steady_phase_and_the_first_minutes_carry_the_steady_rate
         turns_per_session: 4.0,
         session_gap_s: 600.0,
     };
-    let workload = WorkloadSpec {
-        multi_turn: true,
-        behaviour: behaviour.clone(),
-        max_tokens: Some(1e12),
-        ..WorkloadSpec::fixed(50.0, 100.0)
-    };
+    let mut workload = WorkloadSpec::fixed(50.0, 100.0);
+    workload.classes[0].history = true;
+    workload.classes[0].max_tokens = Some(1e12);
+    workload.think_time_s = behaviour.think_time_s;
+    workload.turns_per_session = behaviour.turns_per_session;
+    workload.session_gap_s = behaviour.session_gap_s;
     let users = 600;
     let mut c = config(
         step_model(0.01, 0.0),

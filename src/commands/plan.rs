@@ -154,7 +154,15 @@ pub fn compute_with_scenario(
             None,
         ),
     };
-    let scenario = Scenario::parse(&text, &origin)?;
+    let scenario = Scenario::parse_with(&text, &origin, |file| {
+        let Some(dir) = base.as_deref() else {
+            return Err("the built-in scenario names no workload file".into());
+        };
+        let path = dir.join(file);
+        std::fs::read_to_string(&path)
+            .map(|text| (text, path.display().to_string()))
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+    })?;
     let catalog = load_catalog(catalog_dir)?;
     let hosting = load_hosting(catalog_dir)?;
     let profiles = scenario

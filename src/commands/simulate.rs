@@ -194,18 +194,23 @@ fn from_flags(args: &SimulateArgs) -> Result<SimConfig> {
                 run.display()
             );
         };
-        workload.system_prompt_tokens = 0.0;
-        workload.multi_turn = false;
-        workload.prompt = crate::workload::LengthDist::Empirical {
-            values: samples.iter().map(|s| s.prompt_tokens).collect(),
-        };
-        workload.output = crate::workload::LengthDist::Empirical {
-            values: samples.iter().map(|s| s.output_tokens).collect(),
-        };
+        let max_tokens = workload.classes.first().and_then(|c| c.max_tokens);
+        workload.classes = vec![crate::workload::RequestClass::simple(
+            crate::workload::LengthDist::Empirical {
+                values: samples.iter().map(|s| s.prompt_tokens).collect(),
+            },
+            crate::workload::LengthDist::Empirical {
+                values: samples.iter().map(|s| s.output_tokens).collect(),
+            },
+            max_tokens,
+        )];
     }
     check_flags(args)?;
     if let Some(max_tokens) = args.max_tokens {
-        workload.max_tokens = Some(max_tokens);
+        workload
+            .classes
+            .iter_mut()
+            .for_each(|c| c.max_tokens = Some(max_tokens));
     }
     let endpoint = if args.sagemaker {
         EndpointSpec::SageMaker(fleet(args)?)

@@ -23,22 +23,15 @@ pub fn run(args: &WorkloadsArgs) -> Result<()> {
         "description",
     ]);
     for w in &workloads {
-        let turns = w.behaviour.turns_per_session;
-        let mean_input = if w.multi_turn {
-            // Turn k carries k−1 earlier exchanges.
-            w.system_prompt_tokens
-                + w.prompt.mean()
-                + (turns - 1.0) / 2.0 * (w.prompt.mean() + w.output.mean())
-        } else {
-            w.system_prompt_tokens + w.prompt.mean()
-        };
+        let turns = w.turns_per_session;
+        let mean_input = w.mean_prompt();
         table.add_row(vec![
             w.name.clone(),
             w.concurrency.to_string(),
             format!("{mean_input:.0}"),
-            format!("{:.0}", w.output.mean()),
+            format!("{:.0}", w.mean_reply()),
             if w.streaming { "yes" } else { "no" }.into(),
-            if w.multi_turn {
+            if w.multi_turn() {
                 format!("{turns} turns")
             } else {
                 "no".into()

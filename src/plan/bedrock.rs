@@ -139,31 +139,48 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     let burndown = served.output_burndown;
 
     // Prompt caching: the scenario's prefix where the model offers caching, in expectation.
-    let system = ctx.workload.system_prompt_tokens;
+    let system = ctx.workload.mean_system();
     let cache_min = served.prompt_cache_min_tokens;
     let cacheable = |prefix: f64| {
         price.cache_read_per_mtok.is_some() && cache_min.is_some_and(|min| prefix >= min)
     };
-    let (prefix, hit_rate, prompt_cache_note) = match &ctx.scenario.prompt_cache {
-        Some(cache) if cacheable(cache.prefix_tokens.unwrap_or(system)) => {
-            let prefix = cache.prefix_tokens.unwrap_or(system);
-            (
-                prefix,
-                cache.hit_rate,
-                Some(format!(
-                    "prompt cache: a {}-token prefix read from the cache by {:.0} % of requests and written by the rest",
-                    crate::format::thousands(prefix),
-                    cache.hit_rate * 100.0
-                )),
-            )
-        }
-        Some(cache) => (
+    // The prefix asked for: [prompt_cache] (its prefix_tokens, else the classes' cached
+    // prefix, else the system prompt), or the classes' cached prefix alone at the default hit
+    // rate.
+    let asked = match &ctx.scenario.prompt_cache {
+        Some(cache) => Some((
+            cache
+                .prefix_tokens
+                .or(Some(ctx.workload.mean_cached_prefix()).filter(|p| *p > 0.0))
+                .unwrap_or(system),
+            cache.hit_rate,
+        )),
+        None => Some(ctx.workload.mean_cached_prefix())
+            .filter(|p| *p > 0.0)
+            .map(|p| (p, super::scenario::DEFAULT_CACHE_HIT_RATE)),
+    };
+    let (prefix, hit_rate, prompt_cache_note) = match asked {
+        Some((prefix, hit_rate)) if cacheable(prefix) => (
+            prefix,
+            hit_rate,
+            Some(format!(
+                "prompt cache: a {}-token prefix read from the cache by {:.0} % of requests and written by the rest{}",
+                crate::format::thousands(prefix),
+                hit_rate * 100.0,
+                if ctx.scenario.prompt_cache.is_none() {
+                    " (the default hit rate: set [prompt_cache] hit_rate from your traffic)"
+                } else {
+                    ""
+                }
+            )),
+        ),
+        Some((prefix, _)) => (
             0.0,
             0.0,
             Some(match (price.cache_read_per_mtok, cache_min) {
                 (Some(_), Some(min)) => format!(
                     "prompt cache: not applied, the {}-token prefix is shorter than the {}-token minimum {} caches",
-                    crate::format::thousands(cache.prefix_tokens.unwrap_or(system)),
+                    crate::format::thousands(prefix),
                     crate::format::thousands(min),
                     served.name
                 ),
@@ -251,7 +268,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     let monthly_requests = ctx.monthly_requests;
     let (mean_in, mean_out) = mean_tokens(&peak);
     let volume = month(monthly_requests, mean_in, mean_out, prefix, hit_rate);
-    let cached_variant = (ctx.scenario.prompt_cache.is_none() && system > 0.0 && cacheable(system))
+    let cached_variant = (asked.is_none() && system > 0.0 && cacheable(system))
         .then(|| month(monthly_requests, mean_in, mean_out, system, 0.95));
     let mut tiers = on_demand_tiers(&volume, cached_variant.as_ref(), price);
     let on_demand = tiers[0].monthly_usd;
@@ -298,7 +315,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     }
 
     // The price calculator's view: the bare message and the reply.
-    let bare_in = ctx.workload.prompt.mean();
+    let bare_in = ctx.workload.mean_message();
     let list = bedrock_on_demand(
         &TokenVolume {
             input_tokens: monthly_requests * bare_in,
@@ -339,7 +356,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         ctx.scenario.seed,
     );
     let completed_n = peak.completed.max(1) as f64;
-    let max_tokens = ctx.workload.max_tokens.unwrap_or(o.model_max_tokens);
+    let max_tokens = ctx.workload.mean_max_tokens(o.model_max_tokens);
     let quota = QuotaEvidence {
         option: o.name.to_string(),
         model_id: o.model_id.to_string(),
@@ -349,12 +366,13 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         region: ctx.scenario.region.clone(),
         use_case: ctx.scenario.use_case.clone(),
         workload: format!(
-            "{} employees, {:.0} % active in the peak hour ({users} users); workload `{}`: {}",
+            "{} employees, {} ({users} users); workload `{}`: {}{}",
             crate::format::thousands(f64::from(ctx.scenario.employees)),
-            ctx.scenario.peak_active_fraction * 100.0,
+            ctx.scenario.peak_basis(),
             ctx.workload.name,
-            ctx.workload.description
-        ),
+            ctx.workload.description,
+            if ctx.workload.description.is_empty() { "" } else { ". " },
+        ) + &ctx.workload.describe_classes(),
         calibration: format!(
             "{} ({}; {})",
             profile.provenance.source, profile.provenance.date, profile.provenance.method

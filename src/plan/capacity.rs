@@ -8,11 +8,19 @@ use crate::sim::SimResult;
 /// Seed 000's planning point: 60 % of the load at which the SLO breaks.
 pub const PLANNING_FRACTION: f64 = 0.6;
 
+/// The service level a plan holds each option to (the scenario's `[slo]`; a field left out
+/// takes its default: 0.5 s, 0.1 s, 1 %).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SloLimits {
     pub ttft_p95_s: f64,
     pub tpot_p95_s: f64,
     pub max_error_rate: f64,
+    /// For a workload of several request classes: each class's p95 TTFT and TPOT limits (its
+    /// own SLO, else the two above), every one of which must hold in place of the pooled p95s.
+    /// Filled by the planner from the workload, not read from the scenario's `[slo]`.
+    #[serde(skip)]
+    pub classes: Vec<(f64, f64)>,
 }
 
 impl Default for SloLimits {
@@ -21,17 +29,48 @@ impl Default for SloLimits {
             ttft_p95_s: 0.5,
             tpot_p95_s: 0.1,
             max_error_rate: 0.01,
+            classes: Vec::new(),
         }
     }
 }
 
 impl SloLimits {
     pub fn met_by(&self, r: &SimResult) -> bool {
-        r.unfinished == 0
-            && r.completed > 0
-            && r.ttft_s.p95 <= self.ttft_p95_s
-            && r.tpot_s.p95 <= self.tpot_p95_s
-            && r.error_rate <= self.max_error_rate
+        let latencies = if self.classes.len() > 1 && r.classes.len() == self.classes.len() {
+            // Every class within its own limits (a class with no completed request in the
+            // window has no percentile to break).
+            self.classes
+                .iter()
+                .zip(&r.classes)
+                .all(|(&(ttft, tpot), c)| {
+                    c.completed == 0 || (c.ttft_s.p95 <= ttft && c.tpot_s.p95 <= tpot)
+                })
+        } else {
+            r.ttft_s.p95 <= self.ttft_p95_s && r.tpot_s.p95 <= self.tpot_p95_s
+        };
+        r.unfinished == 0 && r.completed > 0 && latencies && r.error_rate <= self.max_error_rate
+    }
+
+    /// The limits with each of `workload`'s classes held to its own SLO (the scenario's where
+    /// it gives none), when it has several.
+    pub fn for_classes(&self, workload: &crate::workload::WorkloadSpec) -> SloLimits {
+        let mut limits = self.clone();
+        limits.classes = if workload.classes.len() > 1 {
+            workload
+                .classes
+                .iter()
+                .map(|c| {
+                    c.slo
+                        .as_ref()
+                        .map_or((self.ttft_p95_s, self.tpot_p95_s), |s| {
+                            (s.ttft_p95_s, s.tpot_p95_s)
+                        })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        limits
     }
 }
 

@@ -28,7 +28,7 @@ pub use types::{BreakEven, CostLine, MinuteTpm, OptionKind, OptionPlan, Plan};
 
 use crate::cost::catalog::Catalog;
 use crate::perf::Profile;
-use crate::workload::{profiles, WorkloadSpec};
+use crate::workload::WorkloadSpec;
 use builder::Context;
 
 /// What a plan is computed from.
@@ -48,7 +48,7 @@ pub struct Inputs<'a> {
 pub fn monthly_requests(scenario: &Scenario, workload: &WorkloadSpec) -> f64 {
     f64::from(scenario.employees)
         * scenario.sessions_per_user_per_day
-        * workload.behaviour.turns_per_session
+        * workload.behaviour().turns_per_session
         * scenario.workdays_per_month
 }
 
@@ -64,7 +64,7 @@ pub fn compute(inputs: &Inputs) -> Result<Plan, PlanError> {
             inputs.profiles.len()
         )));
     }
-    let workload = profiles::by_name(&scenario.workload).ok_or_else(|| {
+    let workload = scenario.workload_spec().ok_or_else(|| {
         PlanError::field(
             origin,
             "workload",
@@ -72,6 +72,10 @@ pub fn compute(inputs: &Inputs) -> Result<Plan, PlanError> {
             "unknown workload; see `llmcap workloads`",
         )
     })?;
+    // Every class of a workload of several is held to its own SLO.
+    let mut with_classes = scenario.clone();
+    with_classes.slo = scenario.slo.for_classes(&workload);
+    let scenario = &with_classes;
     let monthly_requests = monthly_requests(scenario, &workload);
     let ctx = Context {
         scenario,
@@ -191,16 +195,42 @@ fn plan_option(
 fn assumptions(s: &Scenario, w: &WorkloadSpec) -> Vec<String> {
     vec![
         format!(
-            "Peak hour: {:.0} % of {} employees in conversation at once ({} users), simulated for {:.0} s after a {:.0} s warm-up that no statistic includes; users start in the steady phase of their think-time and session cycle.",
-            s.peak_active_fraction * 100.0,
+            "Peak hour: {} employees, {} ({} users), simulated for {:.0} s after a {:.0} s warm-up that no statistic includes; users start in the steady phase of their think-time and session cycle.",
             crate::format::thousands(f64::from(s.employees)),
+            s.peak_basis(),
             s.peak_users(),
             s.peak_duration_s,
             simulate::peak_warmup_s(w)
         ),
         format!(
+            "Workload `{}`: {}; a user thinks {:.0} s between turns and pauses {:.0} s between sessions (exponential).",
+            w.name,
+            w.describe_classes(),
+            w.think_time_s,
+            w.session_gap_s
+        ),
+        if s.slo.classes.len() > 1 {
+            format!(
+                "SLO per request class: the knee is the most users at which every class meets its own p95 limits ({}), not the pooled p95.",
+                w.classes
+                    .iter()
+                    .zip(&s.slo.classes)
+                    .map(|(c, (ttft, tpot))| format!(
+                        "{}: TTFT ≤ {} s, TPOT ≤ {} s{}",
+                        c.name,
+                        ttft,
+                        tpot,
+                        if c.slo.is_some() { "" } else { " (the scenario's)" }
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        } else {
+            "SLO: the pooled p95 of every request.".into()
+        },
+        format!(
             "Monthly volume: employees × {} sessions a day × {} turns × {} workdays.",
-            s.sessions_per_user_per_day, w.behaviour.turns_per_session, s.workdays_per_month
+            s.sessions_per_user_per_day, w.behaviour().turns_per_session, s.workdays_per_month
         ),
         "Options are compared on cost only when they serve the same model; a different model is a choice of quality as well as price.".into(),
         "Bedrock list price counts the bare message and reply; the realistic budget adds the simulated system prompt, history and billed failures, seed 000's ranges for data transfer and monitoring, and the demand's uncertainty from the scenario's [forecast] (usage_per_user × tokens_per_request) in place of an assumed peak-hour margin.".into(),

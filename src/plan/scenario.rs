@@ -8,6 +8,7 @@ use super::capacity::SloLimits;
 use super::error::PlanError;
 use super::forecast_spec::ForecastSpec;
 use crate::quota::bucket::InferenceEndpoint;
+use crate::workload::{profiles, WorkloadSpec};
 
 /// The built-in example, compiled in so that `llmcap plan` runs from any directory.
 pub const BUILTIN_SCENARIO: &str = include_str!("../../scenarios/chat-assistant.toml");
@@ -27,12 +28,16 @@ pub struct Scenario {
     pub name: String,
     pub use_case: String,
     pub employees: u32,
-    /// Share of employees in a conversation during the busiest hour.
-    pub peak_active_fraction: f64,
+    /// Share of employees in a conversation during the busiest hour; derived from the
+    /// workload's daily curve when it has one (give one or the other).
+    #[serde(default)]
+    pub peak_active_fraction: Option<f64>,
     pub sessions_per_user_per_day: f64,
     pub workdays_per_month: f64,
-    /// A built-in workload (`llmcap workloads`).
-    pub workload: String,
+    /// A built-in workload's name (`llmcap workloads`), a workload file (`*.toml`, relative to
+    /// the scenario) or an inline `[workload]` table. After [`Scenario::parse_with`] a file is
+    /// read and held inline.
+    pub workload: WorkloadRef,
     pub region: String,
     #[serde(default)]
     pub slo: SloLimits,
@@ -55,6 +60,50 @@ pub struct Scenario {
     pub option: Vec<PlanOption>,
 }
 
+/// Where a scenario's workload comes from.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum WorkloadRef {
+    /// A built-in name, or a file to read (a name ending in `.toml`).
+    Named(String),
+    Inline(Box<WorkloadSpec>),
+}
+
+impl<'de> Deserialize<'de> for WorkloadRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = WorkloadRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a built-in workload's name, a workload file (*.toml) or a [workload] table",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<WorkloadRef, E> {
+                Ok(WorkloadRef::Named(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<WorkloadRef, A::Error> {
+                WorkloadSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|w| WorkloadRef::Inline(Box::new(w)))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl WorkloadRef {
+    /// A name that is a file to read rather than a built-in workload.
+    pub fn file(&self) -> Option<&str> {
+        match self {
+            WorkloadRef::Named(name) if name.ends_with(".toml") || name.contains('/') => Some(name),
+            _ => None,
+        }
+    }
+}
+
 /// The cacheable prefix of every request and how often it is found cached.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -69,8 +118,11 @@ pub struct PromptCache {
     pub hit_rate: f64,
 }
 
+/// The share of requests assumed to find a cached prefix when the scenario does not say.
+pub const DEFAULT_CACHE_HIT_RATE: f64 = 0.95;
+
 fn cache_hit_rate() -> f64 {
-    0.95
+    DEFAULT_CACHE_HIT_RATE
 }
 
 /// How a Bedrock option reaches the model: in its Region on demand, or through a cross-Region
@@ -235,23 +287,92 @@ impl PlanOption {
 }
 
 impl Scenario {
-    /// Parses and validates a scenario; `origin` names it in every error.
+    /// Parses and validates a scenario that names no workload file; `origin` names it in
+    /// every error.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, PlanError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|e| PlanError::Syntax {
+        Scenario::parse_with(text, origin, |file| {
+            Err(format!(
+                "workload {file:?}: a workload file is read relative to a scenario file; give a built-in name or a [workload] table"
+            ))
+        })
+    }
+
+    /// Parses and validates a scenario; `read` gives the text of a workload file the scenario
+    /// names (relative to it) and that file's name for errors, or why it cannot.
+    pub fn parse_with(
+        text: &str,
+        origin: &str,
+        read: impl FnOnce(&str) -> Result<(String, String), String>,
+    ) -> Result<Scenario, PlanError> {
+        let mut scenario: Scenario = toml::from_str(text).map_err(|e| PlanError::Syntax {
             origin: origin.to_string(),
             message: e.to_string().trim_end().to_string(),
         })?;
+        if let Some(file) = scenario.workload.file() {
+            let (text, file_origin) = read(file)
+                .map_err(|why| PlanError::field(origin, "workload", format!("{file:?}"), &why))?;
+            let workload: WorkloadSpec = toml::from_str(&text).map_err(|e| PlanError::Syntax {
+                origin: file_origin.clone(),
+                message: e.to_string().trim_end().to_string(),
+            })?;
+            workload
+                .validate_as("workload")
+                .map_err(|e| PlanError::Syntax {
+                    origin: file_origin,
+                    message: e.to_string(),
+                })?;
+            scenario.workload = WorkloadRef::Inline(Box::new(workload));
+        }
         scenario.validate(origin)?;
         Ok(scenario)
+    }
+
+    /// The workload: built in by name, or as the scenario (or its file) spells it out.
+    pub fn workload_spec(&self) -> Option<WorkloadSpec> {
+        match &self.workload {
+            WorkloadRef::Named(name) => profiles::by_name(name),
+            WorkloadRef::Inline(spec) => Some((**spec).clone()),
+        }
+    }
+
+    /// Share of employees active in the peak hour: as given, or what the workload's daily
+    /// curve implies (the busiest hour's requests over what an active user sends in an hour).
+    pub fn peak_fraction(&self) -> f64 {
+        if let Some(f) = self.peak_active_fraction {
+            return f;
+        }
+        self.workload_spec()
+            .and_then(|w| implied_peak_fraction(self, &w))
+            .unwrap_or(1.0)
     }
 
     pub fn builtin() -> Scenario {
         Scenario::parse(BUILTIN_SCENARIO, BUILTIN_ORIGIN).expect("the built-in scenario is valid")
     }
 
+    /// Where the peak's share of active employees comes from, for plan.md and the quota
+    /// documents: "15 % active in the peak hour" or the daily curve's arithmetic.
+    pub fn peak_basis(&self) -> String {
+        let fraction = self.peak_fraction() * 100.0;
+        let curve = self.workload_spec().and_then(|w| {
+            let daily = w.daily.clone()?;
+            let (hour, share) = daily.peak();
+            let per_hour = w.behaviour().max_rate_per_s()? * 3_600.0;
+            Some(format!(
+                "{fraction:.1} % active in the peak hour, from the workload's daily curve: its busiest hour ({hour:02}:00–{:02}:00 UTC, {} zone(s)) holds {:.2} % of the day's {} sessions × {} requests an employee, and an active user sends up to {per_hour:.1} requests an hour",
+                (hour + 1) % 24,
+                daily.zone.len(),
+                share * 100.0,
+                self.sessions_per_user_per_day,
+                w.turns_per_session
+            ))
+        });
+        curve.unwrap_or_else(|| format!("{fraction:.0} % active in the peak hour"))
+    }
+
     /// Peak-hour users: employees × the active share, rounded up.
     pub fn peak_users(&self) -> u32 {
-        (f64::from(self.employees) * self.peak_active_fraction).ceil() as u32
+        (f64::from(self.employees) * self.peak_fraction()).ceil() as u32
     }
 
     /// Every field's range. Errors name the field, the value and the fix.
@@ -262,12 +383,66 @@ impl Scenario {
         if self.employees == 0 {
             return bad("employees", &self.employees, "must be ≥ 1");
         }
-        if !(self.peak_active_fraction > 0.0 && self.peak_active_fraction <= 1.0) {
-            return bad(
-                "peak_active_fraction",
-                &self.peak_active_fraction,
-                "must be in (0, 1]: the share of employees active in the peak hour",
-            );
+        let workload = match self.workload_spec() {
+            Some(w) => w,
+            None => {
+                let names: Vec<String> = profiles::builtin().into_iter().map(|w| w.name).collect();
+                return bad(
+                    "workload",
+                    &format!("{:?}", match &self.workload {
+                        WorkloadRef::Named(n) => n.as_str(),
+                        WorkloadRef::Inline(_) => "",
+                    }),
+                    &format!(
+                        "unknown workload: no built-in one of that name ({}); or name a workload file (*.toml) or write a [workload] table",
+                        names.join(", ")
+                    ),
+                );
+            }
+        };
+        if let Err(e) = workload.validate() {
+            return Err(PlanError::Syntax {
+                origin: origin.to_string(),
+                message: e.to_string(),
+            });
+        }
+        match (self.peak_active_fraction, &workload.daily) {
+            (Some(f), None) if !(f > 0.0 && f <= 1.0) => {
+                return bad(
+                    "peak_active_fraction",
+                    &f,
+                    "must be in (0, 1]: the share of employees active in the peak hour",
+                );
+            }
+            (Some(f), Some(_)) => {
+                return bad(
+                    "peak_active_fraction",
+                    &f,
+                    &format!(
+                        "the workload's daily curve sets the peak hour (it implies {}); give one or the other: remove peak_active_fraction, or the workload's [daily] table",
+                        implied_peak_fraction(self, &workload)
+                            .map_or("no finite share".into(), |f| format!("{:.4}", f))
+                    ),
+                );
+            }
+            (None, None) => {
+                return bad(
+                    "peak_active_fraction",
+                    &"(missing)",
+                    "give the share of employees active in the peak hour (e.g. 0.15), or a [workload.daily] curve to derive it from",
+                );
+            }
+            (None, Some(_)) => match implied_peak_fraction(self, &workload) {
+                Some(f) if f > 0.0 && f <= 1.0 => {}
+                other => {
+                    return bad(
+                        "workload.daily",
+                        &other.map_or("no finite share".into(), |f| format!("{f:.3}")),
+                        "the busiest hour's requests need more than every employee active (or users who never pause): lower sessions_per_user_per_day or turns_per_session, flatten the curve, or lengthen think_time_s and session_gap_s",
+                    );
+                }
+            },
+            (Some(_), None) => {}
         }
         if self.peak_users() > MAX_PEAK_USERS {
             return bad(
@@ -322,6 +497,29 @@ impl Scenario {
                         "prompt_cache.prefix_tokens",
                         &p,
                         "must be 1–1,000,000 tokens",
+                    );
+                }
+                if workload.mean_cached_prefix() > 0.0 {
+                    return bad(
+                        "prompt_cache.prefix_tokens",
+                        &p,
+                        "the workload's classes already give their cached_prefix: keep one (remove prefix_tokens, or the classes' cached_prefix)",
+                    );
+                }
+                if let Some((i, c)) = workload
+                    .classes
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| c.min_prompt() < p)
+                {
+                    return bad(
+                        "prompt_cache.prefix_tokens",
+                        &p,
+                        &format!(
+                            "longer than the shortest prompt of workload class {i} ({:?}: {} tokens); a prefix repeated in every request must fit in each: shorten it, or use a workload whose system prompt holds it",
+                            c.name,
+                            crate::format::thousands(c.min_prompt())
+                        ),
                     );
                 }
             }
@@ -381,6 +579,18 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// The share of employees active in the peak hour that a workload's daily curve implies: the
+/// busiest UTC hour's requests (employees × sessions a day × turns × the hour's share) over
+/// what one active user sends in an hour when replies take no time. `None` without a curve or
+/// with users who never pause.
+pub fn implied_peak_fraction(s: &Scenario, w: &WorkloadSpec) -> Option<f64> {
+    let daily = w.daily.as_ref()?;
+    let per_user_hour = w.behaviour().max_rate_per_s()? * 3_600.0;
+    let requests_per_employee_day = s.sessions_per_user_per_day * w.turns_per_session;
+    let f = requests_per_employee_day * daily.peak().1 / per_user_hour;
+    f.is_finite().then_some(f)
 }
 
 fn validate_option(option: &PlanOption, i: usize, origin: &str) -> Result<(), PlanError> {

@@ -14,7 +14,7 @@ use crate::workload::WorkloadSpec;
 /// servers' batches and queues and lets the users who would have been waiting for a reply at
 /// the start mix back in. That takes about one session gap; at least two minutes, at most 30.
 pub fn peak_warmup_s(workload: &WorkloadSpec) -> f64 {
-    workload.behaviour.session_gap_s.clamp(120.0, 1_800.0)
+    workload.behaviour().session_gap_s.clamp(120.0, 1_800.0)
 }
 
 /// Users are searched until the SLO breaks, up to this many times the peak (a bound far above
@@ -69,7 +69,7 @@ impl PeakSimulator<'_> {
     /// One point of a capacity search: the peak at `users`, measured for long enough to hold
     /// `MIN_SEARCH_REQUESTS` requests at the workload's steady rate per user.
     pub fn search_point(&self, users: u32, endpoint: EndpointSpec) -> Result<SimResult, PlanError> {
-        let b = &self.workload.behaviour;
+        let b = self.workload.behaviour();
         let m = b.turns_per_session;
         let cycle = b.session_gap_s + (m - 1.0).max(0.0) * b.think_time_s;
         let per_user_s = if cycle > 0.0 {
@@ -97,6 +97,17 @@ impl PeakSimulator<'_> {
         let peak_rate = peak.requests as f64 / peak.duration_s.max(1.0);
         let mut config = self.config(1, endpoint);
         config.warmup_s = 0.0;
+        // The workload's own daily curve (its zones mixed, in UTC) where it has one.
+        if let Some(daily) = &self.workload.daily {
+            let per_day = mean_rate * 86_400.0;
+            config.load = Load::Open {
+                arrivals: ArrivalProcess::Hourly {
+                    rates_per_s: daily.utc().iter().map(|s| per_day * s / 3_600.0).collect(),
+                },
+                duration_s: 86_400.0,
+            };
+            return self.run(&config);
+        }
         config.load = Load::Open {
             arrivals: ArrivalProcess::Diurnal {
                 mean_rate_per_s: mean_rate,

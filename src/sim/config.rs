@@ -116,7 +116,7 @@ impl SimConfig {
                 }
                 self.bounded_time(*duration_s)?;
                 let expected = f64::from(*users)
-                    * self.workload.behaviour.max_rate_per_s().unwrap_or(0.0)
+                    * self.workload.behaviour().max_rate_per_s().unwrap_or(0.0)
                     * (self.warmup_s + duration_s);
                 if expected > MAX_REQUESTS as f64 {
                     return Err(too_many_requests(

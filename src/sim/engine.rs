@@ -121,7 +121,13 @@ pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimRes
         attempts: Slab::default(),
         endpoint,
         rng: StdRng::seed_from_u64(config.seed),
-        metrics: Metrics::new(config.slo.clone(), config.warmup_s),
+        metrics: Metrics::new(config.slo.clone(), config.warmup_s).with_classes(
+            if config.workload.classes.len() > 1 {
+                config.workload.classes.len()
+            } else {
+                0
+            },
+        ),
         admitted: Vec::new(),
         issued: 0,
         stop_sending_s: f64::INFINITY,
@@ -287,18 +293,19 @@ impl Engine<'_> {
             return;
         }
         let workload = &self.config.workload;
-        let (prompt, output) = if client != NO_CLIENT && !self.conversations.is_empty() {
-            self.conversations[client as usize].next_prompt(
-                workload,
-                self.config.context_window,
-                &mut self.rng,
-            )
+        let mut one_off;
+        let conversation = if client != NO_CLIENT && !self.conversations.is_empty() {
+            &mut self.conversations[client as usize]
         } else {
-            let prompt = workload.system_prompt_tokens + workload.prompt.sample(&mut self.rng);
-            let output = workload.output.sample(&mut self.rng);
-            (prompt.min(self.config.context_window), output)
+            one_off = Conversation::one_off(workload, &mut self.rng);
+            &mut one_off
         };
-        let max_tokens = workload.max_tokens.unwrap_or(self.model_max_tokens);
+        let (prompt, output) =
+            conversation.next_prompt(workload, self.config.context_window, &mut self.rng);
+        let class = conversation.class;
+        let max_tokens = workload.classes[class]
+            .max_tokens
+            .unwrap_or(self.model_max_tokens);
         // A reply never runs past max_tokens.
         let output = if max_tokens.is_finite() {
             output.min(max_tokens)
@@ -320,6 +327,7 @@ impl Engine<'_> {
             attempt: 1,
             first_sent_s: self.now,
             cache_read: self.cached_prefix_tokens.min(prompt),
+            class: class as u32,
             ..Attempt::default()
         });
         self.send(id);
@@ -410,6 +418,7 @@ impl Engine<'_> {
             attempt.admitted_s - attempt.sent_s,
             attempt.prompt,
             attempt.output,
+            attempt.class as usize,
         );
         self.resolve(attempt.client, attempt.first_sent_s);
     }
@@ -474,12 +483,13 @@ impl Engine<'_> {
                 }
             }
             Load::Users { .. } => {
-                let behaviour = &self.config.workload.behaviour;
+                let workload = &self.config.workload;
+                let behaviour = workload.behaviour();
                 let conversation = &mut self.conversations[client as usize];
                 let wait = if conversation.turns_left > 0 {
                     exponential(behaviour.think_time_s, &mut self.rng)
                 } else {
-                    *conversation = Conversation::start(behaviour, &mut self.rng);
+                    *conversation = Conversation::start(workload, &mut self.rng);
                     exponential(behaviour.session_gap_s, &mut self.rng)
                 };
                 if self.now + wait < self.stop_sending_s {

@@ -184,6 +184,22 @@ pub struct Metrics {
     /// The last minute `integrate` split time into, as (index, from, end): a later interval
     /// inside it (most of them) skips the split.
     open_span: (usize, f64, f64),
+    classes: Vec<ClassHistograms>,
+}
+
+#[derive(Debug)]
+struct ClassHistograms {
+    ttft: Histogram<u64>,
+    tpot: Histogram<u64>,
+    completed: u64,
+}
+
+/// One request class's completed requests and latencies over the measured window.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ClassLatency {
+    pub completed: u64,
+    pub ttft_s: Percentiles,
+    pub tpot_s: Percentiles,
 }
 
 impl Metrics {
@@ -226,7 +242,33 @@ impl Metrics {
                 0.0
             },
             open_span: (usize::MAX, f64::INFINITY, f64::NEG_INFINITY),
+            classes: Vec::new(),
         }
+    }
+
+    /// Latencies kept per request class as well (for a workload of several classes, each held
+    /// to its own SLO).
+    pub fn with_classes(mut self, classes: usize) -> Metrics {
+        self.classes = (0..classes)
+            .map(|_| ClassHistograms {
+                ttft: histogram(3),
+                tpot: histogram(3),
+                completed: 0,
+            })
+            .collect();
+        self
+    }
+
+    /// Each class's latencies (empty unless [`Metrics::with_classes`]).
+    pub fn class_latencies(&self) -> Vec<ClassLatency> {
+        self.classes
+            .iter()
+            .map(|c| ClassLatency {
+                completed: c.completed,
+                ttft_s: Percentiles::of(&c.ttft),
+                tpot_s: Percentiles::of(&c.tpot),
+            })
+            .collect()
     }
 
     /// Whether an event at `now_s` is inside the measured window (after the warm-up).
@@ -377,9 +419,17 @@ impl Metrics {
         queue_wait_s: f64,
         input: f64,
         output: f64,
+        class: usize,
     ) {
         if !self.counting(now_s) {
             return;
+        }
+        if let Some(c) = self.classes.get_mut(class) {
+            c.completed += 1;
+            c.ttft.saturating_record(micros(ttft_s));
+            if let Some(tpot) = tpot_s {
+                c.tpot.saturating_record(micros(tpot));
+            }
         }
         self.completed += 1;
         if input > 25_000.0 {

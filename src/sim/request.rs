@@ -30,6 +30,8 @@ pub struct Attempt {
     /// token with it.
     pub prefill_batch: u32,
     pub prefill_ready_s: f64,
+    /// The workload's request class it belongs to.
+    pub class: u32,
 }
 
 #[derive(Debug, Default)]

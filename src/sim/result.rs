@@ -52,6 +52,9 @@ pub struct SimResult {
     pub partial: bool,
     #[serde(skip)]
     pub minutes: Vec<MinuteRow>,
+    /// Each request class's latencies, for a workload of several classes (else empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<crate::sim::metrics::ClassLatency>,
 }
 
 impl SimResult {
@@ -94,6 +97,7 @@ impl SimResult {
             peak_attempt_slots: slots,
             partial: false,
             minutes: m.minute_rows(),
+            classes: m.class_latencies(),
         }
     }
 

@@ -16,6 +16,17 @@ pub enum WorkloadError {
     MinAboveMax { field: String, min: f64, max: f64 },
     #[error("{field}.values is empty: give at least one observed length")]
     NoLengths { field: String },
+    #[error("{field} = {prefix}: longer than {within}; {fix}")]
+    PrefixTooLong {
+        field: String,
+        prefix: f64,
+        within: String,
+        fix: &'static str,
+    },
+    #[error("{field}: {why}")]
+    Invalid { field: String, why: String },
+    #[error("{field}.points: {why}")]
+    Quantiles { field: String, why: String },
     #[error("arrival rate {rate}/s: must be a finite number > 0")]
     Rate { rate: f64 },
     #[error("trace arrival times must be sorted ascending")]

@@ -1,6 +1,6 @@
 //! The named workload profiles of seed 004 (its SageMaker AIPerf workflow), built in.
 
-use super::{LengthDist, UserBehaviour, WorkloadSpec};
+use super::{LengthDist, RequestClass, WorkloadSpec};
 
 /// (name, concurrency, mean input tokens, output tokens, streaming, description)
 const SEED_004: [(&str, u32, f64, f64, bool, &str); 6] = [
@@ -66,53 +66,48 @@ pub fn by_name(name: &str) -> Option<WorkloadSpec> {
 fn spec(
     (name, concurrency, input, output, streaming, description): (&str, u32, f64, f64, bool, &str),
 ) -> WorkloadSpec {
-    let base = WorkloadSpec {
-        name: name.to_string(),
-        description: format!(
-            "{description} (seed 004: concurrency {concurrency}, {input} in / {output} out)"
+    let mut w = WorkloadSpec::single(
+        name.to_string(),
+        RequestClass::simple(
+            LengthDist::fixed(input),
+            LengthDist::fixed(output),
+            Some(output * 2.0),
         ),
-        concurrency,
-        prompt: LengthDist::fixed(input),
-        output: LengthDist::fixed(output),
-        system_prompt_tokens: 0.0,
-        multi_turn: false,
-        streaming,
-        max_tokens: Some(output * 2.0),
-        behaviour: UserBehaviour::default(),
-    };
+    );
+    w.description =
+        format!("{description} (seed 004: concurrency {concurrency}, {input} in / {output} out)");
+    w.concurrency = concurrency;
+    w.streaming = streaming;
+    let class = &mut w.classes[0];
     match name {
         // Four turns: 200 system + growing history + 50-token messages, replies of 150 — the
         // prompts run 250, 450, 650, 850 tokens, 550 on average.
-        "multi_turn_chat" => WorkloadSpec {
-            prompt: LengthDist::fixed(50.0),
-            system_prompt_tokens: 200.0,
-            multi_turn: true,
-            behaviour: UserBehaviour {
-                think_time_s: 20.0,
-                turns_per_session: 4.0,
-                session_gap_s: 600.0,
-            },
-            ..base
-        },
+        "multi_turn_chat" => {
+            class.message = LengthDist::fixed(50.0);
+            class.system_prompt = LengthDist::fixed(200.0);
+            class.history = true;
+            w.think_time_s = 20.0;
+            w.turns_per_session = 4.0;
+            w.session_gap_s = 600.0;
+        }
         // The same 250-token system prompt on every request, short questions.
-        "shared_system_prompt" => WorkloadSpec {
-            prompt: LengthDist::fixed(50.0),
-            system_prompt_tokens: 250.0,
-            ..base
-        },
+        "shared_system_prompt" => {
+            class.message = LengthDist::fixed(50.0);
+            class.system_prompt = LengthDist::fixed(250.0);
+        }
         // Sizes vary in production: log-normal around the published means.
-        "production_traffic_mix" => WorkloadSpec {
-            prompt: LengthDist::LogNormal {
+        "production_traffic_mix" => {
+            class.message = LengthDist::LogNormal {
                 median: input * (-0.5_f64 * 0.6 * 0.6).exp(),
                 sigma: 0.6,
-            },
-            output: LengthDist::LogNormal {
+            };
+            class.reply = LengthDist::LogNormal {
                 median: output * (-0.5_f64 * 0.5 * 0.5).exp(),
                 sigma: 0.5,
-            },
-            max_tokens: Some(1_024.0),
-            ..base
-        },
-        _ => base,
+            };
+            class.max_tokens = Some(1_024.0);
+        }
+        _ => {}
     }
+    w
 }

@@ -5,9 +5,9 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp};
 use serde::{Deserialize, Serialize};
 
-use super::{WorkloadError, WorkloadSpec};
+use super::WorkloadSpec;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserBehaviour {
     /// Mean seconds a user reads and types between a response and their next message.
     pub think_time_s: f64,
@@ -38,46 +38,48 @@ impl Default for UserBehaviour {
     }
 }
 
-impl UserBehaviour {
-    pub fn validate(&self) -> Result<(), WorkloadError> {
-        for (field, value) in [
-            ("users.think_time_s", self.think_time_s),
-            ("users.session_gap_s", self.session_gap_s),
-        ] {
-            if !(value >= 0.0) {
-                return Err(WorkloadError::out_of_range(field, value, "≥ 0"));
-            }
-        }
-        if !(self.turns_per_session >= 1.0) {
-            return Err(WorkloadError::out_of_range(
-                "users.turns_per_session",
-                self.turns_per_session,
-                "≥ 1",
-            ));
-        }
-        Ok(())
-    }
-}
-
 /// One user's conversation in progress.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Conversation {
     /// Tokens of earlier turns (messages and replies) carried in the prompt.
     pub history_tokens: f64,
     pub turns_left: u32,
+    /// The session's request class (an index into the workload's classes).
+    pub class: usize,
+    /// The session's system prompt, drawn when it starts.
+    pub system_tokens: f64,
+}
+
+/// A geometric number of turns with the given mean, at least one.
+fn turns<R: Rng + ?Sized>(mean: f64, rng: &mut R) -> u32 {
+    let p_stop = 1.0 / mean.max(1.0);
+    let mut turns = 1;
+    while rng.random::<f64>() > p_stop && turns < 1_000 {
+        turns += 1;
+    }
+    turns
 }
 
 impl Conversation {
-    pub fn start<R: Rng + ?Sized>(behaviour: &UserBehaviour, rng: &mut R) -> Conversation {
-        // Geometric number of turns with the given mean, at least one.
-        let p_stop = 1.0 / behaviour.turns_per_session;
-        let mut turns = 1;
-        while rng.random::<f64>() > p_stop && turns < 1_000 {
-            turns += 1;
-        }
+    /// A new session: its class drawn by share, its system prompt, its number of turns.
+    pub fn start<R: Rng + ?Sized>(workload: &WorkloadSpec, rng: &mut R) -> Conversation {
+        let class = workload.draw_class(rng);
         Conversation {
             history_tokens: 0.0,
-            turns_left: turns,
+            turns_left: turns(workload.turns_per_session, rng),
+            class,
+            system_tokens: workload.classes[class].system_tokens(rng),
+        }
+    }
+
+    /// A single request outside any session (open-loop arrivals): its class and system prompt.
+    pub fn one_off<R: Rng + ?Sized>(workload: &WorkloadSpec, rng: &mut R) -> Conversation {
+        let class = workload.draw_class(rng);
+        Conversation {
+            history_tokens: 0.0,
+            turns_left: 1,
+            class,
+            system_tokens: workload.classes[class].system_tokens(rng),
         }
     }
 
@@ -95,7 +97,7 @@ impl Conversation {
         context_window: f64,
         rng: &mut R,
     ) -> (Conversation, f64) {
-        let b = &workload.behaviour;
+        let b = workload.behaviour();
         let gap_time = b.session_gap_s;
         let think_time = (b.turns_per_session - 1.0).max(0.0) * b.think_time_s;
         let p_gap = if gap_time + think_time > 0.0 {
@@ -103,13 +105,13 @@ impl Conversation {
         } else {
             1.0
         };
-        let mut conversation = Conversation::start(b, rng);
+        let mut conversation = Conversation::start(workload, rng);
         if rng.random::<f64>() < p_gap {
             return (conversation, exponential(b.session_gap_s, rng));
         }
         // Turns already taken: geometric on 1, 2, … with the session's mean.
-        let done = Conversation::start(b, rng).turns_left;
-        let mut history = Conversation::default();
+        let done = turns(b.turns_per_session, rng);
+        let mut history = conversation.clone();
         for _ in 0..done {
             history.turns_left = 1;
             history.next_prompt(workload, context_window, rng);
@@ -118,23 +120,26 @@ impl Conversation {
         (conversation, exponential(b.think_time_s, rng))
     }
 
-    /// The next request's prompt: system prompt + history + a new message, capped at the
-    /// context window minus the reply's room (oldest history dropped first, as chat apps do).
+    /// The next request's prompt: system prompt + history + retrieved context + a new message,
+    /// capped at the context window minus the reply's room (oldest history dropped first, as
+    /// chat apps do). Returns the prompt and the reply.
     pub fn next_prompt<R: Rng + ?Sized>(
         &mut self,
         workload: &WorkloadSpec,
         context_window: f64,
         rng: &mut R,
     ) -> (f64, f64) {
-        let message = workload.prompt.sample(rng);
-        let output = workload.output.sample(rng);
-        let history = if workload.multi_turn {
+        let class = &workload.classes[self.class.min(workload.classes.len() - 1)];
+        let context = class.context_tokens(rng);
+        let message = class.message.sample(rng);
+        let output = class.reply.sample(rng);
+        let history = if class.history {
             self.history_tokens
         } else {
             0.0
         };
         let room = (context_window - output).max(1.0);
-        let prompt = (workload.system_prompt_tokens + history + message).min(room);
+        let prompt = (self.system_tokens + history + context + message).min(room);
         self.history_tokens += message + output;
         self.turns_left = self.turns_left.saturating_sub(1);
         (prompt, output)
