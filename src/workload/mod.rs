@@ -4,6 +4,7 @@
 pub mod arrivals;
 pub mod error;
 pub mod lengths;
+pub mod logs;
 pub mod profiles;
 pub mod trace;
 pub mod users;
