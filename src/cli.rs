@@ -1106,8 +1106,8 @@ pub struct WorkloadFitArgs {
     /// Write the workload (TOML) here; without it, only the summary is printed.
     #[arg(long, value_name = "WORKLOAD.toml")]
     pub out: Option<PathBuf>,
-    /// The log format; auto tells each JSON record by its fields, and a file not starting with
-    /// `{` is CSV.
+    /// The log format; auto tells each JSON record by its fields, and reads a file as CSV when its
+    /// first line is not a JSON object but has a comma (a header).
     #[arg(long, value_enum, default_value_t = crate::workload::logs::LogFormat::Auto)]
     pub format: crate::workload::logs::LogFormat,
     /// Print the fitted workload as JSON instead of the summary.

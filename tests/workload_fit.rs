@@ -104,6 +104,11 @@ fn generate() -> Vec<Req> {
     requests
 }
 
+/// The caller as every format names it (Bedrock's identity.arn; the others' user column).
+fn user_name(user: usize) -> String {
+    format!("arn:aws:sts::123456789012:assumed-role/app/user-{user}")
+}
+
 fn bedrock_line(r: &Req) -> String {
     let body = "Summarise the following support ticket in two sentences. ".repeat(20);
     serde_json::json!({
@@ -111,7 +116,7 @@ fn bedrock_line(r: &Req) -> String {
         "schemaVersion": "1.0",
         "timestamp": format_iso(r.t),
         "accountId": "123456789012",
-        "identity": { "arn": format!("arn:aws:sts::123456789012:assumed-role/app/user-{}", r.user) },
+        "identity": { "arn": user_name(r.user) },
         "region": "us-east-1",
         "requestId": format!("req-{}-{}", r.t, r.user),
         "operation": "ConverseStream",
@@ -138,7 +143,7 @@ fn openai_line(r: &Req) -> String {
         "object": "chat.completion",
         "created": r.t,
         "model": r.model(),
-        "user": format!("user-{}", r.user),
+        "user": user_name(r.user),
         "usage": {
             "prompt_tokens": r.prompt,
             "completion_tokens": r.output,
@@ -151,12 +156,12 @@ fn openai_line(r: &Req) -> String {
 
 fn csv_line(r: &Req) -> String {
     format!(
-        "{},{},{},{},user-{},{}",
+        "{},{},{},{},{},{}",
         r.t,
         r.prompt,
         r.output,
         r.cache_read,
-        r.user,
+        user_name(r.user),
         r.model()
     )
 }
@@ -430,7 +435,7 @@ fn a_synthetic_log_is_learned_back() {
     let turns = toml["turns_per_session"].as_float().unwrap();
     assert!(
         (turns - n as f64 / sessions as f64).abs() <= 0.005,
-        "{turns}"
+        "{turns} vs {n} / {sessions}"
     );
     assert_eq!(sessions, 6_000, "sessions never merge");
     assert!((turns - 3.5).abs() < 0.1, "uniform 1..=6 turns: {turns}");
@@ -439,6 +444,9 @@ fn a_synthetic_log_is_learned_back() {
     assert!(
         (gap - mean_between).abs() <= 0.05,
         "{gap} vs {mean_between}"
+    );
+    println!(
+        "{n} requests; message median {median} p90 {p90} (generating 800, {true_p90:.0}); think {think} s; turns {turns}; session gap {gap} s"
     );
     let per_hour = toml["measured"]["requests_per_active_user_hour"]
         .as_float()

@@ -64,8 +64,8 @@ pub struct LogRecord {
     pub user: Option<String>,
 }
 
-/// Which log format to read; `Auto` tells each JSON record by its fields and a file that does
-/// not start with `{` is CSV.
+/// Which log format to read; `Auto` tells each JSON record by its fields, and a file is CSV
+/// when [`sniff`] says so.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -84,13 +84,16 @@ pub enum FileKind {
     Csv,
 }
 
-/// JSON lines when the first non-empty line opens an object (or JSON is asked for), else CSV.
+/// CSV when asked for, or when the first non-empty line is not a JSON object and has a comma
+/// (a header); else JSON lines, so a JSON-lines file whose first line is damaged is still read
+/// as one (that line named as not JSON).
 pub fn sniff(first_line: &str, format: LogFormat) -> FileKind {
+    let line = first_line.trim_start();
     match format {
         LogFormat::Csv => FileKind::Csv,
         LogFormat::Bedrock | LogFormat::OpenAi => FileKind::JsonLines,
-        LogFormat::Auto if first_line.trim_start().starts_with('{') => FileKind::JsonLines,
-        LogFormat::Auto => FileKind::Csv,
+        LogFormat::Auto if !line.starts_with('{') && line.contains(',') => FileKind::Csv,
+        LogFormat::Auto => FileKind::JsonLines,
     }
 }
 
@@ -859,6 +862,7 @@ mod tests {
             FileKind::Csv
         );
         assert_eq!(sniff("{", LogFormat::Csv), FileKind::Csv);
+        assert_eq!(sniff("garbage", LogFormat::Auto), FileKind::JsonLines);
         assert_eq!(sniff("x", LogFormat::Bedrock), FileKind::JsonLines);
     }
 
