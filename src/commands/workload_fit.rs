@@ -267,17 +267,16 @@ impl Progress {
 
     fn record(&mut self, records: u64) {
         match &self.bar {
-            Some(bar) => {
+            Some(bar)
                 if records.is_multiple_of(10_000)
-                    && self.last_draw.elapsed() > Duration::from_millis(100)
-                {
-                    bar.set_message(format!(
-                        "{} records, {}",
-                        thousands(records as f64),
-                        self.file
-                    ));
-                    self.last_draw = Instant::now();
-                }
+                    && self.last_draw.elapsed() > Duration::from_millis(100) =>
+            {
+                bar.set_message(format!(
+                    "{} records, {}",
+                    thousands(records as f64),
+                    self.file
+                ));
+                self.last_draw = Instant::now();
             }
             None if records.is_multiple_of(PROGRESS_EVERY) => {
                 eprintln!(
@@ -286,7 +285,7 @@ impl Progress {
                     self.file
                 );
             }
-            None => {}
+            _ => {}
         }
     }
 
