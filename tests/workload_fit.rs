@@ -500,3 +500,44 @@ fn nothing_usable_is_an_error_naming_the_file_and_the_reasons() {
     assert!(stderr.contains("bad.jsonl line 1"), "{stderr}");
     assert!(stderr.contains("bad.jsonl line 2"), "{stderr}");
 }
+
+#[test]
+fn a_gzip_cut_short_keeps_what_was_read_and_names_where_it_broke() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..2_000)
+        .map(|i| {
+            format!(
+                r#"{{"created": {}, "usage": {{"prompt_tokens": {}, "completion_tokens": 5}}}}"#,
+                T0 + i * 7,
+                100 + i % 37
+            )
+        })
+        .collect();
+    let whole = dir.path().join("whole.jsonl.gz");
+    write(&whole, &lines, true);
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.path().join("cut.jsonl.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .args(["workload", "fit", "--json"])
+        .arg(&cut)
+        .arg(&whole)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let records = json["records"].as_u64().unwrap();
+    // All of the whole file, part of the cut one (each line read is a record).
+    assert!(records > 2_000 && records < 4_000, "{records}");
+    let skipped = &json["skipped"][0];
+    assert_eq!(skipped["reason"].as_str(), Some("unreadable"));
+    let line = skipped["lines"][0].as_str().unwrap();
+    // Named: the line after the last whole line read from the cut file.
+    let expected = format!("{} line {}", cut.display(), records - 2_000 + 1);
+    assert_eq!(line, expected);
+}

@@ -126,13 +126,19 @@ fn read_file(
     let mut kind: Option<FileKind> = None;
     let mut columns: Option<CsvColumns> = None;
     loop {
-        let read = next_line(&mut reader, &mut buf, MAX_LINE_BYTES).with_context(|| {
-            format!(
-                "{name} line {}: cannot read{}",
-                line_no + 1,
-                if gzip { " (gzip)" } else { "" }
-            )
-        })?;
+        let read = match next_line(&mut reader, &mut buf, MAX_LINE_BYTES) {
+            Ok(read) => read,
+            Err(e) => {
+                // A damaged gzip member or an I/O error: what was read stays, the file is left.
+                let what = if gzip { "gzip: " } else { "" };
+                traffic.skip(
+                    index,
+                    line_no + 1,
+                    Skip::new(SkipReason::Unreadable, format!("{what}{e}")),
+                );
+                return Ok(());
+            }
+        };
         let Some(too_long) = read else { break };
         line_no += 1;
         if too_long {

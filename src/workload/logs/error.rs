@@ -27,6 +27,9 @@ pub enum SkipReason {
     BadCsvHeader,
     /// A line longer than the reader holds (the rest of the line is discarded unread).
     TooLong,
+    /// The rest of a file that could not be read (a gzip stream cut short, an I/O error): the
+    /// records before it are kept, the next file is read.
+    Unreadable,
 }
 
 impl SkipReason {
@@ -42,6 +45,7 @@ impl SkipReason {
             SkipReason::BadCsvRow => "malformed CSV row",
             SkipReason::BadCsvHeader => "CSV header without timestamp,input_tokens,output_tokens",
             SkipReason::TooLong => "line too long",
+            SkipReason::Unreadable => "rest of file unreadable",
         }
     }
 }
