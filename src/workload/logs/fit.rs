@@ -20,6 +20,9 @@ pub const QUANTILE_POINTS: [f64; 11] =
 pub const KS_GOOD: f64 = 0.05;
 /// The share of requests that must use the cache for a cached prefix to be written.
 pub const CACHE_USE_MIN: f64 = 0.05;
+/// Below this share of requests using the cache, the fitted file warns that one class with a
+/// cached prefix for every request misdescribes the others.
+pub const PARTIAL_CACHE: f64 = 0.8;
 /// Fewer distinct users than this are not read as people: Bedrock's `identity.arn` is the
 /// caller's IAM principal, often one role for a whole application.
 pub const MIN_USERS: usize = 5;
@@ -137,6 +140,10 @@ pub struct FittedWorkload {
     pub streaming: bool,
     /// Share of requests that read or wrote the cache.
     pub cache_use_share: f64,
+    /// The median cache read + write of the requests that used the cache (0 under
+    /// [`CACHE_USE_MIN`]). As the workload schema has it, the prefix is part of every request and
+    /// the message is the whole prompt less it, which describes logs where most requests use the
+    /// cache; below [`PARTIAL_CACHE`] the file says so.
     pub cached_prefix: f64,
     /// The whole prompt's quantiles `[q, tokens]`.
     pub prompt: Vec<[f64; 2]>,
@@ -632,6 +639,12 @@ impl FittedWorkload {
                 )
             }
         )));
+        if self.cached_prefix > 0.0 && self.cache_use_share < PARTIAL_CACHE {
+            line(comment(&format!(
+                "# note: only {} of requests used the cache, yet the prefix is counted in every request and taken off every message; two classes (cached, uncached) would describe these logs better",
+                crate::format::percent(self.cache_use_share)
+            )));
+        }
         line(format!(
             "cached_prefix = {}",
             self.cached_prefix.round() as u64

@@ -13,8 +13,9 @@
 //! are skipped unread.
 //!
 //! *Cached tokens.* The user guide does not say in words whether `inputTokenCount` includes
-//! cached tokens. It is the Converse response's `usage.inputTokens` (the published example log
-//! has `inputTokenCount: 35` beside `outputBodyJson.usage.inputTokens: 35`), and the Bedrock API
+//! cached tokens. It is the Converse response's `usage.inputTokens` (an example record shown in a
+//! public talk on Bedrock LLMOps, d1eu30co0ohy4w.cloudfront.net/licux/…, has `inputTokenCount: 35`
+//! beside `outputBodyJson.usage.inputTokens: 35`; not an AWS page), and the Bedrock API
 //! reference (TokenUsage, docs.aws.amazon.com/bedrock/latest/APIReference/
 //! API_runtime_TokenUsage.html) lists `cacheReadInputTokens` and `cacheWriteInputTokens` as
 //! counts of their own beside `inputTokens`; as in Anthropic's API, whose usage Bedrock passes on,
