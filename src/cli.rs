@@ -1075,7 +1075,7 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Workloads from real traffic.
+/// Workloads from real traffic: `workload fit LOGS...` learns one from request logs.
 #[derive(Debug, Args)]
 pub struct WorkloadArgs {
     #[command(subcommand)]
