@@ -58,6 +58,7 @@ pub enum Command {
     /// Realistic budget: list price × seed 000's hidden-cost factors, P50/P90 and each share.
     Budget(PlannerArgs),
     Actual(ActualArgs),
+    Workload(WorkloadArgs),
 }
 
 /// Fit a performance profile from calibration records or a table of level medians.
@@ -1072,6 +1073,46 @@ pub struct ReportArgs {
     /// Where to write (default: DIR itself).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// Workloads from real traffic: `workload fit LOGS...` learns one from request logs.
+#[derive(Debug, Args)]
+pub struct WorkloadArgs {
+    #[command(subcommand)]
+    pub command: WorkloadCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkloadCommand {
+    Fit(WorkloadFitArgs),
+}
+
+/// Learn a workload (lengths, sessions, daily curve, per-model minute peaks) from request logs.
+///
+/// Reads Bedrock model invocation logs (JSON lines from S3 or CloudWatch Logs), OpenAI-style
+/// usage logs (JSON lines with usage.prompt_tokens, usage.completion_tokens) and CSV
+/// (timestamp,input_tokens,output_tokens[,cached_tokens,user[,model]], input_tokens counting
+/// cached tokens). Files may be gzipped (told by their first bytes); a directory means every
+/// regular file under it, in name order. Malformed lines are counted and named, not fatal.
+///
+/// Example:
+///   llmcap workload fit s3-export/ --out workload.toml
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct WorkloadFitArgs {
+    /// Log files or directories.
+    #[arg(required = true, value_name = "LOGS")]
+    pub logs: Vec<PathBuf>,
+    /// Write the workload (TOML) here; without it, only the summary is printed.
+    #[arg(long, value_name = "WORKLOAD.toml")]
+    pub out: Option<PathBuf>,
+    /// The log format; auto tells each JSON record by its fields, and reads a file as CSV when its
+    /// first line is not a JSON object but has a comma (a header).
+    #[arg(long, value_enum, default_value_t = crate::workload::logs::LogFormat::Auto)]
+    pub format: crate::workload::logs::LogFormat,
+    /// Print the fitted workload as JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod sim_watch;
 mod simulate;
 pub mod units;
 mod validate;
+mod workload_fit;
 mod workloads;
 
 use anyhow::Result;
@@ -46,5 +47,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Breakeven(args) => plan::run_view(plan::PlannerView::Breakeven, &args),
         Command::Budget(args) => plan::run_view(plan::PlannerView::Budget, &args),
         Command::Actual(args) => actual::run(&args),
+        Command::Workload(args) => workload_fit::run(&args),
     }
 }

@@ -6,6 +6,7 @@ pub mod class;
 pub mod daily;
 pub mod error;
 pub mod lengths;
+pub mod logs;
 pub mod profiles;
 pub mod trace;
 pub mod users;
