@@ -404,7 +404,7 @@ fn a_synthetic_log_is_learned_back() {
         );
     }
 
-    // Sessions: think time (median gap within sessions), turns, gap between sessions,
+    // Sessions: think time (mean gap within sessions), turns, gap between sessions,
     // requests per active user-hour, computed here from each user's times.
     let mut by_user: HashMap<usize, Vec<i64>> = HashMap::new();
     for r in &requests {
@@ -428,9 +428,13 @@ fn a_synthetic_log_is_learned_back() {
             user_hours.insert((*user, t.div_euclid(3_600)));
         }
     }
-    gaps.sort_by(f64::total_cmp);
     let think = toml["think_time_s"].as_float().unwrap();
-    assert_eq!(think, nearest_rank(&gaps, 0.5));
+    let mean_gap = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    // The histogram keeps 3 significant digits.
+    assert!(
+        (think / mean_gap - 1.0).abs() < 0.005,
+        "{think} vs {mean_gap}"
+    );
     assert!((think - 60.0).abs() <= 3.0, "uniform 20..=100 s: {think}");
     let turns = toml["turns_per_session"].as_float().unwrap();
     assert!(
@@ -440,10 +444,15 @@ fn a_synthetic_log_is_learned_back() {
     assert_eq!(sessions, 6_000, "sessions never merge");
     assert!((turns - 3.5).abs() < 0.1, "uniform 1..=6 turns: {turns}");
     let gap = toml["session_gap_s"].as_float().unwrap();
-    let mean_between = between.iter().sum::<f64>() / between.len() as f64;
+    assert!(!between.is_empty());
+    let per_hour = toml["measured"]["requests_per_active_user_hour"]
+        .as_float()
+        .unwrap();
+    // The gap that makes a simulated user send what an active user sent in an hour.
+    let expected_gap = turns * 3_600.0 / per_hour - (turns - 1.0) * think;
     assert!(
-        (gap - mean_between).abs() <= 0.05,
-        "{gap} vs {mean_between}"
+        (gap - expected_gap).abs() <= 0.05 * expected_gap.max(1.0),
+        "{gap} vs {expected_gap}"
     );
     println!(
         "{n} requests; message median {median} p90 {p90} (generating 800, {true_p90:.0}); think {think} s; turns {turns}; session gap {gap} s"

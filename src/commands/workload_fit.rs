@@ -415,7 +415,7 @@ fn print_summary(fitted: &FittedWorkload, out: Option<&Path>) {
 
     match &fitted.users {
         Some(u) => println!(
-            "Users: {} followed, {} sessions, {:.2} requests a session, think time {} s (median gap), {} s between sessions (mean), {:.2} requests per active user-hour{}.",
+            "Users: {} followed, {} sessions, {:.2} requests a session, think time {} s (mean gap), {} s between sessions (mean), {:.2} requests per active user-hour{}.",
             thousands(u.users as f64),
             thousands(u.sessions as f64),
             fitted.turns_per_session,

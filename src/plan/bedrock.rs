@@ -401,6 +401,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         }),
         share_over_25k_input: peak.completed_over_25k_input as f64 / completed_n,
         monthly_growth: ctx.scenario.monthly_growth,
+        measured: measured_beside(ctx, o.model_id, &peak),
         checks,
         throttle_rate_current: throttle_rate(&at_current),
         throttle_rate_planned: throttle_rate(&planned),
@@ -443,4 +444,35 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     plan.reserve = reserve;
     plan.prompt_cache_note = prompt_cache_note;
     Ok(plan)
+}
+
+/// The logs' per-minute figures for this model beside the simulated peak's.
+fn measured_beside(
+    ctx: &Context,
+    model_id: &str,
+    peak: &crate::sim::SimResult,
+) -> Option<super::quota::MeasuredBeside> {
+    let measured = ctx.workload.measured.as_ref()?;
+    let figures = super::quota::measured_for(measured, model_id)?.clone();
+    let minutes = minutes_of(peak);
+    let n = peak.minutes.len().min(minutes.len());
+    let mut tpm: Vec<f64> = peak.minutes[..n]
+        .iter()
+        .map(|m| m.input_tokens + m.output_tokens)
+        .collect();
+    let mut rpm: Vec<f64> = peak.minutes[..n].iter().map(|m| m.rpm as f64).collect();
+    let q = |v: &mut Vec<f64>, q: f64| crate::stats::quantile(v, q).unwrap_or(0.0);
+    Some(super::quota::MeasuredBeside {
+        source: format!(
+            "{} records over {} days ({})",
+            crate::format::thousands(measured.records as f64),
+            (measured.days * 100.0).round() / 100.0,
+            ctx.workload.name
+        ),
+        figures,
+        simulated_tpm_p50: q(&mut tpm, 0.5),
+        simulated_tpm_p99: q(&mut tpm, 0.99),
+        simulated_tpm_max: q(&mut tpm, 1.0),
+        simulated_rpm_p99: q(&mut rpm, 0.99),
+    })
 }

@@ -204,6 +204,43 @@ pub struct QuotaEvidence {
     pub throttle_rate_planned: f64,
     pub error_rate_current: f64,
     pub error_rate_planned: f64,
+    /// What the logs the workload was learned from measured for this model, beside the
+    /// simulated peak's same figures (none when the workload has no `[measured]` for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<MeasuredBeside>,
+}
+
+/// Per-minute traffic measured in request logs beside the simulated peak's: tokens sent and
+/// received (input, cached included, + output) and requests, per minute.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeasuredBeside {
+    /// "4,843 records over 4.33 days (learned from logs.jsonl.gz)".
+    pub source: String,
+    pub figures: crate::workload::logs::fit::ModelMinutes,
+    /// The simulated peak's minutes: tokens (input + output) p50, p99 and max; requests p99.
+    pub simulated_tpm_p50: f64,
+    pub simulated_tpm_p99: f64,
+    pub simulated_tpm_max: f64,
+    pub simulated_rpm_p99: f64,
+}
+
+/// The measured figures of `model_id` in `measured`, matching with any inference-profile
+/// prefix (`us.`, `eu.`, `apac.`, `global.`) removed from either side.
+pub fn measured_for<'a>(
+    measured: &'a crate::workload::logs::fit::Measured,
+    model_id: &str,
+) -> Option<&'a crate::workload::logs::fit::ModelMinutes> {
+    let bare = |id: &str| {
+        [
+            "us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.",
+        ]
+        .iter()
+        .find_map(|p| id.strip_prefix(p))
+        .unwrap_or(id)
+        .to_string()
+    };
+    let wanted = bare(model_id);
+    measured.models.iter().find(|m| bare(&m.model) == wanted)
 }
 
 impl QuotaEvidence {

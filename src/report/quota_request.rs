@@ -133,6 +133,54 @@ fn semantics(e: &QuotaEvidence) -> String {
 
 /// The quota document; `profile` is what the plan says about the profile's reach (borrowed,
 /// the knee against the measured range), one line each.
+/// The logs' per-minute traffic beside the simulated peak's, and six months on at the
+/// scenario's growth; empty when the workload measured nothing for this model.
+pub fn measured_section(e: &QuotaEvidence) -> String {
+    let Some(m) = &e.measured else {
+        return String::new();
+    };
+    let f = &m.figures;
+    let grown = (1.0 + e.monthly_growth).powi(6);
+    let row = |name: &str, measured: f64, all: f64, simulated: f64| {
+        format!(
+            "| {name} | {} | {} | {} | {} | {} |\n",
+            thousands(measured),
+            thousands(all),
+            thousands(simulated),
+            if measured > 0.0 {
+                format!("{:.2}×", simulated / measured)
+            } else {
+                "—".into()
+            },
+            thousands(measured * grown)
+        )
+    };
+    format!(
+        "## Measured traffic against the simulated peak\n\n\
+         The workload was learned from request logs: {source}. Tokens are input (cached included) \
+         + output, per minute. Measured over the busiest hour of the day ({h:02}:00–{h1:02}:00 UTC) \
+         on each day of the logs ({minutes} minutes, quiet ones counted as 0) and over every \
+         minute of the logs; simulated over the {sim_minutes} minutes of the peak at {peak} users. \
+         The two agree when the scenario's peak carries the logs' busiest-hour volume; a ratio \
+         above 1 is growth the scenario adds (more users, sessions or turns).\n\n\
+         | per minute | measured, busiest hour | measured, every minute | simulated peak | simulated / measured | measured × {growth_factor:.2} (6 months at {growth} a month) |\n\
+         | --- | --- | --- | --- | --- | --- |\n\
+         {tpm50}{tpm99}{tpmmax}{rpm99}\n",
+        source = m.source,
+        h = f.peak_hour_utc,
+        h1 = (f.peak_hour_utc + 1) % 24,
+        minutes = thousands(f.peak_hour_minutes as f64),
+        sim_minutes = e.measured_minutes,
+        peak = e.peak_users,
+        growth_factor = grown,
+        growth = percent(e.monthly_growth),
+        tpm50 = row("tokens, median minute", f.peak_hour_tpm_p50, f.tpm_p50, m.simulated_tpm_p50),
+        tpm99 = row("tokens, p99 minute", f.peak_hour_tpm_p99, f.tpm_p99, m.simulated_tpm_p99),
+        tpmmax = row("tokens, busiest minute", f.peak_hour_tpm_max, f.tpm_max, m.simulated_tpm_max),
+        rpm99 = row("requests, p99 minute", f.peak_hour_rpm_p99, f.rpm_p99, m.simulated_rpm_p99),
+    )
+}
+
 pub fn markdown(
     e: &QuotaEvidence,
     profile: &[String],
@@ -228,8 +276,10 @@ pub fn markdown(
          {main_line}\
          | tokens per minute charged (input − cache reads + output × burndown) | {charged} |\n\
          | requests per minute | {rpm} |\n\n\
+         {measured}\
          ## Each quota: current against needed\n\n{checks}\n\
          ## The ask\n\n{ask}\n",
+        measured = measured_section(e),
         model = e.model,
         model_id = e.model_id,
         host = e.endpoint.host(),

@@ -56,7 +56,7 @@ pub struct WorkloadSpec {
     pub daily: Option<DailyCurve>,
     /// What the logs a workload was learned from measured (`llmcap workload fit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub measured: Option<toml::Table>,
+    pub measured: Option<logs::fit::Measured>,
 }
 
 fn one() -> u32 {

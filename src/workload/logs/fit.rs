@@ -5,7 +5,7 @@
 //! Every quantile is [`crate::stats`]'s nearest rank (of a histogram, or of the sorted minutes).
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{LogError, SkipReason};
 use super::traffic::{Skipped, Traffic, SESSION_GAP_S};
@@ -81,38 +81,64 @@ pub struct UserFigures {
     pub unfollowed_records: u64,
 }
 
-/// One model's traffic per minute, over every minute of the span (quiet minutes count as 0).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One model's traffic per minute, over every minute of the span (quiet minutes count as 0),
+/// and over the minutes of the busiest UTC hour of the day on every day of the span (what a
+/// simulated peak hour is compared with).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelMinutes {
     pub model: String,
     pub requests: u64,
     /// Minutes in the span.
     pub minutes: u64,
-    /// Minutes with at least one request.
+    /// Minutes with at least one request (written as a comment, read back as 0).
+    #[serde(default)]
     pub active_minutes: u64,
     /// Input (cached included) + output tokens in a minute.
     pub tpm_p50: f64,
     pub tpm_p99: f64,
     pub tpm_max: f64,
     pub input_tpm_p99: f64,
-    /// Input less cache reads (what Bedrock's token quota counts for input).
+    /// Input less cache reads (what Bedrock's token quota counts for input; a comment).
+    #[serde(default)]
     pub uncached_input_tpm_p99: f64,
     pub output_tpm_p99: f64,
     pub rpm_p50: f64,
     pub rpm_p99: f64,
     pub rpm_max: f64,
-    /// Over the minutes with traffic only.
+    /// Over the minutes with traffic only (written as a comment, so read back as 0).
+    #[serde(default)]
     pub active_tpm_p50: f64,
+    #[serde(default)]
     pub active_rpm_p50: f64,
+    /// The busiest hour of the day (UTC, by requests over all models) and its minutes on every
+    /// day of the span, quiet ones as 0.
+    #[serde(default)]
+    pub peak_hour_utc: u8,
+    #[serde(default)]
+    pub peak_hour_minutes: u64,
+    #[serde(default)]
+    pub peak_hour_tpm_p50: f64,
+    #[serde(default)]
+    pub peak_hour_tpm_p99: f64,
+    #[serde(default)]
+    pub peak_hour_tpm_max: f64,
+    #[serde(default)]
+    pub peak_hour_input_tpm_p99: f64,
+    #[serde(default)]
+    pub peak_hour_output_tpm_p99: f64,
+    #[serde(default)]
+    pub peak_hour_rpm_p99: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Measured {
     pub records: u64,
     pub days: f64,
     /// Share of prompt tokens read from the cache.
     pub cached_share: f64,
+    #[serde(default)]
     pub requests_per_active_user_hour: Option<f64>,
+    #[serde(rename = "model")]
     pub models: Vec<ModelMinutes>,
 }
 
@@ -190,7 +216,7 @@ pub fn fit(mut traffic: Traffic) -> Result<FittedWorkload, LogError> {
     let users = (traffic.users() >= MIN_USERS && s.sessions > 0).then(|| UserFigures {
         users: traffic.users(),
         sessions: s.sessions,
-        think_time_s: histogram_quantile(&s.think_gaps, 0.5).map(|g| g as f64),
+        think_time_s: (!s.think_gaps.is_empty()).then(|| s.think_gaps.mean()),
         turns_per_session: s.requests as f64 / s.sessions as f64,
         session_gap_s: (s.between_count > 0).then(|| s.between_sum_s / s.between_count as f64),
         requests_per_active_user_hour: s.requests as f64 / s.active_user_hours.max(1) as f64,
@@ -202,15 +228,30 @@ pub fn fit(mut traffic: Traffic) -> Result<FittedWorkload, LogError> {
         .and_then(|u| u.think_time_s)
         .unwrap_or(DEFAULT_THINK_TIME_S);
     let turns_per_session = users.as_ref().map_or(1.0, |u| u.turns_per_session.max(1.0));
+    // The gap that makes a simulated active user send what an active user sent in an hour of
+    // the logs: turns / ((turns − 1)·think + gap) = requests per active user-hour. The mean gap
+    // between a user's sessions in the logs spans nights and weekends, so it is not used.
     let session_gap_s = users
         .as_ref()
-        .and_then(|u| u.session_gap_s)
+        .map(|u| {
+            let per_s = u.requests_per_active_user_hour / 3_600.0;
+            (turns_per_session / per_s - (turns_per_session - 1.0) * think_time_s).max(0.0)
+        })
+        .filter(|g| g.is_finite())
         .unwrap_or(DEFAULT_SESSION_GAP_S);
 
     let mut measured_models: Vec<ModelMinutes> = traffic
         .models
         .iter()
-        .map(|m| model_minutes(&m.name, m.requests, &m.minutes, span_minutes))
+        .map(|m| {
+            model_minutes(
+                &m.name,
+                m.requests,
+                &m.minutes,
+                (first_s.div_euclid(60), span_minutes),
+                peak_hour(&traffic.hourly),
+            )
+        })
         .collect();
     measured_models.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.model.cmp(&b.model)));
 
@@ -363,12 +404,44 @@ pub fn hourly_shares(counts: &[u64; 24]) -> [f64; 24] {
     shares
 }
 
+/// The UTC hour with the most requests.
+fn peak_hour(hourly: &[u64; 24]) -> u8 {
+    (0..24u8).fold(0, |best, h| {
+        if hourly[h as usize] > hourly[best as usize] {
+            h
+        } else {
+            best
+        }
+    })
+}
+
 fn model_minutes(
     name: &str,
     requests: u64,
     minutes: &std::collections::BTreeMap<i64, super::traffic::MinuteTotals>,
-    span_minutes: u64,
+    (first_minute, span_minutes): (i64, u64),
+    peak_hour: u8,
 ) -> ModelMinutes {
+    let in_peak = |minute: i64| minute.div_euclid(60).rem_euclid(24) == i64::from(peak_hour);
+    let peak_minutes = (first_minute..first_minute + span_minutes as i64)
+        .filter(|m| in_peak(*m))
+        .count();
+    let peak: std::collections::BTreeMap<i64, super::traffic::MinuteTotals> = minutes
+        .iter()
+        .filter(|(m, _)| in_peak(**m))
+        .map(|(m, t)| (*m, *t))
+        .collect();
+    let peak_quiet = peak_minutes.saturating_sub(peak.len());
+    let peak_sorted = |f: &dyn Fn(&super::traffic::MinuteTotals) -> f64| {
+        let mut v: Vec<f64> = peak.values().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let q_peak = |v: &[f64], q: f64| quantile_sorted_with_zeros(v, peak_quiet, q).unwrap_or(0.0);
+    let peak_tpm = peak_sorted(&|m| m.prompt_tokens + m.output_tokens);
+    let peak_input = peak_sorted(&|m| m.prompt_tokens);
+    let peak_output = peak_sorted(&|m| m.output_tokens);
+    let peak_rpm = peak_sorted(&|m| m.requests as f64);
     let active = minutes.len();
     let quiet = (span_minutes as usize).saturating_sub(active);
     let sorted = |f: &dyn Fn(&super::traffic::MinuteTotals) -> f64| {
@@ -399,6 +472,14 @@ fn model_minutes(
         rpm_max: q(&rpm, 1.0),
         active_tpm_p50: q_active(&tpm, 0.5),
         active_rpm_p50: q_active(&rpm, 0.5),
+        peak_hour_utc: peak_hour,
+        peak_hour_minutes: peak_minutes as u64,
+        peak_hour_tpm_p50: q_peak(&peak_tpm, 0.5),
+        peak_hour_tpm_p99: q_peak(&peak_tpm, 0.99),
+        peak_hour_tpm_max: q_peak(&peak_tpm, 1.0),
+        peak_hour_input_tpm_p99: q_peak(&peak_input, 0.99),
+        peak_hour_output_tpm_p99: q_peak(&peak_output, 0.99),
+        peak_hour_rpm_p99: q_peak(&peak_rpm, 0.99),
     }
 }
 
@@ -584,7 +665,7 @@ impl FittedWorkload {
                     }
                 )));
                 let think = if u.think_time_s.is_some() {
-                    "# median gap between a user's consecutive requests within a session"
+                    "# mean gap between a user's consecutive requests within a session"
                 } else {
                     "# no session had two requests: the default"
                 };
@@ -596,11 +677,12 @@ impl FittedWorkload {
                     "turns_per_session = {}   # mean requests per session",
                     float(round(self.turns_per_session, 2))
                 ));
-                let gap = if u.session_gap_s.is_some() {
-                    "# mean gap between sessions of a user"
-                } else {
-                    "# no user came back after a session: the default"
-                };
+                let gap = format!(
+                    "# so that an active user sends {} requests an hour, as in the logs (the mean gap between a user's sessions there, nights included, is {})",
+                    round(u.requests_per_active_user_hour, 2),
+                    u.session_gap_s
+                        .map_or("not seen".to_string(), |g| format!("{} s", thousands(g)))
+                );
                 line(format!(
                     "session_gap_s = {}   {gap}",
                     float(round(self.session_gap_s, 1))
@@ -626,7 +708,10 @@ impl FittedWorkload {
         line("[[class]]".into());
         line("name = \"all\"".into());
         line("share = 1.0".into());
-        line("system_prompt = 0".into());
+        line(format!(
+            "system_prompt = {}   # the cached prefix stands for it; the rest of each prompt is the message",
+            self.cached_prefix.round() as u64
+        ));
         line(comment(&format!(
             "# {} of requests read or wrote the prompt cache{}",
             crate::format::percent(self.cache_use_share),
@@ -698,6 +783,25 @@ impl FittedWorkload {
                 ("rpm_p50", m.rpm_p50),
                 ("rpm_p99", m.rpm_p99),
                 ("rpm_max", m.rpm_max),
+            ] {
+                line(format!("{key} = {}", float(value)));
+            }
+            line(comment(&format!(
+                "# the busiest hour, {:02}:00–{:02}:00 UTC, on each of the {} days: {} minutes",
+                m.peak_hour_utc,
+                (m.peak_hour_utc + 1) % 24,
+                round(self.days, 2),
+                thousands(m.peak_hour_minutes as f64)
+            )));
+            line(format!("peak_hour_utc = {}", m.peak_hour_utc));
+            line(format!("peak_hour_minutes = {}", m.peak_hour_minutes));
+            for (key, value) in [
+                ("peak_hour_tpm_p50", m.peak_hour_tpm_p50),
+                ("peak_hour_tpm_p99", m.peak_hour_tpm_p99),
+                ("peak_hour_tpm_max", m.peak_hour_tpm_max),
+                ("peak_hour_input_tpm_p99", m.peak_hour_input_tpm_p99),
+                ("peak_hour_output_tpm_p99", m.peak_hour_output_tpm_p99),
+                ("peak_hour_rpm_p99", m.peak_hour_rpm_p99),
             ] {
                 line(format!("{key} = {}", float(value)));
             }
