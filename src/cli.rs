@@ -540,6 +540,10 @@ pub struct PlanArgs {
     /// (prices), models.toml and hardware.toml (served models, instance accelerators).
     #[arg(long, alias = "pricing", value_name = "DIR")]
     pub catalog: Option<PathBuf>,
+    /// Request logs whose measured per-minute traffic the quota documents show beside the
+    /// simulated peak (as `llmcap quota --from-logs`).
+    #[arg(long, value_name = "LOGS", num_args = 1..)]
+    pub from_logs: Vec<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -662,6 +666,11 @@ pub struct PlannerArgs {
     /// `quota` only: write the quota-increase justification (markdown) here.
     #[arg(long, value_name = "FILE.md")]
     pub justify: Option<PathBuf>,
+    /// Request logs (Bedrock invocation logs, OpenAI-style usage or a CSV; files or
+    /// directories, gzip or not) whose measured per-minute traffic each quota document shows
+    /// beside the simulated peak, by model (see `llmcap workload fit`).
+    #[arg(long, value_name = "LOGS", num_args = 1..)]
+    pub from_logs: Vec<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }

@@ -143,4 +143,34 @@ quota_tpm = 10000000
         doc.contains("## Measured traffic against the simulated peak"),
         "{doc}"
     );
+
+    // The same logs given to `quota --from-logs` with a built-in workload: the measured figures
+    // are the learned file's.
+    let builtin = std::fs::read_to_string(dir.path().join("s.toml"))
+        .unwrap()
+        .replace(
+            "workload = \"learned.toml\"",
+            "workload = \"production_traffic_mix\"\npeak_active_fraction = 0.2",
+        );
+    std::fs::write(dir.path().join("builtin.toml"), builtin).unwrap();
+    let quota: serde_json::Value = serde_json::from_str(&run(
+        dir.path(),
+        &[
+            "quota",
+            "builtin.toml",
+            "--from-logs",
+            "usage.csv",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let figures = &quota[0]["measured"]["figures"];
+    let model = &learned["measured"]["model"][0];
+    for key in ["peak_hour_tpm_p99", "tpm_max", "rpm_p99"] {
+        assert_eq!(
+            figures[key].as_f64(),
+            model[key].as_float(),
+            "{key}: {figures}"
+        );
+    }
 }

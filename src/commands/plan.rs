@@ -131,9 +131,33 @@ fn load_profile(path: &str, base: Option<&Path>, origin: &str, option: &str) -> 
     Profile::from_toml_str(text).map_err(|e| anyhow!("built-in profile {file}: {e}"))
 }
 
-/// Reads everything a plan needs and computes it.
-fn compute(scenario_path: Option<&Path>, catalog_dir: Option<&Path>) -> Result<Plan> {
-    Ok(compute_with_scenario(scenario_path, catalog_dir)?.1)
+/// Reads everything a plan needs (and the logs to measure against, if any) and computes it.
+fn compute(
+    scenario_path: Option<&Path>,
+    catalog_dir: Option<&Path>,
+    from_logs: &[PathBuf],
+) -> Result<Plan> {
+    Ok(compute_measured(scenario_path, catalog_dir, from_logs)?.1)
+}
+
+/// The scenario and its plan, with the workload's measured traffic taken from `from_logs`
+/// when any are given (replacing a learned workload's own `[measured]`).
+pub fn compute_measured(
+    scenario_path: Option<&Path>,
+    catalog_dir: Option<&Path>,
+    from_logs: &[PathBuf],
+) -> Result<(Scenario, Plan)> {
+    let mut scenario = read_scenario(scenario_path)?;
+    if !from_logs.is_empty() {
+        let learned =
+            super::workload_fit::learn(from_logs, crate::workload::logs::LogFormat::Auto)?;
+        let mut workload = scenario
+            .workload_spec()
+            .ok_or_else(|| anyhow!("the scenario's workload is unknown"))?;
+        workload.measured = Some(learned.measured);
+        scenario.workload = crate::plan::scenario::WorkloadRef::Inline(Box::new(workload));
+    }
+    plan_scenario(scenario_path, catalog_dir, scenario)
 }
 
 /// The scenario (the file, or the built-in one) and its plan.
@@ -141,20 +165,26 @@ pub fn compute_with_scenario(
     scenario_path: Option<&Path>,
     catalog_dir: Option<&Path>,
 ) -> Result<(Scenario, Plan)> {
-    let (text, origin, base): (String, String, Option<PathBuf>) = match scenario_path {
+    compute_measured(scenario_path, catalog_dir, &[])
+}
+
+/// The directory a scenario's relative paths start from (none for the built-in one).
+fn scenario_base(scenario_path: Option<&Path>) -> Option<PathBuf> {
+    scenario_path.map(|path| path.parent().unwrap_or(Path::new(".")).to_path_buf())
+}
+
+/// The scenario file (or the built-in one), parsed and validated, its workload file read.
+fn read_scenario(scenario_path: Option<&Path>) -> Result<Scenario> {
+    let (text, origin): (String, String) = match scenario_path {
         Some(path) => (
             std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read scenario {}", path.display()))?,
             path.display().to_string(),
-            Some(path.parent().unwrap_or(Path::new(".")).to_path_buf()),
         ),
-        None => (
-            BUILTIN_SCENARIO.to_string(),
-            BUILTIN_ORIGIN.to_string(),
-            None,
-        ),
+        None => (BUILTIN_SCENARIO.to_string(), BUILTIN_ORIGIN.to_string()),
     };
-    let scenario = Scenario::parse_with(&text, &origin, |file| {
+    let base = scenario_base(scenario_path);
+    Ok(Scenario::parse_with(&text, &origin, |file| {
         let Some(dir) = base.as_deref() else {
             return Err("the built-in scenario names no workload file".into());
         };
@@ -162,7 +192,17 @@ pub fn compute_with_scenario(
         std::fs::read_to_string(&path)
             .map(|text| (text, path.display().to_string()))
             .map_err(|e| format!("cannot read {}: {e}", path.display()))
-    })?;
+    })?)
+}
+
+/// The plan of a parsed scenario: its profiles and the catalogs read, everything computed.
+fn plan_scenario(
+    scenario_path: Option<&Path>,
+    catalog_dir: Option<&Path>,
+    scenario: Scenario,
+) -> Result<(Scenario, Plan)> {
+    let origin = scenario_path.map_or(BUILTIN_ORIGIN.to_string(), |p| p.display().to_string());
+    let base = scenario_base(scenario_path);
     let catalog = load_catalog(catalog_dir)?;
     let hosting = load_hosting(catalog_dir)?;
     let profiles = scenario
@@ -183,7 +223,11 @@ pub fn compute_with_scenario(
 
 pub fn run(args: &PlanArgs) -> Result<()> {
     crate::files::check_dir(&args.out)?;
-    let plan = compute(args.scenario.as_deref(), args.catalog.as_deref())?;
+    let plan = compute(
+        args.scenario.as_deref(),
+        args.catalog.as_deref(),
+        &args.from_logs,
+    )?;
     write_plan(&args.out, &plan)?;
     plan_report::write(&plan, &args.out)?;
     if args.json {
@@ -233,7 +277,11 @@ impl PlannerView {
 
 /// One planner's view of the plan: `capacity`, `quota`, `cost`, `breakeven` or `budget`.
 pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
-    let plan = compute(args.scenario.as_deref(), args.catalog.as_deref())?;
+    let plan = compute(
+        args.scenario.as_deref(),
+        args.catalog.as_deref(),
+        &args.from_logs,
+    )?;
     let value = match view {
         PlannerView::Capacity => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
             "option": o.name, "model": o.model, "service": o.service, "hosting": o.hosting,

@@ -40,15 +40,7 @@ fn run_fit(args: &WorkloadFitArgs) -> Result<()> {
     if let Some(out) = &args.out {
         files::writable_file(out)?;
     }
-    let paths = expand(&args.logs)?;
-    let mut traffic = Traffic::new();
-    let mut progress = Progress::new(paths.len());
-    for (i, path) in paths.iter().enumerate() {
-        progress.file(i, path);
-        read_file(path, args.format, &mut traffic, &mut progress)?;
-    }
-    progress.finish();
-    let fitted = fit(traffic)?;
+    let fitted = learn(&args.logs, args.format)?;
     if let Some(out) = &args.out {
         files::write_atomically(out, &fitted.to_toml())?;
     }
@@ -58,6 +50,20 @@ fn run_fit(args: &WorkloadFitArgs) -> Result<()> {
         print_summary(&fitted, args.out.as_deref());
     }
     Ok(())
+}
+
+/// A workload learned from the logs at `logs` (files, or directories read whole), with
+/// progress on stderr: what `workload fit` writes and `plan --from-logs` measures with.
+pub fn learn(logs: &[PathBuf], format: crate::workload::logs::LogFormat) -> Result<FittedWorkload> {
+    let paths = expand(logs)?;
+    let mut traffic = Traffic::new();
+    let mut progress = Progress::new(paths.len());
+    for (i, path) in paths.iter().enumerate() {
+        progress.file(i, path);
+        read_file(path, format, &mut traffic, &mut progress)?;
+    }
+    progress.finish();
+    Ok(fit(traffic)?)
 }
 
 /// The files named, a directory standing for every regular file under it in path order.

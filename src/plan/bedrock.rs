@@ -464,10 +464,14 @@ fn measured_beside(
     let q = |v: &mut Vec<f64>, q: f64| crate::stats::quantile(v, q).unwrap_or(0.0);
     Some(super::quota::MeasuredBeside {
         source: format!(
-            "{} records over {} days ({})",
+            "{} records over {} days from {}",
             crate::format::thousands(measured.records as f64),
             (measured.days * 100.0).round() / 100.0,
-            ctx.workload.name
+            if measured.source.is_empty() {
+                ctx.workload.name.as_str()
+            } else {
+                measured.source.as_str()
+            }
         ),
         figures,
         simulated_tpm_p50: q(&mut tpm, 0.5),

@@ -157,7 +157,7 @@ pub fn measured_section(e: &QuotaEvidence) -> String {
     };
     format!(
         "## Measured traffic against the simulated peak\n\n\
-         The workload was learned from request logs: {source}. Tokens are input (cached included) \
+         Measured in request logs: {source}. Tokens are input (cached included) \
          + output, per minute. Measured over the busiest hour of the day ({h:02}:00–{h1:02}:00 UTC) \
          on each day of the logs ({minutes} minutes, quiet ones counted as 0) and over every \
          minute of the logs; simulated over the {sim_minutes} minutes of the peak at {peak} users. \

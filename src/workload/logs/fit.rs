@@ -132,6 +132,9 @@ pub struct ModelMinutes {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Measured {
+    /// What was read: "3 files (a.jsonl.gz, …), 2026-11-02 to 2026-11-06".
+    #[serde(default)]
+    pub source: String,
     pub records: u64,
     pub days: f64,
     /// Share of prompt tokens read from the cache.
@@ -257,6 +260,12 @@ pub fn fit(mut traffic: Traffic) -> Result<FittedWorkload, LogError> {
 
     let first = format_iso(first_s);
     let last = format_iso(last_s);
+    let measured_source = format!(
+        "{} ({} to {})",
+        file_list(&traffic.files),
+        &first[..10],
+        &last[..10]
+    );
     let first_name = traffic
         .files
         .first()
@@ -294,6 +303,7 @@ pub fn fit(mut traffic: Traffic) -> Result<FittedWorkload, LogError> {
         reply: length_fit(&traffic.output, 0.0),
         hourly: hourly_shares(&traffic.hourly),
         measured: Measured {
+            source: measured_source,
             records,
             days,
             cached_share: if traffic.prompt_sum > 0.0 {
@@ -306,6 +316,22 @@ pub fn fit(mut traffic: Traffic) -> Result<FittedWorkload, LogError> {
         },
         users,
     })
+}
+
+/// "2 files (a.jsonl.gz, b.csv)", at most three named.
+fn file_list(files: &[String]) -> String {
+    let names: Vec<&str> = files
+        .iter()
+        .take(3)
+        .map(|f| f.rsplit(['/', '\\']).next().unwrap_or(f))
+        .collect();
+    format!(
+        "{} file{} ({}{})",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if files.len() > 3 { ", …" } else { "" }
+    )
 }
 
 /// The histogram's quantiles at [`QUANTILE_POINTS`], less `shift` (at least 0).
@@ -749,6 +775,10 @@ impl FittedWorkload {
         line("zone = [{ utc_offset_h = 0.0, share = 1.0 }]".into());
         line(String::new());
         line("[measured]   # what the logs say, for quota evidence".into());
+        line(format!(
+            "source = {}",
+            string(&comment(&self.measured.source))
+        ));
         line(format!("records = {}", self.measured.records));
         line(format!("days = {}", float(round(self.measured.days, 4))));
         line(format!(
