@@ -195,3 +195,97 @@ proptest! {
         prop_assert!(refused_or_planned(&text).is_ok(), "{}", text);
     }
 }
+
+/// BASE with its own traffic: two request classes (one with its own SLO), every length form,
+/// a daily curve over two time zones in place of peak_active_fraction.
+fn with_workload() -> String {
+    BASE.replace("peak_active_fraction = 0.1\n", "")
+        .replace("workload = \"multi_turn_chat\"\n", "")
+        + r#"
+[workload]
+name = "own"
+think_time_s = 30.0
+turns_per_session = 3.0
+session_gap_s = 600.0
+
+[[workload.class]]
+name = "chat"
+share = 0.7
+system_prompt = 2000
+cached_prefix = 1500
+context = { dist = "lognormal", median = 800, p90 = 2000 }
+message = { dist = "quantiles", points = [[0.0, 10], [0.5, 60], [1.0, 900]] }
+reply = { dist = "lognormal", median = 300, sigma = 0.5 }
+max_tokens = 1024
+history = true
+
+[[workload.class]]
+name = "qa"
+share = 0.3
+message = 120
+reply = { dist = "uniform", min = 100, max = 600 }
+slo = { ttft_p95_s = 4.0, tpot_p95_s = 0.2 }
+
+[workload.daily]
+hourly = [1, 1, 1, 1, 1, 1, 2, 4, 8, 9, 9, 8, 7, 8, 9, 8, 7, 5, 3, 2, 2, 1, 1, 1]
+zone = [{ utc_offset_h = -5, share = 0.6 }, { utc_offset_h = 5.5, share = 0.4 }]
+"#
+}
+
+/// The workload's fields, as they stand in `with_workload()`.
+const WORKLOAD_FIELDS: [&str; 16] = [
+    "think_time_s = 30.0",
+    "turns_per_session = 3.0",
+    "session_gap_s = 600.0",
+    "share = 0.7",
+    "system_prompt = 2000",
+    "cached_prefix = 1500",
+    "context = { dist = \"lognormal\", median = 800, p90 = 2000 }",
+    "message = { dist = \"quantiles\", points = [[0.0, 10], [0.5, 60], [1.0, 900]] }",
+    "reply = { dist = \"lognormal\", median = 300, sigma = 0.5 }",
+    "max_tokens = 1024",
+    "history = true",
+    "message = 120",
+    "reply = { dist = \"uniform\", min = 100, max = 600 }",
+    "slo = { ttft_p95_s = 4.0, tpot_p95_s = 0.2 }",
+    "hourly = [1, 1, 1, 1, 1, 1, 2, 4, 8, 9, 9, 8, 7, 8, 9, 8, 7, 5, 3, 2, 2, 1, 1, 1]",
+    "zone = [{ utc_offset_h = -5, share = 0.6 }, { utc_offset_h = 5.5, share = 0.4 }]",
+];
+
+/// Values a workload field may be given: numbers at every awkward value, and the wrong shapes.
+const WORKLOAD_VALUES: [&str; 14] = [
+    "0",
+    "-1",
+    "nan",
+    "inf",
+    "1e308",
+    "3",
+    "\"x\"",
+    "",
+    "{ dist = \"lognormal\", median = 800 }",
+    "{ dist = \"lognormal\", median = 800, p90 = 100 }",
+    "{ dist = \"quantiles\", points = [[0.5, 10], [0.1, 900]] }",
+    "{ dist = \"quantiles\", points = [[0.0, 1e9], [1.0, 1e12]] }",
+    "[1, 2, 3]",
+    "{ ttft_p95_s = -1, tpot_p95_s = 0.1 }",
+];
+
+#[test]
+fn the_base_scenario_with_its_own_workload_plans() {
+    plan_text(&with_workload()).unwrap();
+}
+
+/// Every workload field at every awkward value or shape: planned, or refused naming the
+/// scenario; never a panic.
+#[test]
+fn every_workload_field_at_every_awkward_value_plans_or_is_refused() {
+    let base = with_workload();
+    for field in WORKLOAD_FIELDS {
+        for value in WORKLOAD_VALUES {
+            let text = mutate(&base, field, value);
+            if let Err(e) = refused_or_planned(&text) {
+                panic!("{field} → {value:?}: {e}");
+            }
+        }
+    }
+}
