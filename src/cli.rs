@@ -59,6 +59,48 @@ pub enum Command {
     Budget(PlannerArgs),
     Actual(ActualArgs),
     Workload(WorkloadArgs),
+    Init(InitArgs),
+}
+
+/// Write a commented scenario for a use case that `llmcap plan` runs as it is.
+///
+/// The scenario names its users, their traffic (a workload of request classes with length
+/// distributions, think times and an office day's curve in your time zone, or your own
+/// workload file), an SLO that suits the use case, and the model on Bedrock (and on SageMaker
+/// where a profile of it on dedicated hardware is built in). Every field is commented; change
+/// what you know.
+///
+/// Examples:
+///   llmcap init --use-case rag --users 800 --utc-offset -5 --out support.toml
+///   llmcap workload fit logs/ --out traffic.toml && llmcap init --workload traffic.toml
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct InitArgs {
+    /// What the deployment is for: chat (multi-turn assistant), rag (questions over retrieved
+    /// documents), agent (tool-calling loops), batch (documents one at a time, loose SLO).
+    #[arg(long, value_enum, default_value_t = crate::plan::template::UseCase::Chat)]
+    pub use_case: crate::plan::template::UseCase,
+    /// Everyone who may use it (the employees the plan counts). Default: the users a learned
+    /// --workload saw, else 500.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub users: Option<u32>,
+    /// The model, by its catalog name: one with built-in profiles ("Llama 3.3 70B Instruct",
+    /// "Claude 3.5 Sonnet v2", "Claude Sonnet 4.5", "Claude 3.5 Haiku", "Claude 3 Opus").
+    #[arg(long, default_value = "Llama 3.3 70B Instruct")]
+    pub model: String,
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Where the users are, hours from UTC (e.g. -5 for New York, 5.5 for India).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub utc_offset: f64,
+    /// Use this workload file (e.g. from `llmcap workload fit`) in place of the use case's.
+    #[arg(long, value_name = "WORKLOAD.toml")]
+    pub workload: Option<PathBuf>,
+    #[arg(long, default_value = "scenario.toml", value_name = "SCENARIO.toml")]
+    pub out: PathBuf,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Fit a performance profile from calibration records or a table of level medians.

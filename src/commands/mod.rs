@@ -7,6 +7,7 @@ mod calibrate;
 mod emulate;
 pub(crate) mod fit;
 mod forecast;
+mod init;
 pub(crate) mod plan;
 mod predict;
 mod pricing;
@@ -48,5 +49,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Budget(args) => plan::run_view(plan::PlannerView::Budget, &args),
         Command::Actual(args) => actual::run(&args),
         Command::Workload(args) => workload_fit::run(&args),
+        Command::Init(args) => init::run(&args),
     }
 }

@@ -15,6 +15,7 @@ pub mod sagemaker;
 pub mod scenario;
 pub mod serverless;
 pub mod simulate;
+pub mod template;
 pub mod tiers;
 pub mod types;
 

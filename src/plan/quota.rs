@@ -225,7 +225,8 @@ pub struct MeasuredBeside {
 }
 
 /// The measured figures of `model_id` in `measured`, matching with any inference-profile
-/// prefix (`us.`, `eu.`, `apac.`, `global.`) removed from either side.
+/// prefix (`us.`, `eu.`, `apac.`, `global.`) removed from either side; logs that name no model
+/// at all stand for every option's.
 pub fn measured_for<'a>(
     measured: &'a crate::workload::logs::fit::Measured,
     model_id: &str,
@@ -240,7 +241,15 @@ pub fn measured_for<'a>(
         .to_string()
     };
     let wanted = bare(model_id);
-    measured.models.iter().find(|m| bare(&m.model) == wanted)
+    measured
+        .models
+        .iter()
+        .find(|m| bare(&m.model) == wanted)
+        // Logs that name no model describe the traffic whichever model serves it.
+        .or_else(|| match measured.models.as_slice() {
+            [only] if only.model == crate::workload::logs::traffic::NO_MODEL => Some(only),
+            _ => None,
+        })
 }
 
 impl QuotaEvidence {

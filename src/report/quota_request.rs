@@ -157,7 +157,7 @@ pub fn measured_section(e: &QuotaEvidence) -> String {
     };
     format!(
         "## Measured traffic against the simulated peak\n\n\
-         Measured in request logs: {source}. Tokens are input (cached included) \
+         Measured in request logs ({logged}): {source}. Tokens are input (cached included) \
          + output, per minute. Measured over the busiest hour of the day ({h:02}:00–{h1:02}:00 UTC) \
          on each day of the logs ({minutes} minutes, quiet ones counted as 0) and over every \
          minute of the logs; simulated over the {sim_minutes} minutes of the peak at {peak} users. \
@@ -167,6 +167,11 @@ pub fn measured_section(e: &QuotaEvidence) -> String {
          | --- | --- | --- | --- | --- | --- |\n\
          {tpm50}{tpm99}{tpmmax}{rpm99}\n",
         source = m.source,
+        logged = if f.model == crate::workload::logs::traffic::NO_MODEL {
+            "they name no model: their traffic stands for this option's".to_string()
+        } else {
+            format!("`{}`", f.model)
+        },
         h = f.peak_hour_utc,
         h1 = (f.peak_hour_utc + 1) % 24,
         minutes = thousands(f.peak_hour_minutes as f64),

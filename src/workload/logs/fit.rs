@@ -141,6 +141,13 @@ pub struct Measured {
     pub cached_share: f64,
     #[serde(default)]
     pub requests_per_active_user_hour: Option<f64>,
+    /// Users seen, and the sessions each started on a day with traffic (where users are
+    /// identifiable): what a scenario's employees and sessions_per_user_per_day are at the
+    /// logs' volume.
+    #[serde(default)]
+    pub users: Option<u64>,
+    #[serde(default)]
+    pub sessions_per_user_per_day: Option<f64>,
     #[serde(rename = "model")]
     pub models: Vec<ModelMinutes>,
 }
@@ -243,6 +250,13 @@ pub fn fit(mut traffic: Traffic) -> Result<FittedWorkload, LogError> {
         .filter(|g| g.is_finite())
         .unwrap_or(DEFAULT_SESSION_GAP_S);
 
+    // Calendar days (UTC) with any request.
+    let days_with_traffic = traffic
+        .models
+        .iter()
+        .flat_map(|m| m.minutes.keys().map(|minute| minute.div_euclid(1_440)))
+        .collect::<std::collections::BTreeSet<i64>>()
+        .len();
     let mut measured_models: Vec<ModelMinutes> = traffic
         .models
         .iter()
@@ -312,6 +326,10 @@ pub fn fit(mut traffic: Traffic) -> Result<FittedWorkload, LogError> {
                 0.0
             },
             requests_per_active_user_hour: users.as_ref().map(|u| u.requests_per_active_user_hour),
+            users: users.as_ref().map(|u| u.users as u64),
+            sessions_per_user_per_day: users.as_ref().map(|u| {
+                u.sessions as f64 / u.users.max(1) as f64 / days_with_traffic.max(1) as f64
+            }),
             models: measured_models,
         },
         users,
@@ -789,6 +807,17 @@ impl FittedWorkload {
             line(format!(
                 "requests_per_active_user_hour = {}",
                 float(round(rate, 2))
+            ));
+        }
+        if let (Some(users), Some(sessions)) =
+            (self.measured.users, self.measured.sessions_per_user_per_day)
+        {
+            line(format!(
+                "users = {users}   # identifiable callers in the logs: a scenario's employees at this volume"
+            ));
+            line(format!(
+                "sessions_per_user_per_day = {}   # sessions a user started on each day with traffic",
+                float(round(sessions, 3))
             ));
         }
         line("# per model: tokens (input incl. cached + output) and requests per minute, over ALL minutes of the span (quiet minutes count as 0)".into());
