@@ -276,3 +276,59 @@ fn each_class_is_held_to_its_own_slo() {
         "{strict} {shared} {loose}"
     );
 }
+
+/// The month to the cent from what the plan reports: monthly requests × (uncached input ×
+/// the input price + the prefix read by 95 % and written by 5 % + output × the output price),
+/// the prices read here from the catalog.
+#[test]
+fn the_month_is_the_reported_tokens_at_catalog_prices_to_the_cent() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = planned(dir.path(), &SCENARIO.replace("WORKLOAD", WORKLOAD));
+    let o = &plan.options[0];
+    let prefix = 4000.0;
+    let per_request = (o.mean_input_tokens - prefix) * price("input_per_mtok")
+        + prefix * 0.95 * price("cache_read_per_mtok")
+        + prefix * 0.05 * price("cache_write_per_mtok")
+        + o.mean_output_tokens * price("output_per_mtok");
+    let by_hand = o.monthly_requests * per_request / 1e6;
+    assert!(
+        (o.monthly_on_demand_usd - by_hand).abs() < 0.005,
+        "plan ${} against ${by_hand} by hand",
+        o.monthly_on_demand_usd
+    );
+}
+
+/// Length spread moves the p99 minute: the chat class's retrieved context drawn with a wide
+/// spread (p90 ten times the median) against the same mean fixed; over a four-hour peak the
+/// median minute stays within 5 % and the p99 minute stands further above it with the spread.
+#[test]
+fn the_p99_minute_moves_with_the_length_spread() {
+    let minutes = |workload: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = format!(
+            "peak_duration_s = 14400.0\n{}",
+            SCENARIO.replace("WORKLOAD", workload)
+        );
+        let plan = planned(dir.path(), &scenario);
+        let check = &plan.options[0].quota.as_ref().unwrap().checks[0];
+        (check.peak_p50_minute, check.peak_p99_minute)
+    };
+    let context = "{ dist = \"lognormal\", median = 1200, p90 = 2400 }";
+    let spread = minutes(&WORKLOAD.replace(
+        context,
+        "{ dist = \"lognormal\", median = 1200, p90 = 12000 }",
+    ));
+    let fixed = minutes(&WORKLOAD.replace(
+        context,
+        &lognormal_mean(1200.0, 12_000.0).round().to_string(),
+    ));
+    eprintln!("p50, p99 minute: spread {spread:?}, fixed {fixed:?}");
+    assert!(
+        (fixed.0 / spread.0 - 1.0).abs() < 0.05,
+        "{spread:?} {fixed:?}"
+    );
+    assert!(
+        fixed.1 / fixed.0 < spread.1 / spread.0,
+        "{spread:?} {fixed:?}"
+    );
+}
