@@ -1099,6 +1099,11 @@ pub struct EmulateArgs {
         requires = "cloudwatch_out"
     )]
     pub cloudwatch_period: u64,
+    /// Append each bedrock-runtime invocation to FILE as one JSON line in the shape of Bedrock's
+    /// model invocation logs (token counts, operation, model, time; no bodies): what
+    /// `llmcap workload fit FILE` learns a workload from.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub invocation_log: Option<PathBuf>,
 }
 
 /// Write the report of a calibration run or a plan: charts, report.html and report.md.

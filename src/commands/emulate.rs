@@ -96,6 +96,7 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
             args.cloudwatch_period
         );
     }
+    config.invocation_log = args.invocation_log.clone();
     config.cloudwatch = args.cloudwatch_out.as_ref().map(|path| CloudWatchOut {
         path: path.clone(),
         period: Duration::from_secs(args.cloudwatch_period),

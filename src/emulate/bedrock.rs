@@ -86,11 +86,16 @@ pub(crate) fn turns(system: Option<&Value>, messages: &[Value]) -> Vec<Message> 
 async fn answer_whole(
     app: &App,
     model_id: &str,
+    operation: &'static str,
     prompt: &Prompt,
 ) -> Result<(Generation, String), AwsError> {
-    let mut generation = app
-        .behaviour
-        .admit(Service::Bedrock, Some(model_id), prompt, false)?;
+    let mut generation = app.behaviour.admit(
+        Service::Bedrock,
+        Some(model_id),
+        Some(operation),
+        prompt,
+        false,
+    )?;
     let upstream = app.upstream.as_ref();
     let answer = whole_answer(upstream, Service::Bedrock, prompt, &mut generation).await?;
     Ok((generation, answer))
@@ -109,7 +114,7 @@ pub async fn converse(
     let run = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = converse_prompt(&request, &app.limits)?;
-        let (generation, answer) = answer_whole(&app, &model_id, &prompt).await?;
+        let (generation, answer) = answer_whole(&app, &model_id, "Converse", &prompt).await?;
         let n = generation.output_tokens;
         Ok::<_, AwsError>(Json(json!({
             "output": {"message": {"role": "assistant", "content": [{"text": answer}]}},
@@ -167,9 +172,13 @@ pub async fn converse_stream(
     let admitted = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = converse_prompt(&request, &app.limits)?;
-        let generation = app
-            .behaviour
-            .admit(Service::Bedrock, Some(&model_id), &prompt, true)?;
+        let generation = app.behaviour.admit(
+            Service::Bedrock,
+            Some(&model_id),
+            Some("ConverseStream"),
+            &prompt,
+            true,
+        )?;
         Ok::<_, AwsError>((prompt, generation))
     }
     .await;
@@ -282,7 +291,7 @@ pub async fn invoke(
     let run = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = native_prompt(family, &request, &app.limits)?;
-        let (generation, answer) = answer_whole(&app, &model_id, &prompt).await?;
+        let (generation, answer) = answer_whole(&app, &model_id, "InvokeModel", &prompt).await?;
         let n = generation.output_tokens;
         let body = match family {
             Family::Anthropic => json!({
@@ -399,9 +408,13 @@ pub async fn invoke_stream(
     let admitted = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = native_prompt(family, &request, &app.limits)?;
-        let generation = app
-            .behaviour
-            .admit(Service::Bedrock, Some(&model_id), &prompt, true)?;
+        let generation = app.behaviour.admit(
+            Service::Bedrock,
+            Some(&model_id),
+            Some("InvokeModelWithResponseStream"),
+            &prompt,
+            true,
+        )?;
         Ok::<_, AwsError>((prompt, generation))
     }
     .await;

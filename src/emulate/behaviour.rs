@@ -158,8 +158,9 @@ struct Slot {
     input_tokens: u64,
     cache_read: u64,
     produced: AtomicU32,
-    /// The Bedrock model id the invocation is metered under (once; none on SageMaker).
-    metered: Option<String>,
+    /// The Bedrock model id the invocation is metered under (once; none on SageMaker) and its
+    /// operation for the invocation log.
+    metered: Option<(String, Option<&'static str>)>,
     start: Instant,
 }
 
@@ -167,13 +168,15 @@ impl Slot {
     /// Settles the quota reservation (once) with what was produced so far, and meters the
     /// invocation (once).
     fn settle(&mut self) {
-        if let Some(model_id) = self.metered.take() {
-            self.behaviour.meter.invocation(
-                &model_id,
-                self.input_tokens.saturating_sub(self.cache_read),
-                u64::from(self.produced.load(Ordering::SeqCst)),
-                self.start.elapsed().as_secs_f64() * 1000.0,
-            );
+        if let Some((model_id, operation)) = self.metered.take() {
+            self.behaviour.meter.invocation(&super::meter::Invocation {
+                model_id: &model_id,
+                operation,
+                input: self.input_tokens.saturating_sub(self.cache_read),
+                cache_read: self.cache_read,
+                output: u64::from(self.produced.load(Ordering::SeqCst)),
+                latency_ms: self.start.elapsed().as_secs_f64() * 1000.0,
+            });
         }
         if let Some((endpoint, reservation)) = self.reservation.take() {
             let now = self.behaviour.now_s();
@@ -229,6 +232,8 @@ pub enum Refusal {
 pub struct Admission<'a> {
     /// The Bedrock model id its invocation and throttles are metered under (none: SageMaker).
     pub model_id: Option<&'a str>,
+    /// The bedrock-runtime operation, for the invocation log (none: not logged).
+    pub operation: Option<&'static str>,
     /// The quota to admit against (`None`: SageMaker, never throttled by a quota).
     pub endpoint: Option<Endpoint>,
     /// Prompt tokens (cached ones included), cache reads, and the max_tokens reserved.
@@ -300,11 +305,13 @@ impl Behaviour {
         self: &Arc<Self>,
         service: Service,
         model_id: Option<&str>,
+        operation: Option<&'static str>,
         prompt: &Prompt,
         stream: bool,
     ) -> Result<Generation, AwsError> {
         let admission = Admission {
             model_id,
+            operation,
             endpoint: (service == Service::Bedrock).then_some(Endpoint::Runtime),
             ask: Ask {
                 input: prompt.estimated_tokens() as f64,
@@ -364,7 +371,9 @@ impl Behaviour {
             input_tokens,
             cache_read,
             produced: AtomicU32::new(0),
-            metered: admission.model_id.map(str::to_string),
+            metered: admission
+                .model_id
+                .map(|id| (id.to_string(), admission.operation)),
             start,
         };
         let prompt = input_tokens as f64;

@@ -6,8 +6,17 @@
 //! An invocation is counted when its answer is settled (before its last frames reach the
 //! client), in the period it ends in; a throttle when admission refuses it. Input tokens are
 //! the emulator's estimate at admission, less prompt-cache reads; output tokens those produced.
+//!
+//! With an invocation log (`--invocation-log FILE`) each bedrock-runtime invocation is also
+//! written as one JSON line in the shape of Bedrock's model invocation logs
+//! (`schemaType` ModelInvocationLog: timestamp, accountId, identity, region, requestId,
+//! operation, modelId, `input.inputTokenCount` without cache reads,
+//! `input.cacheReadInputTokenCount`, `output.outputTokenCount`; no bodies), which
+//! `llmcap workload fit` reads back.
 
+use std::io::{LineWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,6 +27,23 @@ use crate::files::{write_atomically, FileError};
 pub struct Meter {
     period_s: i64,
     series: Mutex<Series>,
+    /// The invocation log, one JSON line an invocation (none: not written).
+    log: Option<Mutex<LineWriter<std::fs::File>>>,
+    logged: AtomicU64,
+}
+
+/// What one invocation used, as the meter counts it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Invocation<'a> {
+    pub model_id: &'a str,
+    /// InvokeModel, InvokeModelWithResponseStream, Converse or ConverseStream (none: a path
+    /// the invocation log does not cover, e.g. bedrock-mantle's).
+    pub operation: Option<&'static str>,
+    /// Input tokens less cache reads.
+    pub input: u64,
+    pub cache_read: u64,
+    pub output: u64,
+    pub latency_ms: f64,
 }
 
 /// Where and how often the export is written.
@@ -39,7 +65,19 @@ impl Meter {
         Meter {
             period_s: period_s.max(1) as i64,
             series: Mutex::new(Series::new()),
+            log: None,
+            logged: AtomicU64::new(0),
         }
+    }
+
+    /// The meter, also appending each bedrock-runtime invocation to the log at `path`.
+    pub fn with_invocation_log(mut self, path: &Path) -> std::io::Result<Meter> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        self.log = Some(Mutex::new(LineWriter::new(file)));
+        Ok(self)
     }
 
     pub fn period_s(&self) -> i64 {
@@ -50,18 +88,30 @@ impl Meter {
         at_s - at_s.rem_euclid(self.period_s)
     }
 
-    pub fn invocation(&self, model_id: &str, input: u64, output: u64, latency_ms: f64) {
-        let start = self.period_start(now_s());
-        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let c = series
-            .entry(model_id.to_string())
-            .or_default()
-            .entry(start)
-            .or_default();
-        c.invocations += 1.0;
-        c.input_tokens += input as f64;
-        c.output_tokens += output as f64;
-        c.latency_ms_sum += latency_ms;
+    pub fn invocation(&self, i: &Invocation<'_>) {
+        let now = now_s();
+        let start = self.period_start(now);
+        {
+            let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+            let c = series
+                .entry(i.model_id.to_string())
+                .or_default()
+                .entry(start)
+                .or_default();
+            c.invocations += 1.0;
+            c.input_tokens += i.input as f64;
+            c.output_tokens += i.output as f64;
+            c.latency_ms_sum += i.latency_ms;
+        }
+        if let (Some(log), Some(operation)) = (&self.log, i.operation) {
+            let n = self.logged.fetch_add(1, Ordering::SeqCst);
+            let record = invocation_record(i, operation, now, n);
+            let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+            // The log is evidence, not the service: a failed write is reported, not fatal.
+            if let Err(e) = writeln!(log, "{record}") {
+                eprintln!("llmcap emulate: cannot append to the invocation log: {e}");
+            }
+        }
     }
 
     pub fn throttle(&self, model_id: &str) {
@@ -105,6 +155,33 @@ impl Meter {
     }
 }
 
+/// One invocation in the shape of Bedrock's model invocation log (the emulator's account,
+/// caller and Region are placeholders).
+fn invocation_record(i: &Invocation<'_>, operation: &str, at_s: i64, n: u64) -> String {
+    serde_json::json!({
+        "schemaType": "ModelInvocationLog",
+        "schemaVersion": "1.0",
+        "timestamp": crate::actual::time::format_iso(at_s).replace("+00:00", "Z"),
+        "accountId": "000000000000",
+        "identity": { "arn": "arn:aws:iam::000000000000:user/llmcap-emulate" },
+        "region": "us-east-1",
+        "requestId": format!("llmcap-emulate-{n:012}"),
+        "operation": operation,
+        "modelId": i.model_id,
+        "input": {
+            "inputContentType": "application/json",
+            "inputTokenCount": i.input,
+            "cacheReadInputTokenCount": i.cache_read,
+            "cacheWriteInputTokenCount": 0
+        },
+        "output": {
+            "outputContentType": "application/json",
+            "outputTokenCount": i.output
+        }
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,10 +190,23 @@ mod tests {
     #[test]
     fn the_export_parses_back_to_what_was_counted() {
         let meter = Meter::new(60);
+        let invocation = |model_id, input, output, latency_ms| Invocation {
+            model_id,
+            operation: None,
+            input,
+            cache_read: 0,
+            output,
+            latency_ms,
+        };
         for i in 0..7_u64 {
-            meter.invocation("meta.llama3-3-70b-instruct-v1:0", 100 + i, 20, 400.0);
+            meter.invocation(&invocation(
+                "meta.llama3-3-70b-instruct-v1:0",
+                100 + i,
+                20,
+                400.0,
+            ));
         }
-        meter.invocation("test.fast-model-v1:0", 9, 3, 100.0);
+        meter.invocation(&invocation("test.fast-model-v1:0", 9, 3, 100.0));
         meter.throttle("meta.llama3-3-70b-instruct-v1:0");
         meter.throttle("meta.llama3-3-70b-instruct-v1:0");
         let counted = meter.series();

@@ -119,6 +119,8 @@ pub struct EmulatorConfig {
     /// Write the CloudWatch metrics of the Bedrock traffic served here, after every period
     /// and at shutdown.
     pub cloudwatch: Option<CloudWatchOut>,
+    /// Append each bedrock-runtime invocation here, as Bedrock's model invocation log would.
+    pub invocation_log: Option<std::path::PathBuf>,
 }
 
 impl EmulatorConfig {
@@ -142,6 +144,7 @@ impl EmulatorConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             unverified_body_bytes: UNVERIFIED_BODY_BYTES,
             cloudwatch: None,
+            invocation_log: None,
             profile,
         }
     }
@@ -217,7 +220,13 @@ impl Emulator {
         if config.cloudwatch.is_some() && period == 0 {
             return Err(StartError::ZeroCloudWatchPeriod);
         }
-        let meter = Arc::new(Meter::new(period));
+        let meter = match &config.invocation_log {
+            Some(path) => Meter::new(period)
+                .with_invocation_log(path)
+                .map_err(|e| StartError::InvocationLog(format!("{}: {e}", path.display())))?,
+            None => Meter::new(period),
+        };
+        let meter = Arc::new(meter);
         let behaviour = Behaviour::new(
             config.profile.model.clone(),
             config.quota.clone(),

@@ -115,7 +115,7 @@ pub async fn invoke_endpoint(
         let (dialect, prompt) = accept(&app, &endpoint, request).await?;
         let mut generation = app
             .behaviour
-            .admit(Service::Sagemaker, None, &prompt, false)?;
+            .admit(Service::Sagemaker, None, None, &prompt, false)?;
         let limit = app.invocation_timeout;
         let upstream = app.upstream.as_ref();
         if upstream.is_none() {
@@ -278,7 +278,7 @@ pub async fn invoke_endpoint_stream(
         let (dialect, prompt) = accept(&app, &endpoint, request).await?;
         let generation = app
             .behaviour
-            .admit(Service::Sagemaker, None, &prompt, true)?;
+            .admit(Service::Sagemaker, None, None, &prompt, true)?;
         Ok::<_, AwsError>((dialect, prompt, generation))
     }
     .await;

@@ -22,6 +22,8 @@ pub enum StartError {
     Upstream(TargetError),
     #[error("--cloudwatch-period must be at least 1 second (CloudWatch's periods: 1, 5, 10, 30, 60 or a multiple of 60)")]
     ZeroCloudWatchPeriod,
+    #[error("--invocation-log: cannot open {0}")]
+    InvocationLog(String),
     #[error("--cloudwatch-out: {0}")]
     CloudWatch(String),
     #[error("cannot bind 127.0.0.1:{port}: {cause}")]

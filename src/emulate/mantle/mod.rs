@@ -195,6 +195,8 @@ fn admit(
 ) -> Result<Generation, MantleError> {
     let admission = Admission {
         model_id: Some(&parsed.model),
+        // bedrock-mantle's invocations are not written to the invocation log.
+        operation: None,
         endpoint: Some(Endpoint::Mantle),
         ask: Ask {
             input: parsed.prompt.estimated_tokens() as f64,
