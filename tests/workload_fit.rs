@@ -550,3 +550,66 @@ fn a_gzip_cut_short_keeps_what_was_read_and_names_where_it_broke() {
     let expected = format!("{} line {}", cut.display(), records - 2_000 + 1);
     assert_eq!(line, expected);
 }
+
+/// Logs where some requests use the prompt cache and the rest do not are learned as two
+/// classes: their shares within 2 points of the generating 30/70 split, each class's message
+/// median within 5 % of its own, and the file plans.
+#[test]
+fn partly_cached_logs_are_learned_as_two_classes() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+    let cached_message = LogNormal::new(500f64.ln(), 0.5).unwrap();
+    let uncached_message = LogNormal::new(800f64.ln(), 0.5).unwrap();
+    let mut csv = String::from("timestamp,input_tokens,output_tokens,cached_tokens\n");
+    for i in 0..4_000i64 {
+        let t = 1_795_000_000 + i * 20;
+        if rng.random::<f64>() < 0.3 {
+            let m = cached_message.sample(&mut rng).round() as i64;
+            csv.push_str(&format!("{t},{},200,2000\n", 2_000 + m));
+        } else {
+            let m = uncached_message.sample(&mut rng).round() as i64;
+            csv.push_str(&format!("{t},{m},200,0\n"));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("usage.csv"), csv).unwrap();
+    let out = Command::cargo_bin("llmcap")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["workload", "fit", "usage.csv", "--out", "w.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("w.toml")).unwrap();
+    let w: toml::Value = toml::from_str(&text).unwrap();
+    let classes = w["class"].as_array().unwrap();
+    assert_eq!(classes.len(), 2, "{text}");
+    let (cached, uncached) = (&classes[0], &classes[1]);
+    assert!(
+        (cached["share"].as_float().unwrap() - 0.3).abs() < 0.02,
+        "{text}"
+    );
+    assert_eq!(cached["cached_prefix"].as_integer(), Some(2_000));
+    let median = |c: &toml::Value| {
+        let m = &c["message"];
+        match m["dist"].as_str() {
+            Some("lognormal") => m["median"].as_float().unwrap(),
+            _ => m["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p[0].as_float() == Some(0.5))
+                .unwrap()[1]
+                .as_float()
+                .unwrap(),
+        }
+    };
+    assert!((median(cached) / 500.0 - 1.0).abs() < 0.05, "{text}");
+    assert!((median(uncached) / 800.0 - 1.0).abs() < 0.05, "{text}");
+    // The learned workload is a valid scenario workload.
+    let spec: llmcap::workload::WorkloadSpec = toml::from_str(&text).unwrap();
+    spec.validate().unwrap();
+}

@@ -152,6 +152,18 @@ pub struct Measured {
     pub models: Vec<ModelMinutes>,
 }
 
+/// One request class learned from logs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FittedClass {
+    pub name: String,
+    pub share: f64,
+    /// Its cached prefix (0 for none), written as its system prompt as well.
+    pub cached_prefix: f64,
+    /// The whole prompt less the cached prefix.
+    pub message: LengthFit,
+    pub reply: LengthFit,
+}
+
 /// A workload learned from logs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FittedWorkload {
@@ -181,6 +193,10 @@ pub struct FittedWorkload {
     /// the message is the whole prompt less it, which describes logs where most requests use the
     /// cache; below [`PARTIAL_CACHE`] the file says so.
     pub cached_prefix: f64,
+    /// The classes written: one ("all") unless the cache was used by some requests and not
+    /// others (between [`CACHE_USE_MIN`] and [`PARTIAL_CACHE`] of them), then "cached" and
+    /// "uncached" with their shares.
+    pub classes: Vec<FittedClass>,
     /// The whole prompt's quantiles `[q, tokens]`.
     pub prompt: Vec<[f64; 2]>,
     /// The prompt less the cached prefix.
@@ -312,6 +328,32 @@ pub fn fit(mut traffic: Traffic) -> Result<FittedWorkload, LogError> {
         streaming: true,
         cache_use_share,
         cached_prefix,
+        classes: if cached_prefix > 0.0 && cache_use_share < PARTIAL_CACHE {
+            vec![
+                FittedClass {
+                    name: "cached".into(),
+                    share: cache_use_share,
+                    cached_prefix,
+                    message: length_fit(&traffic.prompt_cached, cached_prefix),
+                    reply: length_fit(&traffic.output_cached, 0.0),
+                },
+                FittedClass {
+                    name: "uncached".into(),
+                    share: 1.0 - cache_use_share,
+                    cached_prefix: 0.0,
+                    message: length_fit(&traffic.prompt_uncached, 0.0),
+                    reply: length_fit(&traffic.output_uncached, 0.0),
+                },
+            ]
+        } else {
+            vec![FittedClass {
+                name: "all".into(),
+                share: 1.0,
+                cached_prefix,
+                message: length_fit(&traffic.prompt, cached_prefix),
+                reply: length_fit(&traffic.output, 0.0),
+            }]
+        },
         prompt: points(&traffic.prompt, 0.0),
         message: length_fit(&traffic.prompt, cached_prefix),
         reply: length_fit(&traffic.output, 0.0),
@@ -749,43 +791,41 @@ impl FittedWorkload {
         }
         line(format!("streaming = {}", self.streaming));
         line(String::new());
-        line("[[class]]".into());
-        line("name = \"all\"".into());
-        line("share = 1.0".into());
-        line(format!(
-            "system_prompt = {}   # the cached prefix stands for it; the rest of each prompt is the message",
-            self.cached_prefix.round() as u64
-        ));
         line(comment(&format!(
             "# {} of requests read or wrote the prompt cache{}",
             crate::format::percent(self.cache_use_share),
-            if self.cached_prefix > 0.0 {
-                ": cached_prefix is the median cache read + write of those".to_string()
-            } else {
+            if self.cached_prefix == 0.0 {
                 format!(
                     " (under {}): no cached prefix",
                     crate::format::percent(CACHE_USE_MIN)
                 )
+            } else if self.classes.len() > 1 {
+                ": two classes, the requests that used it (their prefix the median cache read + write) and those that did not".to_string()
+            } else {
+                ": cached_prefix is the median cache read + write of those".to_string()
             }
         )));
-        if self.cached_prefix > 0.0 && self.cache_use_share < PARTIAL_CACHE {
-            line(comment(&format!(
-                "# note: only {} of requests used the cache, yet the prefix is counted in every request and taken off every message; two classes (cached, uncached) would describe these logs better",
-                crate::format::percent(self.cache_use_share)
-            )));
+        for class in &self.classes {
+            line("[[class]]".into());
+            line(format!("name = {}", string(&class.name)));
+            line(format!("share = {}", float(round(class.share, 4))));
+            line(format!(
+                "system_prompt = {}   # the cached prefix stands for it; the rest of each prompt is the message",
+                class.cached_prefix.round() as u64
+            ));
+            line(format!(
+                "cached_prefix = {}",
+                class.cached_prefix.round() as u64
+            ));
+            line(length_comment(
+                "message (the whole prompt less cached_prefix)",
+                &class.message,
+            ));
+            line(format!("message = {}", length_value(&class.message)));
+            line(length_comment("reply", &class.reply));
+            line(format!("reply = {}", length_value(&class.reply)));
+            line("history = false   # prompts from logs already include any history".into());
         }
-        line(format!(
-            "cached_prefix = {}",
-            self.cached_prefix.round() as u64
-        ));
-        line(length_comment(
-            "message (the whole prompt less cached_prefix)",
-            &self.message,
-        ));
-        line(format!("message = {}", length_value(&self.message)));
-        line(length_comment("reply", &self.reply));
-        line(format!("reply = {}", length_value(&self.reply)));
-        line("history = false   # prompts from logs already include any history".into());
         line(String::new());
         line("[daily]".into());
         let hourly: Vec<String> = self.hourly.iter().map(|s| format!("{s:.4}")).collect();

@@ -97,6 +97,12 @@ pub struct Traffic {
     pub output: Histogram<u64>,
     /// Cache read + write tokens, over the requests that used the cache.
     pub cache_used: Histogram<u64>,
+    /// Whole prompts and outputs of the requests that used the cache, and of those that did
+    /// not (partly cached logs are written as two classes).
+    pub prompt_cached: Histogram<u64>,
+    pub output_cached: Histogram<u64>,
+    pub prompt_uncached: Histogram<u64>,
+    pub output_uncached: Histogram<u64>,
     pub cache_requests: u64,
     pub prompt_sum: f64,
     pub cache_read_sum: f64,
@@ -132,6 +138,10 @@ impl Traffic {
             prompt: histogram(tokens),
             output: histogram(tokens),
             cache_used: histogram(tokens),
+            prompt_cached: histogram(tokens),
+            output_cached: histogram(tokens),
+            prompt_uncached: histogram(tokens),
+            output_uncached: histogram(tokens),
             cache_requests: 0,
             prompt_sum: 0.0,
             cache_read_sum: 0.0,
@@ -189,6 +199,15 @@ impl Traffic {
         if cached > 0.0 {
             self.cache_requests += 1;
             self.cache_used.saturating_record(tokens(cached));
+            self.prompt_cached
+                .saturating_record(tokens(record.prompt_tokens));
+            self.output_cached
+                .saturating_record(tokens(record.output_tokens));
+        } else {
+            self.prompt_uncached
+                .saturating_record(tokens(record.prompt_tokens));
+            self.output_uncached
+                .saturating_record(tokens(record.output_tokens));
         }
         self.prompt_sum += record.prompt_tokens;
         self.cache_read_sum += record.cache_read_tokens;
