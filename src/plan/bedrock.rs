@@ -314,7 +314,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         _ => {}
     }
 
-    // The price calculator's view: the bare message and the reply.
+    // The price calculator's view: the bare message (with any retrieved context) and the reply.
     let bare_in = ctx.workload.mean_message();
     let list = bedrock_on_demand(
         &TokenVolume {

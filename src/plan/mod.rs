@@ -234,7 +234,7 @@ fn assumptions(s: &Scenario, w: &WorkloadSpec) -> Vec<String> {
             s.sessions_per_user_per_day, w.behaviour().turns_per_session, s.workdays_per_month
         ),
         "Options are compared on cost only when they serve the same model; a different model is a choice of quality as well as price.".into(),
-        "Bedrock list price counts the bare message and reply; the realistic budget adds the simulated system prompt, history and billed failures, seed 000's ranges for data transfer and monitoring, and the demand's uncertainty from the scenario's [forecast] (usage_per_user × tokens_per_request) in place of an assumed peak-hour margin.".into(),
+        "Bedrock list price counts the bare message (with any retrieved context) and the reply; the realistic budget adds the simulated system prompt, history and billed failures, seed 000's ranges for data transfer and monitoring, and the demand's uncertainty from the scenario's [forecast] (usage_per_user × tokens_per_request) in place of an assumed peak-hour margin.".into(),
         format!(
             "Quota: asked for only where the simulated peak throttles at the current value; the ask is the steady p99 minute × {} rounded up.",
             quota::HEADROOM
