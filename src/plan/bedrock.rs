@@ -117,81 +117,14 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     let err = |why: String| PlanError::option(ctx.origin, o.name, why);
     let served = ctx.hosting.model(o.model).map_err(err)?;
     check_bedrock(served, o.model_id).map_err(err)?;
-    let borrowed = if profile.model_id != o.model_id
-        && !profile.model_id.ends_with(o.model_id)
-        && !o.model_id.ends_with(&profile.model_id)
-    {
-        let difference = format!(
-            "its profile measures `{}`, not `{}`",
-            profile.model_id, o.model_id
-        );
-        match o.borrowed {
-            None => return Err(err(format!(
-                "{difference}: use a profile of this model (calibrate it, or `llmcap profile-from-ranges`), or say why it may stand in with borrowed = \"why\""
-            ))),
-            Some(why) => Some(Borrowed::unwidened(why, vec![difference])),
-        }
-    } else {
-        o.borrowed.map(|why| Borrowed::unwidened(why, Vec::new()))
-    };
+    let borrowed = borrowed_for(o, profile).map_err(err)?;
     let current = current_quotas(o, profile).map_err(|e| err(e.to_string()))?;
     let price = price_row(ctx, o).map_err(err)?;
     let burndown = served.output_burndown;
 
-    // Prompt caching: the scenario's prefix where the model offers caching, in expectation.
     let system = ctx.workload.mean_system();
-    let cache_min = served.prompt_cache_min_tokens;
-    let cacheable = |prefix: f64| {
-        price.cache_read_per_mtok.is_some() && cache_min.is_some_and(|min| prefix >= min)
-    };
-    // The prefix asked for: [prompt_cache] (its prefix_tokens, else the classes' cached
-    // prefix, else the system prompt), or the classes' cached prefix alone at the default hit
-    // rate.
-    let asked = match &ctx.scenario.prompt_cache {
-        Some(cache) => Some((
-            cache
-                .prefix_tokens
-                .or(Some(ctx.workload.mean_cached_prefix()).filter(|p| *p > 0.0))
-                .unwrap_or(system),
-            cache.hit_rate,
-        )),
-        None => Some(ctx.workload.mean_cached_prefix())
-            .filter(|p| *p > 0.0)
-            .map(|p| (p, super::scenario::DEFAULT_CACHE_HIT_RATE)),
-    };
-    let (prefix, hit_rate, prompt_cache_note) = match asked {
-        Some((prefix, hit_rate)) if cacheable(prefix) => (
-            prefix,
-            hit_rate,
-            Some(format!(
-                "prompt cache: a {}-token prefix read from the cache by {:.0} % of requests and written by the rest{}",
-                crate::format::thousands(prefix),
-                hit_rate * 100.0,
-                if ctx.scenario.prompt_cache.is_none() {
-                    " (the default hit rate: set [prompt_cache] hit_rate from your traffic)"
-                } else {
-                    ""
-                }
-            )),
-        ),
-        Some((prefix, _)) => (
-            0.0,
-            0.0,
-            Some(match (price.cache_read_per_mtok, cache_min) {
-                (Some(_), Some(min)) => format!(
-                    "prompt cache: not applied, the {}-token prefix is shorter than the {}-token minimum {} caches",
-                    crate::format::thousands(prefix),
-                    crate::format::thousands(min),
-                    served.name
-                ),
-                _ => format!(
-                    "prompt cache: not applied, {} in {} has no prompt caching in the catalogs (cache prices in pricing/bedrock.toml, prompt_cache_min_tokens in catalog/models.toml)",
-                    o.model_id, ctx.scenario.region
-                ),
-            }),
-        ),
-        None => (0.0, 0.0, None),
-    };
+    let cache = prompt_cache(ctx, o, served, price);
+    let (prefix, hit_rate) = (cache.prefix, cache.hit_rate);
     let cached_per_request = prefix * hit_rate;
 
     let sim = ctx.simulator(o.name, profile, served);
@@ -222,96 +155,36 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     // Each quota at its current value with the others out of the way: which one is short.
     let aws_model = served.name.as_str();
     let cross_region = o.inference_profile.cross_region();
-    let mut checks = Vec::new();
-    let mut alone_results = Vec::new();
-    for &(name, value) in &current {
-        let alone = sim.peak(
-            users,
-            at(Some(quota_at(o.endpoint, &[(name, value)], burndown))),
-        )?;
-        // TPM: what admission reserves or what settlement charges (output × burndown),
-        // whichever is larger: the bucket must hold the reservations, and drains by the charges.
-        let minute = |q: f64| match name {
-            QuotaName::Tpm => peak.reserved_tpm_percentile(q).max(peak.tpm_percentile(q)),
-            QuotaName::Rpm => peak.rpm_percentile(q),
-            QuotaName::InputTpm => peak.input_tpm_percentile(q),
-            QuotaName::OutputTpm => peak.output_tpm_percentile(q),
-        };
-        let mut check = QuotaCheck::decide(
-            name,
-            name.service_quota_name(aws_model, cross_region),
-            value,
-            minute(0.99),
-            throttle_rate(&alone),
-        );
-        check.peak_p50_minute = minute(0.5);
-        checks.push(check);
-        alone_results.push(alone);
-    }
-    let at_current = if current.len() == 1 {
-        alone_results.swap_remove(0)
-    } else {
-        sim.peak(users, at(Some(quota_at(o.endpoint, &current, burndown))))?
-    };
-    let planned_values: Vec<(QuotaName, f64)> =
-        checks.iter().map(|c| (c.quota, c.planned())).collect();
-    let planned = if checks.iter().any(|c| c.short) {
-        sim.peak(
-            users,
-            at(Some(quota_at(o.endpoint, &planned_values, burndown))),
-        )?
-    } else {
-        at_current.clone()
-    };
+    let (checks, at_current, planned) = quota_checks(&QuotaRuns {
+        sim: &sim,
+        at: &at,
+        endpoint: o.endpoint,
+        current: &current,
+        burndown,
+        users,
+        peak: &peak,
+        aws_model,
+        cross_region,
+    })?;
 
     // Cost: the simulated tokens (system prompt and history included) under each tier.
     let monthly_requests = ctx.monthly_requests;
     let (mean_in, mean_out) = mean_tokens(&peak);
     let volume = month(monthly_requests, mean_in, mean_out, prefix, hit_rate);
-    let cached_variant = (asked.is_none() && system > 0.0 && cacheable(system))
+    let cached_variant = (cache.asked.is_none() && system > 0.0 && cache.cacheable(system))
         .then(|| month(monthly_requests, mean_in, mean_out, system, 0.95));
     let mut tiers = on_demand_tiers(&volume, cached_variant.as_ref(), price);
     let on_demand = tiers[0].monthly_usd;
-    let completed = |m: &crate::sim::metrics::MinuteRow| m.completed as f64;
-    let reserve = reserve(
+    let reserve = reserve_tier(
+        &mut tiers,
         price,
-        volume.input_tokens + volume.cache_write_tokens,
-        volume.output_tokens,
-        peak.minute_percentile(|m| m.input_tokens - cached_per_request * completed(m), 0.99),
-        peak.output_tpm_percentile(0.99),
+        &volume,
+        &peak,
+        cached_per_request,
         monthly_requests,
     );
-    if let Some(r) = &reserve {
-        tiers.push(TierCost {
-            tier: Tier::Reserved,
-            monthly_usd: r.monthly_usd,
-            fits_workload: true,
-            note: format!(
-                "{} input and {} output TPM reserved (the peak's p99 minutes) at ${:.2} and ${:.2} per 1K TPM-month; {}",
-                crate::format::thousands(r.input_tpm),
-                crate::format::thousands(r.output_tpm),
-                r.price_input_per_ktpm_month,
-                r.price_output_per_ktpm_month,
-                if r.pays { "pays at this volume" } else { "does not pay at this volume" }
-            ),
-        });
-    }
-    match (o.provisioned_model_units, price.provisioned_per_model_unit_hour) {
-        (Some(units), Some(hourly)) => tiers.push(TierCost {
-            tier: Tier::Provisioned,
-            monthly_usd: f64::from(units) * hourly * HOURS_PER_MONTH,
-            fits_workload: true,
-            note: format!(
-                "{units} model unit(s) × ${hourly:.2} an hour × 730 h, no commitment; the throughput a unit carries is quoted by AWS, not simulated here"
-            ),
-        }),
-        (Some(_), None) => {
-            return Err(err(format!(
-                "provisioned_model_units is set but the catalog has no provisioned_per_model_unit_hour for {} in {}; add it to pricing/bedrock.toml with its source and date",
-                o.model_id, ctx.scenario.region
-            )))
-        }
-        _ => {}
+    if let Some(tier) = provisioned_tier(ctx, o, price).map_err(err)? {
+        tiers.push(tier);
     }
 
     // The price calculator's view: the bare message (with any retrieved context) and the reply.
@@ -442,8 +315,246 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     plan.monthly_list_usd = list;
     plan.tiers = tiers;
     plan.reserve = reserve;
-    plan.prompt_cache_note = prompt_cache_note;
+    plan.prompt_cache_note = cache.note;
     Ok(plan)
+}
+
+/// Why the option may use a profile that measured another model id (its `borrowed`), or the
+/// refusal when it does not say.
+fn borrowed_for(o: &BedrockOption, profile: &Profile) -> Result<Option<Borrowed>, String> {
+    if profile.model_id != o.model_id
+        && !profile.model_id.ends_with(o.model_id)
+        && !o.model_id.ends_with(&profile.model_id)
+    {
+        let difference = format!(
+            "its profile measures `{}`, not `{}`",
+            profile.model_id, o.model_id
+        );
+        match o.borrowed {
+            None => Err(format!(
+                "{difference}: use a profile of this model (calibrate it, or `llmcap profile-from-ranges`), or say why it may stand in with borrowed = \"why\""
+            )),
+            Some(why) => Ok(Some(Borrowed::unwidened(why, vec![difference]))),
+        }
+    } else {
+        Ok(o.borrowed.map(|why| Borrowed::unwidened(why, Vec::new())))
+    }
+}
+
+/// The prompt cache as the plan applies it: the prefix asked for, what is read from the
+/// cache (in expectation) and the note the plan prints.
+struct CacheChoice {
+    /// The prefix and hit rate asked for: [prompt_cache] (its prefix_tokens, else the
+    /// classes' cached prefix, else the system prompt), or the classes' cached prefix alone at
+    /// the default hit rate.
+    asked: Option<(f64, f64)>,
+    /// Applied (0 when the model offers no caching or the prefix is under its minimum).
+    prefix: f64,
+    hit_rate: f64,
+    note: Option<String>,
+    min_tokens: Option<f64>,
+    offered: bool,
+}
+
+impl CacheChoice {
+    /// Whether a prefix this long would be cached by the model.
+    fn cacheable(&self, prefix: f64) -> bool {
+        self.offered && self.min_tokens.is_some_and(|min| prefix >= min)
+    }
+}
+
+fn prompt_cache(
+    ctx: &Context,
+    o: &BedrockOption,
+    served: &super::hosting::ServedModel,
+    price: &BedrockPrice,
+) -> CacheChoice {
+    let system = ctx.workload.mean_system();
+    let mut choice = CacheChoice {
+        asked: match &ctx.scenario.prompt_cache {
+            Some(cache) => Some((
+                cache
+                    .prefix_tokens
+                    .or(Some(ctx.workload.mean_cached_prefix()).filter(|p| *p > 0.0))
+                    .unwrap_or(system),
+                cache.hit_rate,
+            )),
+            None => Some(ctx.workload.mean_cached_prefix())
+                .filter(|p| *p > 0.0)
+                .map(|p| (p, super::scenario::DEFAULT_CACHE_HIT_RATE)),
+        },
+        prefix: 0.0,
+        hit_rate: 0.0,
+        note: None,
+        min_tokens: served.prompt_cache_min_tokens,
+        offered: price.cache_read_per_mtok.is_some(),
+    };
+    match choice.asked {
+        Some((prefix, hit_rate)) if choice.cacheable(prefix) => {
+            choice.prefix = prefix;
+            choice.hit_rate = hit_rate;
+            choice.note = Some(format!(
+                "prompt cache: a {}-token prefix read from the cache by {:.0} % of requests and written by the rest{}",
+                crate::format::thousands(prefix),
+                hit_rate * 100.0,
+                if ctx.scenario.prompt_cache.is_none() {
+                    " (the default hit rate: set [prompt_cache] hit_rate from your traffic)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        Some((prefix, _)) => {
+            choice.note = Some(match (choice.offered, choice.min_tokens) {
+                (true, Some(min)) => format!(
+                    "prompt cache: not applied, the {}-token prefix is shorter than the {}-token minimum {} caches",
+                    crate::format::thousands(prefix),
+                    crate::format::thousands(min),
+                    served.name
+                ),
+                _ => format!(
+                    "prompt cache: not applied, {} in {} has no prompt caching in the catalogs (cache prices in pricing/bedrock.toml, prompt_cache_min_tokens in catalog/models.toml)",
+                    o.model_id, ctx.scenario.region
+                ),
+            });
+        }
+        None => {}
+    }
+    choice
+}
+
+/// What the quota checks simulate with.
+struct QuotaRuns<'a, F: Fn(Option<Quota>) -> EndpointSpec> {
+    sim: &'a super::simulate::PeakSimulator<'a>,
+    at: &'a F,
+    endpoint: InferenceEndpoint,
+    current: &'a [(QuotaName, f64)],
+    burndown: f64,
+    users: u32,
+    /// The peak with every quota out of the way.
+    peak: &'a crate::sim::SimResult,
+    aws_model: &'a str,
+    cross_region: bool,
+}
+
+/// Each quota at its current value with the others out of the way (which one is short),
+/// the peak at the current quotas, and at the planned ones (the asks where short).
+fn quota_checks<F: Fn(Option<Quota>) -> EndpointSpec>(
+    r: &QuotaRuns<'_, F>,
+) -> Result<
+    (
+        Vec<QuotaCheck>,
+        crate::sim::SimResult,
+        crate::sim::SimResult,
+    ),
+    PlanError,
+> {
+    let (sim, at, peak) = (r.sim, r.at, r.peak);
+    let mut checks = Vec::new();
+    let mut alone_results = Vec::new();
+    for &(name, value) in r.current {
+        let alone = sim.peak(
+            r.users,
+            at(Some(quota_at(r.endpoint, &[(name, value)], r.burndown))),
+        )?;
+        // TPM: what admission reserves or what settlement charges (output × burndown),
+        // whichever is larger: the bucket must hold the reservations, and drains by the charges.
+        let minute = |q: f64| match name {
+            QuotaName::Tpm => peak.reserved_tpm_percentile(q).max(peak.tpm_percentile(q)),
+            QuotaName::Rpm => peak.rpm_percentile(q),
+            QuotaName::InputTpm => peak.input_tpm_percentile(q),
+            QuotaName::OutputTpm => peak.output_tpm_percentile(q),
+        };
+        let mut check = QuotaCheck::decide(
+            name,
+            name.service_quota_name(r.aws_model, r.cross_region),
+            value,
+            minute(0.99),
+            throttle_rate(&alone),
+        );
+        check.peak_p50_minute = minute(0.5);
+        checks.push(check);
+        alone_results.push(alone);
+    }
+    let at_current = if r.current.len() == 1 {
+        alone_results.swap_remove(0)
+    } else {
+        sim.peak(
+            r.users,
+            at(Some(quota_at(r.endpoint, r.current, r.burndown))),
+        )?
+    };
+    let planned_values: Vec<(QuotaName, f64)> =
+        checks.iter().map(|c| (c.quota, c.planned())).collect();
+    let planned = if checks.iter().any(|c| c.short) {
+        sim.peak(
+            r.users,
+            at(Some(quota_at(r.endpoint, &planned_values, r.burndown))),
+        )?
+    } else {
+        at_current.clone()
+    };
+    Ok((checks, at_current, planned))
+}
+
+/// The Reserved tier where the model is sold in it: the peak's p99 minutes reserved, with the
+/// reserve-or-not reading; pushed onto `tiers`.
+fn reserve_tier(
+    tiers: &mut Vec<TierCost>,
+    price: &BedrockPrice,
+    volume: &TokenVolume,
+    peak: &crate::sim::SimResult,
+    cached_per_request: f64,
+    monthly_requests: f64,
+) -> Option<super::tiers::ReserveDecision> {
+    let completed = |m: &crate::sim::metrics::MinuteRow| m.completed as f64;
+    let reserve = reserve(
+        price,
+        volume.input_tokens + volume.cache_write_tokens,
+        volume.output_tokens,
+        peak.minute_percentile(|m| m.input_tokens - cached_per_request * completed(m), 0.99),
+        peak.output_tpm_percentile(0.99),
+        monthly_requests,
+    );
+    if let Some(r) = &reserve {
+        tiers.push(TierCost {
+            tier: Tier::Reserved,
+            monthly_usd: r.monthly_usd,
+            fits_workload: true,
+            note: format!(
+                "{} input and {} output TPM reserved (the peak's p99 minutes) at ${:.2} and ${:.2} per 1K TPM-month; {}",
+                crate::format::thousands(r.input_tpm),
+                crate::format::thousands(r.output_tpm),
+                r.price_input_per_ktpm_month,
+                r.price_output_per_ktpm_month,
+                if r.pays { "pays at this volume" } else { "does not pay at this volume" }
+            ),
+        });
+    }
+    reserve
+}
+
+/// Provisioned Throughput at the option's model units, where it asks for them.
+fn provisioned_tier(
+    ctx: &Context,
+    o: &BedrockOption,
+    price: &BedrockPrice,
+) -> Result<Option<TierCost>, String> {
+    match (o.provisioned_model_units, price.provisioned_per_model_unit_hour) {
+        (Some(units), Some(hourly)) => Ok(Some(TierCost {
+            tier: Tier::Provisioned,
+            monthly_usd: f64::from(units) * hourly * HOURS_PER_MONTH,
+            fits_workload: true,
+            note: format!(
+                "{units} model unit(s) × ${hourly:.2} an hour × 730 h, no commitment; the throughput a unit carries is quoted by AWS, not simulated here"
+            ),
+        })),
+        (Some(_), None) => Err(format!(
+            "provisioned_model_units is set but the catalog has no provisioned_per_model_unit_hour for {} in {}; add it to pricing/bedrock.toml with its source and date",
+            o.model_id, ctx.scenario.region
+        )),
+        _ => Ok(None),
+    }
 }
 
 /// The logs' per-minute figures for this model beside the simulated peak's.
