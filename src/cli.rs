@@ -1151,8 +1151,16 @@ pub enum WorkloadCommand {
 /// cached tokens). Files may be gzipped (told by their first bytes); a directory means every
 /// regular file under it, in name order. Malformed lines are counted and named, not fatal.
 ///
-/// Example:
+/// The file written is a workload a scenario names (`workload = "workload.toml"`): one class
+/// (two when only some requests used the prompt cache) with its length distributions, the
+/// sessions and think time where users are identifiable, the hourly curve in UTC, and what the
+/// logs measured per model and minute, which every quota document then shows beside the
+/// simulated peak.
+///
+/// Examples:
 ///   llmcap workload fit s3-export/ --out workload.toml
+///   llmcap init --workload workload.toml --model "Claude 3.5 Sonnet v2" --out scenario.toml
+///   llmcap quota scenario.toml --justify quota-request.md
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct WorkloadFitArgs {
