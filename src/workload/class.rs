@@ -124,11 +124,13 @@ impl RequestClass {
         self.message.validate(&at("message"))?;
         self.reply.validate(&at("reply"))?;
         if let Some(m) = self.max_tokens {
-            if !(1.0..=crate::bounds::MAX_PROMPT_TOKENS).contains(&m) {
+            // Large values are allowed (a cap that never binds): max_tokens only sizes the
+            // quota's reservation and bounds each reply, it allocates nothing.
+            if !(m >= 1.0) {
                 return Err(WorkloadError::out_of_range(
                     at("max_tokens"),
                     m,
-                    "1–2,000,000 (or unset: the model's maximum)",
+                    "≥ 1 (or unset: the model's maximum)",
                 ));
             }
         }
