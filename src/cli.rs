@@ -709,8 +709,9 @@ pub struct PlannerArgs {
     #[arg(long, value_name = "FILE.md")]
     pub justify: Option<PathBuf>,
     /// Request logs (Bedrock invocation logs, OpenAI-style usage or a CSV; files or
-    /// directories, gzip or not) whose measured per-minute traffic each quota document shows
-    /// beside the simulated peak, by model (see `llmcap workload fit`).
+    /// directories, gzip or not), or a CloudWatch export (`aws cloudwatch get-metric-data`'s
+    /// JSON, as `llmcap actual --cloudwatch` reads it), whose measured per-minute traffic each
+    /// quota document shows beside the simulated peak, by model (see `llmcap workload fit`).
     #[arg(long, value_name = "LOGS", num_args = 1..)]
     pub from_logs: Vec<PathBuf>,
     #[arg(long)]

@@ -174,3 +174,89 @@ quota_tpm = 10000000
         );
     }
 }
+
+/// A CloudWatch export (get-metric-data's JSON, per-minute periods) given to `--from-logs`:
+/// the quota document's measured minutes are the export's, computed here from the same
+/// counts (busiest minute, p99 over every minute of the span, the busiest hour's minutes).
+#[test]
+fn a_cloudwatch_export_is_measured_minute_by_minute() {
+    use llmcap::actual::cloudwatch::{export, PeriodCounts, Series};
+    let model = "anthropic.claude-3-5-sonnet-20241022-v2:0";
+    let start = 1_795_000_000 - 1_795_000_000 % 3_600; // on the hour
+    let mut series = Series::new();
+    let periods = series.entry(model.to_string()).or_default();
+    // Three hours of minutes, every third quiet; the second hour busiest.
+    let mut minutes = Vec::new();
+    for m in 0..180i64 {
+        let busy = if (60..120).contains(&m) { 3.0 } else { 1.0 };
+        let invocations = if m % 3 == 2 {
+            0.0
+        } else {
+            busy * (1.0 + (m % 5) as f64)
+        };
+        if invocations > 0.0 {
+            periods.insert(
+                start + 60 * m,
+                PeriodCounts {
+                    invocations,
+                    input_tokens: invocations * 1_000.0,
+                    output_tokens: invocations * 200.0,
+                    ..PeriodCounts::default()
+                },
+            );
+        }
+        minutes.push(invocations * 1_200.0);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cw.json"),
+        serde_json::to_string_pretty(&export(&series)).unwrap(),
+    )
+    .unwrap();
+    let scenario = format!(
+        r#"
+name = "CloudWatch"
+use_case = "Agents."
+workload = "multi_turn_chat"
+employees = 100
+peak_active_fraction = 0.2
+sessions_per_user_per_day = 3.0
+workdays_per_month = 22.0
+region = "us-east-1"
+
+[[option]]
+kind = "bedrock"
+name = "Claude"
+model = "Claude 3.5 Sonnet v2"
+profile = "bedrock-claude-3-5-sonnet.toml"
+model_id = "{model}"
+quota_tpm = 600000
+"#
+    );
+    std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    let quota: serde_json::Value = serde_json::from_str(&run(
+        dir.path(),
+        &["quota", "s.toml", "--from-logs", "cw.json", "--json"],
+    ))
+    .unwrap();
+    let f = &quota[0]["measured"]["figures"];
+    // The span runs from the first to the last minute with traffic (minute 178).
+    let span = &minutes[..179];
+    let mut sorted = span.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let nearest_rank = |v: &[f64], q: f64| v[((q * v.len() as f64).ceil() as usize).max(1) - 1];
+    assert_eq!(f["tpm_max"].as_f64(), Some(*sorted.last().unwrap()));
+    assert_eq!(f["tpm_p99"].as_f64(), Some(nearest_rank(&sorted, 0.99)));
+    let mut busy = minutes[60..120].to_vec();
+    busy.sort_by(f64::total_cmp);
+    let hour = (start.rem_euclid(86_400) / 3_600 + 1) % 24;
+    assert_eq!(f["peak_hour_utc"].as_i64(), Some(hour));
+    assert_eq!(
+        f["peak_hour_tpm_p99"].as_f64(),
+        Some(nearest_rank(&busy, 0.99))
+    );
+    assert!(quota[0]["measured"]["source"]
+        .as_str()
+        .unwrap()
+        .contains("CloudWatch export"));
+}

@@ -149,15 +149,44 @@ pub fn compute_measured(
 ) -> Result<(Scenario, Plan)> {
     let mut scenario = read_scenario(scenario_path)?;
     if !from_logs.is_empty() {
-        let learned =
-            super::workload_fit::learn(from_logs, crate::workload::logs::LogFormat::Auto)?;
+        let measured = match cloudwatch_export(from_logs)? {
+            Some(measured) => measured,
+            None => {
+                super::workload_fit::learn(from_logs, crate::workload::logs::LogFormat::Auto)?
+                    .measured
+            }
+        };
         let mut workload = scenario
             .workload_spec()
             .ok_or_else(|| anyhow!("the scenario's workload is unknown"))?;
-        workload.measured = Some(learned.measured);
+        workload.measured = Some(measured);
         scenario.workload = crate::plan::scenario::WorkloadRef::Inline(Box::new(workload));
     }
     plan_scenario(scenario_path, catalog_dir, scenario)
+}
+
+/// A single file that is a CloudWatch export (`aws cloudwatch get-metric-data`'s JSON, as
+/// `llmcap actual --cloudwatch` reads it): its measured minutes. `None` for request logs.
+fn cloudwatch_export(paths: &[PathBuf]) -> Result<Option<crate::workload::logs::fit::Measured>> {
+    let [path] = paths else { return Ok(None) };
+    if !path.is_file() {
+        return Ok(None);
+    }
+    // An export is one JSON document; read only a file that starts like one and is small
+    // enough to be one (request logs are read line by line instead).
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
+    if len > 256 * 1024 * 1024 {
+        return Ok(None);
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(None);
+    };
+    if !(text.trim_start().starts_with('{') && text.contains("MetricDataResults")) {
+        return Ok(None);
+    }
+    let origin = path.display().to_string();
+    let usage = crate::actual::cloudwatch::parse(&text, &origin)?;
+    Ok(Some(crate::actual::cloudwatch::measured(&usage, &origin)))
 }
 
 /// The scenario (the file, or the built-in one) and its plan.

@@ -491,7 +491,7 @@ pub fn hourly_shares(counts: &[u64; 24]) -> [f64; 24] {
 }
 
 /// The UTC hour with the most requests.
-fn peak_hour(hourly: &[u64; 24]) -> u8 {
+pub fn peak_hour(hourly: &[u64; 24]) -> u8 {
     (0..24u8).fold(0, |best, h| {
         if hourly[h as usize] > hourly[best as usize] {
             h
@@ -501,7 +501,7 @@ fn peak_hour(hourly: &[u64; 24]) -> u8 {
     })
 }
 
-fn model_minutes(
+pub fn model_minutes(
     name: &str,
     requests: u64,
     minutes: &std::collections::BTreeMap<i64, super::traffic::MinuteTotals>,
