@@ -382,6 +382,78 @@ fn check_value(value: f64, metric: Metric) -> Result<(), String> {
     Ok(())
 }
 
+/// What a CloudWatch export measured, in the form a learned workload keeps it
+/// (`workload::logs::fit::Measured`), for `--from-logs`: per model, tokens (input + output)
+/// and invocations a minute over every minute of the export and over its busiest UTC hour's.
+/// A period longer than a minute is spread evenly over its minutes (the export holds no
+/// finer figure), which flattens the minute peaks: the source says so. CloudWatch's
+/// InputTokenCount leaves cache reads out, so the tokens are what the quota is charged.
+pub fn measured(usage: &Usage, origin: &str) -> crate::workload::logs::fit::Measured {
+    use crate::workload::logs::fit::{model_minutes, peak_hour, Measured};
+    use crate::workload::logs::traffic::MinuteTotals;
+    let period_s = usage.period_s.unwrap_or(60).max(60);
+    let per_period = (period_s / 60) as f64;
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    let mut hourly = [0u64; 24];
+    let mut by_model = Vec::new();
+    for (model, periods) in &usage.models {
+        let mut minutes = std::collections::BTreeMap::new();
+        for (&start, c) in periods {
+            for k in 0..period_s / 60 {
+                let minute = start.div_euclid(60) + k;
+                first = first.min(minute);
+                last = last.max(minute);
+                minutes.insert(
+                    minute,
+                    MinuteTotals {
+                        requests: (c.invocations / per_period).round() as u64,
+                        prompt_tokens: c.input_tokens / per_period,
+                        uncached_input_tokens: c.input_tokens / per_period,
+                        output_tokens: c.output_tokens / per_period,
+                    },
+                );
+            }
+            hourly[(start.rem_euclid(86_400) / 3_600) as usize] += c.invocations as u64;
+        }
+        by_model.push((model.clone(), minutes));
+    }
+    let span = if first <= last {
+        (last - first + 1) as u64
+    } else {
+        0
+    };
+    let peak = peak_hour(&hourly);
+    let mut models: Vec<_> = by_model
+        .iter()
+        .map(|(model, minutes)| {
+            let requests = usage.models[model]
+                .values()
+                .map(|c| c.invocations)
+                .sum::<f64>() as u64;
+            model_minutes(model, requests, minutes, (first, span), peak)
+        })
+        .collect();
+    models.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.model.cmp(&b.model)));
+    Measured {
+        source: format!(
+            "the CloudWatch export {origin} ({}-second periods{})",
+            period_s,
+            if period_s > 60 {
+                ", spread evenly over their minutes"
+            } else {
+                ""
+            }
+        ),
+        records: models.iter().map(|m| m.requests).sum(),
+        days: span as f64 / 1_440.0,
+        cached_share: 0.0,
+        requests_per_active_user_hour: None,
+        users: None,
+        sessions_per_user_per_day: None,
+        models,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,77 +595,5 @@ mod tests {
         let null = one_series("m Invocations", &[good], &["null"]);
         let e = parse(&null, "cw.json").unwrap_err().to_string();
         assert!(e.contains("cw.json") && e.contains("line 1 column"), "{e}");
-    }
-}
-
-/// What a CloudWatch export measured, in the form a learned workload keeps it
-/// (`workload::logs::fit::Measured`), for `--from-logs`: per model, tokens (input + output)
-/// and invocations a minute over every minute of the export and over its busiest UTC hour's.
-/// A period longer than a minute is spread evenly over its minutes (the export holds no
-/// finer figure), which flattens the minute peaks: the source says so. CloudWatch's
-/// InputTokenCount leaves cache reads out, so the tokens are what the quota is charged.
-pub fn measured(usage: &Usage, origin: &str) -> crate::workload::logs::fit::Measured {
-    use crate::workload::logs::fit::{model_minutes, peak_hour, Measured};
-    use crate::workload::logs::traffic::MinuteTotals;
-    let period_s = usage.period_s.unwrap_or(60).max(60);
-    let per_period = (period_s / 60) as f64;
-    let (mut first, mut last) = (i64::MAX, i64::MIN);
-    let mut hourly = [0u64; 24];
-    let mut by_model = Vec::new();
-    for (model, periods) in &usage.models {
-        let mut minutes = std::collections::BTreeMap::new();
-        for (&start, c) in periods {
-            for k in 0..period_s / 60 {
-                let minute = start.div_euclid(60) + k;
-                first = first.min(minute);
-                last = last.max(minute);
-                minutes.insert(
-                    minute,
-                    MinuteTotals {
-                        requests: (c.invocations / per_period).round() as u64,
-                        prompt_tokens: c.input_tokens / per_period,
-                        uncached_input_tokens: c.input_tokens / per_period,
-                        output_tokens: c.output_tokens / per_period,
-                    },
-                );
-            }
-            hourly[(start.rem_euclid(86_400) / 3_600) as usize] += c.invocations as u64;
-        }
-        by_model.push((model.clone(), minutes));
-    }
-    let span = if first <= last {
-        (last - first + 1) as u64
-    } else {
-        0
-    };
-    let peak = peak_hour(&hourly);
-    let mut models: Vec<_> = by_model
-        .iter()
-        .map(|(model, minutes)| {
-            let requests = usage.models[model]
-                .values()
-                .map(|c| c.invocations)
-                .sum::<f64>() as u64;
-            model_minutes(model, requests, minutes, (first, span), peak)
-        })
-        .collect();
-    models.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.model.cmp(&b.model)));
-    Measured {
-        source: format!(
-            "the CloudWatch export {origin} ({}-second periods{})",
-            period_s,
-            if period_s > 60 {
-                ", spread evenly over their minutes"
-            } else {
-                ""
-            }
-        ),
-        records: models.iter().map(|m| m.requests).sum(),
-        days: span as f64 / 1_440.0,
-        cached_share: 0.0,
-        requests_per_active_user_hour: None,
-        users: None,
-        sessions_per_user_per_day: None,
-        models,
     }
 }
