@@ -27,5 +27,6 @@ pub mod quota;
 pub mod report;
 pub mod sim;
 pub mod stats;
+pub mod timestamp;
 pub mod uncertain;
 pub mod workload;

@@ -9,7 +9,7 @@ use std::process::Output;
 use assert_cmd::Command;
 use llmcap::actual::cloudwatch;
 use llmcap::actual::cur::{summarise, CurTable};
-use llmcap::actual::time::{format_iso, parse_iso};
+use llmcap::timestamp::{format_iso, parse_iso};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::time::{format_iso, parse_iso};
 use super::{shown, ActualError};
+use crate::timestamp::{format_iso, parse_iso};
 
 pub const NAMESPACE: &str = "AWS/Bedrock";
 

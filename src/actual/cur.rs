@@ -334,7 +334,7 @@ impl Line<'_> {
         let column = "bill_billing_period_start_date";
         let text = self.text(column, "its billing period")?;
         text.get(..10)
-            .filter(|d| super::time::parse_iso(d).is_some())
+            .filter(|d| crate::timestamp::parse_iso(d).is_some())
             .map(str::to_string)
             .ok_or_else(|| self.refuse(column, format!("{text:?} is not a date (YYYY-MM-DD…)")))
     }

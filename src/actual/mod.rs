@@ -8,7 +8,6 @@ pub mod cloudwatch;
 pub mod compare;
 pub mod cur;
 mod error;
-pub mod time;
 
 pub use error::ActualError;
 

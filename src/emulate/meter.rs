@@ -161,7 +161,7 @@ fn invocation_record(i: &Invocation<'_>, operation: &str, at_s: i64, n: u64) -> 
     serde_json::json!({
         "schemaType": "ModelInvocationLog",
         "schemaVersion": "1.0",
-        "timestamp": crate::actual::time::format_iso(at_s).replace("+00:00", "Z"),
+        "timestamp": crate::timestamp::format_iso(at_s).replace("+00:00", "Z"),
         "accountId": "000000000000",
         "identity": { "arn": "arn:aws:iam::000000000000:user/llmcap-emulate" },
         "region": "us-east-1",

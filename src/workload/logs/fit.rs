@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{LogError, SkipReason};
 use super::traffic::{Skipped, Traffic, SESSION_GAP_S};
-use crate::actual::time::format_iso;
 use crate::format::thousands;
 use crate::stats::{histogram_quantile, quantile_sorted_with_zeros};
+use crate::timestamp::format_iso;
 
 /// The quantiles a length is written with when the log-normal does not fit.
 pub const QUANTILE_POINTS: [f64; 11] =

@@ -35,7 +35,7 @@
 //! `cached_tokens`, `user`, `model` (any order, other columns ignored); `input_tokens` is the
 //! whole prompt including any cached tokens, as OpenAI counts it.
 //!
-//! Timestamps are ISO 8601 (read by [`crate::actual::time::parse_iso`]) or seconds since 1970; a
+//! Timestamps are ISO 8601 (read by [`crate::timestamp::parse_iso`]) or seconds since 1970; a
 //! number above 10^11 is read as milliseconds (10^11 seconds is the year 5138). Times before 2000
 //! or after 2100 are refused as bad timestamps, so one stray zero cannot stretch the span.
 
@@ -46,8 +46,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{Skip, SkipReason};
-use crate::actual::time::parse_iso;
 use crate::bounds::MAX_PROMPT_TOKENS;
+use crate::timestamp::parse_iso;
 
 /// One request as the logs tell it.
 #[derive(Clone, Debug, PartialEq, Serialize)]

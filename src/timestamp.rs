@@ -1,5 +1,7 @@
-//! UTC timestamps as CloudWatch writes them: ISO 8601 (`2026-11-30T12:00:00+00:00`, the AWS
-//! CLI's form; `Z` and other offsets read too), to and from seconds since 1970.
+//! UTC timestamps as CloudWatch and Bedrock's invocation logs write them: ISO 8601
+//! (`2026-11-30T12:00:00+00:00`, the AWS CLI's form; `Z` and other offsets read too), to and
+//! from seconds since 1970. Shared by `actual` (CloudWatch, CUR), `workload::logs` and the
+//! emulator's logs.
 
 /// Seconds since 1970-01-01T00:00:00Z as the AWS CLI prints a timestamp.
 pub fn format_iso(seconds: i64) -> String {
