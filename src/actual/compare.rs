@@ -97,18 +97,7 @@ pub struct Comparison {
 
 /// A model id without a cross-Region profile's prefix or bedrock-mantle's `bedrock_mantle/`.
 fn base_id(id: &str) -> &str {
-    [
-        "bedrock_mantle/",
-        "us.",
-        "eu.",
-        "apac.",
-        "jp.",
-        "au.",
-        "us-gov.",
-        "global.",
-    ]
-    .iter()
-    .fold(id, |id, prefix| id.trim_start_matches(prefix))
+    crate::cost::catalog::base_model_id(id.trim_start_matches("bedrock_mantle/"))
 }
 
 pub fn compare(inputs: &Inputs) -> Result<Comparison, ActualError> {

@@ -219,10 +219,7 @@ pub struct CurSummary {
 }
 
 fn base_id(id: &str) -> String {
-    ["us.", "eu.", "apac.", "jp.", "au.", "us-gov.", "global."]
-        .iter()
-        .fold(id, |id, prefix| id.trim_start_matches(prefix))
-        .to_string()
+    crate::cost::catalog::base_model_id(id).to_string()
 }
 
 fn letters_and_digits(text: &str) -> String {

@@ -77,10 +77,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
     });
     // What `plan` will do with it: parse, read the workload file, validate.
     Scenario::parse_with(&text, &args.out.display().to_string(), |file| {
-        let path = base.join(file);
-        std::fs::read_to_string(&path)
-            .map(|t| (t, path.display().to_string()))
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        super::plan::read_beside(base, file)
     })
     .map_err(|e| anyhow!("the scenario written would not plan: {e}"))?;
     write_atomically(&args.out, &text)?;

@@ -214,14 +214,20 @@ fn read_scenario(scenario_path: Option<&Path>) -> Result<Scenario> {
     };
     let base = scenario_base(scenario_path);
     Ok(Scenario::parse_with(&text, &origin, |file| {
-        let Some(dir) = base.as_deref() else {
-            return Err("the built-in scenario names no workload file".into());
-        };
-        let path = dir.join(file);
-        std::fs::read_to_string(&path)
-            .map(|text| (text, path.display().to_string()))
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        match base.as_deref() {
+            Some(dir) => read_beside(dir, file),
+            None => Err("the built-in scenario names no workload file".into()),
+        }
     })?)
+}
+
+/// A workload file a scenario names, read relative to the scenario's directory: its text and
+/// its path for errors, or why it cannot be read (for `Scenario::parse_with`).
+pub(crate) fn read_beside(dir: &Path, file: &str) -> Result<(String, String), String> {
+    let path = dir.join(file);
+    std::fs::read_to_string(&path)
+        .map(|text| (text, path.display().to_string()))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// The plan of a parsed scenario: its profiles and the catalogs read, everything computed.

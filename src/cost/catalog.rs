@@ -4,6 +4,15 @@ use serde::{Deserialize, Serialize};
 
 use super::error::CatalogError;
 
+/// A Bedrock model id without a cross-Region inference profile's geography prefix (`us.`,
+/// `eu.`, `apac.`, `jp.`, `au.`, `us-gov.`, `global.`): the id the catalogs, CloudWatch, the
+/// CUR and request logs are matched on.
+pub fn base_model_id(id: &str) -> &str {
+    ["us.", "eu.", "apac.", "jp.", "au.", "us-gov.", "global."]
+        .iter()
+        .fold(id, |id, prefix| id.trim_start_matches(prefix))
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BedrockPrice {
@@ -222,13 +231,7 @@ impl Catalog {
         global: bool,
     ) -> Result<&BedrockPrice, CatalogError> {
         let wanted = if global { "global" } else { "regional" };
-        // Cross-Region inference profile ids prefix the model id with their geography.
-        let base = |id: &str| {
-            ["us.", "eu.", "apac.", "jp.", "au.", "us-gov.", "global."]
-                .iter()
-                .fold(id, |id, prefix| id.trim_start_matches(prefix))
-                .to_string()
-        };
+        let base = |id: &str| base_model_id(id).to_string();
         let candidates: Vec<&BedrockPrice> = self
             .bedrock
             .model

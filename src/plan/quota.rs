@@ -225,21 +225,13 @@ pub struct MeasuredBeside {
 }
 
 /// The measured figures of `model_id` in `measured`, matching with any inference-profile
-/// prefix (`us.`, `eu.`, `apac.`, `global.`) removed from either side; logs that name no model
+/// prefix removed from either side (`cost::catalog::base_model_id`); logs that name no model
 /// at all stand for every option's.
 pub fn measured_for<'a>(
     measured: &'a crate::workload::logs::fit::Measured,
     model_id: &str,
 ) -> Option<&'a crate::workload::logs::fit::ModelMinutes> {
-    let bare = |id: &str| {
-        [
-            "us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.",
-        ]
-        .iter()
-        .find_map(|p| id.strip_prefix(p))
-        .unwrap_or(id)
-        .to_string()
-    };
+    let bare = crate::cost::catalog::base_model_id;
     let wanted = bare(model_id);
     measured
         .models
