@@ -14,6 +14,7 @@ use super::errors::{AwsError, Service};
 use super::frames::{exception, json_event};
 use super::limits::{bounded, ModelLimits};
 use super::prompt::{content_text, Message, Prompt};
+use super::prompt_cache::{CacheUse, Prefix};
 use super::refusal::{Field, Wording};
 use super::stream::{stream_answer, whole_answer, Framing};
 use super::App;
@@ -63,6 +64,45 @@ pub(crate) fn converse_prompt(request: &Value, limits: &ModelLimits) -> Result<P
     )
 }
 
+/// Converse's prompt-cache checkpoints: the turns' texts up to the last `cachePoint` block in
+/// `system` or a message's `content` (empty: no checkpoint, nothing cached).
+pub(crate) fn converse_prefix<'a>(request: &'a Value) -> Prefix {
+    let mut blocks: Vec<(&str, &str, bool)> = Vec::new();
+    let mut add = |role: &'static str, content: Option<&'a Value>| {
+        if let Some(Value::Array(items)) = content {
+            for b in items {
+                if b.get("cachePoint").is_some() {
+                    blocks.push((role, "", true));
+                } else if let Some(text) = b.get("text").and_then(Value::as_str) {
+                    blocks.push((role, text, false));
+                }
+            }
+        }
+    };
+    add("system", request.get("system"));
+    for message in request
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let role = match message.get("role").and_then(Value::as_str) {
+            Some("assistant") => "assistant",
+            _ => "user",
+        };
+        add(role, message.get("content"));
+    }
+    let mut prefix = Prefix::default();
+    if let Some(last) = blocks.iter().rposition(|b| b.2) {
+        for (role, text, checkpoint) in &blocks[..last] {
+            if !checkpoint {
+                prefix.push(role, text);
+            }
+        }
+    }
+    prefix
+}
+
 /// Chat turns from a `system` field and `messages[]` (Converse and Anthropic bodies): content
 /// is a string or a list of blocks whose `text`s are joined.
 pub(crate) fn turns(system: Option<&Value>, messages: &[Value]) -> Vec<Message> {
@@ -88,22 +128,50 @@ async fn answer_whole(
     model_id: &str,
     operation: &'static str,
     prompt: &Prompt,
-) -> Result<(Generation, String), AwsError> {
-    let mut generation = app.behaviour.admit(
-        Service::Bedrock,
-        Some(model_id),
-        Some(operation),
-        prompt,
-        false,
-    )?;
+    prefix: &Prefix,
+) -> Result<(Generation, Option<CacheUse>, String), AwsError> {
+    let (mut generation, cache) = admit_cached(app, model_id, prefix, |cache| {
+        app.behaviour.admit(
+            Service::Bedrock,
+            Some(model_id),
+            Some(operation),
+            prompt,
+            cache,
+            false,
+        )
+    })?;
     let upstream = app.upstream.as_ref();
     let answer = whole_answer(upstream, Service::Bedrock, prompt, &mut generation).await?;
-    Ok((generation, answer))
+    Ok((generation, cache, answer))
 }
 
-fn usage(generation: &Generation, output: u64) -> Value {
-    json!({"inputTokens": generation.input_tokens, "outputTokens": output,
-           "totalTokens": generation.input_tokens + output})
+/// Bedrock's token usage: `inputTokens` are the prompt's tokens neither read from nor written to
+/// the cache; the cache's two counts are present when the request had a checkpoint.
+fn usage(generation: &Generation, cache: Option<CacheUse>, output: u64) -> Value {
+    let c = cache.unwrap_or_default();
+    let input = generation.input_tokens.saturating_sub(c.read + c.written);
+    let mut usage = json!({"inputTokens": input, "outputTokens": output,
+                           "totalTokens": generation.input_tokens + output});
+    if cache.is_some() {
+        usage["cacheReadInputTokens"] = json!(c.read);
+        usage["cacheWriteInputTokens"] = json!(c.written);
+    }
+    usage
+}
+
+/// Looks `prefix` up in the prompt cache, admits with what it would read or write, and keeps
+/// the prefix once admitted (a throttled request writes nothing).
+fn admit_cached<T>(
+    app: &App,
+    model_id: &str,
+    prefix: &Prefix,
+    admit: impl FnOnce(CacheUse) -> Result<T, AwsError>,
+) -> Result<(T, Option<CacheUse>), AwsError> {
+    let now = std::time::Instant::now();
+    let cache = app.prompt_cache.lookup(model_id, prefix, now);
+    let admitted = admit(cache)?;
+    app.prompt_cache.keep(model_id, prefix, now);
+    Ok((admitted, (!prefix.is_empty()).then_some(cache)))
 }
 
 pub async fn converse(
@@ -114,19 +182,23 @@ pub async fn converse(
     let run = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = converse_prompt(&request, &app.limits)?;
-        let (generation, answer) = answer_whole(&app, &model_id, "Converse", &prompt).await?;
+        let prefix = converse_prefix(&request);
+        let (generation, cache, answer) =
+            answer_whole(&app, &model_id, "Converse", &prompt, &prefix).await?;
         let n = generation.output_tokens;
         Ok::<_, AwsError>(Json(json!({
             "output": {"message": {"role": "assistant", "content": [{"text": answer}]}},
             "stopReason": "max_tokens",
-            "usage": usage(&generation, n),
+            "usage": usage(&generation, cache, n),
             "metrics": {"latencyMs": generation.start.elapsed().as_millis() as u64},
         })))
     };
     run.await.into_response()
 }
 
-struct ConverseFraming;
+struct ConverseFraming {
+    cache: Option<CacheUse>,
+}
 
 impl Framing for ConverseFraming {
     fn start(&mut self, _: &Generation) -> Vec<Bytes> {
@@ -146,7 +218,7 @@ impl Framing for ConverseFraming {
             json_event("messageStop", &json!({"stopReason": "max_tokens"})),
             json_event(
                 "metadata",
-                &json!({"usage": usage(generation, generation.output_tokens),
+                &json!({"usage": usage(generation, self.cache, generation.output_tokens),
                         "metrics": {"latencyMs": latency_ms}}),
             ),
         ]
@@ -172,25 +244,29 @@ pub async fn converse_stream(
     let admitted = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = converse_prompt(&request, &app.limits)?;
-        let generation = app.behaviour.admit(
-            Service::Bedrock,
-            Some(&model_id),
-            Some("ConverseStream"),
-            &prompt,
-            true,
-        )?;
-        Ok::<_, AwsError>((prompt, generation))
+        let prefix = converse_prefix(&request);
+        let (generation, cache) = admit_cached(&app, &model_id, &prefix, |cache| {
+            app.behaviour.admit(
+                Service::Bedrock,
+                Some(&model_id),
+                Some("ConverseStream"),
+                &prompt,
+                cache,
+                true,
+            )
+        })?;
+        Ok::<_, AwsError>((prompt, generation, cache))
     }
     .await;
     match admitted {
-        Ok((prompt, generation)) => {
+        Ok((prompt, generation, cache)) => {
             let upstream = app.upstream.as_ref();
             stream_answer(
                 upstream,
                 Service::Bedrock,
                 &prompt,
                 generation,
-                ConverseFraming,
+                ConverseFraming { cache },
                 EVENT_STREAM,
             )
             .await
@@ -291,7 +367,8 @@ pub async fn invoke(
     let run = async {
         let request = accept(&app, &model_id, request).await?;
         let prompt = native_prompt(family, &request, &app.limits)?;
-        let (generation, answer) = answer_whole(&app, &model_id, "InvokeModel", &prompt).await?;
+        let (generation, _, answer) =
+            answer_whole(&app, &model_id, "InvokeModel", &prompt, &Prefix::default()).await?;
         let n = generation.output_tokens;
         let body = match family {
             Family::Anthropic => json!({
@@ -413,6 +490,7 @@ pub async fn invoke_stream(
             Some(&model_id),
             Some("InvokeModelWithResponseStream"),
             &prompt,
+            CacheUse::default(),
             true,
         )?;
         Ok::<_, AwsError>((prompt, generation))
@@ -433,5 +511,47 @@ pub async fn invoke_stream(
             .await
         }
         Err(error) => error.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn a_cache_point_caches_the_turns_before_it_written_then_read() {
+        let body = |question: &str| {
+            json!({"system": [{"text": "rules"}, {"cachePoint": {"type": "default"}}],
+                   "messages": [{"role": "user", "content": [{"text": question}]}]})
+        };
+        let (a, b) = (
+            converse_prefix(&body("one?")),
+            converse_prefix(&body("two?")),
+        );
+        assert_eq!(a, b, "the prefix stops at the checkpoint");
+        let mut expected = Prefix::default();
+        expected.push("system", "rules");
+        assert_eq!(a, expected);
+        let cache = super::super::prompt_cache::PromptCache::default();
+        let (now, n) = (Instant::now(), a.tokens());
+        assert_eq!(
+            cache.lookup("m", &a, now),
+            CacheUse {
+                read: 0,
+                written: n
+            }
+        );
+        cache.keep("m", &a, now);
+        assert_eq!(
+            cache.lookup("m", &b, now),
+            CacheUse {
+                read: n,
+                written: 0
+            }
+        );
+        // No checkpoint: nothing cached.
+        let plain = json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}]});
+        assert!(converse_prefix(&plain).is_empty());
     }
 }

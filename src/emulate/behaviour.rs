@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use super::errors::{AwsError, Service};
 use super::meter::Meter;
 use super::prompt::Prompt;
+use super::prompt_cache::CacheUse;
 use crate::perf::PerfModel;
 use crate::quota::bucket::{
     Ask, MantleLimits, QuotaLimits, QuotaState, Reservation, ThrottleReason, Used,
@@ -157,6 +158,7 @@ struct Slot {
     reservation: Option<(Endpoint, Reservation)>,
     input_tokens: u64,
     cache_read: u64,
+    cache_write: u64,
     produced: AtomicU32,
     /// The Bedrock model id the invocation is metered under (once; none on SageMaker) and its
     /// operation for the invocation log.
@@ -174,6 +176,7 @@ impl Slot {
                 operation,
                 input: self.input_tokens.saturating_sub(self.cache_read),
                 cache_read: self.cache_read,
+                cache_write: self.cache_write,
                 output: u64::from(self.produced.load(Ordering::SeqCst)),
                 latency_ms: self.start.elapsed().as_secs_f64() * 1000.0,
             });
@@ -238,6 +241,8 @@ pub struct Admission<'a> {
     pub endpoint: Option<Endpoint>,
     /// Prompt tokens (cached ones included), cache reads, and the max_tokens reserved.
     pub ask: Ask,
+    /// Of the prompt, the tokens written to the prompt cache (for the invocation log).
+    pub cache_write: u64,
     /// Tokens to generate.
     pub output_tokens: u64,
     pub stream: bool,
@@ -299,14 +304,16 @@ impl Behaviour {
     }
 
     /// Admits a Bedrock Runtime or SageMaker request at its estimated size
-    /// (`Prompt::estimated_tokens`) or answers with the error the service would give; a
-    /// Bedrock request is metered under `model_id`.
+    /// (`Prompt::estimated_tokens`, `cache` of it read from or written to the prompt cache) or
+    /// answers with the error the service would give; a Bedrock request is metered under
+    /// `model_id`.
     pub fn admit(
         self: &Arc<Self>,
         service: Service,
         model_id: Option<&str>,
         operation: Option<&'static str>,
         prompt: &Prompt,
+        cache: CacheUse,
         stream: bool,
     ) -> Result<Generation, AwsError> {
         let admission = Admission {
@@ -315,9 +322,10 @@ impl Behaviour {
             endpoint: (service == Service::Bedrock).then_some(Endpoint::Runtime),
             ask: Ask {
                 input: prompt.estimated_tokens() as f64,
-                cache_read: 0.0,
+                cache_read: cache.read as f64,
                 max_tokens: prompt.max_tokens as f64,
             },
+            cache_write: cache.written,
             output_tokens: prompt.max_tokens,
             stream,
         };
@@ -370,6 +378,7 @@ impl Behaviour {
             reservation,
             input_tokens,
             cache_read,
+            cache_write: admission.cache_write,
             produced: AtomicU32::new(0),
             metered: admission
                 .model_id

@@ -10,14 +10,14 @@
 //! With an invocation log (`--invocation-log FILE`) each bedrock-runtime invocation is also
 //! written as one JSON line in the shape of Bedrock's model invocation logs
 //! (`schemaType` ModelInvocationLog: timestamp, accountId, identity, region, requestId,
-//! operation, modelId, `input.inputTokenCount` without cache reads,
-//! `input.cacheReadInputTokenCount`, `output.outputTokenCount`; no bodies), which
-//! `llmcap workload fit` reads back.
+//! operation, modelId, `input.inputTokenCount` without the tokens read from or written to the
+//! prompt cache, `input.cacheReadInputTokenCount`, `input.cacheWriteInputTokenCount`,
+//! `output.outputTokenCount`; no bodies), which `llmcap workload fit` reads back.
 
 use std::io::{LineWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::actual::cloudwatch::{export, Series};
@@ -30,6 +30,40 @@ pub struct Meter {
     /// The invocation log, one JSON line an invocation (none: not written).
     log: Option<Mutex<LineWriter<std::fs::File>>>,
     logged: AtomicU64,
+    clock: WallClock,
+}
+
+/// The wall clock the meter stamps periods and log records with: the system's, or one its
+/// owner sets (a generated day replayed in seconds, each request stamped with the time of day
+/// it stands for).
+#[derive(Clone, Debug, Default)]
+pub struct WallClock(Option<Arc<AtomicI64>>);
+
+impl WallClock {
+    pub fn system() -> WallClock {
+        WallClock(None)
+    }
+
+    /// A clock that reads `start_s` (seconds since 1970) until [`WallClock::set`] moves it.
+    pub fn manual(start_s: i64) -> WallClock {
+        WallClock(Some(Arc::new(AtomicI64::new(start_s))))
+    }
+
+    /// Moves a manual clock (the system clock cannot be moved: ignored).
+    pub fn set(&self, at_s: i64) {
+        if let Some(t) = &self.0 {
+            t.store(at_s, Ordering::SeqCst);
+        }
+    }
+
+    pub fn now_s(&self) -> i64 {
+        match &self.0 {
+            Some(t) => t.load(Ordering::SeqCst),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        }
+    }
 }
 
 /// What one invocation used, as the meter counts it.
@@ -39,9 +73,11 @@ pub struct Invocation<'a> {
     /// InvokeModel, InvokeModelWithResponseStream, Converse or ConverseStream (none: a path
     /// the invocation log does not cover, e.g. bedrock-mantle's).
     pub operation: Option<&'static str>,
-    /// Input tokens less cache reads.
+    /// Input tokens less cache reads (cache writes included, as the quota counts them).
     pub input: u64,
     pub cache_read: u64,
+    /// Of `input`, the tokens written to the prompt cache.
+    pub cache_write: u64,
     pub output: u64,
     pub latency_ms: f64,
 }
@@ -53,12 +89,6 @@ pub struct CloudWatchOut {
     pub period: Duration,
 }
 
-fn now_s() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 impl Meter {
     /// Periods of `period_s` seconds (at least 1), aligned to the epoch as CloudWatch's are.
     pub fn new(period_s: u64) -> Meter {
@@ -67,7 +97,14 @@ impl Meter {
             series: Mutex::new(Series::new()),
             log: None,
             logged: AtomicU64::new(0),
+            clock: WallClock::system(),
         }
+    }
+
+    /// The meter, stamping with `clock` rather than the system's.
+    pub fn with_clock(mut self, clock: WallClock) -> Meter {
+        self.clock = clock;
+        self
     }
 
     /// The meter, also appending each bedrock-runtime invocation to the log at `path`.
@@ -89,7 +126,7 @@ impl Meter {
     }
 
     pub fn invocation(&self, i: &Invocation<'_>) {
-        let now = now_s();
+        let now = self.clock.now_s();
         let start = self.period_start(now);
         {
             let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
@@ -115,7 +152,7 @@ impl Meter {
     }
 
     pub fn throttle(&self, model_id: &str) {
-        let start = self.period_start(now_s());
+        let start = self.period_start(self.clock.now_s());
         let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         series
             .entry(model_id.to_string())
@@ -170,9 +207,9 @@ fn invocation_record(i: &Invocation<'_>, operation: &str, at_s: i64, n: u64) -> 
         "modelId": i.model_id,
         "input": {
             "inputContentType": "application/json",
-            "inputTokenCount": i.input,
+            "inputTokenCount": i.input.saturating_sub(i.cache_write),
             "cacheReadInputTokenCount": i.cache_read,
-            "cacheWriteInputTokenCount": 0
+            "cacheWriteInputTokenCount": i.cache_write
         },
         "output": {
             "outputContentType": "application/json",
@@ -195,6 +232,7 @@ mod tests {
             operation: None,
             input,
             cache_read: 0,
+            cache_write: 0,
             output,
             latency_ms,
         };

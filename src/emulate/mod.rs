@@ -57,7 +57,7 @@ pub use behaviour::Faults;
 pub use errors::{AwsError, Service};
 pub use inbound::{body_deadline, MAX_BODY_DEADLINE, UNVERIFIED_BODY_BYTES};
 pub use limits::ModelLimits;
-pub use meter::{CloudWatchOut, Meter};
+pub use meter::{CloudWatchOut, Meter, WallClock};
 pub use sigv4::Credentials;
 pub use start_error::StartError;
 
@@ -121,6 +121,9 @@ pub struct EmulatorConfig {
     pub cloudwatch: Option<CloudWatchOut>,
     /// Append each bedrock-runtime invocation here, as Bedrock's model invocation log would.
     pub invocation_log: Option<std::path::PathBuf>,
+    /// The clock CloudWatch periods and invocation-log records are stamped with (the system's
+    /// unless a caller replays a day faster than it passes).
+    pub wall_clock: WallClock,
 }
 
 impl EmulatorConfig {
@@ -145,6 +148,7 @@ impl EmulatorConfig {
             unverified_body_bytes: UNVERIFIED_BODY_BYTES,
             cloudwatch: None,
             invocation_log: None,
+            wall_clock: WallClock::system(),
             profile,
         }
     }
@@ -164,7 +168,7 @@ pub(crate) struct App {
     /// The mantle paths' API key.
     api_key: String,
     limits: ModelLimits,
-    /// The mantle paths' prompt cache.
+    /// The prompt cache (bedrock-mantle's paths and Converse's `cachePoint`s).
     prompt_cache: prompt_cache::PromptCache,
 }
 
@@ -220,11 +224,12 @@ impl Emulator {
         if config.cloudwatch.is_some() && period == 0 {
             return Err(StartError::ZeroCloudWatchPeriod);
         }
+        let meter = Meter::new(period).with_clock(config.wall_clock.clone());
         let meter = match &config.invocation_log {
-            Some(path) => Meter::new(period)
+            Some(path) => meter
                 .with_invocation_log(path)
                 .map_err(|e| StartError::InvocationLog(format!("{}: {e}", path.display())))?,
-            None => Meter::new(period),
+            None => meter,
         };
         let meter = Arc::new(meter);
         let behaviour = Behaviour::new(

@@ -16,6 +16,7 @@ use super::errors::{AwsError, Service};
 use super::frames::{bytes_event, exception};
 use super::limits::{bounded, ModelLimits};
 use super::prompt::{Message, Prompt};
+use super::prompt_cache::CacheUse;
 use super::refusal::{container_refusal, Field, Wording};
 use super::stream::{stream_answer, whole_answer, Framing};
 use super::App;
@@ -113,9 +114,14 @@ pub async fn invoke_endpoint(
 ) -> Response {
     let run = async {
         let (dialect, prompt) = accept(&app, &endpoint, request).await?;
-        let mut generation = app
-            .behaviour
-            .admit(Service::Sagemaker, None, None, &prompt, false)?;
+        let mut generation = app.behaviour.admit(
+            Service::Sagemaker,
+            None,
+            None,
+            &prompt,
+            CacheUse::default(),
+            false,
+        )?;
         let limit = app.invocation_timeout;
         let upstream = app.upstream.as_ref();
         if upstream.is_none() {
@@ -276,9 +282,14 @@ pub async fn invoke_endpoint_stream(
 ) -> Response {
     let admitted = async {
         let (dialect, prompt) = accept(&app, &endpoint, request).await?;
-        let generation = app
-            .behaviour
-            .admit(Service::Sagemaker, None, None, &prompt, true)?;
+        let generation = app.behaviour.admit(
+            Service::Sagemaker,
+            None,
+            None,
+            &prompt,
+            CacheUse::default(),
+            true,
+        )?;
         Ok::<_, AwsError>((dialect, prompt, generation))
     }
     .await;

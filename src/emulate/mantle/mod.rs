@@ -203,6 +203,7 @@ fn admit(
             cache_read: cache.read as f64,
             max_tokens: parsed.reserve as f64,
         },
+        cache_write: cache.written,
         output_tokens: parsed.prompt.max_tokens,
         stream: parsed.stream,
     };
