@@ -205,7 +205,9 @@ fn the_peak_has_no_start_up_burst_and_the_ask_follows_the_steady_p99_minute() {
 fn plan_error(scenario: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.toml");
-    std::fs::write(&path, scenario).unwrap();
+    // The built-in scenario's profiles, named bare (its `../models/` paths are relative to the
+    // repository, not to this directory).
+    std::fs::write(&path, scenario.replace("\"../models/", "\"")).unwrap();
     let output = llmcap_in(dir.path(), &["plan", path.to_str().unwrap(), "--out", "o"]);
     assert!(!output.status.success());
     assert_eq!(output.status.code(), Some(1), "no panic");
@@ -617,7 +619,11 @@ fn a_short_quota_is_asked_for_from_the_steady_p99_minute_and_the_ask_removes_the
         "quota_tpm = 100000\nquota_rpm = 100",
         1,
     );
-    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        text.replace("\"../models/", "\""),
+    )
+    .unwrap();
     let stdout = success(&llmcap_in(dir.path(), &["plan", "s.toml", "--out", "plan"]));
     let out = dir.path().join("plan");
     let plan = read_plan(&out);

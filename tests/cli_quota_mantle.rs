@@ -40,7 +40,7 @@ max_error_rate = 0.01
 kind = "bedrock"
 name = "Sonnet"
 model = "Claude Sonnet 4.5"
-profile = "../models/bedrock-claude-sonnet-4-5.toml"
+profile = "bedrock-claude-sonnet-4-5.toml"
 model_id = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 {quotas}"#
     )

@@ -103,29 +103,48 @@ fn load_hosting(dir: Option<&Path>) -> Result<HostingCatalog> {
         .map_err(|e| anyhow!("{e}"))
 }
 
-/// An option's profile: the file the scenario names (relative to it) when it exists, else the
-/// built-in profile of the same file name.
+/// An option's profile: the file the scenario names (relative to it) when it exists; a bare
+/// file name that is not next to the scenario is the built-in profile of that name. A path
+/// with a directory that does not exist is refused (never silently replaced by a built-in).
 fn load_profile(path: &str, base: Option<&Path>, origin: &str, option: &str) -> Result<Profile> {
+    let file = Path::new(path)
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or(path);
+    let builtin_names = || {
+        BUILTIN_PROFILES
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if let Some(dir) = base {
         let on_disk = dir.join(path);
         if on_disk.exists() {
             return Ok(crate::files::load_profile(&on_disk)?);
         }
+        if file != path {
+            let builtin = BUILTIN_PROFILES.iter().any(|(name, _)| *name == file);
+            return Err(anyhow!(
+                "{origin}: option `{option}`: field `profile` = {path:?}: no such file ({}). Fix the path (it is relative to the scenario's directory){}",
+                std::path::absolute(&on_disk).unwrap_or(on_disk).display(),
+                if builtin {
+                    format!(", or write profile = {file:?} to use the built-in profile of that name")
+                } else {
+                    format!("; built-in profiles, named bare: {}", builtin_names())
+                }
+            ));
+        }
     }
-    let file = Path::new(path)
-        .file_name()
-        .and_then(|f| f.to_str())
-        .unwrap_or(path);
     let text = BUILTIN_PROFILES
         .iter()
         .find(|(name, _)| *name == file)
         .map(|(_, text)| *text)
         .ok_or_else(|| {
-            let names: Vec<&str> = BUILTIN_PROFILES.iter().map(|(n, _)| *n).collect();
             anyhow!(
                 "{origin}: option `{option}`: field `profile` = {path:?}: no such file{}, and no built-in profile of that name (built in: {})",
                 base.map_or(String::new(), |b| format!(" next to the scenario ({})", b.join(path).display())),
-                names.join(", ")
+                builtin_names()
             )
         })?;
     Profile::from_toml_str(text).map_err(|e| anyhow!("built-in profile {file}: {e}"))

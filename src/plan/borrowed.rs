@@ -96,10 +96,29 @@ pub fn differences(
     option: &OptionHardware,
 ) -> Vec<String> {
     let Some(m) = &profile.hardware else {
-        return vec![
+        let mut out = vec![
             "the profile does not say what it measured (no [hardware] table: model, accelerator, count, precision)"
                 .to_string(),
         ];
+        // Its model id or name may still say which model it timed.
+        let bare = crate::cost::catalog::base_model_id(&profile.model_id);
+        let measured = catalog
+            .models
+            .iter()
+            .find(|m| {
+                m.bedrock_model_ids
+                    .iter()
+                    .any(|id| crate::cost::catalog::base_model_id(id) == bare)
+            })
+            .or_else(|| catalog.model_in_name(&profile.model_id))
+            .or_else(|| catalog.model_in_name(&profile.name));
+        if let Some(other) = measured.filter(|m| m.name != option.model.name) {
+            out.push(format!(
+                "its model id {} is {}, the option serves {} (it measured {})",
+                profile.model_id, other.name, option.model.name, profile.provenance.target
+            ));
+        }
+        return out;
     };
     let mut out = Vec::new();
     match &m.model {

@@ -563,22 +563,58 @@ impl Scenario {
                     "give the option a name",
                 );
             }
-            if self
-                .option
-                .iter()
-                .take(i)
-                .any(|o| o.name() == option.name())
-            {
+            let slug = file_slug(option.name());
+            if slug.is_empty() {
                 return bad(
                     &format!("option[{i}].name"),
                     &format!("{:?}", option.name()),
-                    "two options have this name; names label the rows, charts and quota files",
+                    "an option's name needs a letter or digit: its quota document is named after it (quota-NAME.md)",
+                );
+            }
+            if let Some(other) = self
+                .option
+                .iter()
+                .take(i)
+                .find(|o| file_slug(o.name()) == slug)
+            {
+                let why = if other.name() == option.name() {
+                    "two options have this name; names label the rows, charts and quota files"
+                        .to_string()
+                } else {
+                    format!(
+                        "option {:?} already writes quota-{slug}.md (names differing only in punctuation, spaces or case give the same file); give this option a name that differs in a letter or digit",
+                        other.name()
+                    )
+                };
+                return bad(
+                    &format!("option[{i}].name"),
+                    &format!("{:?}", option.name()),
+                    &why,
                 );
             }
             validate_option(option, i, origin)?;
         }
         Ok(())
     }
+}
+
+/// An option's name as it appears in file names: lower-case ASCII letters and digits, every
+/// other run of characters one hyphen ("Llama 3.3 70B on Bedrock" → "llama-3-3-70b-on-bedrock").
+/// Two options of one scenario never share it (`Scenario::validate`).
+pub fn file_slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// The share of employees active in the peak hour that a workload's daily curve implies: the

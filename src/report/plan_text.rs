@@ -199,23 +199,9 @@ pub fn capacity_notes(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-/// The file name of an option's quota document.
+/// The file name of an option's quota document (distinct for every option of a scenario).
 pub fn quota_file(option: &str) -> String {
-    let slug = option
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    format!("quota-{slug}.md")
+    format!("quota-{}.md", crate::plan::scenario::file_slug(option))
 }
 
 pub fn plan_markdown(plan: &Plan) -> String {
