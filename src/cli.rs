@@ -566,8 +566,8 @@ pub struct PricingImportArgs {
 /// (seed 000), and says where the knee lies outside what the profile measured ("profile at the
 /// knee"). Users start in the steady phase of their think-time cycle and a warm-up of one
 /// session gap (2–30 minutes) is left out of every statistic.
-/// A Bedrock quota is asked for only when the simulated peak throttles at its current value;
-/// the ask is the steady p99 minute × 1.25, rounded up. Cost = monthly tokens × catalog prices
+/// A Bedrock quota is asked for whenever the need (the p99 of 600 simulated peak minutes × 1.25,
+/// rounded up) exceeds its current value or the simulated peak throttles at it; the ask is the need. Cost = monthly tokens × catalog prices
 /// (Bedrock), instance-hours × hourly price (SageMaker) or compute seconds (Serverless);
 /// break-even is computed only between options serving the same model; the budget multiplies
 /// list price by seed 000's hidden-cost factors.

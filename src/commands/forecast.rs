@@ -114,6 +114,13 @@ fn crossing_sentences(f: &Forecast) -> Vec<String> {
         .collect()
 }
 
+fn quota_sentences(f: &Forecast) -> Vec<String> {
+    f.quotas
+        .iter()
+        .map(|q| crate::forecast::quota_outlook::sentence(q, f.months))
+        .collect()
+}
+
 fn tornado_sentence(f: &Forecast, option: usize) -> String {
     let t = &f.tornado[option];
     let moves = |b: &&crate::forecast::TornadoBar| {
@@ -167,6 +174,9 @@ fn terminal(f: &Forecast) -> String {
         f.scenario, f.draws
     );
     for s in crossing_sentences(f) {
+        text += &format!("{s}\n");
+    }
+    for s in quota_sentences(f) {
         text += &format!("{s}\n");
     }
     for i in 0..f.tornado.len() {
@@ -290,7 +300,7 @@ pub(crate) fn write_outputs(f: &Forecast, out: &Path) -> Result<()> {
         intro: notes,
         sections: vec![Section {
             heading: format!("Monthly spend over {} months", f.months),
-            paragraphs: Vec::new(),
+            paragraphs: quota_sentences(f),
             figures,
             tables: vec![
                 TableBlock {

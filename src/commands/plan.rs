@@ -417,7 +417,7 @@ fn print_quota(q: &crate::plan::quota::QuotaEvidence) {
         "quota",
         "current",
         "median minute",
-        "p99 minute",
+        "p99 minute (90 % interval, minutes)",
         "throttled at current",
         "needed (p99 × 1.25)",
         "verdict",
@@ -427,12 +427,10 @@ fn print_quota(q: &crate::plan::quota::QuotaEvidence) {
             c.service_quota_name.clone(),
             thousands(c.current),
             thousands(c.peak_p50_minute),
-            thousands(c.peak_p99_minute),
+            crate::report::quota_request::p99_with_interval(c),
             crate::format::percent(c.throttle_rate_at_current),
             thousands(c.needed),
-            c.requested.map_or("sufficient".to_string(), |a| {
-                format!("short: ask {}", thousands(a))
-            }),
+            crate::report::quota_request::verdict(c),
         ]);
     }
     println!("{t}");

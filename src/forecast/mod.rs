@@ -4,6 +4,7 @@
 //! options cross, and a tornado of which input moves the horizon's cost most.
 
 pub mod option_cost;
+pub mod quota_outlook;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -13,6 +14,7 @@ use crate::plan::forecast_spec::{ForecastSpec, Uncertain, INPUTS};
 use crate::plan::Plan;
 use crate::stats::quantile_sorted;
 pub use option_cost::{Billing, OptionCost};
+pub use quota_outlook::QuotaOutlook;
 
 /// Adoption's logistic steepness, per month: from 27 % to 73 % of the way in two months about
 /// the midpoint.
@@ -162,6 +164,9 @@ pub struct Forecast {
     pub crossings: Vec<Crossing>,
     pub tornado: Vec<Tornado>,
     pub inputs: Vec<InputRow>,
+    /// Each Bedrock option's quotas: the month each runs out at P50 and P90 of demand.
+    #[serde(default)]
+    pub quotas: Vec<QuotaOutlook>,
     pub assumptions: Vec<String>,
 }
 
@@ -219,6 +224,20 @@ pub fn run(plan: &Plan, spec: &ForecastSpec, seed: u64) -> Forecast {
             notes: option.notes.clone(),
         });
     }
+    let quota_draws: Vec<Values> = draws
+        .iter()
+        .map(|u| Values::at(spec, |name| u[index(name)]))
+        .collect();
+    let quotas = plan
+        .options
+        .iter()
+        .filter_map(|o| {
+            o.quota
+                .as_ref()
+                .map(|q| quota_outlook::outlook(&o.name, &q.checks, &quota_draws, months))
+        })
+        .flatten()
+        .collect();
     let tornado = options
         .iter()
         .zip(&specs)
@@ -248,9 +267,11 @@ pub fn run(plan: &Plan, spec: &ForecastSpec, seed: u64) -> Forecast {
         options: forecasts,
         tornado,
         inputs,
+        quotas,
         assumptions: vec![
             format!("Month 1 is the first month of use. Adoption follows a logistic curve from adoption_start to adoption_target, halfway at adoption_midpoint_month, steepness {ADOPTION_STEEPNESS} a month; requests = the plan's month (every employee at the scenario's sessions × turns) × adoption × usage_per_user × (1 + usage_growth_per_month)^(month − 1)."),
             "Per-request options (Bedrock, Serverless) bill the plan's simulated month in proportion to requests × tokens_per_request; an always-on SageMaker fleet adds whole instances as peak users × demand outgrow what one instance holds at the planning point (× performance); an autoscaled one follows its cost line.".into(),
+            "A Bedrock quota's p99 minute (the plan's, every employee at the scenario's peak) scales with each draw's demand (× tokens_per_request for token quotas); it runs out in the first month it exceeds the value the plan runs at (the ask where short, else the current quota), read at P50 and P90 of the draws.".into(),
             "Hidden costs outside the simulation (hidden_costs: data transfer and monitoring) are one uplift a draw; the system prompt, history and retries are in the simulated tokens; peak-hour variability is replaced by the demand distributions.".into(),
             format!("{} draws with common random numbers across options (seed {seed}); quantiles are nearest-rank.", n),
         ],

@@ -150,7 +150,8 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     let users = ctx.peak_users;
     // The peak with every quota out of the way, but counted as the endpoint counts (output
     // burndown included).
-    let peak = sim.peak(users, at(Some(quota_at(o.endpoint, &[], burndown))))?;
+    // Held for the quota evidence's ten peak hours.
+    let peak = sim.quota_peak(users, at(Some(quota_at(o.endpoint, &[], burndown))))?;
 
     // Each quota at its current value with the others out of the way: which one is short.
     let aws_model = served.name.as_str();
@@ -273,7 +274,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
             "1 quota token per output token: AWS names no higher burndown for this model (catalog/models.toml)".into()
         }),
         share_over_25k_input: peak.completed_over_25k_input as f64 / completed_n,
-        monthly_growth: ctx.scenario.monthly_growth,
+        monthly_growth: ctx.scenario.monthly_growth(),
         measured: measured_beside(ctx, o.model_id, &peak),
         checks,
         throttle_rate_current: throttle_rate(&at_current),
@@ -459,20 +460,26 @@ fn quota_checks<F: Fn(Option<Quota>) -> EndpointSpec>(
         )?;
         // TPM: what admission reserves or what settlement charges (output × burndown),
         // whichever is larger: the bucket must hold the reservations, and drains by the charges.
-        let minute = |q: f64| match name {
-            QuotaName::Tpm => peak.reserved_tpm_percentile(q).max(peak.tpm_percentile(q)),
-            QuotaName::Rpm => peak.rpm_percentile(q),
-            QuotaName::InputTpm => peak.input_tpm_percentile(q),
-            QuotaName::OutputTpm => peak.output_tpm_percentile(q),
-        };
+        let series = quota_minutes(peak, name);
+        let minute = |q: f64| crate::stats::quantile(&mut series.clone(), q).unwrap_or(0.0);
+        let p99 = minute(0.99);
         let mut check = QuotaCheck::decide(
             name,
             name.service_quota_name(r.aws_model, r.cross_region),
             value,
-            minute(0.99),
+            p99,
             throttle_rate(&alone),
         );
         check.peak_p50_minute = minute(0.5);
+        check.minutes = series.len() as u32;
+        check.peak_p99_interval = crate::stats::block_bootstrap_interval(
+            &series,
+            0.99,
+            super::simulate::QUOTA_BLOCK_MINUTES,
+            400,
+            u64::from(r.users),
+        )
+        .map_or([p99, p99], |(lo, hi)| [lo, hi]);
         checks.push(check);
         alone_results.push(alone);
     }
@@ -495,6 +502,31 @@ fn quota_checks<F: Fn(Option<Quota>) -> EndpointSpec>(
         at_current.clone()
     };
     Ok((checks, at_current, planned))
+}
+
+/// What `quota` counts in each measured minute of the peak. TPM: what admission reserves or what
+/// settlement charges (output × burndown), whichever series has the larger p99: the bucket must
+/// hold the reservations, and drains by the charges.
+fn quota_minutes(peak: &crate::sim::SimResult, quota: QuotaName) -> Vec<f64> {
+    let minutes = peak.load_minutes();
+    let series = |f: fn(&crate::sim::metrics::MinuteRow) -> f64| -> Vec<f64> {
+        minutes.iter().map(f).collect()
+    };
+    match quota {
+        QuotaName::Tpm => {
+            let reserved = series(|m| m.tpm_reserved);
+            let charged = series(|m| m.tpm_charged);
+            let p99 = |v: &[f64]| crate::stats::quantile(&mut v.to_vec(), 0.99).unwrap_or(0.0);
+            if p99(&reserved) >= p99(&charged) {
+                reserved
+            } else {
+                charged
+            }
+        }
+        QuotaName::Rpm => series(|m| m.rpm as f64),
+        QuotaName::InputTpm => series(|m| m.input_tpm_reserved),
+        QuotaName::OutputTpm => series(|m| m.output_tokens),
+    }
 }
 
 /// The Reserved tier where the model is sold in it: the peak's p99 minutes reserved, with the

@@ -1,10 +1,12 @@
 //! The quota a Bedrock option needs at the planned peak, and the evidence behind each ask.
 //!
-//! Policy (named in every quota document): a quota is **short** when the simulated peak at the
-//! account's current value throttles requests. Only a short quota is asked for; the ask is the
-//! steady p99 minute × `HEADROOM`, rounded up to a tidy step (or, when bursts inside a minute
-//! throttle although the p99 minute fits, the current value × `HEADROOM`), and the peak is
-//! simulated again at the ask to show what it buys.
+//! Policy (one rule, stated in every quota document and applied to every row): a quota is
+//! **short** when what the plan needs — the steady peak's p99 minute × `HEADROOM`, rounded up to
+//! a tidy step — exceeds the current value, or when the simulated peak throttles at the current
+//! value (bursts inside a minute). A short quota is asked for: the need, or (bursts only) the
+//! current value × `HEADROOM`; the peak is simulated again at the ask to show what it buys.
+//! The p99 minute is taken over [`crate::plan::simulate::QUOTA_EVIDENCE_MINUTES`] steady peak
+//! minutes, with a 90 % interval from a block bootstrap over hours.
 
 use serde::{Deserialize, Serialize};
 
@@ -101,12 +103,18 @@ pub struct QuotaCheck {
     /// The peak hour's median minute (the steady state AWS asks for beside the peak).
     #[serde(default)]
     pub peak_p50_minute: f64,
+    /// The p99 minute's 90 % interval (block bootstrap over hours of the simulated peak) and
+    /// the number of peak minutes it is over.
+    #[serde(default)]
+    pub peak_p99_interval: [f64; 2],
+    #[serde(default)]
+    pub minutes: u32,
     /// The peak's p99 minute × `HEADROOM`, rounded up: what the headroom policy needs.
     pub needed: f64,
     /// Share of attempts throttled at the planned peak with this quota at its current value
     /// (and the other quota out of the way).
     pub throttle_rate_at_current: f64,
-    /// Throttled at the current value: the only case that leads to an ask.
+    /// The need exceeds the current value, or the peak throttles at it: the rule for an ask.
     pub short: bool,
     /// The ask (when short).
     pub requested: Option<f64>,
@@ -122,8 +130,8 @@ impl QuotaCheck {
         throttle_rate_at_current: f64,
     ) -> QuotaCheck {
         let step = quota.step();
-        let short = throttle_rate_at_current > 0.0;
         let needed = tidy(peak_p99_minute * HEADROOM, step);
+        let short = needed > current || throttle_rate_at_current > 0.0;
         let requested = short.then(|| {
             if needed > current {
                 needed
@@ -137,6 +145,8 @@ impl QuotaCheck {
             current,
             peak_p50_minute: 0.0,
             peak_p99_minute,
+            peak_p99_interval: [peak_p99_minute, peak_p99_minute],
+            minutes: 0,
             needed,
             throttle_rate_at_current,
             short,
@@ -273,11 +283,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_throttled_quota_is_asked_for() {
+    fn a_quota_is_asked_for_when_the_need_exceeds_it_or_the_peak_throttles() {
         // The p99 minute fits well under the quota and nothing was throttled: no ask.
         let fine = QuotaCheck::decide(QuotaName::Tpm, "q".into(), 600_000.0, 150_000.0, 0.0);
         assert!(!fine.short && fine.requested.is_none());
         assert_eq!(fine.planned(), 600_000.0);
+        // Nothing throttled, but the need (599,040 × 1.25 → 750,000) exceeds 600,000: ask.
+        let tight = QuotaCheck::decide(QuotaName::Tpm, "q".into(), 600_000.0, 599_040.0, 0.0);
+        assert!(tight.short);
+        assert_eq!(tight.requested, Some(750_000.0));
         // Throttled: ask for p99 × 1.25 rounded up to 10,000 (412,345 × 1.25 = 515,431).
         let short = QuotaCheck::decide(QuotaName::Tpm, "q".into(), 300_000.0, 412_345.0, 0.02);
         assert_eq!(short.requested, Some(520_000.0));

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::capacity::SloLimits;
 use super::error::PlanError;
-use super::forecast_spec::ForecastSpec;
+use super::forecast_spec::{ForecastSpec, Uncertain};
 use crate::quota::bucket::InferenceEndpoint;
 use crate::workload::{profiles, WorkloadSpec};
 
@@ -50,9 +50,11 @@ pub struct Scenario {
     /// cache by the options whose model offers caching.
     #[serde(default)]
     pub prompt_cache: Option<PromptCache>,
-    /// Expected growth in volume a month (0.05 = 5 %), for the quota documents' outlook.
-    #[serde(default)]
-    pub monthly_growth: f64,
+    /// Expected growth in volume a month (0.05 = 5 %): the quota documents' outlook and the
+    /// centre of the forecast's `usage_growth_per_month` (one number: set it here or there;
+    /// unset, the forecast's default). Read it with [`Scenario::monthly_growth`].
+    #[serde(default, rename = "monthly_growth")]
+    pub monthly_growth_set: Option<f64>,
     /// `llmcap forecast`: the horizon, adoption and the uncertain inputs (defaults say where
     /// they come from).
     #[serde(default)]
@@ -324,7 +326,41 @@ impl Scenario {
             scenario.workload = WorkloadRef::Inline(Box::new(workload));
         }
         scenario.validate(origin)?;
+        scenario.share_growth(origin)?;
         Ok(scenario)
+    }
+
+    /// The growth a month every output uses: the quota documents' 6-month column and the
+    /// forecast alike (the median of `[forecast] usage_growth_per_month`).
+    pub fn monthly_growth(&self) -> f64 {
+        self.forecast.usage_growth_per_month.quantile(0.5)
+    }
+
+    /// Makes `monthly_growth` and the forecast's growth one number: a `monthly_growth` centres
+    /// the forecast's default spread on it; both set and different is refused.
+    fn share_growth(&mut self, origin: &str) -> Result<(), PlanError> {
+        let Some(g) = self.monthly_growth_set else {
+            return Ok(());
+        };
+        let default = ForecastSpec::default().usage_growth_per_month;
+        if self.forecast.usage_growth_per_month == default {
+            if let Uncertain::Normal { sd, .. } = default {
+                self.forecast.usage_growth_per_month = Uncertain::Normal { mean: g, sd };
+            }
+            return Ok(());
+        }
+        let centre = self.monthly_growth();
+        if (centre - g).abs() > 1e-9 {
+            return Err(PlanError::field(
+                origin,
+                "monthly_growth",
+                g,
+                &format!(
+                    "[forecast] usage_growth_per_month centres on {centre} a month; growth is one number for the quota documents and the forecast: drop monthly_growth (the forecast's is used) or set it to {centre}"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The workload: built in by name, or as the scenario (or its file) spells it out.
@@ -534,10 +570,11 @@ impl Scenario {
         if let Err((field, why)) = self.forecast.check() {
             return bad(&field, &"(see the field)", &why);
         }
-        if !(self.monthly_growth > -1.0 && self.monthly_growth <= 10.0) {
+        let growth = self.monthly_growth_set.unwrap_or(0.0);
+        if !(growth > -1.0 && growth <= 10.0) {
             return bad(
                 "monthly_growth",
-                &self.monthly_growth,
+                &growth,
                 "must be in (-1, 10]: growth in volume a month, 0.05 = 5 %",
             );
         }

@@ -2,7 +2,8 @@
 //! endpoint and Region (or inference profile) each quota's Service Quotas name, current and
 //! requested value, the steady and peak minute, the tokens per request and what admission
 //! reserves, the share of long prompts, growth, and the use case; then the evidence. An ask
-//! appears only where the simulated peak throttles at the current value. Every figure is taken
+//! appears wherever the plan's rule says a quota is short (`crate::plan::quota`: the need —
+//! p99 minute × headroom — exceeds the current value, or the peak throttles at it). Every figure is taken
 //! from the plan's `QuotaEvidence` and printed with `format::thousands` (a test compares them).
 
 use crate::format::{percent, thousands};
@@ -10,11 +11,41 @@ use crate::plan::quota::{QuotaCheck, QuotaEvidence, QuotaName, HEADROOM};
 use crate::plan::SloLimits;
 use crate::quota::InferenceEndpoint;
 
-fn verdict(c: &QuotaCheck) -> String {
+/// The verdict and the part of the rule that gave it.
+pub fn verdict(c: &QuotaCheck) -> String {
     match c.requested {
-        Some(ask) => format!("short: ask {}", thousands(ask)),
-        None => "sufficient".to_string(),
+        Some(ask) if c.needed > c.current => {
+            format!("short (needed > current): ask {}", thousands(ask))
+        }
+        Some(ask) => format!("short (throttles at current): ask {}", thousands(ask)),
+        None => "sufficient (needed ≤ current, no throttling)".to_string(),
     }
+}
+
+/// "599,040 (594,120–601,300 over 600 minutes)": the p99 minute with its 90 % interval.
+pub fn p99_with_interval(c: &QuotaCheck) -> String {
+    let [lo, hi] = c.peak_p99_interval;
+    if c.minutes == 0 {
+        return thousands(c.peak_p99_minute);
+    }
+    format!(
+        "{} ({}–{}, {} minutes)",
+        thousands(c.peak_p99_minute),
+        thousands(lo),
+        thousands(hi),
+        thousands(f64::from(c.minutes))
+    )
+}
+
+/// The rule every verdict follows, in the documents' words.
+pub fn rule_sentence() -> String {
+    format!(
+        "a quota is short, and asked for, when what the plan needs — the simulated peak's p99 \
+         minute × {HEADROOM} headroom, rounded up — exceeds its current value, or when the \
+         simulated peak throttles at its current value (bursts inside a minute; each quota \
+         simulated with the others out of the way); the ask is the need (for bursts alone, the \
+         current value × {HEADROOM}). Otherwise it is sufficient"
+    )
 }
 
 /// The request table: one row per quota, as a support case lists them.
@@ -43,7 +74,7 @@ pub fn request_table(e: &QuotaEvidence) -> String {
 /// Current against needed for each quota, with the throttling each one causes alone.
 pub fn checks_table(e: &QuotaEvidence) -> String {
     let mut table = String::from(
-        "| quota | current | p99 minute at the peak | throttled at current | needed (p99 × headroom) | verdict |\n\
+        "| quota | current | p99 minute at the peak (90 % interval, minutes simulated) | throttled at current | needed (p99 × headroom) | verdict |\n\
          | --- | --- | --- | --- | --- | --- |\n",
     );
     for c in e.checks() {
@@ -51,7 +82,7 @@ pub fn checks_table(e: &QuotaEvidence) -> String {
             "| {} | {} | {} | {} | {} | {} |\n",
             c.quota.label(),
             thousands(c.current),
-            thousands(c.peak_p99_minute),
+            p99_with_interval(c),
             percent(c.throttle_rate_at_current),
             thousands(c.needed),
             verdict(c)
@@ -66,15 +97,29 @@ pub fn ask_sentences(e: &QuotaEvidence) -> String {
         .checks()
         .filter_map(|c| {
             c.requested.map(|ask| {
+                let why = if c.needed > c.current {
+                    format!(
+                        "the peak's p99 minute of {} × {HEADROOM} headroom needs {}, above the current {} (at which the simulated peak throttles {} of attempts)",
+                        thousands(c.peak_p99_minute),
+                        thousands(c.needed),
+                        thousands(c.current),
+                        percent(c.throttle_rate_at_current)
+                    )
+                } else {
+                    format!(
+                        "at {} the simulated peak throttles {} of attempts (bursts inside a minute, though its p99 minute of {} fits)",
+                        thousands(c.current),
+                        percent(c.throttle_rate_at_current),
+                        thousands(c.peak_p99_minute)
+                    )
+                };
                 format!(
-                    "Raise \"{}\" for `{}` in {} from {} to **{}**: at {} the simulated peak throttles {} of attempts.",
+                    "Raise \"{}\" for `{}` in {} from {} to **{}**: {why}.",
                     c.service_quota_name,
                     e.model_id,
                     e.region,
                     thousands(c.current),
                     thousands(ask),
-                    thousands(c.current),
-                    percent(c.throttle_rate_at_current)
                 )
             })
         })
@@ -91,7 +136,7 @@ pub fn ask_sentences(e: &QuotaEvidence) -> String {
             })
             .collect();
         format!(
-            "No increase is needed: at the current quotas the simulated peak of {} users throttles {} of attempts, and its p99 minute uses {}.",
+            "No increase is needed: at the current quotas the simulated peak of {} users throttles {} of attempts, its p99 minute uses {}, and the p99 minute × {HEADROOM} headroom fits every quota.",
             e.peak_users,
             percent(e.throttle_rate_current),
             uses.join(" and ")
@@ -260,21 +305,21 @@ pub fn markdown(
          | max_tokens sent | {max_tokens} |\n\
          | reserved at admission (average) | {reservation} |\n\
          | requests above 25,000 input tokens | {long} |\n\
-         | expected growth | {growth} a month (the 6-month column above) |\n\n\
+         | expected growth | {growth} a month (the 6-month column above; the growth `llmcap forecast` uses) |\n\n\
          ## Use case\n\n{use_case}\n\n\
          ## Workload\n\n{workload}\n\n\
          ## Method\n\n\
          A discrete-event simulation of the peak hour replays the workload through a performance \
          profile of the model and Bedrock's quota semantics ({semantics}). Users start in the \
          steady phase of their think-time and session cycle; the first {warmup} s are a warm-up \
-         left out of every figure, and percentiles are over the {minutes} measured minutes. With \
+         left out of every figure, and percentiles are over {minutes} measured peak minutes (the \
+         peak held for that long, as on several busy days, so the p99 minute is a p99 and not the \
+         busiest minute of one hour). With \
          no quota in the way the SLO (p95 TTFT ≤ {ttft} s, p95 TPOT ≤ {tpot} s) holds up to \
          {at_least}{knee} users{searched}; the planning policy keeps load at or below 60 % of \
          that ({planned} users). The scenario's peak is {peak} users, {share_of_knee} of the knee: \
          {planning}.\n\n\
-         Headroom policy: a quota is asked for only when the simulated peak throttles at its \
-         current value (each quota simulated with the others out of the way); the ask is the p99 \
-         minute × {headroom}, rounded up.\n\n\
+         The rule every verdict below follows: {rule}.\n\n\
          ## Calibration evidence\n\n{calibration}{reach}\n\n\
          ## Simulated peak at {peak} users (p99 minute, no quota in the way)\n\n\
          | measure | value |\n| --- | --- |\n\
@@ -326,7 +371,7 @@ pub fn markdown(
         charged = thousands(e.peak_tpm_charged),
         rpm = rpm_line,
         checks = checks_table(e),
-        headroom = HEADROOM,
+        rule = rule_sentence(),
         ask = ask_sentences(e),
     )
 }

@@ -102,7 +102,7 @@ impl SimResult {
     }
 
     /// Minutes while traffic was being sent (the drain after it would dilute percentiles).
-    fn load_minutes(&self) -> &[MinuteRow] {
+    pub fn load_minutes(&self) -> &[MinuteRow] {
         let n = ((self.duration_s / 60.0).ceil() as usize).clamp(1, self.minutes.len().max(1));
         &self.minutes[..n.min(self.minutes.len())]
     }
