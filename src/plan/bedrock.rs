@@ -554,9 +554,10 @@ fn reserve_tier(
             monthly_usd: r.monthly_usd,
             fits_workload: true,
             note: format!(
-                "{} input and {} output TPM reserved (the peak's p99 minutes) at ${:.2} and ${:.2} per 1K TPM-month; {}",
+                "{} input and {} output TPM reserved ({}) at ${:.2} and ${:.2} per 1K TPM-month, a 1- or 3-month term (the catalog holds one price for both); {}",
                 crate::format::thousands(r.input_tpm),
                 crate::format::thousands(r.output_tpm),
+                reserved_basis(r),
                 r.price_input_per_ktpm_month,
                 r.price_output_per_ktpm_month,
                 if r.pays { "pays at this volume" } else { "does not pay at this volume" }
@@ -564,6 +565,29 @@ fn reserve_tier(
         });
     }
     reserve
+}
+
+/// What the reservation was sized on: the peak's p99 minutes, or AWS's minimum where the peak
+/// needs less.
+fn reserved_basis(r: &super::tiers::ReserveDecision) -> String {
+    use super::tiers::{RESERVED_MIN_INPUT_TPM, RESERVED_MIN_OUTPUT_TPM};
+    let thousands = crate::format::thousands;
+    let side = |needed: f64, min: f64, what: &str| {
+        if needed < min {
+            format!(
+                "{what}: the peak's p99 minute is {}, below AWS's minimum reservation of {}, so the minimum is priced",
+                thousands(needed),
+                thousands(min)
+            )
+        } else {
+            format!("{what}: the peak's p99 minute")
+        }
+    };
+    format!(
+        "{}; {}",
+        side(r.needed_input_tpm, RESERVED_MIN_INPUT_TPM, "input"),
+        side(r.needed_output_tpm, RESERVED_MIN_OUTPUT_TPM, "output")
+    )
 }
 
 /// Provisioned Throughput at the option's model units, where it asks for them.

@@ -119,9 +119,16 @@ pub fn on_demand_tiers(
 /// Reserving the peak's tokens per minute for a month, against Standard for the same tokens.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReserveDecision {
-    /// Reserved: the peak's p99 minute of uncached input tokens and of output tokens.
+    /// Reserved: the peak's p99 minute of uncached input tokens and of output tokens, each at
+    /// least AWS's minimum reservation.
     pub input_tpm: f64,
     pub output_tpm: f64,
+    /// What the peak needs, before the minimums: where it is below them, the reservation is
+    /// priced at the minimum (and the plan says so).
+    #[serde(default)]
+    pub needed_input_tpm: f64,
+    #[serde(default)]
+    pub needed_output_tpm: f64,
     pub price_input_per_ktpm_month: f64,
     pub price_output_per_ktpm_month: f64,
     pub price_source: String,
@@ -145,6 +152,13 @@ pub struct ReserveDecision {
     pub pays: bool,
 }
 
+/// The Reserved tier's smallest reservation (AWS Bedrock User Guide, "Service tiers for
+/// optimizing performance and cost", read 2026-12-07): 100,000 input and 10,000 output tokens
+/// per minute; input TPM counts InputTokenCount and CacheWriteInputTokens. Terms of 1 or 3
+/// months, a fixed price per 1K TPM billed monthly; overflow runs on Standard.
+pub const RESERVED_MIN_INPUT_TPM: f64 = 100_000.0;
+pub const RESERVED_MIN_OUTPUT_TPM: f64 = 10_000.0;
+
 /// Whether reserving pays: `monthly_input`/`monthly_output` are the month's uncached input and
 /// output tokens, `peak_input_tpm`/`peak_output_tpm` the peak's p99 minutes; `None` when the
 /// catalog has no Reserved prices for the model or the peak has no tokens.
@@ -163,6 +177,9 @@ pub fn reserve(
     if !(peak_input_tpm > 0.0 && peak_output_tpm > 0.0) {
         return None;
     }
+    let (needed_input_tpm, needed_output_tpm) = (peak_input_tpm, peak_output_tpm);
+    let peak_input_tpm = peak_input_tpm.max(RESERVED_MIN_INPUT_TPM);
+    let peak_output_tpm = peak_output_tpm.max(RESERVED_MIN_OUTPUT_TPM);
     let monthly_usd = peak_input_tpm / 1_000.0 * price_in + peak_output_tpm / 1_000.0 * price_out;
     let standard_usd_same_tokens =
         (monthly_input * p.input_per_mtok + monthly_output * p.output_per_mtok) / 1e6;
@@ -181,6 +198,8 @@ pub fn reserve(
     Some(ReserveDecision {
         input_tpm: peak_input_tpm,
         output_tpm: peak_output_tpm,
+        needed_input_tpm,
+        needed_output_tpm,
         price_input_per_ktpm_month: price_in,
         price_output_per_ktpm_month: price_out,
         price_source: p
@@ -241,6 +260,23 @@ mod tests {
         // Batch half of input and output, cache reads scaled alike: 150 + 75 + 7.5.
         assert!((usd(Tier::Batch).unwrap() - 232.5).abs() < 1e-9);
         assert_eq!(usd(Tier::Flex), None, "no Flex price, no Flex row");
+    }
+
+    #[test]
+    fn a_peak_below_awss_minimum_reservation_is_priced_at_the_minimum() {
+        // The issue's case: 41,880 input and 15,360 output TPM needed. Input is raised to the
+        // 100,000 minimum, output (above 10,000) stays: 100 × 31.68 + 15.36 × 158.4.
+        let r = reserve(&sonnet(), 1e9, 1e8, 41_880.0, 15_360.0, 1e6).unwrap();
+        assert_eq!((r.input_tpm, r.output_tpm), (100_000.0, 15_360.0));
+        assert_eq!(
+            (r.needed_input_tpm, r.needed_output_tpm),
+            (41_880.0, 15_360.0)
+        );
+        assert!((r.monthly_usd - (100.0 * 31.68 + 15.36 * 158.4)).abs() < 1e-9);
+        // The load factor is of what is paid for, not of what was needed.
+        assert!((r.load_factor_input - 1e9 / (100_000.0 * MINUTES_PER_MONTH)).abs() < 1e-12);
+        let small = reserve(&sonnet(), 1e6, 1e5, 10.0, 5.0, 1e3).unwrap();
+        assert_eq!((small.input_tpm, small.output_tpm), (100_000.0, 10_000.0));
     }
 
     #[test]

@@ -320,8 +320,11 @@ pub fn tiers_markdown(o: &OptionPlan) -> String {
             t.note
         );
     }
-    if let Some(r) = &o.reserve {
-        md += &format!("\n{}\n", reserve_sentence(r, o.monthly_requests));
+    match &o.reserve {
+        Some(r) => md += &format!("\n{}\n", reserve_sentence(r, o.monthly_requests)),
+        None => {
+            md += "\nReserved: not offered for this model in the catalog (no reserved_*_per_ktpm_month in pricing/bedrock.toml for its ID and Region; AWS sells the Reserved tier for some models only, through the account team).\n"
+        }
     }
     md
 }
