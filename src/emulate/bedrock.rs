@@ -65,17 +65,18 @@ pub(crate) fn converse_prompt(request: &Value, limits: &ModelLimits) -> Result<P
 }
 
 /// Converse's prompt-cache checkpoints: the turns' texts up to the last `cachePoint` block in
-/// `system` or a message's `content` (empty: no checkpoint, nothing cached).
+/// `system` or a message's `content` (a checkpoint marks the block before it; empty: no
+/// checkpoint, nothing cached).
 pub(crate) fn converse_prefix<'a>(request: &'a Value) -> Prefix {
     let mut blocks: Vec<(&str, &str, bool)> = Vec::new();
     let mut add = |role: &'static str, content: Option<&'a Value>| {
-        if let Some(Value::Array(items)) = content {
-            for b in items {
-                if b.get("cachePoint").is_some() {
-                    blocks.push((role, "", true));
-                } else if let Some(text) = b.get("text").and_then(Value::as_str) {
-                    blocks.push((role, text, false));
+        for b in content.and_then(Value::as_array).into_iter().flatten() {
+            if b.get("cachePoint").is_some() {
+                if let Some(before) = blocks.last_mut() {
+                    before.2 = true;
                 }
+            } else if let Some(text) = b.get("text").and_then(Value::as_str) {
+                blocks.push((role, text, false));
             }
         }
     };
@@ -92,15 +93,7 @@ pub(crate) fn converse_prefix<'a>(request: &'a Value) -> Prefix {
         };
         add(role, message.get("content"));
     }
-    let mut prefix = Prefix::default();
-    if let Some(last) = blocks.iter().rposition(|b| b.2) {
-        for (role, text, checkpoint) in &blocks[..last] {
-            if !checkpoint {
-                prefix.push(role, text);
-            }
-        }
-    }
-    prefix
+    Prefix::through_last_breakpoint(&blocks)
 }
 
 /// Chat turns from a `system` field and `messages[]` (Converse and Anthropic bodies): content

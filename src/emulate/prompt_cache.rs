@@ -26,6 +26,18 @@ pub struct Prefix {
 }
 
 impl Prefix {
+    /// The prompt's blocks (role, text, whether the block is a cache breakpoint) up to and
+    /// including the last breakpoint; empty when there is none.
+    pub fn through_last_breakpoint(blocks: &[(&str, &str, bool)]) -> Prefix {
+        let mut prefix = Prefix::default();
+        if let Some(last) = blocks.iter().rposition(|b| b.2) {
+            for (role, text, _) in &blocks[..=last] {
+                prefix.push(role, text);
+            }
+        }
+        prefix
+    }
+
     pub fn push(&mut self, role: &str, text: &str) {
         self.parts.push((role.to_string(), text.to_string()));
     }

@@ -461,7 +461,9 @@ fn quota_checks<F: Fn(Option<Quota>) -> EndpointSpec>(
         // TPM: what admission reserves or what settlement charges (output × burndown),
         // whichever is larger: the bucket must hold the reservations, and drains by the charges.
         let series = quota_minutes(peak, name);
-        let minute = |q: f64| crate::stats::quantile(&mut series.clone(), q).unwrap_or(0.0);
+        let mut sorted = series.clone();
+        sorted.sort_by(f64::total_cmp);
+        let minute = |q: f64| crate::stats::quantile_sorted(&sorted, q).unwrap_or(0.0);
         let p99 = minute(0.99);
         let mut check = QuotaCheck::decide(
             name,

@@ -118,13 +118,7 @@ fn cached_prefix(system: Option<&Value>, messages: &[Value]) -> Result<Prefix, M
              {breakpoints}."
         )));
     }
-    let mut prefix = Prefix::default();
-    if let Some(last) = blocks.iter().rposition(|b| b.2) {
-        for (role, text, _) in &blocks[..=last] {
-            prefix.push(role, text);
-        }
-    }
-    Ok(prefix)
+    Ok(Prefix::through_last_breakpoint(&blocks))
 }
 
 fn stop_reason(generation: &Generation, max_tokens: u64) -> &'static str {
