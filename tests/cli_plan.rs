@@ -149,14 +149,20 @@ fn the_builtin_plan_runs_anywhere_and_its_text_agrees_with_plan_json() {
         );
     }
 
-    // Break-even: the crossover solves both cost lines, and the cheaper option at the
-    // scenario's volume is the one with the lower monthly cost there.
+    // Break-even: each crossing is where the costs meet (a line meets a step, or a new
+    // instance lifts the fleet past the line), and the cheaper option at the scenario's volume
+    // is the one with the lower monthly cost there.
     for b in &plan.break_even {
         let find = |name: &str| plan.options.iter().find(|o| o.name == name).unwrap();
         let (a, d) = (find(&b.per_request), find(&b.dedicated));
-        if let Some(v) = b.crossover_requests_per_month {
-            let (ca, cd) = (a.cost_line().at(v), d.cost_line().at(v));
-            assert!((ca - cd).abs() <= 1e-6 * ca.max(cd), "{b:?}");
+        for c in &b.crossings {
+            let v = c.requests_per_month;
+            let (ca, cd) = (a.cost_line().at(v), d.cost_curve().at(v));
+            let next = d.cost_curve().at(v * (1.0 + 1e-9));
+            assert!(
+                (ca - cd).abs() <= 1e-6 * ca.max(cd) || (cd < ca && ca < next),
+                "{b:?}"
+            );
         }
         let (ma, md_) = (a.monthly_on_demand_usd, d.monthly_on_demand_usd);
         let cheaper = if ma <= md_ { &a.name } else { &d.name };

@@ -45,6 +45,16 @@ fn forecast_with(section: &str) -> (Forecast, Plan) {
     )
 }
 
+/// The plan's data transfer and monitoring a month (its budget's overhead steps).
+fn overheads_of(o: &llmcap::plan::OptionPlan) -> f64 {
+    o.budget
+        .shares
+        .iter()
+        .filter(|s| s.step == llmcap::cost::budget::Step::Overhead)
+        .map(|s| s.usd)
+        .sum()
+}
+
 const FIXED: &str = r#"[forecast]
 months = 12
 draws = 500
@@ -70,17 +80,20 @@ fn with_no_uncertainty_the_bands_close_and_the_months_follow_the_plan() {
                 m + 1
             );
         }
+        // The plan's data transfer and monitoring follow the traffic.
+        let overheads = overheads_of(p);
+        assert!(
+            overheads > 0.0 && overheads < 100.0,
+            "{}: {overheads}",
+            p.name
+        );
         if p.kind == llmcap::plan::OptionKind::Bedrock {
             // Requests: 60 % of employees, use growing 3 % a month; tokens ×1.2; +25 % hidden;
             // the failures the simulated peak billed at the current quota.
             let retry = p.quota.as_ref().map_or(0.0, |q| q.error_rate_current);
             for (m, b) in o.monthly.iter().enumerate() {
-                let expected = p.monthly_on_demand_usd
-                    * 0.6
-                    * 1.03f64.powi(m as i32)
-                    * 1.2
-                    * (1.0 + retry)
-                    * 1.25;
+                let work = 0.6 * 1.03f64.powi(m as i32) * 1.2;
+                let expected = (p.monthly_on_demand_usd * (1.0 + retry) + overheads) * work * 1.25;
                 assert!(
                     (b.p50 / expected - 1.0).abs() < 1e-9,
                     "{} month {}: {} vs {expected}",
@@ -93,7 +106,7 @@ fn with_no_uncertainty_the_bands_close_and_the_months_follow_the_plan() {
             // The always-on fleet: 0.6 × 1.2 = 0.72 of the plan's load at month 1 fits in the
             // plan's one instance; it stays one while the load stays under one instance's
             // planning point (720 users at a 300-user peak: load ≤ 2.4).
-            let month = p.monthly_on_demand_usd * 1.25;
+            let month = (p.monthly_on_demand_usd + overheads * 0.72) * 1.25;
             assert!((o.monthly[0].p50 / month - 1.0).abs() < 1e-9, "{}", o.name);
         }
     }
@@ -176,13 +189,21 @@ fn a_fleet_draws_its_capacity_from_the_profile_interval_and_adds_instances_when_
     spec.performance = llmcap::plan::forecast_spec::ForecastSpec::default().performance;
     let f = llmcap::forecast::run(&plan, &spec, 3);
     let month = f.options[fleet].monthly[0];
-    let one = plan.options[fleet].monthly_on_demand_usd * 1.25;
+    // One instance, and the data transfer and monitoring of 1.2 × the plan's traffic.
+    let watched = overheads_of(&plan.options[fleet]) * 1.2 * 1.25;
+    let instance = plan.options[fleet].monthly_on_demand_usd * 1.25;
+    let one = instance + watched;
     // P10 and P50 hold one instance; P90 needs more than one.
     assert!((month.p10 / one - 1.0).abs() < 1e-9 && (month.p50 / one - 1.0).abs() < 1e-9);
-    assert!(month.p90 >= 2.0 * one - 1e-6, "{month:?}");
+    assert!(month.p90 >= 2.0 * instance + watched - 1e-6, "{month:?}");
     // The mean counts the share of draws short of capacity: ≥ 25 % of them need a second
     // instance or more, so the mean is at least 1.25 instances' worth (within sampling error).
-    assert!(month.mean >= one * 1.22, "{} vs {}", month.mean, one);
+    assert!(
+        month.mean >= instance * 1.22 + watched,
+        "{} vs {}",
+        month.mean,
+        one
+    );
     // The scenario's own performance input overrides the profile's interval.
     spec.performance = llmcap::uncertain::Uncertain::fixed(1.0);
     let pinned = llmcap::forecast::run(&plan, &spec, 3);

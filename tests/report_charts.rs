@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use llmcap::plan::staircase::{CostCurve, FleetSteps};
 use llmcap::report::charts::calibration::{
     AgainstConcurrency, ConcurrencyOverTime, LevelHistograms, LevelSpread, SpreadSeries,
 };
 use llmcap::report::charts::plan::{
-    BudgetWaterfall, CostAgainstVolume, CostLine, LatencyAgainstUsers, LatencySeries,
+    BudgetWaterfall, CostAgainstVolume, CostCurveSeries, LatencyAgainstUsers, LatencySeries,
     TpmAgainstQuota, TpmSeries,
 };
 use llmcap::report::charts::{render, Chart, HEIGHT, WIDTH};
@@ -136,19 +137,21 @@ fn plan_charts_render() {
         &CostAgainstVolume {
             title: "Cost against volume".into(),
             lines: vec![
-                CostLine {
+                CostCurveSeries {
                     name: "per token".into(),
-                    line: llmcap::plan::CostLine {
+                    curve: CostCurve::Line(llmcap::plan::CostLine {
                         fixed_usd: 0.0,
                         per_request_usd: 0.005,
-                    },
+                    }),
                 },
-                CostLine {
+                CostCurveSeries {
                     name: "fleet".into(),
-                    line: llmcap::plan::CostLine {
-                        fixed_usd: 40_000.0,
-                        per_request_usd: 0.0,
-                    },
+                    curve: CostCurve::Steps(FleetSteps {
+                        users_per_instance: 100,
+                        requests_per_instance_month: 8e6,
+                        usd_per_instance_month: 40_000.0,
+                        min_instances: 1,
+                    }),
                 },
             ],
             volume_min: 5e4,

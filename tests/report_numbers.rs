@@ -25,6 +25,8 @@ struct CostRow {
     option: String,
     fixed_monthly_usd: f64,
     per_request_usd: f64,
+    usd_per_instance_month: Option<f64>,
+    requests_per_instance_month: Option<f64>,
     monthly_usd_at_plan: f64,
 }
 
@@ -77,9 +79,17 @@ fn the_plan_report_prints_what_its_exports_hold() {
     let costs: Vec<CostRow> = rows(&out.join("data/cost_vs_volume.csv"));
     assert_eq!(costs.len(), plan["options"].as_array().unwrap().len());
     for c in &costs {
+        let cell = |x: Option<f64>, digits: usize| {
+            x.map_or("—".to_string(), |x| format!("{x:.digits$}"))
+        };
         let line = format!(
-            "| {} | {:.2} | {:.6} | {:.2} |",
-            c.option, c.fixed_monthly_usd, c.per_request_usd, c.monthly_usd_at_plan
+            "| {} | {:.2} | {:.6} | {} | {} | {:.2} |",
+            c.option,
+            c.fixed_monthly_usd,
+            c.per_request_usd,
+            cell(c.usd_per_instance_month, 2),
+            cell(c.requests_per_instance_month, 0),
+            c.monthly_usd_at_plan
         );
         assert!(report.contains(&line), "missing {line}");
     }

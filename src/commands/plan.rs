@@ -83,7 +83,7 @@ pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog> {
     if let Some(dir) = dir {
         if !dir.is_dir() {
             return Err(anyhow!(
-                "--catalog {}: not a directory; give a directory holding bedrock.toml, sagemaker.toml, models.toml or hardware.toml",
+                "--catalog {}: not a directory; give a directory holding bedrock.toml, sagemaker.toml, overheads.toml, models.toml or hardware.toml",
                 dir.display()
             ));
         }
@@ -91,8 +91,13 @@ pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog> {
     let (bedrock, bedrock_origin) = catalog_text(dir, "bedrock.toml", BUILTIN_BEDROCK_PRICES)?;
     let (sagemaker, sagemaker_origin) =
         catalog_text(dir, "sagemaker.toml", BUILTIN_SAGEMAKER_PRICES)?;
-    Catalog::parse(&bedrock, &bedrock_origin, &sagemaker, &sagemaker_origin)
-        .map_err(|e| anyhow!("{e}"))
+    let mut catalog = Catalog::parse(&bedrock, &bedrock_origin, &sagemaker, &sagemaker_origin)
+        .map_err(|e| anyhow!("{e}"))?;
+    let (overheads, overheads_origin) =
+        catalog_text(dir, "overheads.toml", crate::cost::overheads::BUILTIN)?;
+    catalog.overheads = crate::cost::overheads::OverheadRates::parse(&overheads, &overheads_origin)
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(catalog)
 }
 
 fn load_hosting(dir: Option<&Path>) -> Result<HostingCatalog> {

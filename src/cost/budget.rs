@@ -4,6 +4,7 @@
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::overheads::Overheads;
 use crate::stats::quantile_sorted;
 use crate::uncertain::Uncertain;
 
@@ -18,6 +19,20 @@ pub struct Factor {
     pub source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drawn: Option<Drawn>,
+    #[serde(default)]
+    pub step: Step,
+}
+
+/// Where a budget step stands in the waterfall: inside the simulated month (list price to what
+/// the simulation sent), outside it (priced per unit of what drives it), or the demand's
+/// uncertainty around the plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    #[default]
+    Simulated,
+    Overhead,
+    Demand,
 }
 
 /// An uplift drawn as `scale × x + offset`, `x` from `distribution`.
@@ -37,6 +52,7 @@ impl Factor {
             high: value,
             source,
             drawn: None,
+            step: Step::Simulated,
         }
     }
 
@@ -59,6 +75,7 @@ impl Factor {
                 scale,
                 offset,
             }),
+            step: Step::Demand,
         }
     }
 
@@ -78,77 +95,65 @@ impl Factor {
     }
 }
 
-/// The hidden costs of a fleet billed by the instance-hour (SageMaker real-time): its hours
-/// are set by the simulated peak (or workday), so retries and peak-hour variability do not add
-/// to them, and prompts are free on an instance; data transfer and monitoring still do.
-pub fn fleet_factors() -> Vec<Factor> {
-    seed000_factors(0.0, 0.0)
-        .into_iter()
-        .filter(|f| f.name == "data transfer" || f.name == "monitoring and logging")
-        .collect()
+/// Data transfer and monitoring priced per unit of what drives them, as uplifts on `list_usd`:
+/// the steps outside the simulated month.
+pub fn overhead_factors(o: &Overheads, list_usd: f64) -> Vec<Factor> {
+    let on_list = |usd: f64| if list_usd > 0.0 { usd / list_usd } else { 0.0 };
+    [
+        ("data transfer", o.transfer_usd, &o.transfer_reading),
+        (
+            "monitoring and logging",
+            o.monitoring_usd,
+            &o.monitoring_reading,
+        ),
+    ]
+    .into_iter()
+    .map(|(name, usd, reading)| Factor {
+        step: Step::Overhead,
+        ..Factor::measured(name, on_list(usd), reading.clone())
+    })
+    .collect()
 }
 
-/// Seed 000's hidden cost factors. The system-prompt and history uplifts are measured from the
-/// simulated workload (its tokens against the bare messages a price calculator would count).
+/// Seed 000's hidden cost factors inside the month. The system-prompt and history uplifts are
+/// measured from the simulated workload (its tokens against the bare messages a price
+/// calculator would count); retries are seed 000's range until a simulation measures them.
 pub fn seed000_factors(system_prompt_uplift: f64, history_uplift: f64) -> Vec<Factor> {
     let measured = |name: &str, value: f64, what: &str| {
-        Factor::measured(
-            name,
-            value,
-            format!("measured in the simulation: {what}; seed 000 says system prompts are often 200-500 tokens"),
-        )
-    };
-    let ranged = |name: &str, low: f64, high: f64, source: &str| Factor {
-        name: name.into(),
-        low,
-        high,
-        source: source.into(),
-        drawn: None,
+        Factor::measured(name, value, format!("measured in the simulation: {what}"))
     };
     vec![
         measured(
             "system prompt on every request",
             system_prompt_uplift,
-            "system-prompt tokens priced against the bare request",
+            "system-prompt tokens at the input price, against the bare request (seed 000: system prompts are often 200-500 tokens)",
         ),
         measured(
             "conversation history",
             history_uplift,
             "earlier turns carried in prompts, priced against the bare request",
         ),
-        ranged(
-            "retries and failures",
-            0.05,
-            0.10,
-            "seed 000: 5-10 % failure rates at peak, retried up to 3 times",
-        ),
-        ranged(
-            "data transfer",
-            0.02,
-            0.10,
-            "assumed; seed 000: cross-region transfer fees can exceed compute",
-        ),
-        ranged(
-            "monitoring and logging",
-            0.10,
-            0.30,
-            "seed 000: operational overhead 10-30 %",
-        ),
-        ranged(
-            "peak-hour variability",
-            0.10,
-            0.30,
-            "assumed headroom; seed 000: performance varies 3x between peak and off-peak",
-        ),
+        Factor {
+            name: "retries and failures".into(),
+            low: 0.05,
+            high: 0.10,
+            source: "seed 000: 5-10 % failure rates at peak, retried up to 3 times".into(),
+            drawn: None,
+            step: Step::Simulated,
+        },
     ]
 }
 
 /// What the simulation measured for a per-request option, and how uncertain its demand is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measured {
-    /// The system prompt's and the carried history's tokens, priced against the list price.
+    /// The system prompt's and the carried history's tokens at the input price, and what the
+    /// prompt cache changes (reads cheaper, writes dearer: usually negative), against list.
     pub system_prompt: f64,
     pub history: f64,
+    pub prompt_cache: f64,
+    /// How the cache was priced (prefix, hit rate, the read and write prices).
+    pub prompt_cache_source: String,
     /// Requests that failed after being billed, as a share of the month (the simulated peak at
     /// the account's current quota; throttled attempts are refused before any token).
     pub billed_failures: f64,
@@ -159,15 +164,14 @@ pub struct Measured {
     pub demand: Option<Uncertain>,
 }
 
-/// The budget factors of a per-request option: the system prompt, history and failures as the
-/// simulation measured them; data transfer and monitoring as seed 000 states them, as shares
-/// of the simulated month (the same base the forecast applies them to); and the
-/// demand's uncertainty (requests per user × tokens per request, from the scenario's
-/// `[forecast]`) in place of seed 000's assumed peak-hour variability.
-pub fn per_request_factors(m: &Measured) -> Vec<Factor> {
+/// The budget factors of a per-request option, in waterfall order: inside the simulated month
+/// the system prompt, the prompt cache, history and failures as the simulation measured them;
+/// then `overheads` (data transfer and monitoring, priced per unit); then the demand's
+/// uncertainty (requests per user × tokens per request, from the scenario's `[forecast]`) in
+/// place of seed 000's assumed peak-hour variability.
+pub fn per_request_factors(m: &Measured, overheads: Vec<Factor>) -> Vec<Factor> {
     let mut factors: Vec<Factor> = seed000_factors(m.system_prompt, m.history)
         .into_iter()
-        .filter(|f| f.name != "peak-hour variability")
         .map(|f| {
             if f.name == "retries and failures" {
                 Factor::measured(
@@ -175,18 +179,22 @@ pub fn per_request_factors(m: &Measured) -> Vec<Factor> {
                     m.billed_failures * m.month_over_list,
                     "measured in the simulation: requests failing after they were billed at the peak, at the current quota; throttled attempts are refused before any token and bill nothing".into(),
                 )
-            } else if f.low == f.high {
-                f
             } else {
-                Factor {
-                    low: f.low * m.month_over_list,
-                    high: f.high * m.month_over_list,
-                    source: format!("{}; as a share of the simulated month", f.source),
-                    ..f
-                }
+                f
             }
         })
         .collect();
+    if m.prompt_cache != 0.0 {
+        factors.insert(
+            1,
+            Factor::measured(
+                "prompt cache",
+                m.prompt_cache,
+                m.prompt_cache_source.clone(),
+            ),
+        );
+    }
+    factors.extend(overheads);
     if let Some(demand) = &m.demand {
         factors.push(Factor::drawn(
             "demand: requests per user × tokens per request",
@@ -202,6 +210,11 @@ pub fn per_request_factors(m: &Measured) -> Vec<Factor> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Share {
     pub factor: String,
+    #[serde(default)]
+    pub step: Step,
+    /// Where the figure comes from.
+    #[serde(default)]
+    pub source: String,
     /// Mean monthly USD this factor adds.
     pub usd: f64,
     /// Its part of the uplift over list price.
@@ -236,6 +249,8 @@ pub fn realistic(list_monthly_usd: f64, factors: &[Factor], samples: usize, seed
         .iter()
         .map(|f| Share {
             factor: f.name.clone(),
+            step: f.step,
+            source: f.source.clone(),
             usd: list_monthly_usd * f.mean(),
             fraction_of_uplift: if uplift > 0.0 { f.mean() / uplift } else { 0.0 },
         })
@@ -263,16 +278,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed000_ranges_land_in_2_to_3x_for_a_chat_workload() {
+    fn the_in_month_steps_add_to_list_by_hand() {
         // multi_turn_chat on Claude 3.5 Sonnet: a bare request is 50 in + 150 out tokens
-        // ($2,400 per million requests); the 200-token system prompt adds $600 (+25 %) and the
-        // carried history (300 tokens on average) $900 (+37.5 %).
+        // ($2,400 per million requests); the 200-token system prompt adds $600 (+25 %), the
+        // carried history (300 tokens on average) $900 (+37.5 %), retries 5–10 % (mean 7.5 %).
         let budget = realistic(10_000.0, &seed000_factors(0.25, 0.375), 20_000, 1);
         assert!(
-            budget.multiplier_p50 >= 2.0 && budget.multiplier_p90 <= 3.0,
+            (budget.mean_monthly_usd - 10_000.0 * 1.7).abs() < 1e-9,
             "{budget:?}"
         );
         assert!(budget.p90_monthly_usd > budget.p50_monthly_usd);
+        assert!(budget.shares.iter().all(|s| s.step == Step::Simulated));
     }
 
     #[test]
@@ -294,13 +310,26 @@ mod tests {
         let measured = |demand: Option<Uncertain>| Measured {
             system_prompt: 0.5,
             history: 1.0,
+            prompt_cache: -0.2,
+            prompt_cache_source: "cache".into(),
             billed_failures: 0.01,
             month_over_list: 2.5,
             demand,
         };
-        let fixed = per_request_factors(&measured(Some(Uncertain::fixed(1.0))));
+        let overheads = Overheads {
+            egress_gb: 10.0,
+            transfer_usd: 0.9,
+            transfer_reading: "egress".into(),
+            logged_gb: 5.0,
+            monitoring_usd: 6.0,
+            monitoring_reading: "logs".into(),
+        };
+        let with =
+            |demand| per_request_factors(&measured(demand), overhead_factors(&overheads, 1_000.0));
+        let fixed = with(Some(Uncertain::fixed(1.0)));
         // Failures: 1 % of a month worth 2.5× list is +2.5 % of list; a demand exactly as
-        // planned adds nothing; seed 000's 10–30 % monitoring is of the month: 25–75 % of list.
+        // planned adds nothing; $6 of monitoring on a $1,000 list is +0.6 %; the cache's saving
+        // follows the system prompt, before history.
         let factor = |fs: &[Factor], name: &str| {
             fs.iter()
                 .find(|f| f.name.starts_with(name))
@@ -310,15 +339,20 @@ mod tests {
         assert!((factor(&fixed, "retries").mean() - 0.025).abs() < 1e-12);
         assert_eq!(factor(&fixed, "demand").mean(), 0.0);
         let monitoring = factor(&fixed, "monitoring");
-        assert!((monitoring.low - 0.25).abs() < 1e-12 && (monitoring.high - 0.75).abs() < 1e-12);
+        assert!((monitoring.mean() - 0.006).abs() < 1e-12);
+        assert_eq!(monitoring.step, Step::Overhead);
+        let names: Vec<&str> = fixed.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            &names[..3],
+            [
+                "system prompt on every request",
+                "prompt cache",
+                "conversation history"
+            ]
+        );
         assert!(fixed.iter().all(|f| f.name != "peak-hour variability"));
         let spread = |demand: Uncertain| {
-            let b = realistic(
-                1_000.0,
-                &per_request_factors(&measured(Some(demand))),
-                20_000,
-                7,
-            );
+            let b = realistic(1_000.0, &with(Some(demand)), 20_000, 7);
             b.p90_monthly_usd / b.p50_monthly_usd
         };
         let narrow = spread(Uncertain::Lognormal {

@@ -110,11 +110,13 @@ pub struct SageMakerCatalog {
     pub serverless: Vec<ServerlessPrice>,
 }
 
-/// Both catalogs.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Both catalogs, and what data transfer and monitoring cost.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Catalog {
     pub bedrock: BedrockCatalog,
     pub sagemaker: SageMakerCatalog,
+    /// The built-in pricing/overheads.toml unless the caller replaces it.
+    pub overheads: super::overheads::OverheadRates,
 }
 
 fn check_price(
@@ -220,6 +222,7 @@ impl Catalog {
         Ok(Catalog {
             bedrock: b,
             sagemaker: s,
+            overheads: super::overheads::OverheadRates::builtin(),
         })
     }
 

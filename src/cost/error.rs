@@ -16,6 +16,8 @@ pub enum CatalogError {
         field: &'static str,
         value: f64,
     },
+    #[error("{origin}: {message}")]
+    Overheads { origin: String, message: String },
     #[error("{origin}: {row}: every price needs a `source` and a `date`")]
     Undated { origin: String, row: String },
     #[error(

@@ -8,5 +8,6 @@ pub mod fleet;
 pub mod genai_prices;
 pub mod import;
 pub mod money;
+pub mod overheads;
 
 pub use error::{CatalogError, ImportError};

@@ -36,6 +36,10 @@ pub struct OptionCost {
     /// Requests failed after being billed, per request, from the simulated peak at the current
     /// quota (throttled attempts are refused before any token and bill nothing).
     pub billed_retry_share: f64,
+    /// The plan's data transfer and monitoring a month (priced per GB, pricing/overheads.toml):
+    /// they follow the traffic.
+    #[serde(default)]
+    pub overheads_usd: f64,
     pub notes: Vec<String>,
 }
 
@@ -89,33 +93,42 @@ impl OptionCost {
             list_month_usd: o.monthly_list_usd,
             plan_month_usd: o.monthly_on_demand_usd,
             billed_retry_share,
+            overheads_usd: o
+                .budget
+                .shares
+                .iter()
+                .filter(|s| s.step == crate::cost::budget::Step::Overhead)
+                .map(|s| s.usd)
+                .sum(),
             notes,
         }
     }
 
-    /// The month's cost before hidden costs: `demand` is requests against the plan's month
+    /// The month's cost with the plan's data transfer and monitoring (following the traffic)
+    /// and before any further hidden costs: `demand` is requests against the plan's month
     /// (1 = the plan's), `tokens` the tokens-per-request factor, `performance` the capacity an
     /// instance has against the profile's prediction.
     pub fn month_usd(&self, demand: f64, tokens: f64, performance: f64) -> f64 {
         let work = demand * tokens;
-        match self.billing {
-            Billing::PerRequest { plan_month_usd } => {
-                plan_month_usd * work * (1.0 + self.billed_retry_share)
+        self.overheads_usd * work
+            + match self.billing {
+                Billing::PerRequest { plan_month_usd } => {
+                    plan_month_usd * work * (1.0 + self.billed_retry_share)
+                }
+                Billing::Fleet {
+                    usd_per_instance_month,
+                    peak_users,
+                    users_per_instance,
+                } => {
+                    let needed = peak_users * work / (users_per_instance * performance.max(1e-9));
+                    // 1e-9 so that exactly n instances' worth of load needs n, not n + 1.
+                    (needed - 1e-9).ceil().max(1.0) * usd_per_instance_month
+                }
+                Billing::Scaled {
+                    fixed_usd,
+                    variable_usd,
+                } => fixed_usd + variable_usd * work,
             }
-            Billing::Fleet {
-                usd_per_instance_month,
-                peak_users,
-                users_per_instance,
-            } => {
-                let needed = peak_users * work / (users_per_instance * performance.max(1e-9));
-                // 1e-9 so that exactly n instances' worth of load needs n, not n + 1.
-                (needed - 1e-9).ceil().max(1.0) * usd_per_instance_month
-            }
-            Billing::Scaled {
-                fixed_usd,
-                variable_usd,
-            } => fixed_usd + variable_usd * work,
-        }
     }
 }
 
@@ -136,6 +149,7 @@ mod tests {
             list_month_usd: 0.0,
             plan_month_usd: 2_000.0,
             billed_retry_share: 0.0,
+            overheads_usd: 0.0,
             notes: Vec::new(),
         };
         // The plan's peak of 300 users needs 2 instances; 0.5 of it needs 1; 1.4 needs 3
@@ -153,5 +167,11 @@ mod tests {
             ..fleet
         };
         assert!((tokens.month_usd(0.5, 1.2, 1.0) - 400.0 * 0.6 * 1.01).abs() < 1e-9);
+        // $10 of data transfer and monitoring follow the traffic on either billing.
+        let watched = OptionCost {
+            overheads_usd: 10.0,
+            ..tokens
+        };
+        assert!((watched.month_usd(0.5, 1.2, 1.0) - (400.0 * 1.01 + 10.0) * 0.6).abs() < 1e-9);
     }
 }

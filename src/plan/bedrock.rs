@@ -12,7 +12,7 @@ use super::scenario::InferenceProfile;
 use super::simulate::{mean_tokens, minutes_of, throttle_rate};
 use super::tiers::{on_demand_tiers, reserve, Tier, TierCost};
 use super::types::{OptionKind, OptionPlan};
-use crate::cost::budget::{per_request_factors, realistic, Measured};
+use crate::cost::budget::{overhead_factors, per_request_factors, realistic, Measured};
 use crate::cost::catalog::BedrockPrice;
 use crate::cost::money::{bedrock_on_demand, TokenVolume, HOURS_PER_MONTH};
 use crate::perf::Profile;
@@ -206,12 +206,15 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
             0.0
         }
     };
-    // The system prompt's uplift at what it costs here (cache reads where cached).
-    let system_cost_per_mtok = if prefix > 0.0 {
-        hit_rate * price.cache_read_per_mtok.unwrap_or(price.input_per_mtok)
-            + (1.0 - hit_rate) * price.cache_write_per_mtok.unwrap_or(price.input_per_mtok)
+    // The prompt cache: the prefix read at the cache-read price on a hit and written at the
+    // cache-write price on a miss, against the input price the steps above charged it at.
+    let cached_prefix = prefix.min(mean_in);
+    let cache_cost_per_mtok = hit_rate * price.cache_read_per_mtok.unwrap_or(price.input_per_mtok)
+        + (1.0 - hit_rate) * price.cache_write_per_mtok.unwrap_or(price.input_per_mtok);
+    let cache_step = if cached_prefix > 0.0 {
+        uplift(cached_prefix, cache_cost_per_mtok - price.input_per_mtok)
     } else {
-        price.input_per_mtok
+        0.0
     };
     let history = (mean_in - system - bare_in).max(0.0);
     // The simulated month against the list price: what every share of the month is worth in
@@ -219,13 +222,27 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
     let month_over_list = if list > 0.0 { on_demand / list } else { 0.0 };
     let budget = realistic(
         list,
-        &per_request_factors(&Measured {
-            system_prompt: uplift(system, system_cost_per_mtok),
-            history: uplift(history, price.input_per_mtok),
-            billed_failures: at_current.error_rate,
-            month_over_list,
-            demand: Some(ctx.scenario.forecast.demand()),
-        }),
+        &per_request_factors(
+            &Measured {
+                system_prompt: uplift(system, price.input_per_mtok),
+                history: uplift(history, price.input_per_mtok),
+                prompt_cache: cache_step,
+                prompt_cache_source: format!(
+                    "measured in the simulation: a {}-token prefix, {:.0} % read from the cache at ${}/M tokens and the rest written at ${}/M, against ${}/M input ({}, {})",
+                    crate::format::thousands(cached_prefix),
+                    hit_rate * 100.0,
+                    price.cache_read_per_mtok.unwrap_or(price.input_per_mtok),
+                    price.cache_write_per_mtok.unwrap_or(price.input_per_mtok),
+                    price.input_per_mtok,
+                    price.source,
+                    price.date
+                ),
+                billed_failures: at_current.error_rate,
+                month_over_list,
+                demand: Some(ctx.scenario.forecast.demand()),
+            },
+            overhead_factors(&ctx.overheads(mean_in, mean_out), list),
+        ),
         BUDGET_SAMPLES,
         ctx.scenario.seed,
     );

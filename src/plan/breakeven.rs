@@ -1,19 +1,26 @@
-//! Break-even between a per-request option and a dedicated fleet serving the same model: where
-//! their monthly cost lines cross, and which is cheaper at the scenario's own volume. Options
-//! serving different models are a model choice, not a price comparison, and are not paired.
+//! Break-even between a per-request option and a dedicated fleet serving the same model: every
+//! volume where their monthly costs change order (a fleet's as whole instances), and which is
+//! cheaper at the scenario's own volume. Options serving different models are a model choice,
+//! not a price comparison, and are not paired.
 
-use super::types::{BreakEven, OptionKind, OptionPlan};
+use super::staircase::{self, Cheaper, CostCurve, Crossing, Crossings};
+use super::types::{BreakEven, CostLine, OptionKind, OptionPlan};
 use crate::cost::money::crossover_volume;
+
+/// Crossings are searched from this fraction of the scenario's volume to `RANGE_HIGH` times it.
+pub const RANGE_LOW: f64 = 0.001;
+pub const RANGE_HIGH: f64 = 1_000.0;
 
 pub fn break_even(options: &[OptionPlan], monthly_requests: f64) -> Vec<BreakEven> {
     let mut rows = Vec::new();
+    let range = [monthly_requests * RANGE_LOW, monthly_requests * RANGE_HIGH];
     for dedicated in options.iter().filter(|o| o.kind == OptionKind::Sagemaker) {
         for per_request in options
             .iter()
             .filter(|o| o.kind.per_request() && o.model == dedicated.model)
         {
             let a = per_request.cost_line();
-            let b = dedicated.cost_line();
+            let b = dedicated.cost_curve();
             let (cost_a, cost_b) = (a.at(monthly_requests), b.at(monthly_requests));
             let (cheaper, dearer) = if cost_a <= cost_b {
                 (per_request, cost_b)
@@ -21,16 +28,21 @@ pub fn break_even(options: &[OptionPlan], monthly_requests: f64) -> Vec<BreakEve
                 (dedicated, cost_a)
             };
             let saving = (cost_a - cost_b).abs();
+            let found = crossings(a, &b, range[0], range[1]);
             rows.push(BreakEven {
                 model: dedicated.model.clone(),
                 per_request: per_request.name.clone(),
                 dedicated: dedicated.name.clone(),
-                crossover_requests_per_month: crossover_volume(
-                    a.fixed_usd,
-                    a.per_request_usd,
-                    b.fixed_usd,
-                    b.per_request_usd,
-                ),
+                crossings: found.listed,
+                crossings_total: found.total,
+                last_crossing: found.last,
+                range: [range[0], found.searched_to],
+                fleet_steps: dedicated.fleet_steps,
+                per_request_usd: a.per_request_usd,
+                fleet_usd_per_request_full: match b {
+                    CostCurve::Steps(s) => s.usd_per_request_full(),
+                    CostCurve::Line(l) => l.per_request_usd,
+                },
                 cheaper_at_plan: cheaper.name.clone(),
                 saving_at_plan_usd: saving,
                 saving_fraction: if dearer > 0.0 { saving / dearer } else { 0.0 },
@@ -40,6 +52,40 @@ pub fn break_even(options: &[OptionPlan], monthly_requests: f64) -> Vec<BreakEve
         }
     }
     rows
+}
+
+/// Where a per-request line and a fleet's cost curve change order between `lo` and `hi`.
+fn crossings(line: CostLine, fleet: &CostCurve, lo: f64, hi: f64) -> Crossings {
+    match fleet {
+        CostCurve::Steps(steps) => staircase::crossings(line, steps, lo, hi),
+        CostCurve::Line(f) => {
+            let at = crossover_volume(
+                line.fixed_usd,
+                line.per_request_usd,
+                f.fixed_usd,
+                f.per_request_usd,
+            )
+            .filter(|v| (lo..=hi).contains(v));
+            let listed: Vec<Crossing> = at
+                .map(|v| Crossing {
+                    requests_per_month: v,
+                    cheaper_above: if line.per_request_usd > f.per_request_usd {
+                        Cheaper::Fleet
+                    } else {
+                        Cheaper::PerRequest
+                    },
+                    instances: 0,
+                })
+                .into_iter()
+                .collect();
+            Crossings {
+                total: listed.len() as u64,
+                last: listed.last().copied(),
+                listed,
+                searched_to: hi,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -84,6 +130,7 @@ mod tests {
             capacity_log_sigma: None,
             capacity_interval: None,
             instance_hours_per_month: None,
+            fleet_steps: None,
             fleet_basis: None,
             budget_reading: String::new(),
             budget: Budget {
@@ -118,7 +165,9 @@ mod tests {
             (b.per_request.as_str(), b.dedicated.as_str()),
             ("bedrock", "fleet")
         );
-        assert!((b.crossover_requests_per_month.unwrap() - 5_000_000.0).abs() < 1e-6);
+        assert_eq!(b.crossings_total, 1);
+        assert!((b.crossings[0].requests_per_month - 5_000_000.0).abs() < 1e-6);
+        assert_eq!(b.crossings[0].cheaper_above, Cheaper::Fleet);
         assert_eq!(b.cheaper_at_plan, "bedrock");
         assert!((b.saving_at_plan_usd - 4_000.0).abs() < 1e-9);
         assert!((b.saving_fraction - 4_000.0 / 6_000.0).abs() < 1e-12);

@@ -6,7 +6,7 @@ use super::hosting::{HostingCatalog, ServedModel};
 use super::scenario::Scenario;
 use super::simulate::{mean_tokens, requests_per_user_hour, PeakSimulator};
 use super::types::{OperatingPoint, OptionKind, OptionPlan};
-use crate::cost::budget::Budget;
+use crate::cost::budget::{Budget, Step};
 use crate::cost::catalog::Catalog;
 use crate::perf::Profile;
 use crate::sim::SimResult;
@@ -68,7 +68,7 @@ pub fn budget_reading(kind: OptionKind, b: &Budget) -> String {
         )
     } else if b.multiplier_p50 < 2.0 {
         match kind {
-            OptionKind::Sagemaker => "below seed 000's 2–3×: a fleet bills instance-hours sized by the simulated peak, so prompts, history and retries add nothing to it; only data transfer and monitoring do (demand above the plan adds whole instances: see `llmcap forecast`)".to_string(),
+            OptionKind::Sagemaker => "below seed 000's 2–3×: a fleet bills instance-hours sized by the simulated peak, so prompts, history and retries add nothing to it; only data transfer and monitoring do, priced by the GB (demand above the plan adds whole instances: see `llmcap forecast`)".to_string(),
             _ => format!(
                 "below seed 000's 2–3×: the largest addition is {}",
                 largest.unwrap_or_default()
@@ -85,15 +85,20 @@ pub fn budget_reading(kind: OptionKind, b: &Budget) -> String {
     } else {
         0.0
     };
+    let uncertain = b.shares.iter().any(|s| s.step == Step::Demand);
     format!(
-        "{:.2}× list at P50, {:.2}× at P90: {position}. P90 is {} above P50{}.",
+        "{:.2}× list at P50, {:.2}× at P90: {position}. {}",
         b.multiplier_p50,
         b.multiplier_p90,
-        percent(spread),
-        if b.shares.iter().any(|s| s.factor.starts_with("demand")) {
-            ", mostly the demand's uncertainty (the scenario's usage_per_user × tokens_per_request)"
+        if uncertain {
+            format!("P90 is {} above P50, mostly the demand's uncertainty (the scenario's usage_per_user × tokens_per_request).", percent(spread))
+        } else if spread > 0.0 {
+            format!(
+                "P90 is {} above P50, from the retry range.",
+                percent(spread)
+            )
         } else {
-            ", from the data transfer and monitoring ranges"
+            "P90 equals P50: the fleet's hours are fixed by the simulated peak and its overheads priced per unit; demand above the plan adds instances (see `llmcap forecast`).".to_string()
         }
     )
 }
@@ -183,6 +188,7 @@ impl Context<'_> {
             capacity_log_sigma: None,
             capacity_interval: None,
             instance_hours_per_month: None,
+            fleet_steps: None,
             fleet_basis: None,
             budget_reading: budget_reading(e.kind, &e.budget),
             budget: e.budget,
@@ -191,6 +197,19 @@ impl Context<'_> {
             curve_scale: e.curve_scale,
             peak_minutes: Vec::new(),
         }
+    }
+
+    /// A month's data transfer and monitoring for requests of these mean tokens (as sent).
+    pub fn overheads(&self, mean_in: f64, mean_out: f64) -> crate::cost::overheads::Overheads {
+        crate::cost::overheads::overheads(
+            &self.catalog.overheads,
+            &self.scenario.overheads,
+            &crate::cost::overheads::Traffic {
+                requests: self.monthly_requests,
+                mean_input_tokens: mean_in,
+                mean_output_tokens: mean_out,
+            },
+        )
     }
 
     /// Users are searched up to this many.

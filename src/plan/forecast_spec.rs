@@ -86,11 +86,10 @@ fn tokens_per_request() -> Uncertain {
         sigma: 0.2,
     }
 }
+/// None beyond what the plan prices (data transfer and monitoring per GB, which the forecast
+/// scales with traffic): an uplift for costs the plan does not price is the user's to add.
 fn hidden_costs() -> Uncertain {
-    Uncertain::Uniform {
-        low: 0.12,
-        high: 0.40,
-    }
+    Uncertain::fixed(0.0)
 }
 fn performance() -> Uncertain {
     Uncertain::Lognormal {
@@ -192,7 +191,7 @@ impl ForecastSpec {
                 "assumed: prompts ×0.77–×1.29 the simulated mean (P10–P90) as conversations and attachments grow"
             }
             "hidden_costs" => {
-                "seed 000: data transfer 2–10 % plus monitoring and logging 10–30 % of the month (system prompt, history and retries are in the simulated tokens; peak-hour variability is the demand inputs)"
+                "none beyond the plan's: data transfer and monitoring are priced per GB and alarm (pricing/overheads.toml) and follow the traffic; the system prompt, history and retries are in the simulated tokens, peak-hour variability is the demand inputs. Set an uplift here for costs the plan does not price (support, staff, other services)"
             }
             "performance" => {
                 "the profile's capacity ×0.82–×1.21 (P10–P90), the width of a typical 90 % prediction interval of llmcap's fits on published tables"

@@ -15,6 +15,7 @@ pub mod sagemaker;
 pub mod scenario;
 pub mod serverless;
 pub mod simulate;
+pub mod staircase;
 pub mod template;
 pub mod tiers;
 pub mod types;
@@ -234,12 +235,9 @@ fn assumptions(s: &Scenario, w: &WorkloadSpec) -> Vec<String> {
             s.sessions_per_user_per_day, w.behaviour().turns_per_session, s.workdays_per_month
         ),
         "Options are compared on cost only when they serve the same model; a different model is a choice of quality as well as price.".into(),
-        "Bedrock list price counts the bare message (with any retrieved context) and the reply; the realistic budget adds the simulated system prompt, history and billed failures, seed 000's ranges for data transfer and monitoring, and the demand's uncertainty from the scenario's [forecast] (usage_per_user × tokens_per_request) in place of an assumed peak-hour margin.".into(),
-        format!(
-            "Quota: asked for only where the simulated peak throttles at the current value; the ask is the steady p99 minute × {} rounded up.",
-            quota::HEADROOM
-        ),
-        "SageMaker fleets are sized for the peak; always-on ones bill 730 h a month, autoscaled ones the hours of a simulated workday. Against volume, an autoscaled fleet's hours above its minimum are taken to grow in proportion to requests. A fleet's realistic budget adds data transfer and monitoring only: retries and peaks do not add instance-hours to a fleet already sized for the peak.".into(),
+        "Bedrock list price counts the bare message (with any retrieved context) and the reply; the realistic budget adds the simulated system prompt, the prompt cache's saving, history and billed failures (to the month as simulated), then data transfer and monitoring priced per GB, alarm and dashboard (pricing/overheads.toml, the scenario's [overheads]), and the demand's uncertainty from the scenario's [forecast] (usage_per_user × tokens_per_request) in place of an assumed peak-hour margin.".into(),
+        format!("Quota: {}.", quota::rule_sentence()),
+        "SageMaker fleets are sized for the peak; always-on ones bill 730 h a month, autoscaled ones the hours of a simulated workday. Against volume, an always-on fleet is bought by whole instances, each holding what one instance held at the SLO in the capacity search (a staircase); an autoscaled fleet's hours above its minimum are taken to grow in proportion to requests. Break-even lists every volume from 0.001× to 1,000× the scenario's where the cheaper option changes. A fleet's realistic budget adds data transfer and monitoring only, priced per GB: retries and peaks do not add instance-hours to a fleet already sized for the peak.".into(),
         "Profiles marked 'published ranges' or 'ASSUMED' extrapolate beyond any measurement; a profile measured at other prompt lengths is extrapolated to this workload's.".into(),
     ]
 }

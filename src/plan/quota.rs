@@ -278,6 +278,17 @@ impl QuotaEvidence {
     }
 }
 
+/// The rule every verdict follows, in the documents' words.
+pub fn rule_sentence() -> String {
+    format!(
+        "a quota is short, and asked for, when what the plan needs — the simulated peak's p99 \
+         minute × {HEADROOM} headroom, rounded up — exceeds its current value, or when the \
+         simulated peak throttles at its current value (bursts inside a minute; each quota \
+         simulated with the others out of the way); the ask is the need (for bursts alone, the \
+         current value × {HEADROOM}). Otherwise it is sufficient"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

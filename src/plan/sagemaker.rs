@@ -11,8 +11,9 @@ use super::capacity::search_with_curve;
 use super::error::PlanError;
 use super::hosting::check_instance;
 use super::scenario::{AutoscalingPolicy, Precision};
+use super::staircase::FleetSteps;
 use super::types::{OptionKind, OptionPlan};
-use crate::cost::budget::{fleet_factors, realistic};
+use crate::cost::budget::{overhead_factors, realistic};
 use crate::cost::fleet;
 use crate::perf::server::interval::Band;
 use crate::perf::server::Floors;
@@ -105,6 +106,7 @@ pub fn plan(
     }
     let users = ctx.peak_users;
     let instances = users.div_ceil(per_instance.planned);
+    let users_per_instance = per_instance.planned;
     let peak = sim.peak(users, o.fleet(instances, None, 0.0))?;
     let (hours, basis) = match o.autoscaling {
         None => (
@@ -154,7 +156,9 @@ pub fn plan(
             (fleet::always_on_hours(policy.min_instances) * price.usd_per_hour).min(monthly)
         }
     };
-    let budget = realistic(monthly, &fleet_factors(), BUDGET_SAMPLES, ctx.scenario.seed);
+    let (peak_in, peak_out) = super::simulate::mean_tokens(&peak);
+    let overheads = overhead_factors(&ctx.overheads(peak_in, peak_out), monthly);
+    let budget = realistic(monthly, &overheads, BUDGET_SAMPLES, ctx.scenario.seed);
     let mut plan = ctx.build(Evidence {
         name: o.name,
         kind: OptionKind::Sagemaker,
@@ -196,6 +200,14 @@ pub fn plan(
     plan.instances = Some(instances);
     plan.instance_hours_per_month = Some(hours);
     plan.fleet_basis = Some(basis);
+    // An always-on fleet grows by whole instances, each holding what the search found.
+    plan.fleet_steps = o.autoscaling.is_none().then(|| FleetSteps {
+        users_per_instance,
+        requests_per_instance_month: f64::from(users_per_instance) * ctx.monthly_requests
+            / f64::from(users.max(1)),
+        usd_per_instance_month: fleet::always_on_hours(1) * price.usd_per_hour,
+        min_instances: 1,
+    });
     Ok(plan)
 }
 

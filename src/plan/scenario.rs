@@ -55,6 +55,10 @@ pub struct Scenario {
     /// unset, the forecast's default). Read it with [`Scenario::monthly_growth`].
     #[serde(default, rename = "monthly_growth")]
     pub monthly_growth_set: Option<f64>,
+    /// Where replies go and what is logged and watched: data transfer and CloudWatch priced per
+    /// GB, alarm and dashboard (pricing/overheads.toml).
+    #[serde(default)]
+    pub overheads: crate::cost::overheads::OverheadSettings,
     /// `llmcap forecast`: the horizon, adoption and the uncertain inputs (defaults say where
     /// they come from).
     #[serde(default)]
@@ -566,6 +570,9 @@ impl Scenario {
                     "must be in [0, 1]: the share of requests that find the prefix cached",
                 );
             }
+        }
+        if let Err((field, why)) = self.overheads.check() {
+            return bad(field, &"(see the field)", &why);
         }
         if let Err((field, why)) = self.forecast.check() {
             return bad(&field, &"(see the field)", &why);

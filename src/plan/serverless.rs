@@ -7,7 +7,7 @@ use super::error::PlanError;
 use super::hosting::check_serverless;
 use super::scenario::Precision;
 use super::types::{OptionKind, OptionPlan};
-use crate::cost::budget::{per_request_factors, realistic, Measured};
+use crate::cost::budget::{overhead_factors, per_request_factors, realistic, Measured};
 use crate::perf::Profile;
 use crate::sim::serverless::ServerlessConfig;
 use crate::sim::EndpointSpec;
@@ -70,15 +70,21 @@ pub fn plan(
     // Serverless bills each request's compute seconds; cold starts are not billed.
     let compute_per_request = peak.serverless_compute_s / peak.completed.max(1) as f64;
     let monthly = compute_per_request * ctx.monthly_requests * price.usd_per_second;
+    let (mean_in, mean_out) = super::simulate::mean_tokens(&peak);
     let budget = realistic(
         monthly,
-        &per_request_factors(&Measured {
-            system_prompt: 0.0,
-            history: 0.0,
-            billed_failures: peak.error_rate,
-            month_over_list: 1.0,
-            demand: Some(ctx.scenario.forecast.demand()),
-        }),
+        &per_request_factors(
+            &Measured {
+                system_prompt: 0.0,
+                history: 0.0,
+                prompt_cache: 0.0,
+                prompt_cache_source: String::new(),
+                billed_failures: peak.error_rate,
+                month_over_list: 1.0,
+                demand: Some(ctx.scenario.forecast.demand()),
+            },
+            overhead_factors(&ctx.overheads(mean_in, mean_out), monthly),
+        ),
         BUDGET_SAMPLES,
         ctx.scenario.seed,
     );

@@ -183,6 +183,9 @@ pub struct OptionPlan {
     pub capacity_interval: Option<String>,
     /// SageMaker: instance-hours a month and how they were found.
     pub instance_hours_per_month: Option<f64>,
+    /// SageMaker, always on: what one instance holds and costs, the steps of its cost curve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet_steps: Option<super::staircase::FleetSteps>,
     pub fleet_basis: Option<String>,
     pub budget: Budget,
     /// What the budget multiplier says and why, against seed 000's 2–3× rule of thumb.
@@ -206,6 +209,15 @@ impl OptionPlan {
             per_request_usd: variable / self.monthly_requests.max(1.0),
         }
     }
+
+    /// Monthly cost against volume as this option is bought: a staircase of whole instances
+    /// for an always-on fleet, else the line through this plan's point.
+    pub fn cost_curve(&self) -> super::staircase::CostCurve {
+        match self.fleet_steps {
+            Some(steps) => super::staircase::CostCurve::Steps(steps),
+            None => super::staircase::CostCurve::Line(self.cost_line()),
+        }
+    }
 }
 
 /// A per-request option against a dedicated fleet serving the same model.
@@ -214,8 +226,20 @@ pub struct BreakEven {
     pub model: String,
     pub per_request: String,
     pub dedicated: String,
-    /// Requests a month at which the two cost lines cross; none when they never do.
-    pub crossover_requests_per_month: Option<f64>,
+    /// Every volume between `range` where the per-request line and the fleet's cost curve
+    /// change order (the first `staircase::CROSSINGS_LISTED`), and how many there are.
+    pub crossings: Vec<super::staircase::Crossing>,
+    pub crossings_total: u64,
+    /// The highest crossing: above it the order holds to the end of `range`.
+    pub last_crossing: Option<super::staircase::Crossing>,
+    /// Requests a month searched for crossings (0.001× to 1,000× the scenario's volume).
+    pub range: [f64; 2],
+    /// The fleet's steps where it is always on (its instances as they are bought).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet_steps: Option<super::staircase::FleetSteps>,
+    /// USD a request: the per-request option's, and the fleet's when its instances are full.
+    pub per_request_usd: f64,
+    pub fleet_usd_per_request_full: f64,
     /// The option cheaper at the scenario's volume, and by how much a month.
     pub cheaper_at_plan: String,
     pub saving_at_plan_usd: f64,

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::charts::plan::{
-    BudgetWaterfall, CostAgainstVolume, CostLine, LatencyAgainstUsers, LatencySeries,
+    BudgetWaterfall, CostAgainstVolume, CostCurveSeries, LatencyAgainstUsers, LatencySeries,
     TpmAgainstQuota, TpmSeries,
 };
 use super::charts::{render, ChartFiles};
@@ -43,8 +43,12 @@ pub struct TpmRow {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CostRow {
     pub option: String,
+    /// A line's fixed part and slope (zero for an always-on fleet, which is a staircase).
     pub fixed_monthly_usd: f64,
     pub per_request_usd: f64,
+    /// An always-on fleet's step: one instance's month and the requests it carries.
+    pub usd_per_instance_month: Option<f64>,
+    pub requests_per_instance_month: Option<f64>,
     pub monthly_usd_at_plan: f64,
 }
 
@@ -89,7 +93,6 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
         cause,
     })?;
     let slo_ttft = plan.slo.ttft_p95_s;
-    let monthly_requests = plan.monthly_requests;
 
     // Capacity: latency against users.
     let mut curve_rows = Vec::new();
@@ -190,61 +193,7 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
         "tpm_vs_quota",
     )?;
 
-    // Cost against volume: each option's line through its point at the scenario's volume.
-    let mut cost_rows = Vec::new();
-    let mut lines = Vec::new();
-    for option in options {
-        let line = option.cost_line();
-        cost_rows.push(CostRow {
-            option: option.name.clone(),
-            fixed_monthly_usd: line.fixed_usd,
-            per_request_usd: line.per_request_usd,
-            monthly_usd_at_plan: option.monthly_on_demand_usd,
-        });
-        lines.push(CostLine {
-            name: option.name.clone(),
-            line,
-        });
-    }
-    write_table(&data, "cost_vs_volume", &cost_rows)?;
-    let crossovers: Vec<(f64, f64, String)> = plan
-        .break_even
-        .iter()
-        .filter_map(|b| {
-            let v = b.crossover_requests_per_month?;
-            let dedicated = options.iter().find(|o| o.name == b.dedicated)?;
-            Some((
-                v,
-                dedicated.cost_line().at(v),
-                format!("{} vs {}", b.per_request, b.dedicated),
-            ))
-        })
-        .collect();
-    let volume_max = crossovers
-        .iter()
-        .map(|c| c.0 * 3.0)
-        .fold(monthly_requests * 10.0, f64::max);
-    let cost_reading = if plan.break_even.is_empty() {
-        "No two options serve the same model, so no break-even is shown.".to_string()
-    } else {
-        plan.break_even
-            .iter()
-            .map(|b| break_even_sentence(b, monthly_requests))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let cost_files = render(
-        &CostAgainstVolume {
-            title: "Monthly cost against volume (on-demand prices, simulated usage)".into(),
-            lines,
-            volume_min: monthly_requests / 10.0,
-            volume_max,
-            crossovers,
-            planned_volume: monthly_requests,
-        },
-        &charts,
-        "cost_vs_volume",
-    )?;
+    let (cost_files, cost_reading, cost_table) = cost_against_volume(plan, &data, &charts)?;
 
     // Budgets: one waterfall per option.
     let mut budget_rows = Vec::new();
@@ -317,21 +266,6 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
         png: files.png.clone(),
         svg: files.svg.clone(),
         reading,
-    };
-    let cost_table = TableBlock {
-        caption: "Monthly cost per option at on-demand prices for the simulated usage (system prompt and history included). Exported as data/cost_vs_volume.csv and .parquet.".into(),
-        header: ["option", "fixed USD/month", "USD per request", "USD/month at plan"].map(String::from).to_vec(),
-        rows: cost_rows
-            .iter()
-            .map(|c| {
-                vec![
-                    c.option.clone(),
-                    format!("{:.2}", c.fixed_monthly_usd),
-                    format!("{:.6}", c.per_request_usd),
-                    format!("{:.2}", c.monthly_usd_at_plan),
-                ]
-            })
-            .collect(),
     };
     // Bedrock tiers: the same month at each way AWS sells it, and whether reserving pays.
     let tier_rows: Vec<TierRow> = options
@@ -446,4 +380,107 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
         markdown,
         figures: 3 + options.len(),
     })
+}
+
+/// Cost against volume: each option's curve as it is bought (a fleet's staircase of whole
+/// instances, a per-request line), every break-even crossing marked, data/cost_vs_volume.
+fn cost_against_volume(
+    plan: &Plan,
+    data: &Path,
+    charts: &Path,
+) -> Result<(ChartFiles, String, TableBlock), ReportError> {
+    let options = &plan.options;
+    let monthly_requests = plan.monthly_requests;
+    let mut cost_rows = Vec::new();
+    let mut curves = Vec::new();
+    for option in options {
+        let line = option.cost_line();
+        let steps = option.fleet_steps;
+        cost_rows.push(CostRow {
+            option: option.name.clone(),
+            fixed_monthly_usd: if steps.is_some() { 0.0 } else { line.fixed_usd },
+            per_request_usd: if steps.is_some() {
+                0.0
+            } else {
+                line.per_request_usd
+            },
+            usd_per_instance_month: steps.map(|s| s.usd_per_instance_month),
+            requests_per_instance_month: steps.map(|s| s.requests_per_instance_month),
+            monthly_usd_at_plan: option.monthly_on_demand_usd,
+        });
+        curves.push(CostCurveSeries {
+            name: option.name.clone(),
+            curve: option.cost_curve(),
+        });
+    }
+    write_table(data, "cost_vs_volume", &cost_rows)?;
+    let crossovers: Vec<(f64, f64, String)> = plan
+        .break_even
+        .iter()
+        .flat_map(|b| {
+            let dedicated = options.iter().find(|o| o.name == b.dedicated);
+            b.crossings.iter().filter_map(move |c| {
+                let v = c.requests_per_month;
+                Some((
+                    v,
+                    dedicated?.cost_curve().at(v),
+                    format!("{} vs {}", b.per_request, b.dedicated),
+                ))
+            })
+        })
+        .collect();
+    let volume_max = crossovers
+        .iter()
+        .map(|c| c.0 * 3.0)
+        .fold(monthly_requests * 10.0, f64::max);
+    let cost_reading = if plan.break_even.is_empty() {
+        "No two options serve the same model, so no break-even is shown.".to_string()
+    } else {
+        plan.break_even
+            .iter()
+            .map(|b| break_even_sentence(b, monthly_requests))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let cost_files = render(
+        &CostAgainstVolume {
+            title: "Monthly cost against volume (on-demand prices, simulated usage; fleets by whole instances)".into(),
+            lines: curves,
+            volume_min: monthly_requests / 10.0,
+            volume_max,
+            crossovers,
+            planned_volume: monthly_requests,
+        },
+        charts,
+        "cost_vs_volume",
+    )?;
+    let money =
+        |x: Option<f64>, digits: usize| x.map_or("—".to_string(), |x| format!("{x:.digits$}"));
+    let cost_table = TableBlock {
+        caption: "Monthly cost per option at on-demand prices for the simulated usage (system prompt and history included): a line (fixed + USD per request) or, for an always-on fleet, whole instances (one instance's month and the requests it carries at the SLO). Exported as data/cost_vs_volume.csv and .parquet.".into(),
+        header: [
+            "option",
+            "fixed USD/month",
+            "USD per request",
+            "USD per instance-month",
+            "requests per instance-month",
+            "USD/month at plan",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: cost_rows
+            .iter()
+            .map(|c| {
+                vec![
+                    c.option.clone(),
+                    format!("{:.2}", c.fixed_monthly_usd),
+                    format!("{:.6}", c.per_request_usd),
+                    money(c.usd_per_instance_month, 2),
+                    money(c.requests_per_instance_month, 0),
+                    format!("{:.2}", c.monthly_usd_at_plan),
+                ]
+            })
+            .collect(),
+    };
+    Ok((cost_files, cost_reading, cost_table))
 }

@@ -6,6 +6,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
 use crate::format::{percent, thousands, usd};
 use crate::plan::quota::QuotaEvidence;
+use crate::plan::staircase::{Cheaper, Crossing};
 use crate::plan::{BreakEven, OptionKind, OptionPlan, Plan};
 
 /// The quota column: each quota's current value, and the ask where it is short.
@@ -138,7 +139,67 @@ fn markdown_table(header: &[String], rows: &[Vec<String>]) -> String {
     md
 }
 
-/// One sentence per pair: where the lines cross, and which is cheaper at this volume by how much.
+/// The budget as a waterfall: list price, each step inside the simulated month to the month
+/// as simulated, each overhead priced per unit, the demand's uncertainty, then P50 and P90;
+/// every step with its source.
+pub fn budget_waterfall_markdown(o: &OptionPlan) -> String {
+    use crate::cost::budget::Step;
+    let b = &o.budget;
+    let mut md = String::from(
+        "\n| budget step | $/month | running total | source |\n| --- | --- | --- | --- |\n",
+    );
+    let mut total = b.list_monthly_usd;
+    let start = match o.kind {
+        OptionKind::Bedrock => "list price (the bare message and reply at on-demand prices)",
+        OptionKind::Sagemaker => {
+            "instance-hours at on-demand prices (the fleet the simulated peak needs)"
+        }
+        OptionKind::Serverless => "compute seconds as simulated, at on-demand prices",
+    };
+    md += &format!(
+        "| {start} | {} | {} | {} |\n",
+        thousands(total),
+        thousands(total),
+        o.price_source
+    );
+    let mut subtotal_written = o.kind == OptionKind::Sagemaker;
+    for s in &b.shares {
+        if s.step != Step::Simulated && !subtotal_written {
+            md += &format!(
+                "| **= the month as simulated** (what the simulation sent, at on-demand prices) | | **{}** | the Standard tier above |\n",
+                thousands(total)
+            );
+            subtotal_written = true;
+        }
+        total += s.usd;
+        let signed = if s.usd < 0.0 {
+            format!("−{}", thousands(-s.usd))
+        } else {
+            format!("+{}", thousands(s.usd))
+        };
+        let what = if s.step == Step::Demand {
+            format!("{} (mean)", s.factor)
+        } else {
+            s.factor.clone()
+        };
+        md += &format!(
+            "| {what} | {signed} | {} | {} |\n",
+            thousands(total),
+            s.source
+        );
+    }
+    md += &format!(
+        "| **mean** | | **{}** | |\n| **P50** | | **{}** | {} draws over the ranges above |\n| **P90** | | **{}** | |\n",
+        thousands(b.mean_monthly_usd),
+        thousands(b.p50_monthly_usd),
+        thousands(crate::plan::builder::BUDGET_SAMPLES as f64),
+        thousands(b.p90_monthly_usd),
+    );
+    md
+}
+
+/// One paragraph per pair: how the fleet is bought, every volume where the order changes
+/// (or that it never does in the range searched), and which is cheaper at this volume.
 pub fn break_even_sentence(b: &BreakEven, monthly_requests: f64) -> String {
     let at_plan = format!(
         "at this scenario's {} requests a month, {} is cheaper by {} a month ({} less)",
@@ -160,20 +221,82 @@ pub fn break_even_sentence(b: &BreakEven, monthly_requests: f64) -> String {
             }
         )
     });
-    match b.crossover_requests_per_month {
-        Some(v) => format!(
-            "{}: {} against {}: the monthly costs cross at {} requests a month ({:.1}× this scenario's volume); {at_plan}.{reserved}",
-            b.model,
-            b.per_request,
-            b.dedicated,
-            thousands(v),
-            v / monthly_requests
+    let fleet = match &b.fleet_steps {
+        Some(s) => format!(
+            ", bought by whole instances (one holds {} peak-hour users, about {} requests a month, for {} a month: {} a request when full, against {})",
+            thousands(f64::from(s.users_per_instance)),
+            thousands(s.requests_per_instance_month),
+            usd(s.usd_per_instance_month),
+            usd_per_request(b.fleet_usd_per_request_full),
+            usd_per_request(b.per_request_usd),
         ),
         None => format!(
-            "{}: {} against {}: the monthly costs never cross, {} is cheaper at every volume; {at_plan}.{reserved}",
-            b.model, b.per_request, b.dedicated, b.cheaper_at_plan
+            ", autoscaled (its minimum around the clock plus hours that follow traffic: {} a request above it, against {})",
+            usd_per_request(b.fleet_usd_per_request_full),
+            usd_per_request(b.per_request_usd),
         ),
+    };
+    let name = |c: Cheaper| match c {
+        Cheaper::PerRequest => b.per_request.as_str(),
+        Cheaper::Fleet => b.dedicated.as_str(),
+    };
+    let at = |c: &Crossing| {
+        format!(
+            "{} requests a month ({}× this volume{})",
+            thousands(c.requests_per_month),
+            times(c.requests_per_month / monthly_requests.max(1.0)),
+            if c.instances > 0 {
+                format!(", {} instance(s)", c.instances)
+            } else {
+                String::new()
+            }
+        )
+    };
+    let range = format!(
+        "between {} and {} requests a month ({}× to {}× this volume)",
+        thousands(b.range[0]),
+        thousands(b.range[1]),
+        times(b.range[0] / monthly_requests.max(1.0)),
+        times(b.range[1] / monthly_requests.max(1.0)),
+    );
+    let crossings = match (b.crossings_total, b.crossings.first(), &b.last_crossing) {
+        (0, _, _) | (_, None, _) | (_, _, None) => format!(
+            "the monthly costs never cross {range}: {} is cheaper throughout",
+            b.cheaper_at_plan
+        ),
+        (1, Some(c), _) => format!(
+            "the monthly costs cross once {range}, at {}; above it {} is cheaper",
+            at(c),
+            name(c.cheaper_above)
+        ),
+        (n, Some(first), Some(last)) => format!(
+            "the monthly costs cross {n} times {range}: first at {}, where {} becomes cheaper; each added instance tips the order back until the last crossing, at {}, above which {} stays cheaper",
+            at(first),
+            name(first.cheaper_above),
+            at(last),
+            name(last.cheaper_above)
+        ),
+    };
+    format!(
+        "{}: {} against {}{fleet}: {crossings}; {at_plan}.{reserved}",
+        b.model, b.per_request, b.dedicated
+    )
+}
+
+/// A multiple of the scenario's volume: three significant figures.
+fn times(x: f64) -> String {
+    if x >= 100.0 {
+        thousands(x)
+    } else if x >= 1.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.3}")
     }
+}
+
+/// A per-request price to a tenth of a cent's hundredth.
+fn usd_per_request(x: f64) -> String {
+    format!("${x:.5}")
 }
 
 /// Options that serve a model no other option serves: a model choice, not a price comparison.
@@ -260,15 +383,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
             md += &format!("- {note}\n");
         }
         md += &tiers_markdown(o);
-        md += "\n| factor | mean $/month | share of uplift |\n| --- | --- | --- |\n";
-        for s in &o.budget.shares {
-            md += &format!(
-                "| {} | {} | {:.1} % |\n",
-                s.factor,
-                thousands(s.usd),
-                s.fraction_of_uplift * 100.0
-            );
-        }
+        md += &budget_waterfall_markdown(o);
         md += "\n";
     }
     md += "### Break-even (same model on both sides)\n\n";

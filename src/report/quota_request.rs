@@ -37,17 +37,6 @@ pub fn p99_with_interval(c: &QuotaCheck) -> String {
     )
 }
 
-/// The rule every verdict follows, in the documents' words.
-pub fn rule_sentence() -> String {
-    format!(
-        "a quota is short, and asked for, when what the plan needs — the simulated peak's p99 \
-         minute × {HEADROOM} headroom, rounded up — exceeds its current value, or when the \
-         simulated peak throttles at its current value (bursts inside a minute; each quota \
-         simulated with the others out of the way); the ask is the need (for bursts alone, the \
-         current value × {HEADROOM}). Otherwise it is sufficient"
-    )
-}
-
 /// The request table: one row per quota, as a support case lists them.
 pub fn request_table(e: &QuotaEvidence) -> String {
     let mut table = String::from(
@@ -371,7 +360,7 @@ pub fn markdown(
         charged = thousands(e.peak_tpm_charged),
         rpm = rpm_line,
         checks = checks_table(e),
-        rule = rule_sentence(),
+        rule = crate::plan::quota::rule_sentence(),
         ask = ask_sentences(e),
     )
 }

@@ -180,11 +180,11 @@ impl Chart for TpmAgainstQuota {
     }
 }
 
-/// One option's monthly cost against volume.
+/// One option's monthly cost against volume, as it is bought.
 #[derive(Clone, Debug, PartialEq)]
-pub struct CostLine {
+pub struct CostCurveSeries {
     pub name: String,
-    pub line: crate::plan::CostLine,
+    pub curve: crate::plan::staircase::CostCurve,
 }
 
 /// Cost against volume on log–log axes: volume spans decades between this scenario and the
@@ -192,7 +192,7 @@ pub struct CostLine {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CostAgainstVolume {
     pub title: String,
-    pub lines: Vec<CostLine>,
+    pub lines: Vec<CostCurveSeries>,
     pub volume_min: f64,
     pub volume_max: f64,
     /// (requests per month, monthly USD, label)
@@ -208,7 +208,7 @@ impl Chart for CostAgainstVolume {
         let costs = || {
             self.lines
                 .iter()
-                .flat_map(|l| [l.line.at(x_min), l.line.at(x_max)])
+                .flat_map(|l| [l.curve.at(x_min), l.curve.at(x_max)])
         };
         let y_min = costs().filter(|c| *c > 0.0).fold(f64::INFINITY, f64::min);
         let y_min = if y_min.is_finite() { y_min * 0.5 } else { 1.0 };
@@ -226,14 +226,13 @@ impl Chart for CostAgainstVolume {
             .axis_desc_style((FONT, 15))
             .draw()
             .map_err(drawing)?;
-        let samples = 80;
         for (i, line) in self.lines.iter().enumerate() {
             let c = colour(i);
-            let points: Vec<(f64, f64)> = (0..=samples)
-                .map(|k| {
-                    let v = x_min * (x_max / x_min).powf(k as f64 / samples as f64);
-                    (v, line.line.at(v).max(y_min))
-                })
+            let points: Vec<(f64, f64)> = line
+                .curve
+                .polyline(x_min, x_max, 400)
+                .into_iter()
+                .map(|(v, usd)| (v, usd.max(y_min)))
                 .collect();
             chart
                 .draw_series(LineSeries::new(points, c.stroke_width(2)))
@@ -286,9 +285,15 @@ pub struct BudgetWaterfall {
 impl Chart for BudgetWaterfall {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let n = self.steps.len() + 3;
+        // The highest running total: a saving (a negative step) comes down from it.
         let y_max = self
-            .p90_usd
-            .max(self.list_usd + self.steps.iter().map(|s| s.1).sum::<f64>());
+            .steps
+            .iter()
+            .scan(self.list_usd, |level, s| {
+                *level += s.1;
+                Some(*level)
+            })
+            .fold(self.p90_usd.max(self.list_usd), f64::max);
         // Plotters' integer ranges include their end: 0..n-1 is n slots.
         let mut chart = frame(root, &self.title, 60, 90)?
             .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..y_max * 1.08)
@@ -328,7 +333,9 @@ impl Chart for BudgetWaterfall {
         let mut bars = vec![bar(0, 0.0, self.list_usd, colour(0).filled())];
         let mut level = self.list_usd;
         for (k, (_, usd)) in self.steps.iter().enumerate() {
-            bars.push(bar(k + 1, level, level + usd, colour(1).filled()));
+            // Additions in one colour, savings (the prompt cache) in another.
+            let c = if *usd < 0.0 { colour(4) } else { colour(1) };
+            bars.push(bar(k + 1, level, level + usd, c.filled()));
             level += usd;
         }
         bars.push(bar(n - 2, 0.0, self.p50_usd, colour(2).filled()));
