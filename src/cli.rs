@@ -52,10 +52,12 @@ pub enum Command {
     /// Monthly cost per option: each Bedrock tier its model is sold in (Standard, Priority, Flex,
     /// Batch, Reserved with the reserve-or-not reading, Provisioned); SageMaker instance-hours.
     Cost(PlannerArgs),
-    /// Per-request against dedicated options serving the same model: the volume where their
-    /// monthly costs cross, and which is cheaper at the scenario's volume by how much.
+    /// Per-request against dedicated options serving the same model: every volume where the
+    /// cheaper option changes (a fleet bought by whole instances), and which is cheaper at the
+    /// scenario's volume by how much.
     Breakeven(PlannerArgs),
-    /// Realistic budget: list price × seed 000's hidden-cost factors, P50/P90 and each share.
+    /// Realistic budget: list price → the month as simulated → data transfer and monitoring →
+    /// demand, P50/P90 and each step with its source.
     Budget(PlannerArgs),
     Actual(ActualArgs),
     Workload(WorkloadArgs),
@@ -569,8 +571,11 @@ pub struct PricingImportArgs {
 /// A Bedrock quota is asked for whenever the need (the p99 of 600 simulated peak minutes × 1.25,
 /// rounded up) exceeds its current value or the simulated peak throttles at it; the ask is the need. Cost = monthly tokens × catalog prices
 /// (Bedrock), instance-hours × hourly price (SageMaker) or compute seconds (Serverless);
-/// break-even is computed only between options serving the same model; the budget multiplies
-/// list price by seed 000's hidden-cost factors.
+/// break-even is computed only between options serving the same model, an always-on fleet
+/// bought by whole instances (every crossing from 0.001× to 1,000× the volume); the budget is a
+/// waterfall from list price through the month as simulated (system prompt, prompt cache,
+/// history, billed failures) to data transfer and monitoring priced per GB, alarm and dashboard
+/// (pricing/overheads.toml; the scenario's [overheads]) and the demand's P50/P90.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// A plan scenario (TOML); none runs the built-in example.
