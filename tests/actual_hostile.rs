@@ -32,7 +32,7 @@ kind = "bedrock"
 name = "Llama 3.3 70B on Bedrock"
 model = "Llama 3.3 70B Instruct"
 profile = "bedrock-llama3-3-70b-instruct.toml"
-model_id = "meta.llama3-3-70b-instruct-v1:0"
+model_id = "us.meta.llama3-3-70b-instruct-v1:0"
 quota_tpm = 600000
 "#;
 

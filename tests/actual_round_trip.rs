@@ -15,7 +15,7 @@ use llmcap::emulate::{CloudWatchOut, Emulator, EmulatorConfig};
 use serde_json::Value;
 use support::{bedrock_client, fast_profile, max_tokens, user};
 
-const LLAMA: &str = "meta.llama3-3-70b-instruct-v1:0";
+const LLAMA: &str = "us.meta.llama3-3-70b-instruct-v1:0";
 const OTHER: &str = "openai.gpt-oss-20b-1:0";
 const USERS: usize = 4;
 const PER_USER: usize = 6;
@@ -39,7 +39,7 @@ kind = "bedrock"
 name = "Llama 3.3 70B on Bedrock"
 model = "Llama 3.3 70B Instruct"
 profile = "bedrock-llama3-3-70b-instruct.toml"
-model_id = "meta.llama3-3-70b-instruct-v1:0"
+model_id = "us.meta.llama3-3-70b-instruct-v1:0"
 quota_tpm = 600000
 "#;
 

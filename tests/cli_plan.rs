@@ -455,7 +455,7 @@ fn a_bedrock_option_without_a_quota_takes_the_profiles_default() {
     let (dir, path) = scenario_with(
         "kind = \"bedrock\"\nname = \"Llama\"\nmodel = \"Llama 3.3 70B Instruct\"\n\
          profile = \"MODELS/bedrock-llama3-3-70b-instruct.toml\"\n\
-         model_id = \"meta.llama3-3-70b-instruct-v1:0\"",
+         model_id = \"us.meta.llama3-3-70b-instruct-v1:0\"",
     );
     let stdout = success(&llmcap_in(
         dir.path(),
@@ -528,7 +528,7 @@ fn provisioned_throughput_is_priced_when_the_catalog_has_a_price() {
     let (dir, path) = scenario_with(
         "kind = \"bedrock\"\nname = \"Llama PT\"\nmodel = \"Llama 3.3 70B Instruct\"\n\
          profile = \"MODELS/bedrock-llama3-3-70b-instruct.toml\"\n\
-         model_id = \"meta.llama3-3-70b-instruct-v1:0\"\nprovisioned_model_units = 2",
+         model_id = \"us.meta.llama3-3-70b-instruct-v1:0\"\nprovisioned_model_units = 2",
     );
     let cost = |catalog: Option<&Path>| {
         let mut args = vec!["cost", path.to_str().unwrap(), "--json"];
@@ -661,8 +661,8 @@ fn a_short_quota_is_asked_for_from_the_steady_p99_minute_and_the_ask_removes_the
     assert!(doc.starts_with("# Quota increase request"));
     assert!(
         doc.contains(
-            "Raise \"On-demand InvokeModel tokens per minute for Llama 3.3 70B Instruct\""
-        ) && doc.contains("Raise \"On-demand InvokeModel requests per minute for"),
+            "Raise \"Cross-Region InvokeModel tokens per minute for Llama 3.3 70B Instruct\""
+        ) && doc.contains("Raise \"Cross-Region InvokeModel requests per minute for"),
         "{doc}"
     );
     assert!(doc.contains(&percent(q.throttle_rate_planned)));

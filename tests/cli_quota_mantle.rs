@@ -11,10 +11,18 @@ use serde_json::Value;
 /// A RAG workload (2,048-token prompts, 256-token replies, max_tokens 512) whose first 1,500 prompt tokens are
 /// the same instructions on every request, on Claude Sonnet 4.5.
 fn scenario(endpoint: &str, cached: bool) -> String {
-    let quotas = if endpoint == "mantle" {
-        "endpoint = \"mantle\"\nquota_input_tpm = 2000000\nquota_output_tpm = 400000\n"
+    // bedrock-runtime takes Claude Sonnet 4.5 only through an inference profile; bedrock-mantle
+    // names the model itself.
+    let (model_id, quotas) = if endpoint == "mantle" {
+        (
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "endpoint = \"mantle\"\nquota_input_tpm = 2000000\nquota_output_tpm = 400000\n",
+        )
     } else {
-        "quota_tpm = 2000000\n"
+        (
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "quota_tpm = 2000000\n",
+        )
     };
     let cache = if cached {
         "[prompt_cache]\nprefix_tokens = 1500\nhit_rate = 0.95\n\n"
@@ -41,7 +49,7 @@ kind = "bedrock"
 name = "Sonnet"
 model = "Claude Sonnet 4.5"
 profile = "bedrock-claude-sonnet-4-5.toml"
-model_id = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+model_id = "{model_id}"
 {quotas}"#
     )
 }
@@ -137,7 +145,7 @@ fn runtime_reserves_the_cached_prefix_at_admission_all_the_same() {
     assert!(checks[0]["service_quota_name"]
         .as_str()
         .unwrap()
-        .starts_with("On-demand InvokeModel tokens per minute for Claude Sonnet 4.5"));
+        .starts_with("Cross-Region InvokeModel tokens per minute for Claude Sonnet 4.5"));
     // Same requests either way (caching changes no timing or random draw). Admission reserves
     // input, cache reads included, + max_tokens: the same 2,560 a request with or without the
     // cache. Settlement charges input − cache reads + 5 × output: 2,048 + 1,280 = 3,328 without,

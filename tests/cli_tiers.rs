@@ -217,3 +217,71 @@ fn where_the_model_can_be_reserved_break_even_compares_the_reservation_with_the_
         "{md}"
     );
 }
+
+#[test]
+fn a_quoted_three_month_term_is_its_own_row_and_an_unquoted_one_is_said_to_be_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog");
+    std::fs::create_dir(&catalog).unwrap();
+    let bedrock =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pricing/bedrock.toml"))
+            .unwrap();
+    // The global Claude Sonnet 4.5 row (the built-in option's), with test 3-month prices.
+    let marker = "reserved_input_per_ktpm_month = 31.68\n";
+    assert_eq!(bedrock.matches(marker).count(), 1);
+    let (i3, o3) = (25.0, 120.0);
+    let priced = bedrock.replacen(
+        marker,
+        &format!(
+            "{marker}reserved_3mo_input_per_ktpm_month = {i3}\nreserved_3mo_output_per_ktpm_month = {o3}\n"
+        ),
+        1,
+    );
+    std::fs::write(catalog.join("bedrock.toml"), priced).unwrap();
+    llmcap_in(
+        dir.path(),
+        &["plan", "--catalog", "catalog", "--out", "quoted"],
+    );
+    llmcap_in(dir.path(), &["plan", "--out", "unquoted"]);
+    let sonnet = |plan: &Plan| {
+        plan.options
+            .iter()
+            .find(|o| o.model == "Claude Sonnet 4.5")
+            .cloned()
+            .unwrap()
+    };
+    let quoted = sonnet(&read_plan(&dir.path().join("quoted")));
+    let r = quoted.reserve.as_ref().unwrap();
+    let three = quoted
+        .tiers
+        .iter()
+        .find(|t| t.tier == Tier::Reserved3Month)
+        .expect("a 3-month row where the catalog prices it");
+    // The same reservation (the peak's p99 minutes, at least AWS's minimums) at the 3-month
+    // prices.
+    let expected = r.input_tpm / 1_000.0 * i3 + r.output_tpm / 1_000.0 * o3;
+    assert!((three.monthly_usd - expected).abs() < 1e-6, "{three:?}");
+    assert!(
+        three
+            .note
+            .contains(&llmcap::format::usd(3.0 * three.monthly_usd)),
+        "{}",
+        three.note
+    );
+    let unquoted = sonnet(&read_plan(&dir.path().join("unquoted")));
+    assert!(unquoted
+        .tiers
+        .iter()
+        .all(|t| t.tier != Tier::Reserved3Month));
+    let one = unquoted
+        .tiers
+        .iter()
+        .find(|t| t.tier == Tier::Reserved)
+        .unwrap();
+    assert!(
+        one.note
+            .contains("the 3-month term has no price in the catalog"),
+        "{}",
+        one.note
+    );
+}

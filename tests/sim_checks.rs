@@ -374,6 +374,68 @@ fn autoscaling_follows_a_load_step_after_evaluation_and_cold_start() {
 }
 
 #[test]
+fn a_fleet_scaled_to_zero_bills_nothing_idle_and_refuses_requests_until_an_instance_starts() {
+    // One request a second for 20 minutes, an idle 40 minutes, then 30 minutes more. The fleet
+    // starts at zero (inference components, MinInstanceCount 0).
+    let times: Vec<f64> = (0..1_200).chain(3_600..5_400).map(f64::from).collect();
+    let fleet = FleetConfig {
+        instance_type: "ml.g5.xlarge".into(),
+        instances: 0,
+        slots_per_instance: 8,
+        router: Router::LeastOutstanding,
+        cold_start_s: 300.0,
+        invocation_timeout_s: 60.0,
+        autoscaling: Some(Autoscaling {
+            metric: ScalingMetric::InvocationsPerInstance,
+            target: 100.0,
+            min_instances: 0,
+            max_instances: 4,
+            scale_out_periods: 3,
+            scale_in_periods: 15,
+            scale_out_cooldown_s: 300.0,
+            scale_in_cooldown_s: 300.0,
+        }),
+    };
+    let result = run(&config(
+        step_model(0.002, 0.0),
+        EndpointSpec::SageMaker(fleet),
+        WorkloadSpec::fixed(100.0, 50.0),
+        Load::Open {
+            arrivals: ArrivalProcess::Trace { times_s: times },
+            duration_s: 5_400.0,
+        },
+    ))
+    .unwrap();
+    let serving: Vec<u32> = result
+        .minutes
+        .iter()
+        .map(|m| m.instances_in_service)
+        .collect();
+    let total: Vec<u32> = result.minutes.iter().map(|m| m.instances_total).collect();
+    // AWS's mechanism: the first refused request trips the NoCapacityInvocationFailures alarm
+    // at the end of its minute (t = 60 s), one instance starts and serves 300 s later.
+    assert!(serving[..6].iter().all(|&n| n == 0), "{serving:?}");
+    assert_eq!(serving[6], 1, "{serving:?}");
+    // Below 90 % of target for 15 minutes already, the first idle minute scales it in to zero,
+    // and nothing runs until traffic returns.
+    assert!(total[22..60].iter().all(|&n| n == 0), "{total:?}");
+    assert_eq!(
+        serving[66], 1,
+        "the second start, 60 s + 300 s after 3,600 s: {serving:?}"
+    );
+    // Refused: every arrival while no instance served, [0, 360) and [3,600, 3,960) at one a
+    // second (single attempts, so each refusal is a failure).
+    assert_eq!(result.failed, 720, "{:?}", result.failed);
+    // Billed: 60–1,260 s and 3,660–5,400 s, against 1.5 h always on.
+    within(
+        "instance-hours",
+        result.instance_hours,
+        (1_200.0 + 1_740.0) / 3_600.0,
+        0.001,
+    );
+}
+
+#[test]
 fn serverless_cold_starts_cap_and_billing() {
     use llmcap::sim::serverless::ServerlessConfig;
     let serverless = |max_concurrency: u32| {

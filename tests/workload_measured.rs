@@ -109,7 +109,7 @@ kind = "bedrock"
 name = "Claude"
 model = "Claude 3.5 Sonnet v2"
 profile = "bedrock-claude-3-5-sonnet.toml"
-model_id = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+model_id = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
 quota_tpm = 10000000
 "#
     );
@@ -181,7 +181,7 @@ quota_tpm = 10000000
 #[test]
 fn a_cloudwatch_export_is_measured_minute_by_minute() {
     use llmcap::actual::cloudwatch::{export, PeriodCounts, Series};
-    let model = "anthropic.claude-3-5-sonnet-20241022-v2:0";
+    let model = "us.anthropic.claude-3-5-sonnet-20241022-v2:0";
     let start = 1_795_000_000 - 1_795_000_000 % 3_600; // on the hour
     let mut series = Series::new();
     let periods = series.entry(model.to_string()).or_default();

@@ -28,7 +28,7 @@ kind = "bedrock"
 name = "Claude"
 model = "Claude 3.5 Sonnet v2"
 profile = "bedrock-claude-3-5-sonnet.toml"
-model_id = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+model_id = "us.anthropic.claude-3-5-sonnet-20241022-v2:0"
 quota_tpm = 2000000
 "#;
 

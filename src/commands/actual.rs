@@ -116,7 +116,9 @@ fn bedrock_prices(
                 .bedrock(
                     model_id,
                     &scenario.region,
-                    *inference_profile == crate::plan::scenario::InferenceProfile::Global,
+                    inference_profile
+                        .unwrap_or_else(|| crate::plan::invocation::profile_of(model_id))
+                        == crate::plan::scenario::InferenceProfile::Global,
                 )
                 .ok()
                 .map(|p| (name.clone(), p.input_per_mtok, p.output_per_mtok)),

@@ -12,7 +12,7 @@ use crate::cost::catalog::Catalog;
 use crate::files::{today_utc, write_atomically};
 use crate::format::thousands;
 use crate::perf::Profile;
-use crate::plan::scenario::{BUILTIN_ORIGIN, BUILTIN_SCENARIO};
+use crate::plan::scenario::{InferenceProfile, BUILTIN_ORIGIN, BUILTIN_SCENARIO};
 use crate::plan::{HostingCatalog, Inputs, Plan, Scenario};
 use crate::report::plan_text::{plan_markdown, profile_lines, quota_file, terminal_summary};
 use crate::report::{plan_report, quota_request};
@@ -345,7 +345,7 @@ pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
         PlannerView::Capacity => serde_json::json!(plan.options.iter().map(|o| serde_json::json!({
             "option": o.name, "model": o.model, "service": o.service, "hosting": o.hosting,
             "knee_users": o.knee_users, "planned_users": o.planned_users,
-            "knee_users_at_current_quota": o.knee_users_at_current_quota, "instances": o.instances,
+            "knee_users_at_current_quota": o.knee_users_at_current_quota, "instances": o.instances, "scaling": o.scaling,
             "peak_users": o.peak_users, "peak_meets_slo": o.peak_meets_slo,
             "peak_ttft_p95_s": o.peak_ttft_p95_s, "peak_tpot_p95_s": o.peak_tpot_p95_s,
             "capacity_note": o.capacity_note,
@@ -355,7 +355,7 @@ pub fn run_view(view: PlannerView, args: &PlannerArgs) -> Result<()> {
             "option": o.name, "model": o.model, "monthly_requests": o.monthly_requests, "monthly_on_demand_usd": o.monthly_on_demand_usd,
             "tiers": o.tiers, "reserve": o.reserve,
             "cost_per_request_usd": o.cost_per_request_usd, "monthly_fixed_usd": o.monthly_fixed_usd,
-            "instances": o.instances, "instance_hours_per_month": o.instance_hours_per_month, "fleet_basis": o.fleet_basis,
+            "instances": o.instances, "scaling": o.scaling, "instance_hours_per_month": o.instance_hours_per_month, "fleet_basis": o.fleet_basis,
             "price_source": o.price_source,
         })).collect::<Vec<_>>()),
         PlannerView::Breakeven => serde_json::json!(plan.break_even),
@@ -411,10 +411,10 @@ fn print_quota(q: &crate::plan::quota::QuotaEvidence) {
         q.model_id,
         q.endpoint.host(),
         q.region,
-        if q.cross_region {
-            " (cross-Region profile)"
-        } else {
-            ""
+        match q.inference_profile {
+            InferenceProfile::InRegion => "",
+            InferenceProfile::Geographic => " (geographic cross-Region profile)",
+            InferenceProfile::Global => " (global cross-Region profile)",
         }
     );
     let mut t = Table::new();

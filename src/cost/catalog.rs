@@ -52,6 +52,11 @@ pub struct BedrockPrice {
     pub reserved_input_per_ktpm_month: Option<f64>,
     #[serde(default)]
     pub reserved_output_per_ktpm_month: Option<f64>,
+    /// The same for a 3-month term (billed monthly, three months committed), where quoted.
+    #[serde(default)]
+    pub reserved_3mo_input_per_ktpm_month: Option<f64>,
+    #[serde(default)]
+    pub reserved_3mo_output_per_ktpm_month: Option<f64>,
     #[serde(default)]
     pub reserved_source: Option<String>,
     /// Which inference endpoint the row prices: `runtime` (bedrock-runtime: InvokeModel,
@@ -189,6 +194,14 @@ impl BedrockCatalog {
                 (
                     "reserved_output_per_ktpm_month",
                     m.reserved_output_per_ktpm_month,
+                ),
+                (
+                    "reserved_3mo_input_per_ktpm_month",
+                    m.reserved_3mo_input_per_ktpm_month,
+                ),
+                (
+                    "reserved_3mo_output_per_ktpm_month",
+                    m.reserved_3mo_output_per_ktpm_month,
                 ),
             ] {
                 if let Some(value) = value {

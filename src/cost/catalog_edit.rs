@@ -46,7 +46,7 @@ pub fn update_bedrock(
 /// The order in which an appended row's fields are written (the struct's order); fields at
 /// their default (`endpoint = "runtime"`, `legacy = false`, the regional profile is written)
 /// are left out.
-const FIELD_ORDER: [&str; 22] = [
+const FIELD_ORDER: [&str; 24] = [
     "model_id",
     "name",
     "region",
@@ -66,6 +66,8 @@ const FIELD_ORDER: [&str; 22] = [
     "flex_output_per_mtok",
     "reserved_input_per_ktpm_month",
     "reserved_output_per_ktpm_month",
+    "reserved_3mo_input_per_ktpm_month",
+    "reserved_3mo_output_per_ktpm_month",
     "reserved_source",
     "source",
     "date",

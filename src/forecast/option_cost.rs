@@ -47,10 +47,7 @@ impl OptionCost {
     pub fn from_plan(o: &OptionPlan) -> OptionCost {
         let line = o.cost_line();
         let mut notes = Vec::new();
-        let always_on = o
-            .fleet_basis
-            .as_deref()
-            .is_none_or(|b| b.starts_with("always on"));
+        let always_on = o.scaling.is_none();
         let billing = match (o.kind, o.instances) {
             (OptionKind::Sagemaker, Some(n)) if always_on && n > 0 && o.planned_users > 0 => {
                 let users_per_instance = f64::from(o.planned_users) / f64::from(n);

@@ -113,6 +113,29 @@ fn month(requests: f64, mean_in: f64, mean_out: f64, prefix: f64, hit_rate: f64)
     }
 }
 
+/// How the option reaches its model (`super::invocation`): bedrock-mantle has no inference
+/// profiles, so its ID is taken as given.
+pub fn reached_through(
+    ctx: &Context,
+    name: &str,
+    model: &str,
+    model_id: &str,
+    endpoint: InferenceEndpoint,
+    declared: Option<InferenceProfile>,
+) -> Result<InferenceProfile, PlanError> {
+    let err = |why: String| PlanError::option(ctx.origin, name, why);
+    if endpoint == InferenceEndpoint::Mantle {
+        return Ok(declared.unwrap_or_default());
+    }
+    let served = ctx.hosting.model(model).map_err(err)?;
+    check_bedrock(served, model_id).map_err(err)?;
+    // A Region the catalog does not price the model in is named as such first.
+    ctx.catalog
+        .bedrock(model_id, &ctx.scenario.region, false)
+        .map_err(|e| err(e.to_string()))?;
+    super::invocation::resolve(served, model_id, &ctx.scenario.region, declared).map_err(err)
+}
+
 pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<OptionPlan, PlanError> {
     let err = |why: String| PlanError::option(ctx.origin, o.name, why);
     let served = ctx.hosting.model(o.model).map_err(err)?;
@@ -155,7 +178,6 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
 
     // Each quota at its current value with the others out of the way: which one is short.
     let aws_model = served.name.as_str();
-    let cross_region = o.inference_profile.cross_region();
     let (checks, at_current, planned) = quota_checks(&QuotaRuns {
         sim: &sim,
         at: &at,
@@ -165,7 +187,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         users,
         peak: &peak,
         aws_model,
-        cross_region,
+        profile: o.inference_profile,
     })?;
 
     // Cost: the simulated tokens (system prompt and history included) under each tier.
@@ -253,7 +275,7 @@ pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<Optio
         model_id: o.model_id.to_string(),
         model: aws_model.to_string(),
         endpoint: o.endpoint,
-        cross_region,
+        inference_profile: o.inference_profile,
         region: ctx.scenario.region.clone(),
         use_case: ctx.scenario.use_case.clone(),
         workload: format!(
@@ -452,7 +474,7 @@ struct QuotaRuns<'a, F: Fn(Option<Quota>) -> EndpointSpec> {
     /// The peak with every quota out of the way.
     peak: &'a crate::sim::SimResult,
     aws_model: &'a str,
-    cross_region: bool,
+    profile: InferenceProfile,
 }
 
 /// Each quota at its current value with the others out of the way (which one is short),
@@ -477,19 +499,20 @@ fn quota_checks<F: Fn(Option<Quota>) -> EndpointSpec>(
         )?;
         // TPM: what admission reserves or what settlement charges (output × burndown),
         // whichever is larger: the bucket must hold the reservations, and drains by the charges.
-        let series = quota_minutes(peak, name);
+        let (series, measure) = quota_minutes(peak, name);
         let mut sorted = series.clone();
         sorted.sort_by(f64::total_cmp);
         let minute = |q: f64| crate::stats::quantile_sorted(&sorted, q).unwrap_or(0.0);
         let p99 = minute(0.99);
         let mut check = QuotaCheck::decide(
             name,
-            name.service_quota_name(r.aws_model, r.cross_region),
+            name.service_quota_name(r.aws_model, r.profile),
             value,
             p99,
             throttle_rate(&alone),
         );
         check.peak_p50_minute = minute(0.5);
+        check.measure = measure.map(str::to_string);
         check.minutes = series.len() as u32;
         check.peak_p99_interval = crate::stats::block_bootstrap_interval(
             &series,
@@ -526,7 +549,11 @@ fn quota_checks<F: Fn(Option<Quota>) -> EndpointSpec>(
 /// What `quota` counts in each measured minute of the peak. TPM: what admission reserves or what
 /// settlement charges (output × burndown), whichever series has the larger p99: the bucket must
 /// hold the reservations, and drains by the charges.
-fn quota_minutes(peak: &crate::sim::SimResult, quota: QuotaName) -> Vec<f64> {
+/// The peak's minutes as the quota counts them, and which count that is where there are two.
+fn quota_minutes(
+    peak: &crate::sim::SimResult,
+    quota: QuotaName,
+) -> (Vec<f64>, Option<&'static str>) {
     let minutes = peak.load_minutes();
     let series = |f: fn(&crate::sim::metrics::MinuteRow) -> f64| -> Vec<f64> {
         minutes.iter().map(f).collect()
@@ -537,14 +564,14 @@ fn quota_minutes(peak: &crate::sim::SimResult, quota: QuotaName) -> Vec<f64> {
             let charged = series(|m| m.tpm_charged);
             let p99 = |v: &[f64]| crate::stats::quantile(&mut v.to_vec(), 0.99).unwrap_or(0.0);
             if p99(&reserved) >= p99(&charged) {
-                reserved
+                (reserved, Some("reserved at admission, the larger"))
             } else {
-                charged
+                (charged, Some("charged at settlement, the larger"))
             }
         }
-        QuotaName::Rpm => series(|m| m.rpm as f64),
-        QuotaName::InputTpm => series(|m| m.input_tpm_reserved),
-        QuotaName::OutputTpm => series(|m| m.output_tokens),
+        QuotaName::Rpm => (series(|m| m.rpm as f64), None),
+        QuotaName::InputTpm => (series(|m| m.input_tpm_reserved), None),
+        QuotaName::OutputTpm => (series(|m| m.output_tokens), None),
     }
 }
 
@@ -568,20 +595,52 @@ fn reserve_tier(
         monthly_requests,
     );
     if let Some(r) = &reserve {
-        tiers.push(TierCost {
-            tier: Tier::Reserved,
-            monthly_usd: r.monthly_usd,
-            fits_workload: true,
-            note: format!(
-                "{} input and {} output TPM reserved ({}) at ${:.2} and ${:.2} per 1K TPM-month, a 1- or 3-month term (the catalog holds one price for both); {}",
-                crate::format::thousands(r.input_tpm),
-                crate::format::thousands(r.output_tpm),
-                reserved_basis(r),
-                r.price_input_per_ktpm_month,
-                r.price_output_per_ktpm_month,
-                if r.pays { "pays at this volume" } else { "does not pay at this volume" }
-            ),
-        });
+        let three = match (
+            price.reserved_3mo_input_per_ktpm_month,
+            price.reserved_3mo_output_per_ktpm_month,
+        ) {
+            (Some(i), Some(o)) => Some((i, o)),
+            _ => None,
+        };
+        let reserved = |tier: Tier, price_in: f64, price_out: f64, term: &str| {
+            let monthly_usd = r.input_tpm / 1_000.0 * price_in + r.output_tpm / 1_000.0 * price_out;
+            TierCost {
+                tier,
+                monthly_usd,
+                fits_workload: true,
+                note: format!(
+                    "{} input and {} output TPM reserved ({}) at ${:.2} and ${:.2} per 1K TPM-month, {term}; {}",
+                    crate::format::thousands(r.input_tpm),
+                    crate::format::thousands(r.output_tpm),
+                    reserved_basis(r),
+                    price_in,
+                    price_out,
+                    if monthly_usd < r.standard_usd_same_tokens {
+                        "pays at this volume"
+                    } else {
+                        "does not pay at this volume"
+                    }
+                ),
+            }
+        };
+        let one_term = match three {
+            Some(_) => "1-month term".to_string(),
+            None => "1-month term (the 3-month term has no price in the catalog: AWS's account team quotes it; add reserved_3mo_input_per_ktpm_month and reserved_3mo_output_per_ktpm_month)".to_string(),
+        };
+        tiers.push(reserved(
+            Tier::Reserved,
+            r.price_input_per_ktpm_month,
+            r.price_output_per_ktpm_month,
+            &one_term,
+        ));
+        if let Some((i, o)) = three {
+            let mut t = reserved(Tier::Reserved3Month, i, o, "billed monthly");
+            t.note += &format!(
+                "; the term commits three months: {} in all",
+                crate::format::usd(3.0 * t.monthly_usd)
+            );
+            tiers.push(t);
+        }
     }
     reserve
 }

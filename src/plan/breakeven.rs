@@ -132,6 +132,7 @@ mod tests {
             instance_hours_per_month: None,
             fleet_steps: None,
             fleet_basis: None,
+            scaling: None,
             budget_reading: String::new(),
             budget: Budget {
                 list_monthly_usd: monthly,

@@ -190,6 +190,7 @@ impl Context<'_> {
             instance_hours_per_month: None,
             fleet_steps: None,
             fleet_basis: None,
+            scaling: None,
             budget_reading: budget_reading(e.kind, &e.budget),
             budget: e.budget,
             price_source: e.price_source,

@@ -28,6 +28,10 @@ pub struct ServedModel {
     pub context_window: f64,
     #[serde(default)]
     pub bedrock_model_ids: Vec<String>,
+    /// The Regions where bedrock-runtime takes the bare model ID on demand; elsewhere only an
+    /// inference profile reaches it. Absent: not recorded, the ID is taken as given.
+    #[serde(default)]
+    pub on_demand_in_region: Option<Vec<String>>,
     /// Quota tokens bedrock-runtime charges per output token (output burndown), with its
     /// source; 1 where the catalog says nothing (AWS: 1 for all but the models it names).
     #[serde(default = "one")]

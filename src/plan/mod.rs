@@ -10,6 +10,7 @@ pub mod capacity;
 pub mod error;
 pub mod forecast_spec;
 pub mod hosting;
+pub mod invocation;
 pub mod quota;
 pub mod sagemaker;
 pub mod scenario;
@@ -136,7 +137,14 @@ fn plan_option(
                 model,
                 model_id,
                 endpoint: *endpoint,
-                inference_profile: *inference_profile,
+                inference_profile: bedrock::reached_through(
+                    ctx,
+                    name,
+                    model,
+                    model_id,
+                    *endpoint,
+                    *inference_profile,
+                )?,
                 quota_tpm: *quota_tpm,
                 quota_rpm: *quota_rpm,
                 quota_input_tpm: *quota_input_tpm,

@@ -10,7 +10,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::scenario::InferenceProfile;
 use crate::quota::InferenceEndpoint;
+
+/// What the quota documents say of a global profile's entry, whose name the user guide does
+/// not spell out.
+pub const GLOBAL_NOTE: &str = "the Bedrock User Guide (read 2026-11-30) names the on-demand and cross-Region entries; the global profile's own entry is named here by the same pattern — search Service Quotas for the model's name to confirm it before filing";
 
 /// Headroom on the simulated p99 minute when asking for a quota.
 pub const HEADROOM: f64 = 1.25;
@@ -64,20 +69,29 @@ impl QuotaName {
 
     /// The quota's name in Service Quotas (AWS Bedrock User Guide, "Quotas for the
     /// bedrock-runtime endpoint" and "Quotas for the bedrock-mantle endpoint", read
-    /// 2026-11-30), for the model's display name.
-    pub fn service_quota_name(self, model: &str, cross_region: bool) -> String {
-        match (self, cross_region) {
-            (QuotaName::Tpm, false) => {
+    /// 2026-11-30), for the model's display name and the way it is reached. The guide names
+    /// the on-demand and cross-Region entries; a global profile's entry is listed apart in the
+    /// Service Quotas console under the same pattern with "Global" before it (`GLOBAL_NOTE`).
+    pub fn service_quota_name(self, model: &str, profile: InferenceProfile) -> String {
+        use InferenceProfile::{Geographic, Global, InRegion};
+        match (self, profile) {
+            (QuotaName::Tpm, InRegion) => {
                 format!("On-demand InvokeModel tokens per minute for {model}")
             }
-            (QuotaName::Tpm, true) => {
+            (QuotaName::Tpm, Geographic) => {
                 format!("Cross-Region InvokeModel tokens per minute for {model}")
             }
-            (QuotaName::Rpm, false) => {
+            (QuotaName::Tpm, Global) => {
+                format!("Global cross-Region InvokeModel tokens per minute for {model}")
+            }
+            (QuotaName::Rpm, InRegion) => {
                 format!("On-demand InvokeModel requests per minute for {model}")
             }
-            (QuotaName::Rpm, true) => {
+            (QuotaName::Rpm, Geographic) => {
                 format!("Cross-Region InvokeModel requests per minute for {model}")
+            }
+            (QuotaName::Rpm, Global) => {
+                format!("Global cross-Region InvokeModel requests per minute for {model}")
             }
             (QuotaName::InputTpm, _) => {
                 format!("Bedrock Mantle input tokens per minute for {model}")
@@ -118,6 +132,10 @@ pub struct QuotaCheck {
     pub short: bool,
     /// The ask (when short).
     pub requested: Option<f64>,
+    /// What the minutes count, where a quota is counted two ways (bedrock-runtime's TPM:
+    /// "reserved at admission" or "charged at settlement", whichever the p99 is larger for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<String>,
 }
 
 impl QuotaCheck {
@@ -151,6 +169,16 @@ impl QuotaCheck {
             throttle_rate_at_current,
             short,
             requested,
+            measure: None,
+        }
+    }
+
+    /// The quota's label with what its minutes count: "tokens per minute (charged at
+    /// settlement)".
+    pub fn measured_label(&self) -> String {
+        match &self.measure {
+            Some(m) => format!("{} ({m})", self.quota.label()),
+            None => self.quota.label().to_string(),
         }
     }
 
@@ -168,8 +196,9 @@ pub struct QuotaEvidence {
     /// The model's display name (catalog/models.toml), as Service Quotas names it.
     pub model: String,
     pub endpoint: InferenceEndpoint,
-    /// Through a cross-Region inference profile (its own quota) rather than in-Region.
-    pub cross_region: bool,
+    /// On demand in the Region, or through a geographic or global cross-Region inference
+    /// profile: each has its own quota.
+    pub inference_profile: InferenceProfile,
     pub region: String,
     pub use_case: String,
     pub workload: String,

@@ -12,7 +12,7 @@ use super::error::PlanError;
 use super::hosting::check_instance;
 use super::scenario::{AutoscalingPolicy, Precision};
 use super::staircase::FleetSteps;
-use super::types::{OptionKind, OptionPlan};
+use super::types::{OptionKind, OptionPlan, Scaling};
 use crate::cost::budget::{overhead_factors, realistic};
 use crate::cost::fleet;
 use crate::perf::server::interval::Band;
@@ -108,10 +108,11 @@ pub fn plan(
     let instances = users.div_ceil(per_instance.planned);
     let users_per_instance = per_instance.planned;
     let peak = sim.peak(users, o.fleet(instances, None, 0.0))?;
-    let (hours, basis) = match o.autoscaling {
+    let (hours, basis, scaling) = match o.autoscaling {
         None => (
             fleet::always_on_hours(instances),
             format!("always on: {instances} instance(s) × 730 h"),
+            None,
         ),
         Some(policy) => {
             let min = policy.min_instances;
@@ -134,18 +135,24 @@ pub fn plan(
             )?;
             // The simulator counts servers (model copies); an instance bills for all its copies.
             let day_hours = day.instance_hours / f64::from(copies);
+            let scaling = Scaling {
+                min_instances: min,
+                max_instances: max,
+                peak_instances: instances,
+                workday_instance_hours: day_hours,
+                workday_error_rate: day.error_rate,
+            };
+            let basis = autoscaled_basis(
+                &scaling,
+                policy.target_concurrency,
+                day.ttft_s.p95,
+                ctx.scenario.workdays_per_month,
+                slo.max_error_rate,
+            );
             (
                 fleet::autoscaled_hours(day_hours, ctx.scenario.workdays_per_month, min),
-                format!(
-                    "autoscaled {min}–{max} instances at {} requests in flight each: a simulated workday \
-                     ({day_hours:.1} instance-hours, {:.0}-minute instance start, p95 TTFT {:.2} s, {:.1} % errors) \
-                     × {} workdays + {min} instance(s) around the clock on the other days",
-                    policy.target_concurrency,
-                    INSTANCE_START_S / 60.0,
-                    day.ttft_s.p95,
-                    day.error_rate * 100.0,
-                    ctx.scenario.workdays_per_month,
-                ),
+                basis,
+                Some(scaling),
             )
         }
     };
@@ -200,6 +207,7 @@ pub fn plan(
     plan.instances = Some(instances);
     plan.instance_hours_per_month = Some(hours);
     plan.fleet_basis = Some(basis);
+    plan.scaling = scaling;
     // An always-on fleet grows by whole instances, each holding what the search found.
     plan.fleet_steps = o.autoscaling.is_none().then(|| FleetSteps {
         users_per_instance,
@@ -209,6 +217,44 @@ pub fn plan(
         min_instances: 1,
     });
     Ok(plan)
+}
+
+/// How an autoscaled fleet's hours were found; a fleet that may scale to zero says what its
+/// idle hours save and what its starts cost in failed requests.
+fn autoscaled_basis(
+    s: &Scaling,
+    target_concurrency: f64,
+    ttft_p95_s: f64,
+    workdays: f64,
+    max_error_rate: f64,
+) -> String {
+    let (min, max) = (s.min_instances, s.max_instances);
+    let errors = format!(
+        "{:.1} % errors{}",
+        s.workday_error_rate * 100.0,
+        if s.workday_error_rate > max_error_rate {
+            format!(", above the SLO's {:.1} %", max_error_rate * 100.0)
+        } else {
+            String::new()
+        }
+    );
+    let day = format!(
+        "a simulated workday ({:.1} instance-hours, {:.0}-minute instance start, p95 TTFT {ttft_p95_s:.2} s, {errors}) × {workdays} workdays",
+        s.workday_instance_hours,
+        INSTANCE_START_S / 60.0,
+    );
+    if s.to_zero() {
+        format!(
+            "autoscaled 0–{max} instances at {target_concurrency} requests in flight each, scaling to zero \
+             (inference components with MinInstanceCount 0): {day}, nothing on the other days; while no \
+             instance runs, requests fail until the NoCapacityInvocationFailures alarm has started one"
+        )
+    } else {
+        format!(
+            "autoscaled {min}–{max} instances at {target_concurrency} requests in flight each: {day} \
+             + {min} instance(s) around the clock on the other days"
+        )
+    }
 }
 
 /// The slots one copy holds as the simulator runs it: the configured slots, or the profile's

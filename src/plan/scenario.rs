@@ -147,6 +147,24 @@ impl InferenceProfile {
     pub fn cross_region(self) -> bool {
         !matches!(self, InferenceProfile::InRegion)
     }
+
+    /// Its value in a scenario.
+    pub fn key(self) -> &'static str {
+        match self {
+            InferenceProfile::InRegion => "in_region",
+            InferenceProfile::Geographic => "geographic",
+            InferenceProfile::Global => "global",
+        }
+    }
+
+    /// How a request reaches the model, in a sentence's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            InferenceProfile::InRegion => "on demand in the Region (the bare model ID)",
+            InferenceProfile::Geographic => "a geographic cross-Region inference profile",
+            InferenceProfile::Global => "the global cross-Region inference profile",
+        }
+    }
 }
 
 fn one() -> u64 {
@@ -173,8 +191,10 @@ pub enum PlanOption {
         #[serde(default)]
         endpoint: InferenceEndpoint,
         /// In-Region on-demand, or a cross-Region inference profile (geographic or global).
+        /// The model ID's prefix decides (`us.`… geographic, `global.`); when given, this
+        /// must agree with it.
         #[serde(default)]
-        inference_profile: InferenceProfile,
+        inference_profile: Option<InferenceProfile>,
         /// bedrock-runtime: the account's current TPM quota; default: the profile's `[limits]`.
         #[serde(default)]
         quota_tpm: Option<f64>,
@@ -251,6 +271,8 @@ fn serverless_cold_start() -> f64 {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AutoscalingPolicy {
+    /// 0: the model's inference components scale to zero when idle (MinInstanceCount 0);
+    /// nothing is billed then, and requests fail while the first instance starts.
     pub min_instances: u32,
     /// Default: the instances the peak needs.
     #[serde(default)]
@@ -788,11 +810,11 @@ fn validate_option(option: &PlanOption, i: usize, origin: &str) -> Result<(), Pl
                 );
             }
             if let Some(a) = autoscaling {
-                if !(1..=1_000).contains(&a.min_instances) {
+                if a.min_instances > 1_000 {
                     return bad(
                         "autoscaling.min_instances",
                         &a.min_instances,
-                        "must be 1–1,000 (a real-time endpoint keeps at least one instance)",
+                        "must be 0–1,000 (0: the inference components scale to zero when idle)",
                     );
                 }
                 if let Some(max) = a.max_instances {

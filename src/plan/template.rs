@@ -31,7 +31,7 @@ pub const KNOWN_MODELS: [KnownModel; 5] = [
     KnownModel {
         name: "Llama 3.3 70B Instruct",
         bedrock_profile: "bedrock-llama3-3-70b-instruct.toml",
-        model_id: "meta.llama3-3-70b-instruct-v1:0",
+        model_id: "us.meta.llama3-3-70b-instruct-v1:0",
         global: None,
         sagemaker: Some(
             "[[option]]\nkind = \"sagemaker\"\nname = \"Llama 3.3 70B on ml.p5.48xlarge\"\nmodel = \"Llama 3.3 70B Instruct\"\n# NVIDIA NIM's published table (2 × H100, FP8): four copies on one 8 × H100 instance.\nprofile = \"sagemaker-llama3-3-70b-nim-h100.toml\"\ninstance_type = \"ml.p5.48xlarge\"\nprecision = \"fp8\"\nmodel_copies = 4\nslots_per_instance = 88\n",
@@ -40,7 +40,7 @@ pub const KNOWN_MODELS: [KnownModel; 5] = [
     KnownModel {
         name: "Claude 3.5 Sonnet v2",
         bedrock_profile: "bedrock-claude-3-5-sonnet.toml",
-        model_id: "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        model_id: "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
         global: None,
         sagemaker: None,
     },
@@ -54,14 +54,14 @@ pub const KNOWN_MODELS: [KnownModel; 5] = [
     KnownModel {
         name: "Claude 3.5 Haiku",
         bedrock_profile: "bedrock-claude-3-5-haiku.toml",
-        model_id: "anthropic.claude-3-5-haiku-20241022-v1:0",
+        model_id: "us.anthropic.claude-3-5-haiku-20241022-v1:0",
         global: None,
         sagemaker: None,
     },
     KnownModel {
         name: "Claude 3 Opus",
         bedrock_profile: "bedrock-claude-3-opus.toml",
-        model_id: "anthropic.claude-3-opus-20240229-v1:0",
+        model_id: "us.anthropic.claude-3-opus-20240229-v1:0",
         global: None,
         sagemaker: None,
     },

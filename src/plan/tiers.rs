@@ -22,6 +22,8 @@ pub enum Tier {
     Flex,
     Batch,
     Reserved,
+    /// Reserved for three months: a lower monthly price, three months committed.
+    Reserved3Month,
     Provisioned,
 }
 
@@ -34,6 +36,7 @@ impl Tier {
             Tier::Flex => "Flex",
             Tier::Batch => "Batch",
             Tier::Reserved => "Reserved, 1-month term",
+            Tier::Reserved3Month => "Reserved, 3-month term",
             Tier::Provisioned => "Provisioned Throughput",
         }
     }

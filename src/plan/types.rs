@@ -186,6 +186,9 @@ pub struct OptionPlan {
     /// SageMaker, always on: what one instance holds and costs, the steps of its cost curve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet_steps: Option<super::staircase::FleetSteps>,
+    /// SageMaker, autoscaled: the range it scales in and what its simulated workday ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<Scaling>,
     pub fleet_basis: Option<String>,
     pub budget: Budget,
     /// What the budget multiplier says and why, against seed 000's 2–3× rule of thumb.
@@ -268,4 +271,21 @@ pub struct Plan {
     pub break_even: Vec<BreakEven>,
     pub elapsed_s: f64,
     pub assumptions: Vec<String>,
+}
+
+/// An autoscaled SageMaker fleet: the instances it may run, those the planned peak needs, and
+/// its simulated workday (a fleet that may scale to zero refuses requests while none runs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    pub min_instances: u32,
+    pub max_instances: u32,
+    pub peak_instances: u32,
+    pub workday_instance_hours: f64,
+    pub workday_error_rate: f64,
+}
+
+impl Scaling {
+    pub fn to_zero(&self) -> bool {
+        self.min_instances == 0
+    }
 }

@@ -168,10 +168,9 @@ pub fn write(plan: &Plan, out: &Path) -> Result<ReportFiles, ReportError> {
             minutes.push((f64::from(m.minute), m.main_figure(quota.endpoint)));
         }
         quota_sentences.push(format!(
-            "At the peak, {} reserves up to {} {} (p99 minute) against a quota of {} ({:.0} %). {}",
+            "At the peak, {} uses {} against a quota of {} ({:.0} %). {}",
             option.name,
-            thousands(main.peak_p99_minute),
-            main.quota.short_label(),
+            super::quota_request::p99_phrase(main),
             thousands(quota_tpm),
             100.0 * main.peak_p99_minute / quota_tpm,
             ask_sentences(quota)

@@ -13,10 +13,20 @@ use crate::plan::{BreakEven, OptionKind, OptionPlan, Plan};
 pub fn quota_cell(o: &OptionPlan) -> String {
     match (&o.quota, o.kind) {
         (Some(q), _) => quota_summary(q),
-        (None, OptionKind::Sagemaker) => match o.instances {
-            Some(n) => format!("{n} instance(s), no token quota"),
-            None => "no token quota".into(),
-        },
+        (None, OptionKind::Sagemaker) => {
+            match (&o.scaling, o.instances) {
+                (Some(s), _) => format!(
+                "autoscaled {}–{} instances ({}{} at the peak, {:.1} on average), no token quota",
+                s.min_instances,
+                s.max_instances,
+                if s.to_zero() { "to zero when idle; " } else { "" },
+                s.peak_instances,
+                o.instance_hours_per_month.unwrap_or(0.0) / crate::cost::fleet::HOURS_IN_MONTH
+            ),
+                (None, Some(n)) => format!("{n} instance(s), no token quota"),
+                (None, None) => "no token quota".into(),
+            }
+        }
         (None, _) => "no token quota (per request)".into(),
     }
 }
@@ -231,7 +241,7 @@ pub fn break_even_sentence(b: &BreakEven, monthly_requests: f64) -> String {
             usd_per_request(b.per_request_usd),
         ),
         None => format!(
-            ", autoscaled (its minimum around the clock plus hours that follow traffic: {} a request above it, against {})",
+            ", autoscaled (the hours above its minimum fleet follow traffic: {} a request, against {})",
             usd_per_request(b.fleet_usd_per_request_full),
             usd_per_request(b.per_request_usd),
         ),
@@ -401,11 +411,10 @@ pub fn plan_markdown(plan: &Plan) -> String {
             let file = quota_file(&o.name);
             let main = q.main_check();
             md += &format!(
-                "- {} ({}): p99 minute {} {} reserved at the peak against {} ({}); see [{file}]({file})\n",
+                "- {} ({}): {} at the peak against {} ({}); see [{file}]({file})\n",
                 o.name,
                 q.endpoint.host(),
-                thousands(main.peak_p99_minute),
-                main.quota.short_label(),
+                crate::report::quota_request::p99_phrase(main),
                 thousands(main.current),
                 quota_summary(q),
             );

@@ -8,6 +8,7 @@
 
 use crate::format::{percent, thousands};
 use crate::plan::quota::{QuotaCheck, QuotaEvidence, QuotaName, HEADROOM};
+use crate::plan::scenario::InferenceProfile;
 use crate::plan::SloLimits;
 use crate::quota::InferenceEndpoint;
 
@@ -34,6 +35,19 @@ pub fn p99_with_interval(c: &QuotaCheck) -> String {
         thousands(lo),
         thousands(hi),
         thousands(f64::from(c.minutes))
+    )
+}
+
+/// "235,600 TPM (p99 minute, charged at settlement, the larger)": the figure a quota is judged
+/// by, with what it counts.
+pub fn p99_phrase(c: &QuotaCheck) -> String {
+    format!(
+        "{} {} (p99 minute{})",
+        thousands(c.peak_p99_minute),
+        c.quota.short_label(),
+        c.measure
+            .as_ref()
+            .map_or(String::new(), |m| format!(", {m}"))
     )
 }
 
@@ -69,7 +83,7 @@ pub fn checks_table(e: &QuotaEvidence) -> String {
     for c in e.checks() {
         table += &format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            c.quota.label(),
+            c.measured_label(),
             thousands(c.current),
             p99_with_interval(c),
             percent(c.throttle_rate_at_current),
@@ -149,10 +163,10 @@ fn semantics(e: &QuotaEvidence) -> String {
              request start it reserves input (cache reads included) + max_tokens; at the end it \
              settles input − cache reads + output × {} (the model's output burndown: {}) and \
              refunds the rest",
-            if e.cross_region {
-                " (the cross-Region inference profile's own quota)"
-            } else {
-                ""
+            match e.inference_profile {
+                InferenceProfile::InRegion => "",
+                InferenceProfile::Geographic => " (the cross-Region inference profile's own quota)",
+                InferenceProfile::Global => " (the global inference profile's own quota)",
             },
             e.output_burndown,
             e.burndown_source
@@ -245,10 +259,17 @@ pub fn markdown(
             e.planned_users
         )
     };
-    let access = if e.cross_region {
-        "through a cross-Region inference profile"
-    } else {
-        "on demand in the Region"
+    let access = match e.inference_profile {
+        InferenceProfile::InRegion => "on demand in the Region (the bare model ID)".to_string(),
+        InferenceProfile::Geographic => format!(
+            "through a geographic cross-Region inference profile (called from {}, served in its geography's Regions)",
+            e.region
+        ),
+        InferenceProfile::Global => format!(
+            "through the global cross-Region inference profile (called from {}, served in any commercial Region); {}",
+            e.region,
+            crate::plan::quota::GLOBAL_NOTE
+        ),
     };
     let rpm_line = match (e.check(QuotaName::Rpm), e.endpoint) {
         (Some(_), _) => thousands(e.peak_rpm),

@@ -157,11 +157,18 @@ impl SimConfig {
                 }
             }
             EndpointSpec::SageMaker(fleet) => {
-                within(
-                    "endpoint.instances",
-                    f64::from(fleet.instances),
-                    MAX_INSTANCES,
-                )?;
+                // A fleet that may scale to zero may also start at zero.
+                let to_zero = fleet
+                    .autoscaling
+                    .as_ref()
+                    .is_some_and(|a| a.min_instances == 0);
+                if !(to_zero && fleet.instances == 0) {
+                    within(
+                        "endpoint.instances",
+                        f64::from(fleet.instances),
+                        MAX_INSTANCES,
+                    )?;
+                }
                 within(
                     "endpoint.slots_per_instance",
                     f64::from(fleet.slots_per_instance),

@@ -107,6 +107,9 @@ pub struct Fleet {
     /// Requests admitted or waiting, over every instance.
     outstanding: usize,
     invocations_this_period: u64,
+    /// Requests refused this minute because no instance was serving (a fleet scaled to zero,
+    /// or all still starting): what SageMaker's NoCapacityInvocationFailures metric counts.
+    no_capacity_this_period: u64,
     outstanding_area: f64,
     outstanding_at_s: f64,
     above_periods: u32,
@@ -126,6 +129,7 @@ impl Fleet {
             soonest: (f64::INFINITY, usize::MAX),
             outstanding: 0,
             invocations_this_period: 0,
+            no_capacity_this_period: 0,
             outstanding_area: 0.0,
             outstanding_at_s: 0.0,
             above_periods: 0,
@@ -134,7 +138,12 @@ impl Fleet {
             last_scale_in_s: f64::NEG_INFINITY,
             config,
         };
-        for _ in 0..fleet.config.instances.max(1) {
+        // Only a fleet that may scale to zero (inference components) starts with none.
+        let initial = match &fleet.config.autoscaling {
+            Some(a) if a.min_instances == 0 => fleet.config.instances,
+            _ => fleet.config.instances.max(1),
+        };
+        for _ in 0..initial {
             fleet.launch(0.0, 0.0);
         }
         fleet
@@ -246,11 +255,26 @@ impl Fleet {
     /// One autoscaling evaluation (every 60 s).
     fn evaluate(&mut self, now_s: f64) {
         self.integrate_outstanding(now_s);
+        let no_capacity = std::mem::take(&mut self.no_capacity_this_period);
         let Some(policy) = self.config.autoscaling.clone() else {
             self.invocations_this_period = 0;
             self.outstanding_area = 0.0;
             return;
         };
+        if self.live().all(|i| i.draining) {
+            // Scaled to zero: target tracking has nothing to measure. The step-scaling
+            // policy on the NoCapacityInvocationFailures alarm adds one instance after a
+            // minute with refused requests (SageMaker Developer Guide, "Scale an endpoint to
+            // zero instances"); requests fail until it has started.
+            self.invocations_this_period = 0;
+            self.outstanding_area = 0.0;
+            if no_capacity > 0 && policy.max_instances > 0 {
+                self.launch(now_s, self.config.cold_start_s);
+                self.last_scale_out_s = now_s;
+                self.above_periods = 0;
+            }
+            return;
+        }
         let serving = self.live().filter(|i| i.serving(now_s)).count().max(1) as f64;
         let metric = match policy.metric {
             ScalingMetric::InvocationsPerInstance => self.invocations_this_period as f64 / serving,
@@ -270,7 +294,7 @@ impl Fleet {
         }
         let current = self.live().filter(|i| !i.draining).count() as u32;
         let desired = ((f64::from(current) * metric / policy.target).ceil() as u32)
-            .clamp(policy.min_instances.max(1), policy.max_instances.max(1));
+            .clamp(policy.min_instances, policy.max_instances.max(1));
         if self.above_periods >= policy.scale_out_periods
             && desired > current
             && now_s - self.last_scale_out_s >= policy.scale_out_cooldown_s
@@ -316,6 +340,7 @@ impl Fleet {
 impl Endpoint for Fleet {
     fn submit(&mut self, now_s: f64, id: u32, attempts: &mut Slab, rng: &mut StdRng) -> Submit {
         let Some(k) = self.route(now_s, rng) else {
+            self.no_capacity_this_period += 1;
             return Submit::Refused;
         };
         self.integrate_outstanding(now_s);
