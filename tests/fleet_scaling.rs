@@ -33,10 +33,14 @@ slots_per_instance = 88
 "#;
 
 fn plan(min_instances: u32) -> (Plan, String) {
+    plan_with(&format!(
+        "autoscaling = {{ min_instances = {min_instances}, max_instances = 3, target_concurrency = 40 }}\n"
+    ))
+}
+
+fn plan_with(option_extra: &str) -> (Plan, String) {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "{SCENARIO}autoscaling = {{ min_instances = {min_instances}, max_instances = 3, target_concurrency = 40 }}\n"
-    );
+    let text = format!("{SCENARIO}{option_extra}");
     std::fs::write(dir.path().join("s.toml"), text).unwrap();
     let out = Command::cargo_bin("llmcap")
         .unwrap()
@@ -116,4 +120,31 @@ fn min_instances_above_a_thousand_is_refused_and_zero_is_not() {
         stderr.contains("0: the inference components scale to zero"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_savings_plan_commits_to_what_runs_around_the_clock_and_bills_the_rest_on_demand() {
+    let sp = "savings_plan = { discount = 0.3, term_years = 1, source = \"test rate\" }\n";
+    // Always on: the whole fleet is committed, so the month is the on-demand month × 0.7.
+    let (always, _) = plan_with(sp);
+    let o = &always.options[0];
+    let s = o.savings_plan.as_ref().unwrap();
+    assert_eq!(s.committed_instances, o.instances.unwrap());
+    assert!(
+        (s.monthly_usd - 0.7 * o.monthly_on_demand_usd).abs() < 1e-6,
+        "{s:?}"
+    );
+    // Autoscaled from one: one instance's 730 h at 0.7 of the hourly price, the hours above
+    // it at the full price (the price from the plan's own month and hours).
+    let (scaled, _) = plan_with(&format!(
+        "{sp}autoscaling = {{ min_instances = 1, max_instances = 3, target_concurrency = 40 }}\n"
+    ));
+    let o = &scaled.options[0];
+    let hours = o.instance_hours_per_month.unwrap();
+    let hourly = o.monthly_on_demand_usd / hours;
+    let s = o.savings_plan.as_ref().unwrap();
+    assert_eq!(s.committed_instances, 1);
+    let expected = 730.0 * hourly * 0.7 + (hours - 730.0).max(0.0) * hourly;
+    assert!((s.monthly_usd - expected).abs() < 1e-6, "{s:?} {expected}");
+    assert!((s.saving_usd - (o.monthly_on_demand_usd - s.monthly_usd)).abs() < 1e-6);
 }

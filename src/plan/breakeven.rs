@@ -133,6 +133,7 @@ mod tests {
             fleet_steps: None,
             fleet_basis: None,
             scaling: None,
+            savings_plan: None,
             budget_reading: String::new(),
             budget: Budget {
                 list_monthly_usd: monthly,

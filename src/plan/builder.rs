@@ -191,6 +191,7 @@ impl Context<'_> {
             fleet_steps: None,
             fleet_basis: None,
             scaling: None,
+            savings_plan: None,
             budget_reading: budget_reading(e.kind, &e.budget),
             budget: e.budget,
             price_source: e.price_source,

@@ -13,6 +13,7 @@ pub mod hosting;
 pub mod invocation;
 pub mod quota;
 pub mod sagemaker;
+pub mod savings_plan;
 pub mod scenario;
 pub mod serverless;
 pub mod simulate;
@@ -163,6 +164,7 @@ fn plan_option(
             model_copies,
             precision,
             autoscaling,
+            savings_plan,
             borrowed,
             ..
         } => sagemaker::plan(
@@ -175,6 +177,7 @@ fn plan_option(
                 model_copies: *model_copies,
                 precision: *precision,
                 autoscaling: autoscaling.as_ref(),
+                savings_plan: savings_plan.as_ref(),
                 borrowed: borrowed.as_deref(),
             },
             profile,

@@ -10,7 +10,7 @@ use super::builder::{Context, Evidence, BUDGET_SAMPLES};
 use super::capacity::search_with_curve;
 use super::error::PlanError;
 use super::hosting::check_instance;
-use super::scenario::{AutoscalingPolicy, Precision};
+use super::scenario::{AutoscalingPolicy, Precision, SavingsPlan};
 use super::staircase::FleetSteps;
 use super::types::{OptionKind, OptionPlan, Scaling};
 use crate::cost::budget::{overhead_factors, realistic};
@@ -32,6 +32,7 @@ pub struct SagemakerOption<'a> {
     pub model_copies: u32,
     pub precision: Precision,
     pub autoscaling: Option<&'a AutoscalingPolicy>,
+    pub savings_plan: Option<&'a SavingsPlan>,
     pub borrowed: Option<&'a str>,
 }
 
@@ -207,6 +208,12 @@ pub fn plan(
     plan.instances = Some(instances);
     plan.instance_hours_per_month = Some(hours);
     plan.fleet_basis = Some(basis);
+    // A Savings Plan commits to what runs around the clock: the whole always-on fleet, or an
+    // autoscaled one's minimum.
+    plan.savings_plan = o.savings_plan.map(|sp| {
+        let committed = scaling.as_ref().map_or(instances, |s| s.min_instances);
+        super::savings_plan::price(sp, price.usd_per_hour, committed, hours)
+    });
     plan.scaling = scaling;
     // An always-on fleet grows by whole instances, each holding what the search found.
     plan.fleet_steps = o.autoscaling.is_none().then(|| FleetSteps {

@@ -232,6 +232,9 @@ pub enum PlanOption {
         /// Target tracking on requests in flight per instance; none: always on, sized for the peak.
         #[serde(default)]
         autoscaling: Option<AutoscalingPolicy>,
+        /// Also price the fleet under a SageMaker Savings Plan at the stated discount.
+        #[serde(default)]
+        savings_plan: Option<SavingsPlan>,
         /// Why the option may use a profile measured on other hardware, another model or
         /// precision (or one that does not say): the plan is then marked borrowed everywhere it
         /// appears and its capacity interval widened.
@@ -265,6 +268,18 @@ fn serverless_concurrency() -> u32 {
 }
 fn serverless_cold_start() -> f64 {
     6.0
+}
+
+/// A SageMaker Savings Plan: the discount AWS gives the instance family, Region and term for
+/// committing a spend an hour, with where the rate was read (none is held in the catalog).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavingsPlan {
+    /// Off the on-demand instance-hour price, e.g. 0.3 for 30 %.
+    pub discount: f64,
+    /// 1 or 3.
+    pub term_years: u32,
+    pub source: String,
 }
 
 /// A SageMaker option's autoscaling policy (ConcurrentRequestsPerModel target tracking).
@@ -793,8 +808,32 @@ fn validate_option(option: &PlanOption, i: usize, origin: &str) -> Result<(), Pl
             slots_per_instance,
             model_copies,
             autoscaling,
+            savings_plan,
             ..
         } => {
+            if let Some(s) = savings_plan {
+                if !(s.discount > 0.0 && s.discount < 1.0) {
+                    return bad(
+                        "savings_plan.discount",
+                        &s.discount,
+                        "must be between 0 and 1 (0.3 for 30 % off the on-demand hour)",
+                    );
+                }
+                if !matches!(s.term_years, 1 | 3) {
+                    return bad(
+                        "savings_plan.term_years",
+                        &s.term_years,
+                        "must be 1 or 3 (the terms AWS sells)",
+                    );
+                }
+                if s.source.trim().is_empty() {
+                    return bad(
+                        "savings_plan.source",
+                        &"\"\"",
+                        "must say where the rate was read (AWS's Savings Plans pricing page and its date, or a quote)",
+                    );
+                }
+            }
             if !(1..=4_096).contains(slots_per_instance) {
                 return bad(
                     "slots_per_instance",

@@ -189,6 +189,9 @@ pub struct OptionPlan {
     /// SageMaker, autoscaled: the range it scales in and what its simulated workday ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<Scaling>,
+    /// SageMaker: the month under the Savings Plan the scenario states, beside on demand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub savings_plan: Option<super::savings_plan::SavingsPlanCost>,
     pub fleet_basis: Option<String>,
     pub budget: Budget,
     /// What the budget multiplier says and why, against seed 000's 2–3× rule of thumb.

@@ -385,6 +385,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
         if let Some(basis) = &o.fleet_basis {
             md += &format!("- billed: {basis}\n");
         }
+        if let Some(s) = &o.savings_plan {
+            md += &format!("- {}\n", crate::plan::savings_plan::sentence(s));
+        }
         md += &format!("- budget: {}\n", o.budget_reading);
         if let Some(capacity) = &o.capacity_interval {
             md += &format!("- {capacity}\n");
