@@ -62,6 +62,73 @@ pub enum Command {
     Actual(ActualArgs),
     Workload(WorkloadArgs),
     Init(InitArgs),
+    Verify(Box<VerifyArgs>),
+}
+
+/// Hold a plan to a live endpoint: drive the scenario's users against it and set what they
+/// measure beside the plan's simulation of the same run.
+///
+/// N users of the scenario's workload start in the steady phase of their sessions (as the plan
+/// simulates them): they think between turns, resend and grow their history, send the
+/// session's system prompt word for word (so a server's prefix cache can hit it) and draw
+/// their lengths from the workload. Requests sent during --warmup are recorded and left out of
+/// the figures; nothing is retried. Every request is written to OUT/requests.csv as it
+/// completes (Ctrl-C stops sending and keeps them all).
+///
+/// The plan's simulation of the same users, duration and warm-up runs --runs times with
+/// different seeds: the 5th to 95th percentile of each figure over those runs is the spread a
+/// run of this length shows if the plan is right, a latency's widened by the profile's 90 %
+/// band for a median at the run's operating point (how far its fit leaves it uncertain).
+/// Each measured figure (p50/p95 TTFT and TPOT,
+/// requests and tokens a minute, errors, throttles) is inside, above or below it, and the run
+/// says whether the option held N users at the scenario's SLO. Written to OUT/verify.md and
+/// OUT/verify.json (--json prints it).
+///
+/// A SageMaker option is simulated on --instances warm instances; a Bedrock option at its
+/// current quotas (point --endpoint-url at `llmcap emulate` to run Bedrock's quota arithmetic
+/// in front of a real server).
+///
+/// Example, against a local OpenAI-compatible server planned as a SageMaker option:
+///   llmcap verify scenario.toml --option "Llama on ml.g5.xlarge" --users 8 --duration 300 \
+///       --target openai --url http://127.0.0.1:8091
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct VerifyArgs {
+    /// The scenario (its workload, SLO and options; its profile is the option's).
+    pub scenario: PathBuf,
+    /// The option to verify (its `name` in the scenario).
+    #[arg(long)]
+    pub option: String,
+    /// Users driven at once.
+    #[arg(long)]
+    pub users: u32,
+    /// Seconds measured, after the warm-up.
+    #[arg(long, default_value_t = 300.0)]
+    pub duration: f64,
+    /// Seconds sent before measuring (default: the plan's warm-up for the workload).
+    #[arg(long)]
+    pub warmup: Option<f64>,
+    /// SageMaker: warm instances behind the endpoint, as simulated.
+    #[arg(long, default_value_t = 1)]
+    pub instances: u32,
+    /// Simulations of the same run for the interval, each with its own seed.
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// Seconds a request may take before it is recorded as a timeout.
+    #[arg(long, default_value_t = 120.0)]
+    pub timeout: f64,
+    /// A directory with bedrock.toml, sagemaker.toml, models.toml or hardware.toml replacing
+    /// the built-in catalogs.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Where requests.csv, verify.md and verify.json are written (must not hold a run).
+    #[arg(long, default_value = "llmcap-verify")]
+    pub out: PathBuf,
+    /// Print verify.json instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// Write a commented scenario for a use case that `llmcap plan` runs as it is.
@@ -723,39 +790,10 @@ pub struct PlannerArgs {
     pub json: bool,
 }
 
-/// Measure an endpoint: a short real benchmark of TTFT and TPOT, fitted into a profile.
-///
-/// TTFT and TPOT across concurrency and prompt size, written as a run directory, summarised per
-/// level, and fitted into a profile.
-///
-/// Metrics (as `vllm bench serve` names them; GuideLLM and AIPerf call TPOT "ITL"):
-///   TTFT   first content token − send          TPOT  (last − first token) / (N − 1)
-///   ITL    gaps between streamed chunks         NTPOT end-to-end / N
-///   N is the server's own output count (usage) whenever it reports one.
-/// Prompts are unique per request (random prefix) so prefix caches cannot flatter TTFT, and
-/// sized in tokens by two probe requests. Output is fixed at --output-tokens where the server
-/// allows (ignore_eos, min_tokens); early stops are counted.
-///
-/// Writes OUT/requests.csv (appended as requests finish), requests.parquet, levels.csv,
-/// manifest.json and profile.toml. Ctrl-C stops dispatching, lets in-flight requests finish for
-/// --grace seconds, keeps every finished request and marks the run partial; --resume finishes it
-/// without repeating them. Paid targets (Bedrock) print the worst-case spend first and refuse
-/// above --max-cost unless --yes.
-///
-/// Examples:
-///   scripts/llama-server.sh start     # SmolLM2-135M on llama.cpp, prints its URL
-///   llmcap calibrate --target openai --url http://127.0.0.1:8091 --concurrency 1,2,4,8 \
-///       --prompt-tokens 64,1024 --output-tokens 128 --requests-per-level 24 \
-///       --out calibration/runs/smollm2-local
-///   llmcap calibrate --target bedrock --model-id meta.llama3-3-70b-instruct-v1:0 \
-///       --region us-east-1 --concurrency 1,4,16 --prompt-tokens 500,4000 --out calibration/runs/llama70b
-///   llmcap calibrate --target sagemaker --endpoint-name my-tgi-endpoint --payload tgi \
-///       --region us-west-2 --concurrency 1,2,4 --out calibration/runs/g5
-///   llmcap calibrate --resume --out calibration/runs/smollm2-local --target openai \
-///       --url http://127.0.0.1:8091
+/// The endpoint a command sends to: an OpenAI-compatible server, Bedrock or a SageMaker
+/// endpoint (calibrate and verify take the same flags).
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
-pub struct CalibrateArgs {
+pub struct ConnectionArgs {
     /// The kind of endpoint.
     #[arg(long, value_enum)]
     pub target: CalibrateTarget,
@@ -801,6 +839,44 @@ pub struct CalibrateArgs {
     /// Send AWS requests here instead, e.g. the URL `llmcap emulate` prints.
     #[arg(long, help_heading = "AWS targets")]
     pub endpoint_url: Option<String>,
+}
+
+/// Measure an endpoint: a short real benchmark of TTFT and TPOT, fitted into a profile.
+///
+/// TTFT and TPOT across concurrency and prompt size, written as a run directory, summarised per
+/// level, and fitted into a profile.
+///
+/// Metrics (as `vllm bench serve` names them; GuideLLM and AIPerf call TPOT "ITL"):
+///   TTFT   first content token − send          TPOT  (last − first token) / (N − 1)
+///   ITL    gaps between streamed chunks         NTPOT end-to-end / N
+///   N is the server's own output count (usage) whenever it reports one.
+/// Prompts are unique per request (random prefix) so prefix caches cannot flatter TTFT, and
+/// sized in tokens by two probe requests. Output is fixed at --output-tokens where the server
+/// allows (ignore_eos, min_tokens); early stops are counted.
+///
+/// Writes OUT/requests.csv (appended as requests finish), requests.parquet, levels.csv,
+/// manifest.json and profile.toml. Ctrl-C stops dispatching, lets in-flight requests finish for
+/// --grace seconds, keeps every finished request and marks the run partial; --resume finishes it
+/// without repeating them. Paid targets (Bedrock) print the worst-case spend first and refuse
+/// above --max-cost unless --yes.
+///
+/// Examples:
+///   scripts/llama-server.sh start     # SmolLM2-135M on llama.cpp, prints its URL
+///   llmcap calibrate --target openai --url http://127.0.0.1:8091 --concurrency 1,2,4,8 \
+///       --prompt-tokens 64,1024 --output-tokens 128 --requests-per-level 24 \
+///       --out calibration/runs/smollm2-local
+///   llmcap calibrate --target bedrock --model-id meta.llama3-3-70b-instruct-v1:0 \
+///       --region us-east-1 --concurrency 1,4,16 --prompt-tokens 500,4000 --out calibration/runs/llama70b
+///   llmcap calibrate --target sagemaker --endpoint-name my-tgi-endpoint --payload tgi \
+///       --region us-west-2 --concurrency 1,2,4 --out calibration/runs/g5
+///   llmcap calibrate --resume --out calibration/runs/smollm2-local --target openai \
+///       --url http://127.0.0.1:8091
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct CalibrateArgs {
+    /// Where the requests go.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 
     /// How load is applied within a level.
     #[arg(long, value_enum, default_value = "closed", help_heading = "Sweep")]

@@ -29,4 +29,5 @@ pub mod sim;
 pub mod stats;
 pub mod timestamp;
 pub mod uncertain;
+pub mod verify;
 pub mod workload;

@@ -612,12 +612,13 @@ const PROBE_ATTEMPTS: u32 = 3;
 /// measures.
 pub async fn probe_prompt_size(
     target: &dyn Target,
-    spec: &SweepSpec,
+    prompt_tokens: &[u32],
+    timeout_s: f64,
     nonce: PromptNonce,
 ) -> Result<TokensPerWord, String> {
     let guess = TokensPerWord::default();
-    let smallest = spec.prompt_tokens.iter().copied().min().unwrap_or(64);
-    let largest = spec.prompt_tokens.iter().copied().max().unwrap_or(1024);
+    let smallest = prompt_tokens.iter().copied().min().unwrap_or(64);
+    let largest = prompt_tokens.iter().copied().max().unwrap_or(1024);
     let short = guess.words_for(smallest);
     let long = guess.words_for(largest).max(short * 2 + 16);
     let mut reported = Vec::new();
@@ -632,7 +633,7 @@ pub async fn probe_prompt_size(
         };
         let mut attempt = 1;
         let exchange = loop {
-            let exchange = send_within(target, &request, spec.timeout_s, false).await;
+            let exchange = send_within(target, &request, timeout_s, false).await;
             match &exchange.failure {
                 Some(failure) if failure.kind != ErrorKind::Timeout && attempt < PROBE_ATTEMPTS => {
                     attempt += 1;

@@ -25,7 +25,7 @@ use crate::calibrate::target::bedrock::BedrockTarget;
 use crate::calibrate::target::openai::OpenAiTarget;
 use crate::calibrate::target::sagemaker::SagemakerTarget;
 use crate::calibrate::target::Target;
-use crate::cli::{CalibrateArgs, CalibrateTarget, FitArgs};
+use crate::cli::{CalibrateArgs, CalibrateTarget, ConnectionArgs, FitArgs};
 use crate::files::now_utc_rfc3339;
 use crate::report::calibration_table;
 
@@ -85,37 +85,35 @@ fn sweep_from_args(args: &CalibrateArgs) -> Result<SweepSpec> {
     })
 }
 
-async fn connect(args: &CalibrateArgs, max_connections: usize) -> Result<Arc<dyn Target>> {
+/// Connects to the endpoint the flags name (calibrate and verify share them).
+pub async fn connect(c: &ConnectionArgs, max_connections: usize) -> Result<Arc<dyn Target>> {
     let aws = AwsOptions {
-        region: args.region.clone(),
-        profile: args.aws_profile.clone(),
-        endpoint_url: args.endpoint_url.clone(),
+        region: c.region.clone(),
+        profile: c.aws_profile.clone(),
+        endpoint_url: c.endpoint_url.clone(),
     };
-    Ok(match args.target {
+    Ok(match c.target {
         CalibrateTarget::Openai => {
-            let url = args.url.as_deref().ok_or_else(|| {
+            let url = c.url.as_deref().ok_or_else(|| {
                 anyhow!("--target openai needs --url, e.g. http://127.0.0.1:8091")
             })?;
-            let key = std::env::var(&args.api_key_env)
-                .ok()
-                .filter(|k| !k.is_empty());
-            Arc::new(OpenAiTarget::connect(url, args.model.clone(), key, max_connections).await?)
+            let key = std::env::var(&c.api_key_env).ok().filter(|k| !k.is_empty());
+            Arc::new(OpenAiTarget::connect(url, c.model.clone(), key, max_connections).await?)
         }
         CalibrateTarget::Bedrock => {
-            let model = args.model_id.as_deref().ok_or_else(|| {
-                anyhow!("--target bedrock needs --model-id, e.g. meta.llama3-3-70b-instruct-v1:0")
+            let model = c.model_id.as_deref().ok_or_else(|| {
+                anyhow!(
+                    "--target bedrock needs --model-id, e.g. us.meta.llama3-3-70b-instruct-v1:0"
+                )
             })?;
-            Arc::new(BedrockTarget::connect(model, args.api, &aws).await?)
+            Arc::new(BedrockTarget::connect(model, c.api, &aws).await?)
         }
         CalibrateTarget::Sagemaker => {
-            let endpoint = args
+            let endpoint = c
                 .endpoint_name
                 .as_deref()
                 .ok_or_else(|| anyhow!("--target sagemaker needs --endpoint-name"))?;
-            Arc::new(
-                SagemakerTarget::connect(endpoint, args.payload, args.model_id.clone(), &aws)
-                    .await?,
-            )
+            Arc::new(SagemakerTarget::connect(endpoint, c.payload, c.model_id.clone(), &aws).await?)
         }
     })
 }
@@ -125,7 +123,7 @@ fn default_out(args: &CalibrateArgs) -> PathBuf {
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == 'T')
         .collect();
-    let target = format!("{:?}", args.target).to_lowercase();
+    let target = format!("{:?}", args.connection.target).to_lowercase();
     PathBuf::from("calibration/runs").join(format!("{target}-{stamp}"))
 }
 
@@ -258,7 +256,7 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
             let _ = std::fs::remove_dir(&out);
         }
     };
-    let target = tokio::time::timeout(deadline, connect(args, max_in_flight))
+    let target = tokio::time::timeout(deadline, connect(&args.connection, max_in_flight))
         .await
         .map_err(|_| {
             abandon();
@@ -292,15 +290,16 @@ async fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let sizing = match &manifest {
         Some(m) => TokensPerWord::from(m.prompt_sizing),
         None => {
-            let sizing = probe_prompt_size(target.as_ref(), &spec, nonce)
-                .await
-                .map_err(|reason| {
-                    abandon();
-                    anyhow!(
+            let sizing =
+                probe_prompt_size(target.as_ref(), &spec.prompt_tokens, spec.timeout_s, nonce)
+                    .await
+                    .map_err(|reason| {
+                        abandon();
+                        anyhow!(
                         "{reason}; no request of the sweep was sent and no profile is written: \
                          check the target, then calibrate again"
                     )
-                })?;
+                    })?;
             if sizing.measured {
                 eprintln!(
                     "prompt sizing: {:.2} tokens per word + {:.0} overhead (two probe requests)",

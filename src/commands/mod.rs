@@ -3,7 +3,7 @@
 mod actual;
 mod bench_client;
 mod bench_sim;
-mod calibrate;
+pub(crate) mod calibrate;
 mod emulate;
 pub(crate) mod fit;
 mod forecast;
@@ -18,6 +18,7 @@ mod sim_watch;
 mod simulate;
 pub mod units;
 mod validate;
+mod verify;
 mod workload_fit;
 mod workloads;
 
@@ -50,5 +51,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Actual(args) => actual::run(&args),
         Command::Workload(args) => workload_fit::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Verify(args) => verify::run(&args),
     }
 }

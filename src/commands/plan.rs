@@ -260,6 +260,29 @@ fn plan_scenario(
     catalog_dir: Option<&Path>,
     scenario: Scenario,
 ) -> Result<(Scenario, Plan)> {
+    let plan = with_inputs(scenario_path, catalog_dir, &scenario, |inputs| {
+        Ok(crate::plan::compute(inputs)?)
+    })?;
+    Ok((scenario, plan))
+}
+
+/// A scenario file (or the built-in one) read, with what its planners take from it.
+pub fn read_inputs<T>(
+    scenario_path: Option<&Path>,
+    catalog_dir: Option<&Path>,
+    f: impl FnOnce(&Inputs) -> Result<T>,
+) -> Result<T> {
+    let scenario = read_scenario(scenario_path)?;
+    with_inputs(scenario_path, catalog_dir, &scenario, f)
+}
+
+/// The profiles and catalogs a scenario's planners take, read, and handed to `f`.
+fn with_inputs<T>(
+    scenario_path: Option<&Path>,
+    catalog_dir: Option<&Path>,
+    scenario: &Scenario,
+    f: impl FnOnce(&Inputs) -> Result<T>,
+) -> Result<T> {
     let origin = scenario_path.map_or(BUILTIN_ORIGIN.to_string(), |p| p.display().to_string());
     let base = scenario_base(scenario_path);
     let catalog = load_catalog(catalog_dir)?;
@@ -269,15 +292,14 @@ fn plan_scenario(
         .iter()
         .map(|o| load_profile(o.profile(), base.as_deref(), &origin, o.name()))
         .collect::<Result<Vec<_>>>()?;
-    let plan = crate::plan::compute(&Inputs {
-        scenario: &scenario,
+    f(&Inputs {
+        scenario,
         origin: &origin,
         profiles: &profiles,
         catalog: &catalog,
         hosting: &hosting,
         generated_on: &today_utc(),
-    })?;
-    Ok((scenario, plan))
+    })
 }
 
 pub fn run(args: &PlanArgs) -> Result<()> {

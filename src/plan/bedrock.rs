@@ -136,6 +136,25 @@ pub fn reached_through(
     super::invocation::resolve(served, model_id, &ctx.scenario.region, declared).map_err(err)
 }
 
+/// The endpoint the plan simulates the option as, at its current quotas (what `verify` drives
+/// a live endpoint against).
+pub fn endpoint_at_current(
+    ctx: &Context,
+    o: &BedrockOption,
+    profile: &Profile,
+) -> Result<EndpointSpec, PlanError> {
+    let err = |why: String| PlanError::option(ctx.origin, o.name, why);
+    let served = ctx.hosting.model(o.model).map_err(err)?;
+    let current = current_quotas(o, profile).map_err(|e| err(e.to_string()))?;
+    let price = price_row(ctx, o).map_err(err)?;
+    let cache = prompt_cache(ctx, o, served, price);
+    Ok(EndpointSpec::Bedrock {
+        quota: Some(quota_at(o.endpoint, &current, served.output_burndown)),
+        model_max_tokens: o.model_max_tokens,
+        cached_prefix_tokens: cache.prefix * cache.hit_rate,
+    })
+}
+
 pub fn plan(ctx: &Context, o: &BedrockOption, profile: &Profile) -> Result<OptionPlan, PlanError> {
     let err = |why: String| PlanError::option(ctx.origin, o.name, why);
     let served = ctx.hosting.model(o.model).map_err(err)?;

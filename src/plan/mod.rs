@@ -21,6 +21,7 @@ pub mod staircase;
 pub mod template;
 pub mod tiers;
 pub mod types;
+pub mod verify;
 
 use std::time::Instant;
 
@@ -56,9 +57,9 @@ pub fn monthly_requests(scenario: &Scenario, workload: &WorkloadSpec) -> f64 {
         * scenario.workdays_per_month
 }
 
-/// Runs every planner for a scenario.
-pub fn compute(inputs: &Inputs) -> Result<Plan, PlanError> {
-    let clock = Instant::now();
+/// The scenario as the planners take it: its workload, and every class of a workload of
+/// several held to its own SLO.
+fn prepared(inputs: &Inputs) -> Result<(Scenario, WorkloadSpec), PlanError> {
     let scenario = inputs.scenario;
     let origin = inputs.origin;
     if inputs.profiles.len() != scenario.option.len() {
@@ -76,9 +77,16 @@ pub fn compute(inputs: &Inputs) -> Result<Plan, PlanError> {
             "unknown workload; see `llmcap workloads`",
         )
     })?;
-    // Every class of a workload of several is held to its own SLO.
     let mut with_classes = scenario.clone();
     with_classes.slo = scenario.slo.for_classes(&workload);
+    Ok((with_classes, workload))
+}
+
+/// Runs every planner for a scenario.
+pub fn compute(inputs: &Inputs) -> Result<Plan, PlanError> {
+    let clock = Instant::now();
+    let origin = inputs.origin;
+    let (with_classes, workload) = prepared(inputs)?;
     let scenario = &with_classes;
     let monthly_requests = monthly_requests(scenario, &workload);
     let ctx = Context {
@@ -116,7 +124,23 @@ fn plan_option(
     option: &PlanOption,
     profile: &Profile,
 ) -> Result<OptionPlan, PlanError> {
-    match option {
+    match typed(ctx, option)? {
+        Typed::Bedrock(o) => bedrock::plan(ctx, &o, profile),
+        Typed::Sagemaker(o) => sagemaker::plan(ctx, &o, profile),
+        Typed::Serverless(o) => serverless::plan(ctx, &o, profile),
+    }
+}
+
+/// A scenario option as its planner takes it.
+enum Typed<'a> {
+    Bedrock(bedrock::BedrockOption<'a>),
+    Sagemaker(sagemaker::SagemakerOption<'a>),
+    Serverless(serverless::ServerlessOption<'a>),
+}
+
+/// The option typed for its planner; a Bedrock option's way to the model checked.
+fn typed<'a>(ctx: &Context, option: &'a PlanOption) -> Result<Typed<'a>, PlanError> {
+    Ok(match option {
         PlanOption::Bedrock {
             name,
             model,
@@ -131,31 +155,27 @@ fn plan_option(
             provisioned_model_units,
             borrowed,
             ..
-        } => bedrock::plan(
-            ctx,
-            &bedrock::BedrockOption {
+        } => Typed::Bedrock(bedrock::BedrockOption {
+            name,
+            model,
+            model_id,
+            endpoint: *endpoint,
+            inference_profile: bedrock::reached_through(
+                ctx,
                 name,
                 model,
                 model_id,
-                endpoint: *endpoint,
-                inference_profile: bedrock::reached_through(
-                    ctx,
-                    name,
-                    model,
-                    model_id,
-                    *endpoint,
-                    *inference_profile,
-                )?,
-                quota_tpm: *quota_tpm,
-                quota_rpm: *quota_rpm,
-                quota_input_tpm: *quota_input_tpm,
-                quota_output_tpm: *quota_output_tpm,
-                model_max_tokens: *model_max_tokens,
-                provisioned_model_units: *provisioned_model_units,
-                borrowed: borrowed.as_deref(),
-            },
-            profile,
-        ),
+                *endpoint,
+                *inference_profile,
+            )?,
+            quota_tpm: *quota_tpm,
+            quota_rpm: *quota_rpm,
+            quota_input_tpm: *quota_input_tpm,
+            quota_output_tpm: *quota_output_tpm,
+            model_max_tokens: *model_max_tokens,
+            provisioned_model_units: *provisioned_model_units,
+            borrowed: borrowed.as_deref(),
+        }),
         PlanOption::Sagemaker {
             name,
             model,
@@ -167,21 +187,17 @@ fn plan_option(
             savings_plan,
             borrowed,
             ..
-        } => sagemaker::plan(
-            ctx,
-            &sagemaker::SagemakerOption {
-                name,
-                model,
-                instance_type,
-                slots_per_instance: *slots_per_instance,
-                model_copies: *model_copies,
-                precision: *precision,
-                autoscaling: autoscaling.as_ref(),
-                savings_plan: savings_plan.as_ref(),
-                borrowed: borrowed.as_deref(),
-            },
-            profile,
-        ),
+        } => Typed::Sagemaker(sagemaker::SagemakerOption {
+            name,
+            model,
+            instance_type,
+            slots_per_instance: *slots_per_instance,
+            model_copies: *model_copies,
+            precision: *precision,
+            autoscaling: autoscaling.as_ref(),
+            savings_plan: savings_plan.as_ref(),
+            borrowed: borrowed.as_deref(),
+        }),
         PlanOption::Serverless {
             name,
             model,
@@ -190,19 +206,15 @@ fn plan_option(
             cold_start_s,
             precision,
             ..
-        } => serverless::plan(
-            ctx,
-            &serverless::ServerlessOption {
-                name,
-                model,
-                memory_mb: *memory_mb,
-                max_concurrency: *max_concurrency,
-                cold_start_s: *cold_start_s,
-                precision: *precision,
-            },
-            profile,
-        ),
-    }
+        } => Typed::Serverless(serverless::ServerlessOption {
+            name,
+            model,
+            memory_mb: *memory_mb,
+            max_concurrency: *max_concurrency,
+            cold_start_s: *cold_start_s,
+            precision: *precision,
+        }),
+    })
 }
 
 fn assumptions(s: &Scenario, w: &WorkloadSpec) -> Vec<String> {

@@ -37,6 +37,11 @@ pub struct SagemakerOption<'a> {
 }
 
 impl SagemakerOption<'_> {
+    /// `instances` always on, warm (what `verify` drives a live endpoint against).
+    pub fn fixed_fleet(&self, instances: u32) -> EndpointSpec {
+        self.fleet(instances, None, 0.0)
+    }
+
     fn fleet(
         &self,
         instances: u32,

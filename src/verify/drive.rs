@@ -1,0 +1,147 @@
+//! Drives a scenario's users against a live endpoint: each user in the steady phase of their
+//! sessions (as the plan's simulation starts them), thinking between turns, their history
+//! resent and grown, the session's system prompt sent word for word the same (so a server's
+//! prefix cache can hit it), lengths drawn from the workload. Every request is recorded as
+//! calibrate records it; nothing is retried.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::sync::mpsc;
+
+use crate::calibrate::prompt::{prompt_text, PromptNonce, TokensPerWord};
+use crate::calibrate::record::{RequestContext, RequestRecord};
+use crate::calibrate::runner::send_within;
+use crate::calibrate::stop::StopSignal;
+use crate::calibrate::sweep::LevelSpec;
+use crate::calibrate::target::{Target, TargetRequest};
+use crate::workload::users::{exponential, Conversation};
+use crate::workload::WorkloadSpec;
+
+/// What the users do and for how long.
+#[derive(Clone, Debug)]
+pub struct Population {
+    pub users: u32,
+    pub workload: WorkloadSpec,
+    pub context_window: f64,
+    /// Seconds sent before measuring (requests sent then are marked warm-up).
+    pub warmup_s: f64,
+    /// Measured seconds after the warm-up; no request starts after warm-up + this.
+    pub duration_s: f64,
+    pub seed: u64,
+    pub timeout_s: f64,
+    pub sizing: TokensPerWord,
+    pub nonce: PromptNonce,
+}
+
+/// A request's text: the session's system prompt (the same words for every session of a
+/// length, so a prefix cache can hold it) then a unique remainder.
+fn request_text(p: &Population, system_tokens: f64, prompt_tokens: f64, id: u64) -> String {
+    let system_words = if system_tokens >= 1.0 {
+        p.sizing.words_for(system_tokens.round() as u32)
+    } else {
+        0
+    };
+    let rest = (prompt_tokens - system_tokens).max(1.0).round() as u32;
+    let unique = prompt_text(p.sizing.words_for(rest), p.nonce, id);
+    if system_words < 3 {
+        return unique;
+    }
+    format!("{} {unique}", prompt_text(system_words, p.nonce, u64::MAX))
+}
+
+/// One user until the run ends or stops: sends, waits for the reply, thinks, sends again.
+async fn user(
+    k: u32,
+    p: Arc<Population>,
+    target: Arc<dyn Target>,
+    zero: Instant,
+    stop: StopSignal,
+    next_id: Arc<std::sync::atomic::AtomicU64>,
+    records: mpsc::UnboundedSender<RequestRecord>,
+) {
+    let mut rng = StdRng::seed_from_u64(p.seed ^ (u64::from(k) + 1).wrapping_mul(0x9E37_79B9));
+    let end = zero + Duration::from_secs_f64(p.warmup_s + p.duration_s);
+    let behaviour = p.workload.behaviour();
+    let (mut conversation, mut wait) =
+        Conversation::stationary(&p.workload, p.context_window, &mut rng);
+    loop {
+        let due = Instant::now() + Duration::from_secs_f64(wait.min(1e6));
+        if due >= end {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(due.into()) => {}
+            _ = stop.stopped() => return,
+        }
+        let (prompt, output) = conversation.next_prompt(&p.workload, p.context_window, &mut rng);
+        let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let max_tokens = output.round().clamp(1.0, 1e6) as u32;
+        let request = TargetRequest {
+            prompt: request_text(&p, conversation.system_tokens, prompt, id),
+            max_tokens,
+            fixed_output: true,
+        };
+        let context = RequestContext {
+            request_id: id,
+            level: LevelSpec {
+                index: 0,
+                concurrency: p.users,
+                rate: None,
+                prompt_tokens: prompt.round() as u32,
+                output_tokens: max_tokens,
+            },
+            warmup: due.saturating_duration_since(zero).as_secs_f64() < p.warmup_s,
+            cooldown: false,
+            scheduled: due,
+            concurrency_at_send: 0,
+            input_tokens_estimate: prompt.round() as u64,
+        };
+        let exchange = send_within(target.as_ref(), &request, p.timeout_s, false).await;
+        if records
+            .send(RequestRecord::new(&context, &exchange, zero))
+            .is_err()
+        {
+            return;
+        }
+        wait = if conversation.turns_left > 0 {
+            exponential(behaviour.think_time_s, &mut rng)
+        } else {
+            conversation = Conversation::start(&p.workload, &mut rng);
+            exponential(behaviour.session_gap_s, &mut rng)
+        };
+    }
+}
+
+/// Runs every user; each finished request is passed to `sink` as it completes (written at
+/// once, so an interrupted run keeps all it sent). Returns when every user has stopped.
+pub async fn drive(
+    population: Population,
+    target: Arc<dyn Target>,
+    stop: StopSignal,
+    mut sink: impl FnMut(RequestRecord),
+) {
+    let population = Arc::new(population);
+    let zero = Instant::now();
+    let next_id = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut tasks = tokio::task::JoinSet::new();
+    for k in 0..population.users {
+        tasks.spawn(user(
+            k,
+            population.clone(),
+            target.clone(),
+            zero,
+            stop.clone(),
+            next_id.clone(),
+            tx.clone(),
+        ));
+    }
+    drop(tx);
+    while let Some(record) = rx.recv().await {
+        sink(record);
+    }
+    while tasks.join_next().await.is_some() {}
+}

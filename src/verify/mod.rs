@@ -1,0 +1,6 @@
+//! `llmcap verify`: a plan held to a live endpoint. The scenario's users are driven against
+//! it (`drive`), and what they measured is set beside the plan's simulations of the same run
+//! (`compare`).
+
+pub mod compare;
+pub mod drive;
