@@ -65,8 +65,7 @@ pub enum Command {
     Verify(Box<VerifyArgs>),
 }
 
-/// Hold a plan to a live endpoint: drive the scenario's users against it and set what they
-/// measure beside the plan's simulation of the same run.
+/// Hold a plan to a live endpoint: the scenario's users measured beside the plan's simulation.
 ///
 /// N users of the scenario's workload start in the steady phase of their sessions (as the plan
 /// simulates them): they think between turns, resend and grow their history, send the
