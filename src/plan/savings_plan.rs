@@ -56,6 +56,14 @@ pub fn price(
 /// The sentence plan.md gives the variant.
 pub fn sentence(s: &SavingsPlanCost) -> String {
     use crate::format::{percent, usd};
+    if s.committed_instances == 0 {
+        return format!(
+            "a {}-year Savings Plan at {} off ({}) would commit a spend that runs around the clock; this fleet scales to zero when idle, so nothing runs around the clock to commit and it stays on demand",
+            s.term_years,
+            percent(s.discount),
+            s.source
+        );
+    }
     format!(
         "with a {}-year Savings Plan at {} off ({}): {} instance(s) committed around the clock at {} an hour ({} over the term), the rest on demand: {} a month, {} less than on demand",
         s.term_years,
