@@ -25,6 +25,21 @@ fn llmcap_in(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).to_string()
 }
 
+/// The built-in Bedrock price catalog with `extra` lines after its one `marker` line, written
+/// to `dir/catalog/bedrock.toml` (for `plan --catalog catalog`): after its first occurrence;
+/// returns how many there are.
+fn catalog_with(dir: &Path, marker: &str, extra: &str) -> usize {
+    let catalog = dir.join("catalog");
+    std::fs::create_dir(&catalog).unwrap();
+    let bedrock =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pricing/bedrock.toml"))
+            .unwrap();
+    assert!(bedrock.contains(marker), "{marker}");
+    let priced = bedrock.replacen(marker, &format!("{marker}{extra}"), 1);
+    std::fs::write(catalog.join("bedrock.toml"), priced).unwrap();
+    bedrock.matches(marker).count()
+}
+
 fn read_plan(out: &Path) -> Plan {
     serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap()
 }
@@ -168,21 +183,11 @@ fn the_builtin_plan_says_whether_reserving_pays_and_plan_md_agrees_with_plan_jso
 fn where_the_model_can_be_reserved_break_even_compares_the_reservation_with_the_fleet() {
     let dir = tempfile::tempdir().unwrap();
     // A catalog whose Llama 3.3 row has Reserved prices (test values).
-    let catalog = dir.path().join("catalog");
-    std::fs::create_dir(&catalog).unwrap();
-    let bedrock =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pricing/bedrock.toml"))
-            .unwrap();
-    let marker = "model_id = \"meta.llama3-3-70b-instruct-v1:0\"\n";
-    assert!(bedrock.contains(marker));
-    let priced = bedrock.replacen(
-        marker,
-        &format!(
-            "{marker}reserved_input_per_ktpm_month = 7.6\nreserved_output_per_ktpm_month = 7.6\nreserved_source = \"test\"\n"
-        ),
-        1,
+    catalog_with(
+        dir.path(),
+        "model_id = \"meta.llama3-3-70b-instruct-v1:0\"\n",
+        "reserved_input_per_ktpm_month = 7.6\nreserved_output_per_ktpm_month = 7.6\nreserved_source = \"test\"\n",
     );
-    std::fs::write(catalog.join("bedrock.toml"), priced).unwrap();
     llmcap_in(
         dir.path(),
         &["plan", "--catalog", "catalog", "--out", "plan"],
@@ -221,23 +226,16 @@ fn where_the_model_can_be_reserved_break_even_compares_the_reservation_with_the_
 #[test]
 fn a_quoted_three_month_term_is_its_own_row_and_an_unquoted_one_is_said_to_be_missing() {
     let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("catalog");
-    std::fs::create_dir(&catalog).unwrap();
-    let bedrock =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pricing/bedrock.toml"))
-            .unwrap();
     // The global Claude Sonnet 4.5 row (the built-in option's), with test 3-month prices.
-    let marker = "reserved_input_per_ktpm_month = 31.68\n";
-    assert_eq!(bedrock.matches(marker).count(), 1);
     let (i3, o3) = (25.0, 120.0);
-    let priced = bedrock.replacen(
-        marker,
+    let occurrences = catalog_with(
+        dir.path(),
+        "reserved_input_per_ktpm_month = 31.68\n",
         &format!(
-            "{marker}reserved_3mo_input_per_ktpm_month = {i3}\nreserved_3mo_output_per_ktpm_month = {o3}\n"
+            "reserved_3mo_input_per_ktpm_month = {i3}\nreserved_3mo_output_per_ktpm_month = {o3}\n"
         ),
-        1,
     );
-    std::fs::write(catalog.join("bedrock.toml"), priced).unwrap();
+    assert_eq!(occurrences, 1);
     llmcap_in(
         dir.path(),
         &["plan", "--catalog", "catalog", "--out", "quoted"],

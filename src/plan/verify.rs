@@ -52,9 +52,13 @@ pub fn simulate(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<Simulate
     let (planned, profile) = (&scenario.option[index], &inputs.profiles[index]);
     let err = |why: String| PlanError::option(inputs.origin, option, why);
     let served = ctx.hosting.model(planned.model()).map_err(err)?;
-    let endpoint = match typed(&ctx, planned)? {
-        Typed::Bedrock(o) => super::bedrock::endpoint_at_current(&ctx, &o, profile)?,
-        Typed::Sagemaker(o) => o.fixed_fleet(run.instances.max(1)),
+    // The endpoint, and the servers the runs' requests in flight are shared among.
+    let (endpoint, servers) = match typed(&ctx, planned)? {
+        Typed::Bedrock(o) => (super::bedrock::endpoint_at_current(&ctx, &o, profile)?, 1.0),
+        Typed::Sagemaker(o) => (
+            o.fixed_fleet(run.instances.max(1)),
+            f64::from(run.instances.max(1) * o.model_copies.max(1)),
+        ),
         Typed::Serverless(_) => {
             return Err(err(
                 "verify drives Bedrock or a SageMaker real-time endpoint; a serverless option is planned from its cold starts, not verified here".into(),
@@ -77,10 +81,6 @@ pub fn simulate(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<Simulate
         .collect::<Result<Vec<_>, _>>()?;
     // The operating point: requests in flight per server, mean prompt and reply.
     let n = runs.len().max(1) as f64;
-    let servers = match typed(&ctx, planned)? {
-        Typed::Sagemaker(o) => f64::from(run.instances.max(1) * o.model_copies.max(1)),
-        _ => 1.0,
-    };
     let in_flight = runs.iter().map(|r| r.littles_law.l).sum::<f64>() / n / servers;
     let mean = |f: fn(&SimResult) -> f64| {
         runs.iter()
