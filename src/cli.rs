@@ -68,9 +68,9 @@ pub enum Command {
 /// Hold a plan to a live endpoint: the scenario's users measured beside the plan's simulation.
 ///
 /// N users of the scenario's workload start in the steady phase of their sessions (as the plan
-/// simulates them): they think between turns, resend and grow their history, send the
-/// session's system prompt word for word (so a server's prefix cache can hit it) and draw
-/// their lengths from the workload. Requests sent during --warmup are recorded and left out of
+/// simulates them): they think between turns, resend and grow their history, send their
+/// class's `cached_prefix` word for word (so a server's prefix cache can hit it, as a
+/// SageMaker option's `prefix_cache` assumes) and draw their lengths from the workload. Requests sent during --warmup are recorded and left out of
 /// the figures; nothing is retried. Every request is written to OUT/requests.csv as it
 /// completes (Ctrl-C stops sending and keeps them all).
 ///
@@ -83,13 +83,23 @@ pub enum Command {
 /// says whether the option held N users at the scenario's SLO. Written to OUT/verify.md and
 /// OUT/verify.json (--json prints it).
 ///
+/// The plan's knee for the endpoint driven is printed with its interval: the knee were the
+/// server as slow or as fast as the ends of the profile's 90 % fit bands. --users auto finds
+/// the endpoint's own knee: it doubles the users from half the plan's knee while the SLO holds
+/// (halves them while it breaks), then bisects to within 10 %, each population measured for
+/// --duration after its warm-up, all within --max-duration.
+///
 /// A SageMaker option is simulated on --instances warm instances; a Bedrock option at its
 /// current quotas (point --endpoint-url at `llmcap emulate` to run Bedrock's quota arithmetic
-/// in front of a real server).
+/// in front of a real server). Bedrock bills per token: the run prints what the plan expects
+/// it to cost, refuses to start above --max-cost unless --yes, and stops sending once the
+/// tokens sent reach --max-cost at the catalog's price.
 ///
-/// Example, against a local OpenAI-compatible server planned as a SageMaker option:
+/// Examples, against a local OpenAI-compatible server planned as a SageMaker option:
 ///   llmcap verify scenario.toml --option "Llama on ml.g5.xlarge" --users 8 --duration 300 \
 ///       --target openai --url http://127.0.0.1:8091
+///   llmcap verify scenario.toml --option "Llama on ml.g5.xlarge" --users auto --duration 120 \
+///       --max-duration 3600 --target openai --url http://127.0.0.1:8091
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
@@ -98,9 +108,21 @@ pub struct VerifyArgs {
     /// The option to verify (its `name` in the scenario).
     #[arg(long)]
     pub option: String,
-    /// Users driven at once.
+    /// Users driven at once, or `auto` to step them up to the endpoint's knee.
+    #[arg(long, value_parser = parse_verify_users)]
+    pub users: VerifyUsers,
+    /// --users auto: seconds the whole search may take (warm-ups included); no population
+    /// starts that would end after it.
+    #[arg(long, default_value_t = 3_600.0)]
+    pub max_duration: f64,
+    /// Bedrock: refuse to start when the plan expects the run to cost more than this many US
+    /// dollars, and stop sending once the tokens sent reach it.
+    #[arg(long, default_value_t = 5.0)]
+    pub max_cost: f64,
+    /// Start even when the plan expects the run to cost more than --max-cost (the meter still
+    /// stops it there), or when the model has no price in the catalog.
     #[arg(long)]
-    pub users: u32,
+    pub yes: bool,
     /// Seconds measured, after the warm-up.
     #[arg(long, default_value_t = 300.0)]
     pub duration: f64,
@@ -128,6 +150,24 @@ pub struct VerifyArgs {
     pub json: bool,
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+/// `verify --users`: a population, or the search for the endpoint's knee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyUsers {
+    Fixed(u32),
+    Auto,
+}
+
+fn parse_verify_users(text: &str) -> Result<VerifyUsers, String> {
+    if text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(VerifyUsers::Auto);
+    }
+    match crate::commands::units::parse_count(text) {
+        Ok(n @ 1..=10_000) => Ok(VerifyUsers::Fixed(n as u32)),
+        Ok(n) => Err(format!("{n} users: drive 1 to 10,000, or `auto`")),
+        Err(e) => Err(format!("{e}, or `auto`")),
+    }
 }
 
 /// Write a commented scenario for a use case that `llmcap plan` runs as it is.

@@ -156,6 +156,7 @@ fn erlang_c_mean_wait_on_a_sagemaker_endpoint() {
         cold_start_s: 0.0,
         invocation_timeout_s: 3_600.0,
         autoscaling: None,
+        prefix_cache: false,
     };
     let mut c = config(
         step_model(t0, 0.0),
@@ -331,6 +332,7 @@ fn autoscaling_follows_a_load_step_after_evaluation_and_cold_start() {
             scale_out_cooldown_s: 300.0,
             scale_in_cooldown_s: 300.0,
         }),
+        prefix_cache: false,
     };
     let result = run(&config(
         step_model(0.002, 0.0),
@@ -395,6 +397,7 @@ fn a_fleet_scaled_to_zero_bills_nothing_idle_and_refuses_requests_until_an_insta
             scale_out_cooldown_s: 300.0,
             scale_in_cooldown_s: 300.0,
         }),
+        prefix_cache: false,
     };
     let result = run(&config(
         step_model(0.002, 0.0),
@@ -545,6 +548,7 @@ fn the_invocation_limit_fails_what_is_still_waiting_and_the_run_ends_with_the_wo
             cold_start_s: 0.0,
             invocation_timeout_s: limit_s,
             autoscaling: None,
+            prefix_cache: false,
         })
     };
     let closed = |n: u32| Load::Closed {

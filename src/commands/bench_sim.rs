@@ -199,6 +199,7 @@ fn sagemaker(profile: &Profile, requests: u64) -> SimConfig {
                 scale_out_cooldown_s: 300.0,
                 scale_in_cooldown_s: 300.0,
             }),
+            prefix_cache: false,
         }),
     )
 }

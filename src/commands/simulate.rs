@@ -335,6 +335,7 @@ fn fleet(args: &SimulateArgs) -> Result<FleetConfig> {
             scale_out_cooldown_s: 300.0,
             scale_in_cooldown_s: 300.0,
         }),
+        prefix_cache: false,
     })
 }
 

@@ -1,48 +1,25 @@
 //! `llmcap verify`: the scenario's users driven against a live endpoint, beside the plan's
-//! simulations of the same run.
+//! simulations of the same run; `--users auto` steps them to the endpoint's knee.
 
-use std::path::Path;
+use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
-use serde::{Deserialize, Serialize};
 
 use crate::bounds;
-use crate::calibrate::prompt::PromptNonce;
+use crate::calibrate::prompt::{PromptNonce, TokensPerWord};
 use crate::calibrate::record::RequestRecord;
 use crate::calibrate::run_dir::RunDir;
 use crate::calibrate::runner::probe_prompt_size;
 use crate::calibrate::stop::StopSignal;
-use crate::cli::VerifyArgs;
+use crate::calibrate::target::Target;
+use crate::cli::{VerifyArgs, VerifyUsers};
 use crate::files::write_atomically;
-use crate::plan::verify::LiveRun;
-use crate::verify::compare::{compare, Figure, FitBands, RunFigures, Verdict};
+use crate::plan::verify::{KneeEstimate, LiveRun, TokenPrice};
+use crate::verify::compare::{compare, FitBands, RunFigures, Verdict};
 use crate::verify::drive::{drive, Population};
+use crate::verify::report::{MeasuredKnee, PlanKnee, StepReport, VerifyReport};
+use crate::verify::search::KneeSearch;
 use crate::workload::WorkloadSpec;
-
-/// What verify.json holds.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct VerifyReport {
-    pub scenario: String,
-    pub option: String,
-    pub target: String,
-    pub users: u32,
-    pub warmup_s: f64,
-    pub duration_s: f64,
-    pub simulated_runs: u32,
-    /// Requests measured, and why the run ended early if it did.
-    pub requests: u64,
-    pub stopped: Option<String>,
-    pub measured: RunFigures,
-    pub figures: Vec<Figure>,
-    pub slo_ttft_p95_s: f64,
-    pub slo_tpot_p95_s: f64,
-    pub slo_max_error_rate: f64,
-    /// The measured run met the SLO at these users.
-    pub holds_slo: bool,
-    /// Every figure measured fell inside the simulations' 90 % interval.
-    pub agrees_with_plan: bool,
-}
 
 /// What the command needs from the scenario, read once.
 struct Planned {
@@ -51,8 +28,22 @@ struct Planned {
     seed: u64,
     slo: crate::plan::SloLimits,
     warmup_s: f64,
-    simulated: Vec<RunFigures>,
-    bands: FitBands,
+    knee: KneeEstimate,
+    price: Option<TokenPrice>,
+}
+
+fn option_error(args: &VerifyArgs, scenario: &crate::plan::scenario::Scenario) -> anyhow::Error {
+    anyhow!(
+        "{}: no option named `{}`; its options: {}",
+        args.scenario.display(),
+        args.option,
+        scenario
+            .option
+            .iter()
+            .map(|o| o.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 fn plan_side(args: &VerifyArgs) -> Result<Planned> {
@@ -62,20 +53,7 @@ fn plan_side(args: &VerifyArgs) -> Result<Planned> {
             .option
             .iter()
             .find(|o| o.name() == args.option)
-            .ok_or_else(|| {
-                anyhow!(
-                    "{}: no option named `{}`; its options: {}",
-                    args.scenario.display(),
-                    args.option,
-                    inputs
-                        .scenario
-                        .option
-                        .iter()
-                        .map(|o| o.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
+            .ok_or_else(|| option_error(args, inputs.scenario))?;
         let workload = inputs
             .scenario
             .workload_spec()
@@ -88,35 +66,81 @@ fn plan_side(args: &VerifyArgs) -> Result<Planned> {
             .model(option.model())
             .map_err(|e| anyhow!("{e}"))?
             .context_window;
-        let runs = crate::plan::verify::simulate(
+        eprintln!("verify: finding the plan's knee for this endpoint …");
+        let knee = crate::plan::verify::knee(inputs, &args.option, args.instances)?;
+        // One simulation says what the option costs a token (None for a fleet).
+        let price = crate::plan::verify::simulate(
             inputs,
             &args.option,
             &LiveRun {
-                users: args.users,
-                duration_s: args.duration,
-                warmup_s,
+                users: 1,
+                duration_s: 1.0,
+                warmup_s: 0.0,
                 instances: args.instances,
-                runs: args.runs,
+                runs: 1,
             },
-        )?;
+        )?
+        .price;
         Ok(Planned {
             slo: inputs.scenario.slo.clone(),
             workload,
             context_window,
             seed: inputs.scenario.seed,
             warmup_s,
-            simulated: runs.runs.iter().map(RunFigures::simulated).collect(),
-            bands: FitBands {
-                ttft: runs.ttft_band,
-                tpot: runs.tpot_band,
-            },
+            knee,
+            price,
         })
     })
 }
 
-pub fn run(args: &VerifyArgs) -> Result<()> {
-    bounds::Range::closed(1.0, 10_000.0, "users").check("--users", f64::from(args.users))?;
+/// The plan's simulations of `users` for the run.
+fn simulations(
+    args: &VerifyArgs,
+    warmup_s: f64,
+    users: u32,
+) -> Result<(Vec<RunFigures>, FitBands, f64)> {
+    super::plan::read_inputs(Some(&args.scenario), args.catalog.as_deref(), |inputs| {
+        let s = crate::plan::verify::simulate(
+            inputs,
+            &args.option,
+            &LiveRun {
+                users,
+                duration_s: args.duration,
+                warmup_s,
+                instances: args.instances,
+                runs: args.runs,
+            },
+        )?;
+        // What the plan expects the run to send, at its 95th percentile, warm-up included.
+        let scale = (warmup_s + args.duration) / args.duration.max(1e-9);
+        let mut usd: Vec<f64> = s
+            .runs
+            .iter()
+            .map(|r| {
+                s.price
+                    .as_ref()
+                    .map_or(0.0, |p| p.usd(r.input_tokens, r.output_tokens) * scale)
+            })
+            .collect();
+        let expected = crate::stats::quantile(&mut usd, 0.95).unwrap_or(0.0);
+        Ok((
+            s.runs.iter().map(RunFigures::simulated).collect(),
+            FitBands {
+                ttft: s.ttft_band,
+                tpot: s.tpot_band,
+            },
+            expected,
+        ))
+    })
+}
+
+fn check_flags(args: &VerifyArgs) -> Result<()> {
+    if let VerifyUsers::Fixed(users) = args.users {
+        bounds::Range::closed(1.0, 10_000.0, "users").check("--users", f64::from(users))?;
+    }
     bounds::RUN_S.check("--duration", args.duration)?;
+    bounds::RUN_S.check("--max-duration", args.max_duration)?;
+    bounds::DOLLARS.check("--max-cost", args.max_cost)?;
     bounds::REQUEST_TIMEOUT_S.check("--timeout", args.timeout)?;
     bounds::Range::closed(1.0, 200.0, "simulations").check("--runs", f64::from(args.runs))?;
     bounds::Range::closed(1.0, 1_000.0, "instances")
@@ -124,218 +148,251 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     if let Some(w) = args.warmup {
         bounds::Range::closed(0.0, 3_600.0, "seconds").check("--warmup", w)?;
     }
+    Ok(())
+}
+
+/// The spend guard before anything is sent: the plan's expected cost of the first population
+/// (a search's later ones are metered against the same cap).
+fn guard_spend(args: &VerifyArgs, planned: &Planned, expected_usd: f64) -> Result<()> {
+    match &planned.price {
+        // A fleet bills by the instance-hour while it exists, not by what is sent.
+        None => Ok(()),
+        Some(price) => {
+            eprintln!(
+                "spend: the plan expects up to ${expected_usd:.2} for this population (95th percentile of its simulations, warm-up included) at {}; sending stops at --max-cost ${:.2}",
+                price.note, args.max_cost
+            );
+            if expected_usd > args.max_cost && !args.yes {
+                bail!(
+                    "this run could cost up to ${expected_usd:.2}, above --max-cost {:.2}; lower --users or --duration, raise --max-cost, or pass --yes (the meter still stops sending at --max-cost)",
+                    args.max_cost
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn run(args: &VerifyArgs) -> Result<()> {
+    check_flags(args)?;
     // The plan side first: a scenario or option that cannot be planned sends nothing.
     let planned = plan_side(args)?;
-    let warmup_s = planned.warmup_s;
+    let plan_knee = PlanKnee {
+        users: planned.knee.knee,
+        low: planned.knee.low,
+        high: planned.knee.high,
+        slow_factor: planned.knee.slow_factor,
+        fast_factor: planned.knee.fast_factor,
+        at_search_limit: planned.knee.at_limit,
+    };
+    eprintln!("{}", crate::report::verify::plan_knee_sentence(&plan_knee));
+    let mut search = match args.users {
+        VerifyUsers::Fixed(_) => None,
+        VerifyUsers::Auto => Some(KneeSearch::new(
+            (planned.knee.knee / 2).max(1),
+            planned.knee.high.saturating_mul(4).clamp(1, 10_000),
+        )),
+    };
+    let first = match args.users {
+        VerifyUsers::Fixed(users) => users,
+        VerifyUsers::Auto => search.as_ref().and_then(KneeSearch::next).unwrap_or(1),
+    };
+    let first_sims = simulations(args, planned.warmup_s, first)?;
+    guard_spend(args, &planned, first_sims.2)?;
     let run_dir = RunDir::create(&args.out)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let (records, stopped, target_name) =
-        runtime.block_on(live(args, &planned, warmup_s, &run_dir))?;
-    let measured = RunFigures::measured(&records, args.duration);
-    let figures = compare(&measured, &planned.simulated, planned.bands);
+    let mut session = runtime.block_on(Session::open(args, &planned, &run_dir))?;
+    let started = Instant::now();
+    let step_s = planned.warmup_s + args.duration;
+    let mut steps = Vec::new();
+    let mut users = Some(first);
+    let mut sims = Some(first_sims);
+    while let Some(u) = users {
+        if session.stop.reason().is_some() {
+            break;
+        }
+        if started.elapsed().as_secs_f64() + step_s > args.max_duration && !steps.is_empty() {
+            session.stop.trigger(&format!(
+                "--max-duration {:.0} s: the next population ({u} users) would end after it",
+                args.max_duration
+            ));
+            break;
+        }
+        let (simulated, bands, _) = match sims.take() {
+            Some(s) => s,
+            None => simulations(args, planned.warmup_s, u)?,
+        };
+        let records = runtime.block_on(session.drive(args, &planned, u))?;
+        if session.stop.reason().is_some() && records.iter().all(|r| r.warmup) {
+            break;
+        }
+        let measured = RunFigures::measured(&records, args.duration);
+        let figures = compare(&measured, &simulated, bands);
+        let holds = measured.ttft_p95_s <= planned.slo.ttft_p95_s
+            && measured.tpot_p95_s <= planned.slo.tpot_p95_s
+            && measured.error_rate <= planned.slo.max_error_rate
+            && measured.requests > 0;
+        eprintln!(
+            "verify: {u} users {} the SLO (p95 TTFT {:.3} s, p95 TPOT {:.3} s, errors {})",
+            if holds { "held" } else { "broke" },
+            measured.ttft_p95_s,
+            measured.tpot_p95_s,
+            crate::format::percent(measured.error_rate)
+        );
+        steps.push(StepReport {
+            users: u,
+            requests: measured.requests,
+            agrees_with_plan: figures.iter().all(|f| f.verdict == Verdict::Inside),
+            measured,
+            figures,
+            holds_slo: holds,
+        });
+        users = search.as_mut().and_then(|s| {
+            s.record(u, holds);
+            s.next()
+        });
+    }
+    let measured_knee = search.as_ref().filter(|_| !steps.is_empty()).map(|s| {
+        let (held, _) = s.knee();
+        MeasuredKnee::judge(held, s.broke, &plan_knee)
+    });
     let report = VerifyReport {
         scenario: args.scenario.display().to_string(),
         option: args.option.clone(),
-        target: target_name,
-        users: args.users,
-        warmup_s,
+        target: session.target.info().target.clone(),
+        warmup_s: planned.warmup_s,
         duration_s: args.duration,
         simulated_runs: args.runs,
-        requests: measured.requests,
-        stopped,
-        holds_slo: measured.ttft_p95_s <= planned.slo.ttft_p95_s
-            && measured.tpot_p95_s <= planned.slo.tpot_p95_s
-            && measured.error_rate <= planned.slo.max_error_rate,
-        agrees_with_plan: figures.iter().all(|f| f.verdict == Verdict::Inside),
         slo_ttft_p95_s: planned.slo.ttft_p95_s,
         slo_tpot_p95_s: planned.slo.tpot_p95_s,
         slo_max_error_rate: planned.slo.max_error_rate,
-        measured,
-        figures,
+        steps,
+        plan_knee,
+        measured_knee,
+        stopped: session.stop.reason(),
+        spend_usd: planned.price.as_ref().map(|_| session.spent_usd),
     };
     let json = serde_json::to_string_pretty(&report)?;
     write_atomically(&args.out.join("verify.json"), &json)?;
-    write_atomically(&args.out.join("verify.md"), &markdown(&report))?;
+    write_atomically(
+        &args.out.join("verify.md"),
+        &crate::report::verify::markdown(&report),
+    )?;
     if args.json {
         println!("{json}");
     } else {
-        print!("{}", terminal(&report, &args.out));
+        print!("{}", crate::report::verify::terminal(&report, &args.out));
     }
     Ok(())
 }
 
-/// Drives the users; every record is appended as it completes.
-async fn live(
-    args: &VerifyArgs,
-    planned: &Planned,
-    warmup_s: f64,
-    run_dir: &RunDir,
-) -> Result<(Vec<RequestRecord>, Option<String>, String)> {
-    let target = super::calibrate::connect(&args.connection, args.users as usize).await?;
-    if target.info().paid_per_token {
-        eprintln!(
-            "spend: {} bills per token; {} users for {} s send what the workload sends",
-            target.info().target,
-            args.users,
-            warmup_s + args.duration
-        );
-    }
-    let nonce = PromptNonce::fresh();
-    let mean_prompt = planned.workload.mean_prompt().round().max(1.0) as u32;
-    let sizing = probe_prompt_size(
-        target.as_ref(),
-        &[mean_prompt.min(64), mean_prompt.max(256)],
-        args.timeout,
-        nonce,
-    )
-    .await
-    .map_err(|reason| anyhow!("{reason}; nothing of the run was sent"))?;
-    let stop = StopSignal::new();
-    let interrupt = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: no new requests; the records so far are kept");
-                stop.trigger("interrupted (Ctrl-C)");
-            }
+/// The connection and what every population shares: prompt sizing, the stop signal, the
+/// records file and the spend so far.
+struct Session {
+    target: std::sync::Arc<dyn Target>,
+    sizing: TokensPerWord,
+    nonce: PromptNonce,
+    stop: StopSignal,
+    appender: crate::calibrate::run_dir::Appender,
+    spent_usd: f64,
+    interrupt: tokio::task::JoinHandle<()>,
+}
+
+impl Session {
+    async fn open(args: &VerifyArgs, planned: &Planned, run_dir: &RunDir) -> Result<Session> {
+        let most = match args.users {
+            VerifyUsers::Fixed(u) => u,
+            VerifyUsers::Auto => planned.knee.high.saturating_mul(4).clamp(1, 10_000),
+        };
+        let target = super::calibrate::connect(&args.connection, most as usize).await?;
+        let nonce = PromptNonce::fresh();
+        let mean_prompt = planned.workload.mean_prompt().round().max(1.0) as u32;
+        let sizing = probe_prompt_size(
+            target.as_ref(),
+            &[mean_prompt.min(64), mean_prompt.max(256)],
+            args.timeout,
+            nonce,
+        )
+        .await
+        .map_err(|reason| anyhow!("{reason}; nothing of the run was sent"))?;
+        let stop = StopSignal::new();
+        let interrupt = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("\ninterrupted: no new requests; the records so far are kept");
+                    stop.trigger("interrupted (Ctrl-C)");
+                }
+            })
+        };
+        Ok(Session {
+            target,
+            sizing,
+            nonce,
+            stop,
+            appender: run_dir.appender(&[])?,
+            spent_usd: 0.0,
+            interrupt,
         })
-    };
-    let mut appender = run_dir.appender(&[])?;
-    let mut records = Vec::new();
-    let mut write_error = None;
-    let population = Population {
-        users: args.users,
-        workload: planned.workload.clone(),
-        context_window: planned.context_window,
-        warmup_s,
-        duration_s: args.duration,
-        seed: planned.seed,
-        timeout_s: args.timeout,
-        sizing,
-        nonce,
-    };
-    eprintln!(
-        "verify: {} users for {:.0} s warm-up + {:.0} s measured against {} ({} simulations beside it)",
-        args.users,
-        warmup_s,
-        args.duration,
-        target.info().endpoint,
-        args.runs
-    );
-    drive(population, target.clone(), stop.clone(), |record| {
-        if let Err(e) = appender.append(&record) {
-            write_error.get_or_insert(e);
-        }
-        records.push(record);
-    })
-    .await;
-    interrupt.abort();
-    if let Some(e) = write_error {
-        bail!("{e}");
     }
-    Ok((records, stop.reason(), target.info().target.clone()))
-}
 
-fn value(name: &str, v: f64) -> String {
-    if !v.is_finite() {
-        return "—".into();
-    }
-    if name.contains("rate") {
-        crate::format::percent(v)
-    } else if name.contains("(s)") {
-        format!("{v:.3}")
-    } else {
-        crate::format::thousands(v)
-    }
-}
-
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Inside => "inside",
-        Verdict::Above => "above",
-        Verdict::Below => "below",
-    }
-}
-
-fn conclusion(r: &VerifyReport) -> String {
-    format!(
-        "{} users on `{}`: the SLO (p95 TTFT ≤ {} s, p95 TPOT ≤ {} s, errors ≤ {}) {} as measured (p95 TTFT {:.3} s, p95 TPOT {:.3} s, errors {}); {} the plan's 90 % intervals.",
-        r.users,
-        r.option,
-        r.slo_ttft_p95_s,
-        r.slo_tpot_p95_s,
-        crate::format::percent(r.slo_max_error_rate),
-        if r.holds_slo { "held" } else { "did not hold" },
-        r.measured.ttft_p95_s,
-        r.measured.tpot_p95_s,
-        crate::format::percent(r.measured.error_rate),
-        if r.agrees_with_plan {
-            "every figure fell inside"
-        } else {
-            "not every figure fell inside"
-        }
-    )
-}
-
-fn terminal(r: &VerifyReport, out: &Path) -> String {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-        "figure",
-        "measured",
-        "simulated (median)",
-        "90 % interval",
-        "verdict",
-    ]);
-    for f in &r.figures {
-        t.add_row(vec![
-            f.name.clone(),
-            value(&f.name, f.measured),
-            value(&f.name, f.simulated),
-            format!(
-                "{} – {}",
-                value(&f.name, f.interval[0]),
-                value(&f.name, f.interval[1])
-            ),
-            verdict_word(f.verdict).to_string(),
-        ]);
-    }
-    format!(
-        "{t}\n{}\n{} requests measured{}; written: {}/requests.csv, verify.md, verify.json\n",
-        conclusion(r),
-        r.requests,
-        r.stopped
-            .as_ref()
-            .map_or(String::new(), |s| format!(" (stopped: {s})")),
-        out.display()
-    )
-}
-
-fn markdown(r: &VerifyReport) -> String {
-    let mut md = format!(
-        "# Verify: {} at {} users\n\nScenario {}, target {}; {:.0} s warm-up (left out), {:.0} s measured; the plan simulated the same run {} times with different seeds.\n\n{}\n\n| figure | measured | simulated (median) | 90 % interval | verdict |\n| --- | --- | --- | --- | --- |\n",
-        r.option,
-        r.users,
-        r.scenario,
-        r.target,
-        r.warmup_s,
-        r.duration_s,
-        r.simulated_runs,
-        conclusion(r)
-    );
-    for f in &r.figures {
-        md += &format!(
-            "| {} | {} | {} | {} – {} | {} |\n",
-            f.name,
-            value(&f.name, f.measured),
-            value(&f.name, f.simulated),
-            value(&f.name, f.interval[0]),
-            value(&f.name, f.interval[1]),
-            verdict_word(f.verdict)
+    /// Drives `users` for the warm-up and the duration; every record is appended as it
+    /// completes, and the spend metered against --max-cost.
+    async fn drive(
+        &mut self,
+        args: &VerifyArgs,
+        planned: &Planned,
+        users: u32,
+    ) -> Result<Vec<RequestRecord>> {
+        let population = Population {
+            users,
+            workload: planned.workload.clone(),
+            context_window: planned.context_window,
+            warmup_s: planned.warmup_s,
+            duration_s: args.duration,
+            seed: planned.seed,
+            timeout_s: args.timeout,
+            sizing: self.sizing,
+            nonce: self.nonce,
+        };
+        eprintln!(
+            "verify: {users} users for {:.0} s warm-up + {:.0} s measured against {} ({} simulations beside it)",
+            planned.warmup_s,
+            args.duration,
+            self.target.info().endpoint,
+            args.runs
         );
+        let mut records = Vec::new();
+        let mut write_error = None;
+        let (appender, spent, stop) = (&mut self.appender, &mut self.spent_usd, &self.stop);
+        drive(population, self.target.clone(), stop.clone(), |record| {
+            if let Err(e) = appender.append(&record) {
+                write_error.get_or_insert(e);
+            }
+            if let Some(price) = &planned.price {
+                *spent += price.usd(record.input_tokens as f64, record.output_tokens as f64);
+                if *spent >= args.max_cost {
+                    stop.trigger(&format!(
+                        "the tokens sent reached --max-cost ${:.2} at {}",
+                        args.max_cost, price.note
+                    ));
+                }
+            }
+            records.push(record);
+        })
+        .await;
+        if let Some(e) = write_error {
+            bail!("{e}");
+        }
+        Ok(records)
     }
-    md += "\nThe interval is the 5th to 95th percentile of each figure over the simulations (the spread a run of this length shows when the plan's model of the server is right), a latency's widened by the profile's 90 % band for a median at the run's operating point (how far its fit leaves it uncertain). A figure outside says the endpoint differs from the profile, or the run was disturbed.\n";
-    md
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.interrupt.abort();
+    }
 }

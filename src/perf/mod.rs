@@ -10,6 +10,7 @@ pub mod noise;
 pub mod predict;
 pub mod profile;
 pub mod published;
+pub mod scaled;
 pub mod server;
 pub mod validate;
 

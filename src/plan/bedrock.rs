@@ -57,7 +57,10 @@ fn quota_at(endpoint: InferenceEndpoint, values: &[(QuotaName, f64)], burndown: 
 
 /// The catalog row for the option: its endpoint's row where the catalog has one, else the
 /// model's row (the endpoints share prices).
-fn price_row<'c>(ctx: &'c Context, o: &BedrockOption) -> Result<&'c BedrockPrice, String> {
+pub(super) fn price_row<'c>(
+    ctx: &'c Context,
+    o: &BedrockOption,
+) -> Result<&'c BedrockPrice, String> {
     let global = o.inference_profile == InferenceProfile::Global;
     if o.endpoint == InferenceEndpoint::Mantle {
         let bare = o.model_id.trim_start_matches("bedrock_mantle/");

@@ -185,6 +185,7 @@ fn typed<'a>(ctx: &Context, option: &'a PlanOption) -> Result<Typed<'a>, PlanErr
             precision,
             autoscaling,
             savings_plan,
+            prefix_cache,
             borrowed,
             ..
         } => Typed::Sagemaker(sagemaker::SagemakerOption {
@@ -196,6 +197,7 @@ fn typed<'a>(ctx: &Context, option: &'a PlanOption) -> Result<Typed<'a>, PlanErr
             precision: *precision,
             autoscaling: autoscaling.as_ref(),
             savings_plan: savings_plan.as_ref(),
+            prefix_cache: *prefix_cache,
             borrowed: borrowed.as_deref(),
         }),
         PlanOption::Serverless {

@@ -33,6 +33,8 @@ pub struct SagemakerOption<'a> {
     pub precision: Precision,
     pub autoscaling: Option<&'a AutoscalingPolicy>,
     pub savings_plan: Option<&'a SavingsPlan>,
+    /// The server reuses a cacheable prefix's KV (`FleetConfig::prefix_cache`).
+    pub prefix_cache: bool,
     pub borrowed: Option<&'a str>,
 }
 
@@ -56,6 +58,7 @@ impl SagemakerOption<'_> {
             cold_start_s,
             invocation_timeout_s: 60.0,
             autoscaling,
+            prefix_cache: self.prefix_cache,
         })
     }
 }

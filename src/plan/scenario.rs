@@ -235,6 +235,11 @@ pub enum PlanOption {
         /// Also price the fleet under a SageMaker Savings Plan at the stated discount.
         #[serde(default)]
         savings_plan: Option<SavingsPlan>,
+        /// The server reuses the KV of a prompt prefix it has already computed (vLLM, SGLang,
+        /// TGI 3 and llama-server do by default): the workload's `cached_prefix` is then not
+        /// prefilled again. `false` for a server run without it.
+        #[serde(default = "prefix_cache_on")]
+        prefix_cache: bool,
         /// Why the option may use a profile measured on other hardware, another model or
         /// precision (or one that does not say): the plan is then marked borrowed everywhere it
         /// appears and its capacity interval widened.
@@ -255,6 +260,10 @@ pub enum PlanOption {
         #[serde(default)]
         precision: Precision,
     },
+}
+
+fn prefix_cache_on() -> bool {
+    true
 }
 
 fn one_copy() -> u32 {

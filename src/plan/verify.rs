@@ -3,6 +3,7 @@
 //! a run of that length shows is known (its 90 % interval). Pure.
 
 use super::builder::Context;
+use super::capacity::search_with_curve;
 use super::error::PlanError;
 use super::{monthly_requests, prepared, typed, Inputs, Typed};
 use crate::sim::{ClientPolicy, Load, SimResult};
@@ -24,13 +25,61 @@ pub struct LiveRun {
 /// run's operating point: its 90 % band as ratios to the prediction (low, high), per figure.
 pub struct Simulated {
     pub runs: Vec<SimResult>,
+    /// Bedrock: the option's price a token (None for a SageMaker fleet or an unpriced model).
+    pub price: Option<TokenPrice>,
     pub ttft_band: Option<(f64, f64)>,
     pub tpot_band: Option<(f64, f64)>,
 }
 
-/// The option's simulations at the live run's users and duration. The client sends each
-/// request once, as `verify` does (a failure is recorded, not retried).
-pub fn simulate(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<Simulated, PlanError> {
+/// The plan's knee at the live endpoint's size (Bedrock at its current quota; SageMaker with
+/// the instances driven), and where it would be were the server as slow or as fast as the ends
+/// of the profile's 90 % fit bands at the knee's operating point: every time it holds scaled by
+/// the wider of the TTFT and TPOT band ends (`PerfModel::time_scaled`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KneeEstimate {
+    pub knee: u32,
+    /// The knee with the server slowed by `slow_factor`, and sped up by `fast_factor`.
+    pub low: u32,
+    pub high: u32,
+    pub slow_factor: f64,
+    pub fast_factor: f64,
+    /// The SLO still held at the search limit: the knee is at least this.
+    pub at_limit: bool,
+}
+
+/// The option as verify sees it: its simulator, the endpoint the live run drives, and the
+/// servers its requests in flight are shared among.
+struct Live<'a> {
+    sim: super::simulate::PeakSimulator<'a>,
+    endpoint: crate::sim::EndpointSpec,
+    servers: f64,
+    profile: &'a crate::perf::Profile,
+    limit: u32,
+    price: Option<TokenPrice>,
+}
+
+/// What a Bedrock option is billed a token (standard tier, the catalog's row), for the live
+/// run's spend guard.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenPrice {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+    /// The row's model, Region, source and date.
+    pub note: String,
+}
+
+impl TokenPrice {
+    pub fn usd(&self, input_tokens: f64, output_tokens: f64) -> f64 {
+        (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1e6
+    }
+}
+
+fn with_option<T>(
+    inputs: &Inputs,
+    option: &str,
+    instances: u32,
+    f: impl FnOnce(&Live) -> Result<T, PlanError>,
+) -> Result<T, PlanError> {
     let (scenario, workload) = prepared(inputs)?;
     let ctx = Context {
         scenario: &scenario,
@@ -52,12 +101,28 @@ pub fn simulate(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<Simulate
     let (planned, profile) = (&scenario.option[index], &inputs.profiles[index]);
     let err = |why: String| PlanError::option(inputs.origin, option, why);
     let served = ctx.hosting.model(planned.model()).map_err(err)?;
-    // The endpoint, and the servers the runs' requests in flight are shared among.
-    let (endpoint, servers) = match typed(&ctx, planned)? {
-        Typed::Bedrock(o) => (super::bedrock::endpoint_at_current(&ctx, &o, profile)?, 1.0),
+    let (endpoint, servers, price) = match typed(&ctx, planned)? {
+        Typed::Bedrock(o) => {
+            let price = super::bedrock::price_row(&ctx, &o).ok().map(|row| TokenPrice {
+                input_per_mtok: row.input_per_mtok,
+                output_per_mtok: row.output_per_mtok,
+                note: format!(
+                    "{} in {}: ${}/M input, ${}/M output ({}, {})",
+                    row.model_id,
+                    row.region,
+                    row.input_per_mtok,
+                    row.output_per_mtok,
+                    row.source,
+                    row.date
+                ),
+            });
+            let endpoint = super::bedrock::endpoint_at_current(&ctx, &o, profile)?;
+            (endpoint, 1.0, price)
+        }
         Typed::Sagemaker(o) => (
-            o.fixed_fleet(run.instances.max(1)),
-            f64::from(run.instances.max(1) * o.model_copies.max(1)),
+            o.fixed_fleet(instances.max(1)),
+            f64::from(instances.max(1) * o.model_copies.max(1)),
+            None,
         ),
         Typed::Serverless(_) => {
             return Err(err(
@@ -65,41 +130,115 @@ pub fn simulate(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<Simulate
             ))
         }
     };
-    let sim = ctx.simulator(option, profile, served);
-    let runs = (0..run.runs.max(1))
-        .map(|k| {
-            let mut config = sim.config(run.users, endpoint.clone());
-            config.load = Load::Users {
-                users: run.users,
-                duration_s: run.duration_s,
-            };
-            config.warmup_s = run.warmup_s;
-            config.client = ClientPolicy::single_attempt();
-            config.seed = scenario.seed.wrapping_add(u64::from(k));
-            sim.run(&config)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    // The operating point: requests in flight per server, mean prompt and reply.
-    let n = runs.len().max(1) as f64;
-    let in_flight = runs.iter().map(|r| r.littles_law.l).sum::<f64>() / n / servers;
-    let mean = |f: fn(&SimResult) -> f64| {
-        runs.iter()
-            .map(|r| f(r) / r.completed.max(1) as f64)
-            .sum::<f64>()
-            / n
-    };
-    let (prompt, output) = (mean(|r| r.input_tokens), mean(|r| r.output_tokens));
+    f(&Live {
+        sim: ctx.simulator(option, profile, served),
+        endpoint,
+        servers,
+        profile,
+        limit: ctx.search_limit(),
+        price,
+    })
+}
+
+/// The profile's 90 % bands for median TTFT and TPOT at `in_flight` requests a server, as
+/// ratios to the prediction.
+fn bands(
+    profile: &crate::perf::Profile,
+    in_flight: f64,
+    prompt: f64,
+    output: f64,
+) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
     let ratio = |b: Option<crate::perf::server::interval::Band>| {
         b.filter(|b| b.value > 0.0 && b.low > 0.0 && b.high.is_finite())
             .map(|b| (b.low / b.value, b.high / b.value))
     };
-    let (ttft_band, tpot_band) = match profile.model.predict(in_flight.max(1.0), prompt, output) {
+    match profile.model.predict(in_flight.max(1.0), prompt, output) {
         Ok(p) => (ratio(p.ttft_p50_band), ratio(p.tpot_p50_band)),
         Err(_) => (None, None),
-    };
-    Ok(Simulated {
-        runs,
-        ttft_band,
-        tpot_band,
+    }
+}
+
+/// The plan's knee for the live endpoint, with its interval (see [`KneeEstimate`]).
+pub fn knee(inputs: &Inputs, option: &str, instances: u32) -> Result<KneeEstimate, PlanError> {
+    with_option(inputs, option, instances, |live| {
+        let slo = &live.sim.scenario.slo;
+        let search = |profile: &crate::perf::Profile| {
+            let sim = super::simulate::PeakSimulator {
+                profile,
+                ..live.sim
+            };
+            search_with_curve(live.limit, slo, |u| {
+                sim.search_point(u, live.endpoint.clone())
+            })
+        };
+        let (capacity, curve) = search(live.profile)?;
+        let at_knee = curve
+            .iter()
+            .find(|p| p.users == capacity.knee)
+            .map_or(1.0, |p| p.in_flight / live.servers);
+        let w = live.sim.workload;
+        let (ttft, tpot) = bands(live.profile, at_knee, w.mean_prompt(), w.mean_reply());
+        let ends = [ttft, tpot].into_iter().flatten();
+        let slow = ends.clone().map(|b| b.1).fold(1.0, f64::max);
+        let fast = ends.map(|b| b.0).fold(1.0, f64::min);
+        let scaled = |k: f64| crate::perf::Profile {
+            model: live.profile.model.time_scaled(k),
+            ..live.profile.clone()
+        };
+        let low = if slow > 1.0 {
+            search(&scaled(slow))?.0.knee
+        } else {
+            capacity.knee
+        };
+        let high = if fast < 1.0 {
+            search(&scaled(fast))?.0.knee
+        } else {
+            capacity.knee
+        };
+        Ok(KneeEstimate {
+            knee: capacity.knee,
+            low: low.min(capacity.knee),
+            high: high.max(capacity.knee),
+            slow_factor: slow,
+            fast_factor: fast,
+            at_limit: capacity.at_limit,
+        })
+    })
+}
+
+/// The option's simulations at the live run's users and duration. The client sends each
+/// request once, as `verify` does (a failure is recorded, not retried).
+pub fn simulate(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<Simulated, PlanError> {
+    with_option(inputs, option, run.instances, |live| {
+        let runs = (0..run.runs.max(1))
+            .map(|k| {
+                let mut config = live.sim.config(run.users, live.endpoint.clone());
+                config.load = Load::Users {
+                    users: run.users,
+                    duration_s: run.duration_s,
+                };
+                config.warmup_s = run.warmup_s;
+                config.client = ClientPolicy::single_attempt();
+                config.seed = live.sim.scenario.seed.wrapping_add(u64::from(k));
+                live.sim.run(&config)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // The operating point: requests in flight per server, mean prompt and reply.
+        let n = runs.len().max(1) as f64;
+        let in_flight = runs.iter().map(|r| r.littles_law.l).sum::<f64>() / n / live.servers;
+        let mean = |f: fn(&SimResult) -> f64| {
+            runs.iter()
+                .map(|r| f(r) / r.completed.max(1) as f64)
+                .sum::<f64>()
+                / n
+        };
+        let (prompt, output) = (mean(|r| r.input_tokens), mean(|r| r.output_tokens));
+        let (ttft_band, tpot_band) = bands(live.profile, in_flight, prompt, output);
+        Ok(Simulated {
+            runs,
+            price: live.price.clone(),
+            ttft_band,
+            tpot_band,
+        })
     })
 }

@@ -10,6 +10,7 @@ pub mod plan_text;
 pub mod quota_request;
 pub mod run_report;
 pub mod tables;
+pub mod verify;
 
 /// Number formatting lives below every module that prints; re-exported for the reports.
 pub use crate::format;

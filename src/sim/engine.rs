@@ -62,6 +62,8 @@ struct Engine<'a> {
     model_max_tokens: f64,
     /// Tokens of each prompt read from the prompt cache (Bedrock with prompt caching).
     cached_prefix_tokens: f64,
+    /// The servers reuse a cacheable prefix's KV (`FleetConfig::prefix_cache`).
+    server_prefix_cache: bool,
     timeout_s: Option<f64>,
     /// Deadlines of the attempts sent, as (time, attempt, its send time). Every attempt gets
     /// the same limit and attempts are sent in time order, so the deadlines come in order: a
@@ -136,6 +138,7 @@ pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimRes
         next_arrival_s: f64::INFINITY,
         model_max_tokens,
         cached_prefix_tokens,
+        server_prefix_cache: matches!(&config.endpoint, EndpointSpec::SageMaker(f) if f.prefix_cache),
         timeout_s,
         deadlines: VecDeque::new(),
         in_flight: 0,
@@ -327,6 +330,15 @@ impl Engine<'_> {
             attempt: 1,
             first_sent_s: self.now,
             cache_read: self.cached_prefix_tokens.min(prompt),
+            prefix_hit: if self.server_prefix_cache {
+                // At least one token is always computed: the first output needs a forward pass.
+                workload.classes[class]
+                    .cached_prefix
+                    .min(prompt - 1.0)
+                    .max(0.0)
+            } else {
+                0.0
+            },
             class: class as u32,
             ..Attempt::default()
         });

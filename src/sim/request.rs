@@ -21,6 +21,10 @@ pub struct Attempt {
     pub reserved: f64,
     /// Of `prompt`, tokens read from the prompt cache (a cached system prompt; 0 without).
     pub cache_read: f64,
+    /// Of `prompt`, tokens whose KV the server already holds (its prefix cache hit the
+    /// workload's cacheable prefix): its prefill skips them. 0 where the server has no such
+    /// cache (or the endpoint's latency profile already includes it, as Bedrock's does).
+    pub prefix_hit: f64,
     /// The client stopped waiting (timeout); the server may still be working on it.
     pub abandoned: bool,
     /// False once the slot is freed (stale timeouts check it).

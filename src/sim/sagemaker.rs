@@ -69,6 +69,12 @@ pub struct FleetConfig {
     pub invocation_timeout_s: f64,
     #[serde(default)]
     pub autoscaling: Option<Autoscaling>,
+    /// The servers keep the KV of prompt prefixes they have computed and reuse it (vLLM's
+    /// automatic prefix caching, SGLang's radix cache, TGI 3, llama-server's `cache_prompt`,
+    /// all on by default): a request's cacheable prefix (the workload's `cached_prefix`) is
+    /// not prefilled again.
+    #[serde(default)]
+    pub prefix_cache: bool,
 }
 
 fn sixty() -> f64 {
@@ -471,6 +477,7 @@ mod tests {
                     scale_out_cooldown_s: 0.0,
                     scale_in_cooldown_s: 0.0,
                 }),
+                prefix_cache: false,
             },
         );
         let mut rng = StdRng::seed_from_u64(7);

@@ -177,8 +177,9 @@ impl BatchServer {
         self.held_context += prompt + output / 2.0;
         self.restep(model);
         let n = f64::from(self.admitted);
+        let computed = prompt - attempt.prefix_hit;
         match &model.server {
-            None => model.ttft_distribution(n, prompt).sample(rng),
+            None => model.ttft_distribution(n, computed).sample(rng),
             Some(server) => {
                 let ready_s = self.queue_prefill(server, now_s, prompt, attempt);
                 let ttft = server.overhead_s + (ready_s - now_s);
@@ -196,7 +197,14 @@ impl BatchServer {
         prompt: f64,
         attempt: &mut Attempt,
     ) -> f64 {
-        let compute = server.prefill_s(prompt);
+        // A prefix whose KV the server holds is not computed again; the rest attends to it.
+        let hit = attempt.prefix_hit.clamp(0.0, prompt);
+        let compute = if hit > 0.0 {
+            server.prefill_s_per_request + server.prefill_chunk_s(hit, prompt - hit)
+        } else {
+            server.prefill_s(prompt)
+        };
+        let prompt = prompt - hit;
         let decoding = self.step_s.is_finite();
         let step = if decoding {
             self.step_s

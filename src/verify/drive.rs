@@ -1,6 +1,6 @@
 //! Drives a scenario's users against a live endpoint: each user in the steady phase of their
 //! sessions (as the plan's simulation starts them), thinking between turns, their history
-//! resent and grown, the session's system prompt sent word for word the same (so a server's
+//! resent and grown, the class's cacheable prefix sent word for word the same (so a server's
 //! prefix cache can hit it), lengths drawn from the workload. Every request is recorded as
 //! calibrate records it; nothing is retried.
 
@@ -36,20 +36,22 @@ pub struct Population {
     pub nonce: PromptNonce,
 }
 
-/// A request's text: the session's system prompt (the same words for every session of a
-/// length, so a prefix cache can hold it) then a unique remainder.
-fn request_text(p: &Population, system_tokens: f64, prompt_tokens: f64, id: u64) -> String {
-    let system_words = if system_tokens >= 1.0 {
-        p.sizing.words_for(system_tokens.round() as u32)
+/// A request's text: its class's cacheable prefix (the same words in every request of the
+/// class, so a server's prefix cache can hold it, as the plan assumes) then a unique
+/// remainder (nothing else repeats, as nothing else is assumed cached).
+fn request_text(p: &Population, cached_tokens: f64, prompt_tokens: f64, id: u64) -> String {
+    let cached = cached_tokens.min(prompt_tokens - 1.0).max(0.0);
+    let cached_words = if cached >= 1.0 {
+        p.sizing.words_for(cached.round() as u32)
     } else {
         0
     };
-    let rest = (prompt_tokens - system_tokens).max(1.0).round() as u32;
+    let rest = (prompt_tokens - cached).max(1.0).round() as u32;
     let unique = prompt_text(p.sizing.words_for(rest), p.nonce, id);
-    if system_words < 3 {
+    if cached_words < 3 {
         return unique;
     }
-    format!("{} {unique}", prompt_text(system_words, p.nonce, u64::MAX))
+    format!("{} {unique}", prompt_text(cached_words, p.nonce, u64::MAX))
 }
 
 /// One user until the run ends or stops: sends, waits for the reply, thinks, sends again.
@@ -80,7 +82,12 @@ async fn user(
         let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let max_tokens = output.round().clamp(1.0, 1e6) as u32;
         let request = TargetRequest {
-            prompt: request_text(&p, conversation.system_tokens, prompt, id),
+            prompt: request_text(
+                &p,
+                p.workload.classes[conversation.class].cached_prefix,
+                prompt,
+                id,
+            ),
             max_tokens,
             fixed_output: true,
         };
