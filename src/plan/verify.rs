@@ -218,7 +218,7 @@ pub fn simulate(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<Simulate
                     duration_s: run.duration_s,
                 };
                 config.warmup_s = run.warmup_s;
-                config.client = ClientPolicy::single_attempt();
+                config.client = ClientPolicy::verify();
                 config.seed = live.sim.scenario.seed.wrapping_add(u64::from(k));
                 live.sim.run(&config)
             })

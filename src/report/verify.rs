@@ -36,8 +36,24 @@ fn row(f: &Figure) -> [String; 5] {
             value(&f.name, f.interval[0]),
             value(&f.name, f.interval[1])
         ),
-        verdict_word(f.verdict).to_string(),
+        verdict(f),
     ]
+}
+
+/// The verdict, with how far outside the interval a figure fell.
+fn verdict(f: &Figure) -> String {
+    let off = |bound: f64| {
+        if bound.abs() > 0.0 && bound.is_finite() {
+            format!(" ({:+.1} %)", (f.measured / bound - 1.0) * 100.0)
+        } else {
+            String::new()
+        }
+    };
+    match f.verdict {
+        Verdict::Inside => "inside".into(),
+        Verdict::Above => format!("above{}", off(f.interval[1])),
+        Verdict::Below => format!("below{}", off(f.interval[0])),
+    }
 }
 
 const HEADER: [&str; 5] = [
@@ -71,6 +87,13 @@ fn step_conclusion(r: &VerifyReport, s: &StepReport) -> String {
 
 /// The plan's knee, in a sentence.
 pub fn plan_knee_sentence(k: &PlanKnee) -> String {
+    if k.slow_factor <= 1.0 && k.fast_factor >= 1.0 {
+        return format!(
+            "The plan's knee for this endpoint: {}{} users (the profile gives no fit interval there, so neither does the knee).",
+            if k.at_search_limit { "at least " } else { "" },
+            k.users
+        );
+    }
     format!(
         "The plan's knee for this endpoint: {}{} users (90 % interval {}–{}: the knee with the server {:.2}× slower and {:.2}× faster, the ends of the profile's fit bands there).",
         if k.at_search_limit { "at least " } else { "" },
@@ -186,6 +209,7 @@ pub fn markdown(r: &VerifyReport) -> String {
             md += &format!("| {} |\n", row(f).join(" | "));
         }
     }
+    md += "\nEach request asks for exactly its reply (its max_tokens is the reply length drawn from the workload, so a server returns the workload's lengths); the simulations here do the same, so a quota reserves less at admission than the plan's own peak (which reserves each class's max_tokens).\n";
     md += "\nThe interval is the 5th to 95th percentile of each figure over the simulations (the spread a run of this length shows when the plan's model of the server is right), a latency's widened by the profile's 90 % band for a median at the run's operating point (how far its fit leaves it uncertain). A figure outside says the endpoint differs from the profile, or the run was disturbed.\n";
     let f = footer(r);
     if !f.is_empty() {

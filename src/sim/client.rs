@@ -18,6 +18,11 @@ pub struct ClientPolicy {
     pub backoff_base_s: f64,
     #[serde(default = "twenty_seconds")]
     pub backoff_cap_s: f64,
+    /// The client asks for exactly its reply: each request's max_tokens is its reply length
+    /// (as `verify` sends them, so a server returns the workload's lengths), not the class's
+    /// cap. A quota then reserves less at admission.
+    #[serde(default)]
+    pub max_tokens_is_reply: bool,
 }
 
 fn three() -> u32 {
@@ -37,6 +42,7 @@ impl Default for ClientPolicy {
             max_attempts: 3,
             backoff_base_s: 0.5,
             backoff_cap_s: 20.0,
+            max_tokens_is_reply: false,
         }
     }
 }
@@ -47,6 +53,14 @@ impl ClientPolicy {
         ClientPolicy {
             max_attempts: 1,
             ..ClientPolicy::default()
+        }
+    }
+
+    /// What `verify` does: one attempt a request, max_tokens its reply length.
+    pub fn verify() -> ClientPolicy {
+        ClientPolicy {
+            max_tokens_is_reply: true,
+            ..ClientPolicy::single_attempt()
         }
     }
 

@@ -321,7 +321,7 @@ impl Engine<'_> {
         let id = self.attempts.insert(Attempt {
             prompt,
             output,
-            max_tokens: if max_tokens.is_finite() {
+            max_tokens: if max_tokens.is_finite() && !self.config.client.max_tokens_is_reply {
                 max_tokens
             } else {
                 output
@@ -352,7 +352,7 @@ impl Engine<'_> {
             attempt.sent_s = self.now;
             attempt.admitted_s = f64::NAN;
         }
-        self.metrics.attempts += 1;
+        self.metrics.attempt(self.now);
         match self
             .endpoint
             .submit(self.now, id, &mut self.attempts, &mut self.rng)

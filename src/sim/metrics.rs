@@ -376,6 +376,13 @@ impl Metrics {
         minute.input_reserved_tokens += input_reserved;
     }
 
+    /// An attempt sent (counted in the measured window only, as its throttles are).
+    pub fn attempt(&mut self, now_s: f64) {
+        if self.counting(now_s) {
+            self.attempts += 1;
+        }
+    }
+
     pub fn throttle(&mut self, now_s: f64) {
         if !self.counting(now_s) {
             return;

@@ -80,7 +80,12 @@ async fn user(
         }
         let (prompt, output) = conversation.next_prompt(&p.workload, p.context_window, &mut rng);
         let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let max_tokens = output.round().clamp(1.0, 1e6) as u32;
+        // The reply never runs past the class's max_tokens (as the plan simulates it); the
+        // request asks for exactly its reply.
+        let cap = p.workload.classes[conversation.class]
+            .max_tokens
+            .unwrap_or(f64::INFINITY);
+        let max_tokens = output.min(cap).round().clamp(1.0, 1e6) as u32;
         let request = TargetRequest {
             prompt: request_text(
                 &p,
