@@ -242,7 +242,120 @@ fn smollm2_on_llama_server_calibrates_and_the_fit_predicts_a_held_out_level() {
     );
     assert!(out.join("profile.toml").exists());
 
+    verify_holds_the_plan_on_the_real_model(&server.url, dir.path(), &out.join("profile.toml"));
     bedrock_sdk_meets_the_real_model_through_the_proxy(&server.url, dir.path());
+}
+
+/// A scaled scenario for the server just calibrated: a handful of users with seconds of
+/// thought, a 40-token prefix every request shares (llama-server's prompt cache holds it, and
+/// the plan's `prefix_cache` assumes so), prompts within the calibrated 32–128 tokens.
+const VERIFY_SCENARIO: &str = r#"name = "verify on llama-server"
+use_case = "a CPU test server standing in for an instance"
+employees = 30
+peak_active_fraction = 0.2
+sessions_per_user_per_day = 3.0
+workdays_per_month = 22.0
+region = "us-east-1"
+seed = 11
+
+[slo]
+ttft_p95_s = 3.0
+tpot_p95_s = 0.25
+max_error_rate = 0.01
+
+[workload]
+name = "short chat with a shared prefix"
+think_time_s = 4.0
+turns_per_session = 2.0
+session_gap_s = 8.0
+
+[[workload.class]]
+name = "chat"
+share = 1.0
+system_prompt = 48
+cached_prefix = 40
+message = { dist = "lognormal", median = 12, p90 = 24 }
+reply = 16
+max_tokens = 16
+history = true
+
+[[option]]
+kind = "sagemaker"
+name = "llama-server"
+model = "SmolLM2 135M Instruct"
+profile = "profile.toml"
+instance_type = "ml.g5.xlarge"
+slots_per_instance = 8
+borrowed = "a CPU llama-server stands in for the instance"
+"#;
+
+/// `llmcap verify --users auto` on the real model, planned with the profile just fitted. The
+/// search starts at half the plan's knee and doubles while the SLO holds, so its first two
+/// populations are half the knee and the knee: at each, the measured p95 TTFT and TPOT must
+/// fall inside the plan's 90 % intervals for the same run, and the knee the search measures
+/// inside the plan's interval for it.
+fn verify_holds_the_plan_on_the_real_model(url: &str, dir: &Path, profile: &Path) {
+    let work = dir.join("verify");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::copy(profile, work.join("profile.toml")).unwrap();
+    std::fs::write(work.join("s.toml"), VERIFY_SCENARIO).unwrap();
+    let output = Command::cargo_bin("llmcap")
+        .unwrap()
+        .current_dir(&work)
+        .args(["verify", "s.toml", "--option", "llama-server", "--users", "auto"])
+        .args(["--warmup", "15", "--duration", "45", "--max-duration", "480"])
+        .args(["--target", "openai", "--url", url, "--out", "v", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "verify failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let knee = &report["plan_knee"];
+    let planned = knee["users"].as_u64().unwrap();
+    eprintln!(
+        "verify: plan's knee {planned} ({}–{}); measured {}",
+        knee["low"], knee["high"], report["measured_knee"]
+    );
+    let steps = report["steps"].as_array().unwrap();
+    let mut judged = 0;
+    for step in steps {
+        let users = step["users"].as_u64().unwrap();
+        let figure = |name: &str| {
+            step["figures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        let (ttft, tpot) = (figure("p95 TTFT (s)"), figure("p95 TPOT (s)"));
+        eprintln!(
+            "  {users} users, {} requests: p95 TTFT {:.3} s ({:.3}–{:.3}) {}, p95 TPOT {:.4} s ({:.4}–{:.4}) {}",
+            step["requests"],
+            ttft["measured"].as_f64().unwrap(),
+            ttft["interval"][0].as_f64().unwrap(),
+            ttft["interval"][1].as_f64().unwrap(),
+            ttft["verdict"],
+            tpot["measured"].as_f64().unwrap(),
+            tpot["interval"][0].as_f64().unwrap(),
+            tpot["interval"][1].as_f64().unwrap(),
+            tpot["verdict"]
+        );
+        if users == (planned / 2).max(1) || users == planned {
+            judged += 1;
+            assert_eq!(ttft["verdict"], "inside", "{users} users: {ttft}");
+            assert_eq!(tpot["verdict"], "inside", "{users} users: {tpot}");
+        }
+    }
+    assert!(judged >= 1, "half the plan's knee was driven first: {report}");
+    assert_eq!(
+        report["measured_knee"]["verdict"], "inside",
+        "the measured knee against the plan's interval: {report}"
+    );
 }
 
 /// Measured TTFTs of the successful requests of a run, in seconds.

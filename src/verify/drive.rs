@@ -40,14 +40,12 @@ pub struct Population {
 /// class, so a server's prefix cache can hold it, as the plan assumes) then a unique
 /// remainder (nothing else repeats, as nothing else is assumed cached).
 fn request_text(p: &Population, cached_tokens: f64, prompt_tokens: f64, id: u64) -> String {
+    // The prompt's words as a whole (the chat template's tokens counted once), of which the
+    // cacheable prefix's come first.
+    let words = p.sizing.words_for(prompt_tokens.round().clamp(1.0, 1e7) as u32);
     let cached = cached_tokens.min(prompt_tokens - 1.0).max(0.0);
-    let cached_words = if cached >= 1.0 {
-        p.sizing.words_for(cached.round() as u32)
-    } else {
-        0
-    };
-    let rest = (prompt_tokens - cached).max(1.0).round() as u32;
-    let unique = prompt_text(p.sizing.words_for(rest), p.nonce, id);
+    let cached_words = ((cached / p.sizing.per_word).round() as usize).min(words.saturating_sub(1));
+    let unique = prompt_text((words - cached_words).max(1), p.nonce, id);
     if cached_words < 3 {
         return unique;
     }
@@ -156,4 +154,49 @@ pub async fn drive(
         sink(record);
     }
     while tasks.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn population() -> Population {
+        Population {
+            users: 1,
+            workload: crate::workload::profiles::builtin().remove(0),
+            context_window: 8_192.0,
+            warmup_s: 0.0,
+            duration_s: 1.0,
+            seed: 1,
+            timeout_s: 1.0,
+            // As probed on llama-server with SmolLM2: a 45-token chat template.
+            sizing: TokensPerWord {
+                overhead: 45.0,
+                per_word: 1.0,
+                measured: true,
+            },
+            nonce: PromptNonce(3),
+        }
+    }
+
+    /// Against the sizing's own arithmetic: the text's words at the probed tokens a word plus
+    /// the template once come to the prompt asked for (a prefix sized apart paid the template
+    /// twice, and prompts came out 40 tokens short), and two requests share exactly the
+    /// cacheable prefix's words.
+    #[test]
+    fn a_request_is_its_prompts_size_and_shares_only_the_cacheable_prefix() {
+        let p = population();
+        let (a, b) = (request_text(&p, 40.0, 100.0, 1), request_text(&p, 40.0, 100.0, 2));
+        let words = a.split(' ').count();
+        assert!((p.sizing.tokens_for(words) - 100.0).abs() <= 2.0, "{words} words");
+        let shared = a
+            .split(' ')
+            .zip(b.split(' '))
+            .take_while(|(x, y)| x == y)
+            .count();
+        assert_eq!(shared, 40, "{a}\n{b}");
+        // No prefix: nothing shared, not even the first word.
+        let (c, d) = (request_text(&p, 0.0, 100.0, 1), request_text(&p, 0.0, 100.0, 2));
+        assert_ne!(c.split(' ').next(), d.split(' ').next());
+    }
 }
