@@ -302,8 +302,22 @@ fn verify_holds_the_plan_on_the_real_model(url: &str, dir: &Path, profile: &Path
     let output = Command::cargo_bin("llmcap")
         .unwrap()
         .current_dir(&work)
-        .args(["verify", "s.toml", "--option", "llama-server", "--users", "auto"])
-        .args(["--warmup", "15", "--duration", "45", "--max-duration", "480"])
+        .args([
+            "verify",
+            "s.toml",
+            "--option",
+            "llama-server",
+            "--users",
+            "auto",
+        ])
+        .args([
+            "--warmup",
+            "15",
+            "--duration",
+            "45",
+            "--max-duration",
+            "480",
+        ])
         .args(["--target", "openai", "--url", url, "--out", "v", "--json"])
         .output()
         .unwrap();
@@ -351,7 +365,10 @@ fn verify_holds_the_plan_on_the_real_model(url: &str, dir: &Path, profile: &Path
             assert_eq!(tpot["verdict"], "inside", "{users} users: {tpot}");
         }
     }
-    assert!(judged >= 1, "half the plan's knee was driven first: {report}");
+    assert!(
+        judged >= 1,
+        "half the plan's knee was driven first: {report}"
+    );
     assert_eq!(
         report["measured_knee"]["verdict"], "inside",
         "the measured knee against the plan's interval: {report}"

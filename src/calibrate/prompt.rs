@@ -206,6 +206,22 @@ pub fn prompt_text(words: usize, nonce: PromptNonce, request_id: u64) -> String 
     text
 }
 
+/// `words` common words drawn for `request_id`, with no tag: the rest of a prompt whose start
+/// (a shared prefix from [`prompt_text`]) carries the tag, so the template and tag are paid
+/// once, as the probes that sized the words paid them.
+pub fn prompt_words(words: usize, nonce: PromptNonce, request_id: u64) -> String {
+    let mut rng = StdRng::seed_from_u64(nonce.0 ^ request_id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut text = String::with_capacity(words * 7);
+    for k in 0..words {
+        if k > 0 {
+            text.push(' ');
+        }
+        text.push_str(WORDS[rng.random_range(0..WORDS.len())]);
+    }
+    text.push('.');
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,11 +14,11 @@ use crate::calibrate::stop::StopSignal;
 use crate::calibrate::target::Target;
 use crate::cli::{VerifyArgs, VerifyUsers};
 use crate::files::write_atomically;
+use crate::plan::knee_search::KneeSearch;
 use crate::plan::verify::{KneeEstimate, LiveRun, TokenPrice};
 use crate::verify::compare::{compare, FitBands, RunFigures, Verdict};
 use crate::verify::drive::{drive, Population};
 use crate::verify::report::{MeasuredKnee, PlanKnee, StepReport, VerifyReport};
-use crate::verify::search::KneeSearch;
 use crate::workload::WorkloadSpec;
 
 /// What the command needs from the scenario, read once.
@@ -67,7 +67,17 @@ fn plan_side(args: &VerifyArgs) -> Result<Planned> {
             .map_err(|e| anyhow!("{e}"))?
             .context_window;
         eprintln!("verify: finding the plan's knee for this endpoint …");
-        let knee = crate::plan::verify::knee(inputs, &args.option, args.instances)?;
+        let knee = crate::plan::verify::knee(
+            inputs,
+            &args.option,
+            &LiveRun {
+                users: 1,
+                duration_s: args.duration,
+                warmup_s,
+                instances: args.instances,
+                runs: args.runs,
+            },
+        )?;
         // One simulation says what the option costs a token (None for a fleet).
         let price = crate::plan::verify::simulate(
             inputs,
@@ -188,10 +198,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     eprintln!("{}", crate::report::verify::plan_knee_sentence(&plan_knee));
     let mut search = match args.users {
         VerifyUsers::Fixed(_) => None,
-        VerifyUsers::Auto => Some(KneeSearch::new(
-            (planned.knee.knee / 2).max(1),
-            planned.knee.high.saturating_mul(4).clamp(1, 10_000),
-        )),
+        VerifyUsers::Auto => Some(KneeSearch::from_plan(planned.knee.knee)),
     };
     let first = match args.users {
         VerifyUsers::Fixed(users) => users,
@@ -215,7 +222,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             break;
         }
         if started.elapsed().as_secs_f64() + step_s > args.max_duration && !steps.is_empty() {
-            session.stop.trigger(&format!(
+            session.stop.trigger(format!(
                 "--max-duration {:.0} s: the next population ({u} users) would end after it",
                 args.max_duration
             ));
@@ -305,7 +312,7 @@ impl Session {
     async fn open(args: &VerifyArgs, planned: &Planned, run_dir: &RunDir) -> Result<Session> {
         let most = match args.users {
             VerifyUsers::Fixed(u) => u,
-            VerifyUsers::Auto => planned.knee.high.saturating_mul(4).clamp(1, 10_000),
+            VerifyUsers::Auto => KneeSearch::from_plan(planned.knee.knee).limit,
         };
         let target = super::calibrate::connect(&args.connection, most as usize).await?;
         let nonce = PromptNonce::fresh();
@@ -375,7 +382,7 @@ impl Session {
             if let Some(price) = &planned.price {
                 *spent += price.usd(record.input_tokens as f64, record.output_tokens as f64);
                 if *spent >= args.max_cost {
-                    stop.trigger(&format!(
+                    stop.trigger(format!(
                         "the tokens sent reached --max-cost ${:.2} at {}",
                         args.max_cost, price.note
                     ));

@@ -11,6 +11,7 @@ pub mod error;
 pub mod forecast_spec;
 pub mod hosting;
 pub mod invocation;
+pub mod knee_search;
 pub mod quota;
 pub mod sagemaker;
 pub mod savings_plan;

@@ -5,6 +5,7 @@
 use super::builder::Context;
 use super::capacity::search_with_curve;
 use super::error::PlanError;
+use super::knee_search::KneeSearch;
 use super::{monthly_requests, prepared, typed, Inputs, Typed};
 use crate::sim::{ClientPolicy, Load, SimResult};
 
@@ -32,13 +33,16 @@ pub struct Simulated {
 }
 
 /// The plan's knee at the live endpoint's size (Bedrock at its current quota; SageMaker with
-/// the instances driven), and where it would be were the server as slow or as fast as the ends
-/// of the profile's 90 % fit bands at the knee's operating point: every time it holds scaled by
-/// the wider of the TTFT and TPOT band ends (`PerfModel::time_scaled`).
+/// the instances driven), and the interval a live search's knee should fall in: the knee each
+/// of the live run's seeded simulations (its length, its warm-up) gives when searched on its
+/// own, with the server as slow as the slow end of the profile's 90 % fit bands at the knee
+/// (the 5th percentile of those knees) and as fast as the fast end (their 95th): every time the
+/// model holds scaled by the wider of the TTFT and TPOT band ends (`PerfModel::time_scaled`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct KneeEstimate {
     pub knee: u32,
-    /// The knee with the server slowed by `slow_factor`, and sped up by `fast_factor`.
+    /// The 5th percentile of the live-length runs' knees with the server slowed by
+    /// `slow_factor`, and the 95th with it sped up by `fast_factor`.
     pub low: u32,
     pub high: u32,
     pub slow_factor: f64,
@@ -140,6 +144,9 @@ fn with_option<T>(
     })
 }
 
+/// A 90 % band as ratios to the prediction (low, high), where the profile gives one.
+type Ratios = Option<(f64, f64)>;
+
 /// The profile's 90 % bands for median TTFT and TPOT at `in_flight` requests a server, as
 /// ratios to the prediction.
 fn bands(
@@ -147,7 +154,7 @@ fn bands(
     in_flight: f64,
     prompt: f64,
     output: f64,
-) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
+) -> (Ratios, Ratios) {
     let ratio = |b: Option<crate::perf::server::interval::Band>| {
         b.filter(|b| b.value > 0.0 && b.low > 0.0 && b.high.is_finite())
             .map(|b| (b.low / b.value, b.high / b.value))
@@ -159,19 +166,12 @@ fn bands(
 }
 
 /// The plan's knee for the live endpoint, with its interval (see [`KneeEstimate`]).
-pub fn knee(inputs: &Inputs, option: &str, instances: u32) -> Result<KneeEstimate, PlanError> {
-    with_option(inputs, option, instances, |live| {
+pub fn knee(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<KneeEstimate, PlanError> {
+    with_option(inputs, option, run.instances, |live| {
         let slo = &live.sim.scenario.slo;
-        let search = |profile: &crate::perf::Profile| {
-            let sim = super::simulate::PeakSimulator {
-                profile,
-                ..live.sim
-            };
-            search_with_curve(live.limit, slo, |u| {
-                sim.search_point(u, live.endpoint.clone())
-            })
-        };
-        let (capacity, curve) = search(live.profile)?;
+        let (capacity, curve) = search_with_curve(live.limit, slo, |u| {
+            live.sim.search_point(u, live.endpoint.clone())
+        })?;
         let at_knee = curve
             .iter()
             .find(|p| p.users == capacity.knee)
@@ -181,20 +181,32 @@ pub fn knee(inputs: &Inputs, option: &str, instances: u32) -> Result<KneeEstimat
         let ends = [ttft, tpot].into_iter().flatten();
         let slow = ends.clone().map(|b| b.1).fold(1.0, f64::max);
         let fast = ends.map(|b| b.0).fold(1.0, f64::min);
-        let scaled = |k: f64| crate::perf::Profile {
-            model: live.profile.model.time_scaled(k),
-            ..live.profile.clone()
+        // The knee a live search measures: each seed's run of the live length searched on its
+        // own, with the server at one end of the band.
+        let measured = |k: f64| -> Result<Vec<f64>, PlanError> {
+            let profile = crate::perf::Profile {
+                model: live.profile.model.time_scaled(k),
+                ..live.profile.clone()
+            };
+            let sim = super::simulate::PeakSimulator {
+                profile: &profile,
+                ..live.sim
+            };
+            (0..run.runs.max(1))
+                .map(|seed| {
+                    let mut search = KneeSearch::from_plan(capacity.knee);
+                    while let Some(u) = search.next() {
+                        let r = sim.run(&live_config(&sim, &live.endpoint, run, u, seed))?;
+                        search.record(u, slo.met_by(&r));
+                    }
+                    Ok(f64::from(search.knee().0))
+                })
+                .collect()
         };
-        let low = if slow > 1.0 {
-            search(&scaled(slow))?.0.knee
-        } else {
-            capacity.knee
-        };
-        let high = if fast < 1.0 {
-            search(&scaled(fast))?.0.knee
-        } else {
-            capacity.knee
-        };
+        let (mut slow_knees, mut fast_knees) = (measured(slow)?, measured(fast)?);
+        let q = |v: &mut Vec<f64>, p: f64| crate::stats::quantile(v, p).unwrap_or(0.0);
+        let low = q(&mut slow_knees, 0.05).floor() as u32;
+        let high = q(&mut fast_knees, 0.95).ceil() as u32;
         Ok(KneeEstimate {
             knee: capacity.knee,
             low: low.min(capacity.knee),
@@ -206,21 +218,33 @@ pub fn knee(inputs: &Inputs, option: &str, instances: u32) -> Result<KneeEstimat
     })
 }
 
+/// One simulation of the live run at `users`, seed `seed` of its runs.
+fn live_config(
+    sim: &super::simulate::PeakSimulator,
+    endpoint: &crate::sim::EndpointSpec,
+    run: &LiveRun,
+    users: u32,
+    seed: u32,
+) -> crate::sim::SimConfig {
+    let mut config = sim.config(users, endpoint.clone());
+    config.load = Load::Users {
+        users,
+        duration_s: run.duration_s,
+    };
+    config.warmup_s = run.warmup_s;
+    config.client = ClientPolicy::verify();
+    config.seed = sim.scenario.seed.wrapping_add(u64::from(seed));
+    config
+}
+
 /// The option's simulations at the live run's users and duration. The client sends each
 /// request once, as `verify` does (a failure is recorded, not retried).
 pub fn simulate(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<Simulated, PlanError> {
     with_option(inputs, option, run.instances, |live| {
         let runs = (0..run.runs.max(1))
             .map(|k| {
-                let mut config = live.sim.config(run.users, live.endpoint.clone());
-                config.load = Load::Users {
-                    users: run.users,
-                    duration_s: run.duration_s,
-                };
-                config.warmup_s = run.warmup_s;
-                config.client = ClientPolicy::verify();
-                config.seed = live.sim.scenario.seed.wrapping_add(u64::from(k));
-                live.sim.run(&config)
+                live.sim
+                    .run(&live_config(&live.sim, &live.endpoint, run, run.users, k))
             })
             .collect::<Result<Vec<_>, _>>()?;
         // The operating point: requests in flight per server, mean prompt and reply.

@@ -87,21 +87,21 @@ fn step_conclusion(r: &VerifyReport, s: &StepReport) -> String {
 
 /// The plan's knee, in a sentence.
 pub fn plan_knee_sentence(k: &PlanKnee) -> String {
-    if k.slow_factor <= 1.0 && k.fast_factor >= 1.0 {
-        return format!(
-            "The plan's knee for this endpoint: {}{} users (the profile gives no fit interval there, so neither does the knee).",
-            if k.at_search_limit { "at least " } else { "" },
-            k.users
-        );
-    }
+    let server = if k.slow_factor <= 1.0 && k.fast_factor >= 1.0 {
+        "the profile gives no fit interval there".to_string()
+    } else {
+        format!(
+            "with the server {:.2}× slower and {:.2}× faster, the ends of the profile's fit bands there",
+            k.slow_factor,
+            1.0 / k.fast_factor.max(1e-9)
+        )
+    };
     format!(
-        "The plan's knee for this endpoint: {}{} users (90 % interval {}–{}: the knee with the server {:.2}× slower and {:.2}× faster, the ends of the profile's fit bands there).",
+        "The plan's knee for this endpoint: {}{} users; a search of runs this long should measure {}–{} (90 %: the knees of the plan's seeded runs of this length, {server}).",
         if k.at_search_limit { "at least " } else { "" },
         k.users,
         k.low,
         k.high,
-        k.slow_factor,
-        1.0 / k.fast_factor.max(1e-9),
     )
 }
 

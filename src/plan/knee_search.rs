@@ -1,7 +1,8 @@
 //! `verify --users auto`: which population to drive next. Geometric from a start (doubling
 //! while the SLO holds, halving while it breaks) until one population holds and a larger one
 //! breaks, then bisection until the two are within a tenth of each other (or one user). Pure:
-//! the command runs each population and reports whether it held.
+//! the caller runs each population (live, or the plan's simulation of a live run of the same
+//! length, `plan::verify::knee`) and says whether it held.
 
 /// The search's state: the most users seen holding and the fewest seen breaking.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +35,12 @@ impl KneeSearch {
     /// or below one user).
     pub fn next(&self) -> Option<u32> {
         self.next
+    }
+
+    /// The search a live run makes from the plan's knee: from half of it, never above 8× it
+    /// (at least 8 users, at most 10,000).
+    pub fn from_plan(knee: u32) -> KneeSearch {
+        KneeSearch::new((knee / 2).max(1), knee.saturating_mul(8).clamp(8, 10_000))
     }
 
     /// Records whether `users` held the SLO and chooses the next population.
