@@ -145,6 +145,13 @@ pub struct VerifyArgs {
     /// Where requests.csv, verify.md and verify.json are written (must not hold a run).
     #[arg(long, default_value = "llmcap-verify")]
     pub out: PathBuf,
+
+    /// Continue an interrupted run in --out: the populations it finished (verify.json) are
+    /// kept with their records, one cut short is dropped and driven again, and `--users auto`
+    /// picks its search up where it stopped. The scenario, option, --warmup and --duration must
+    /// be the run's.
+    #[arg(long)]
+    pub resume: bool,
     /// Print verify.json instead of the table.
     #[arg(long)]
     pub json: bool,

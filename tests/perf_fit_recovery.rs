@@ -65,6 +65,7 @@ fn draw(model: &PerfModel, per_level: usize, seed: u64) -> Vec<Sample> {
                     output_tokens: output,
                     ttft_s: ttft_dist.sample(&mut rng),
                     tpot_s: Some(tpot_dist.sample(&mut rng)),
+                    cached_tokens: 0.0,
                 });
             }
         }

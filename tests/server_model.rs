@@ -34,6 +34,7 @@ fn truth() -> ServerModel {
         experts: None,
         floors: None,
         reply_spread: 0.0,
+        shared_prefix_tokens: 0.0,
     }
 }
 
@@ -67,6 +68,7 @@ fn recovers_the_experts_a_batch_touches() {
                 ttft_s: Some(noisy(level.ttft_s)),
                 tpot_s: level.tpot_s.map(&mut noisy),
                 run_requests: None,
+                cached_tokens: 0.0,
             }
         })
         .collect();
@@ -75,6 +77,7 @@ fn recovers_the_experts_a_batch_touches() {
         llmcap::perf::server::Served {
             experts: Some(experts),
             floors: None,
+            shared_prefix_tokens: 0.0,
         },
     )
     .expect("four levels")
@@ -91,6 +94,73 @@ fn recovers_the_experts_a_batch_touches() {
         };
         assert!(error(&moe) <= 0.03, "c = {c}: {}", error(&moe));
         assert!(error(&moe) < error(&dense), "c = {c}");
+    }
+}
+
+/// A server that keeps every prompt's chat template in its prefix cache (llama-server and vLLM
+/// report it as `cached_tokens`) computes only the rest: on short calibration prompts the
+/// template is most of the prompt, so TTFT grows faster than the prompt and a fit that is not
+/// told reads the growth as attention, quadratic, and overshoots a longer prompt. Told the
+/// measured cached count, the fit finds the linear prefill and predicts a prompt twice the
+/// longest measured.
+#[test]
+fn a_cached_template_is_not_read_as_attention() {
+    let server = ServerModel {
+        max_batch: Some(8.0),
+        prefill_s_per_token: 0.007,
+        attention_s_per_token2: 1e-7,
+        prefill_s_per_request: 0.01,
+        sharing: Sharing::Whole,
+        shared_prefix_tokens: 24.0,
+        ..truth()
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mut noisy = |x: f64| x * (1.0 + 0.02 * (2.0 * rng.random::<f64>() - 1.0));
+    let mut targets = Vec::new();
+    for prompt in [46.0, 126.0] {
+        for c in [1.0, 2.0, 4.0, 8.0] {
+            let level = closed_loop(&server, c, prompt, 48.0);
+            targets.push(Target {
+                concurrency: c,
+                prompt_tokens: prompt,
+                output_tokens: 48.0,
+                ttft_s: Some(noisy(level.ttft_s)),
+                tpot_s: level.tpot_s.map(&mut noisy),
+                run_requests: None,
+                cached_tokens: 0.0,
+            });
+        }
+    }
+    // Told: each level's cached count, as the records report it.
+    let told_targets: Vec<Target> = targets
+        .iter()
+        .map(|t| Target {
+            cached_tokens: 24.0,
+            ..*t
+        })
+        .collect();
+    let told = fit(
+        &told_targets,
+        llmcap::perf::server::Served {
+            shared_prefix_tokens: 24.0,
+            ..Default::default()
+        },
+    )
+    .expect("eight levels")
+    .model;
+    let untold = fit(&targets, Default::default())
+        .expect("eight levels")
+        .model;
+    for c in [1.0, 4.0] {
+        let truth = closed_loop(&server, c, 250.0, 48.0).ttft_s;
+        let error = |m: &ServerModel| (closed_loop(m, c, 250.0, 48.0).ttft_s / truth - 1.0).abs();
+        assert!(error(&told) <= 0.10, "c = {c}: told {:.3}", error(&told));
+        assert!(
+            error(&untold) > 2.0 * error(&told),
+            "c = {c}: untold {:.3}, told {:.3}",
+            error(&untold),
+            error(&told)
+        );
     }
 }
 
@@ -112,6 +182,7 @@ fn recovers_a_known_server_from_its_levels() {
                 ttft_s: Some(noisy(level.ttft_s)),
                 tpot_s: level.tpot_s.map(&mut noisy),
                 run_requests: None,
+                cached_tokens: 0.0,
             });
         }
     }

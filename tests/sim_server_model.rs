@@ -43,6 +43,7 @@ fn server(max_batch: Option<f64>, sharing: Sharing) -> ServerModel {
         experts: None,
         floors: None,
         reply_spread: 0.0,
+        shared_prefix_tokens: 0.0,
     }
 }
 

@@ -323,6 +323,7 @@ mod tests {
             experts: None,
             floors: None,
             reply_spread: 0.0,
+            shared_prefix_tokens: 0.0,
         }
     }
 

@@ -107,6 +107,7 @@ mod tests {
             error: String::new(),
             attempts: 1,
             chunk_offsets_s: offsets.join(";"),
+            cached_tokens: None,
         }
     }
 

@@ -100,6 +100,7 @@ mod tests {
                 .collect(),
             end: sent + Duration::from_millis(pieces as u64),
             input_tokens: input,
+            cached_tokens: None,
             output_tokens: output,
             output_chars: pieces * 4,
             failure: None,

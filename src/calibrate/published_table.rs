@@ -104,6 +104,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
             ttft_s: ttft,
             samples: 0,
             run_requests,
+            cached_tokens: 0.0,
         });
     }
     if levels.is_empty() {

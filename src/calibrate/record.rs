@@ -42,6 +42,10 @@ pub struct RequestRecord {
     pub attempts: u32,
     /// Arrival of each content chunk, seconds after `sent_s`, `;`-separated (ms precision).
     pub chunk_offsets_s: String,
+    /// Of `input_tokens`, those the server took from its prefix cache, where it said (empty
+    /// otherwise, and in records from before llmcap kept them).
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
 }
 
 /// Where a request sat in the run, for its record.
@@ -142,6 +146,8 @@ impl RequestRecord {
             error,
             attempts: exchange.attempts,
             chunk_offsets_s: offsets.join(";"),
+            // A count past the prompt cannot be real.
+            cached_tokens: exchange.cached_tokens.filter(|&c| c <= input_tokens),
         }
     }
 
@@ -207,6 +213,7 @@ mod tests {
             chunk_times: vec![ms(200), ms(210), ms(230), ms(240), ms(280)],
             end: ms(290),
             input_tokens: Some(70),
+            cached_tokens: Some(20),
             output_tokens: Some(5),
             output_chars: 20,
             failure: None,
@@ -231,6 +238,7 @@ mod tests {
         assert!(close(r.scheduled_s, 0.090) && close(r.sent_s, 0.100));
         assert_eq!((r.concurrency, r.concurrency_at_send), (4, 3));
         assert_eq!(r.tokens_source, "server");
+        assert_eq!(r.cached_tokens, Some(20));
         assert!(!r.early_stop && r.is_ok() && !r.token_mismatch());
         let gaps = r.chunk_gaps();
         assert_eq!(gaps.len(), 4);
@@ -245,6 +253,7 @@ mod tests {
             chunk_times: vec![zero + Duration::from_millis(5)],
             end: zero + Duration::from_millis(6),
             input_tokens: None,
+            cached_tokens: None,
             output_tokens: None,
             output_chars: 3,
             failure: Some(Failure {

@@ -25,6 +25,10 @@ struct FitColumns {
     output_tokens: Option<f64>,
     ttft_s: Option<f64>,
     tpot_s: Option<f64>,
+    /// Prompt tokens the server took from its prefix cache (records from before llmcap kept
+    /// them, and servers that do not say, leave it empty).
+    #[serde(default)]
+    cached_tokens: Option<f64>,
     #[serde(default)]
     status: Option<String>,
     /// Warm-up and cool-down requests (llmcap's own runs) say nothing about the level.
@@ -127,6 +131,12 @@ pub fn parse(text: &str, origin: &str) -> Result<ParsedRecords, InputError> {
             output_tokens: output,
             ttft_s: ttft,
             tpot_s: r.tpot_s.filter(|_| output >= 2.0),
+            // A count past the prompt cannot be real: at most the prompt less the token that
+            // must be computed.
+            cached_tokens: r
+                .cached_tokens
+                .filter(|c| c.is_finite() && *c >= 0.0)
+                .map_or(0.0, |c| c.min((input - 1.0).max(0.0))),
         });
     }
     if samples.is_empty() {

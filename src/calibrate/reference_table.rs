@@ -87,6 +87,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Level>, InputError> {
             ttft_s: ttft,
             samples: 0,
             run_requests: None,
+            cached_tokens: 0.0,
         });
         lines.push(line);
     }

@@ -172,6 +172,7 @@ fn header() -> Vec<&'static str> {
         "error",
         "attempts",
         "chunk_offsets_s",
+        "cached_tokens",
     ]
 }
 
@@ -254,6 +255,7 @@ mod tests {
             error: "comma, \"quoted\"".into(),
             attempts: 1,
             chunk_offsets_s: "0.1000;0.1200".into(),
+            cached_tokens: Some(16),
         }
     }
 

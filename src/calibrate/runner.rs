@@ -555,6 +555,7 @@ pub async fn send_within(
             chunk_times: Vec::new(),
             end: Instant::now(),
             input_tokens: None,
+            cached_tokens: None,
             output_tokens: None,
             output_chars: 0,
             failure: Some(Failure {

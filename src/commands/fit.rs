@@ -88,6 +88,7 @@ impl ServedBy {
         Served {
             experts: self.experts,
             floors: self.hardware.as_ref().map(|h| Floors::of(&h.roofline)),
+            shared_prefix_tokens: 0.0,
         }
     }
 }

@@ -78,19 +78,7 @@ fn plan_side(args: &VerifyArgs) -> Result<Planned> {
                 runs: args.runs,
             },
         )?;
-        // One simulation says what the option costs a token (None for a fleet).
-        let price = crate::plan::verify::simulate(
-            inputs,
-            &args.option,
-            &LiveRun {
-                users: 1,
-                duration_s: 1.0,
-                warmup_s: 0.0,
-                instances: args.instances,
-                runs: 1,
-            },
-        )?
-        .price;
+        let price = crate::plan::verify::price(inputs, &args.option)?;
         Ok(Planned {
             slo: inputs.scenario.slo.clone(),
             workload,
@@ -183,6 +171,87 @@ fn guard_spend(args: &VerifyArgs, planned: &Planned, expected_usd: f64) -> Resul
     }
 }
 
+/// A run's populations so far, from `--resume`'s verify.json, or none.
+struct Resumed {
+    steps: Vec<StepReport>,
+    records: Vec<RequestRecord>,
+    spent_usd: f64,
+}
+
+/// Opens the run directory: a new one, or with `--resume` the interrupted run in it (the
+/// populations verify.json lists, and their records; a population cut short is dropped).
+fn open_run(args: &VerifyArgs, warmup_s: f64) -> Result<(RunDir, Resumed)> {
+    if !args.resume {
+        return Ok((
+            RunDir::create(&args.out)?,
+            Resumed {
+                steps: Vec::new(),
+                records: Vec::new(),
+                spent_usd: 0.0,
+            },
+        ));
+    }
+    let path = args.out.join("verify.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow!(
+            "--resume: cannot read {} ({e}); a run writes it after its first population, so there is nothing to resume: run without --resume",
+            path.display()
+        )
+    })?;
+    let report: VerifyReport = serde_json::from_str(&text)
+        .map_err(|e| anyhow!("--resume: {} is not a verify report: {e}", path.display()))?;
+    if let Some(why) = report.mismatch(
+        &args.scenario.display().to_string(),
+        &args.option,
+        warmup_s,
+        args.duration,
+    ) {
+        bail!(
+            "--resume: {} cannot be continued with these flags: {why}; pass the run's own, or a new --out",
+            args.out.display()
+        );
+    }
+    let records = crate::calibrate::run_dir::read_records(&args.out.join("requests.csv"))?;
+    let done = report.steps.len() as u32;
+    let (kept, dropped): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| r.level < done);
+    eprintln!(
+        "verify: resuming {}: {} population(s) kept ({} records){}",
+        args.out.display(),
+        done,
+        kept.len(),
+        if dropped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} records of the population cut short dropped, it runs again",
+                dropped.len()
+            )
+        }
+    );
+    Ok((
+        RunDir {
+            path: args.out.clone(),
+        },
+        Resumed {
+            steps: report.steps,
+            records: kept,
+            spent_usd: report.spend_usd.unwrap_or(0.0),
+        },
+    ))
+}
+
+/// Writes verify.json and verify.md (after every population, so an interrupted run keeps
+/// what it measured).
+fn write_report(args: &VerifyArgs, report: &VerifyReport) -> Result<String> {
+    let json = serde_json::to_string_pretty(report)?;
+    write_atomically(&args.out.join("verify.json"), &json)?;
+    write_atomically(
+        &args.out.join("verify.md"),
+        &crate::report::verify::markdown(report),
+    )?;
+    Ok(json)
+}
+
 pub fn run(args: &VerifyArgs) -> Result<()> {
     check_flags(args)?;
     // The plan side first: a scenario or option that cannot be planned sends nothing.
@@ -196,32 +265,59 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         at_search_limit: planned.knee.at_limit,
     };
     eprintln!("{}", crate::report::verify::plan_knee_sentence(&plan_knee));
+    let (run_dir, resumed) = open_run(args, planned.warmup_s)?;
     let mut search = match args.users {
         VerifyUsers::Fixed(_) => None,
         VerifyUsers::Auto => Some(KneeSearch::from_plan(planned.knee.knee)),
     };
-    let first = match args.users {
-        VerifyUsers::Fixed(users) => users,
-        VerifyUsers::Auto => search.as_ref().and_then(KneeSearch::next).unwrap_or(1),
+    // A resumed search replays the populations it finished.
+    for s in &resumed.steps {
+        if let Some(search) = search.as_mut() {
+            search.record(s.users, s.holds_slo);
+        }
+    }
+    let mut users = match args.users {
+        VerifyUsers::Fixed(users) => resumed.steps.is_empty().then_some(users),
+        VerifyUsers::Auto => search.as_ref().and_then(KneeSearch::next),
     };
-    let first_sims = simulations(args, planned.warmup_s, first)?;
-    guard_spend(args, &planned, first_sims.2)?;
-    let run_dir = RunDir::create(&args.out)?;
+    let mut sims = match users {
+        Some(first) => {
+            let s = simulations(args, planned.warmup_s, first)?;
+            guard_spend(args, &planned, s.2 + resumed.spent_usd)?;
+            Some(s)
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let mut session = runtime.block_on(Session::open(args, &planned, &run_dir))?;
+    let mut session = runtime.block_on(Session::open(args, &planned, &run_dir, &resumed))?;
     let started = Instant::now();
     let step_s = planned.warmup_s + args.duration;
-    let mut steps = Vec::new();
-    let mut users = Some(first);
-    let mut sims = Some(first_sims);
+    let mut report = VerifyReport {
+        scenario: args.scenario.display().to_string(),
+        option: args.option.clone(),
+        target: session.target.info().target.clone(),
+        warmup_s: planned.warmup_s,
+        duration_s: args.duration,
+        simulated_runs: args.runs,
+        slo_ttft_p95_s: planned.slo.ttft_p95_s,
+        slo_tpot_p95_s: planned.slo.tpot_p95_s,
+        slo_max_error_rate: planned.slo.max_error_rate,
+        steps: resumed.steps,
+        plan_knee,
+        measured_knee: None,
+        stopped: None,
+        spend_usd: None,
+        in_progress: true,
+    };
     while let Some(u) = users {
         if session.stop.reason().is_some() {
             break;
         }
-        if started.elapsed().as_secs_f64() + step_s > args.max_duration && !steps.is_empty() {
+        if started.elapsed().as_secs_f64() + step_s > args.max_duration && !report.steps.is_empty()
+        {
             session.stop.trigger(format!(
                 "--max-duration {:.0} s: the next population ({u} users) would end after it",
                 args.max_duration
@@ -232,11 +328,13 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             Some(s) => s,
             None => simulations(args, planned.warmup_s, u)?,
         };
-        let records = runtime.block_on(session.drive(args, &planned, u))?;
-        if session.stop.reason().is_some() && records.iter().all(|r| r.warmup) {
+        let step = report.steps.len() as u32;
+        let records = runtime.block_on(session.drive(args, &planned, step, u))?;
+        if session.stop.reason().is_some() {
+            // A population cut short says nothing of the whole run; `--resume` drives it again.
             break;
         }
-        let measured = RunFigures::measured(&records, args.duration);
+        let measured = RunFigures::measured(&records, planned.warmup_s, args.duration);
         let figures = compare(&measured, &simulated, bands);
         let holds = measured.ttft_p95_s <= planned.slo.ttft_p95_s
             && measured.tpot_p95_s <= planned.slo.tpot_p95_s
@@ -249,7 +347,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             measured.tpot_p95_s,
             crate::format::percent(measured.error_rate)
         );
-        steps.push(StepReport {
+        report.steps.push(StepReport {
             users: u,
             requests: measured.requests,
             agrees_with_plan: figures.iter().all(|f| f.verdict == Verdict::Inside),
@@ -257,37 +355,24 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             figures,
             holds_slo: holds,
         });
+        report.spend_usd = planned.price.as_ref().map(|_| session.spent_usd);
+        write_report(args, &report)?;
         users = search.as_mut().and_then(|s| {
             s.record(u, holds);
             s.next()
         });
     }
-    let measured_knee = search.as_ref().filter(|_| !steps.is_empty()).map(|s| {
-        let (held, _) = s.knee();
-        MeasuredKnee::judge(held, s.broke, &plan_knee)
-    });
-    let report = VerifyReport {
-        scenario: args.scenario.display().to_string(),
-        option: args.option.clone(),
-        target: session.target.info().target.clone(),
-        warmup_s: planned.warmup_s,
-        duration_s: args.duration,
-        simulated_runs: args.runs,
-        slo_ttft_p95_s: planned.slo.ttft_p95_s,
-        slo_tpot_p95_s: planned.slo.tpot_p95_s,
-        slo_max_error_rate: planned.slo.max_error_rate,
-        steps,
-        plan_knee,
-        measured_knee,
-        stopped: session.stop.reason(),
-        spend_usd: planned.price.as_ref().map(|_| session.spent_usd),
-    };
-    let json = serde_json::to_string_pretty(&report)?;
-    write_atomically(&args.out.join("verify.json"), &json)?;
-    write_atomically(
-        &args.out.join("verify.md"),
-        &crate::report::verify::markdown(&report),
-    )?;
+    report.measured_knee = search
+        .as_ref()
+        .filter(|_| !report.steps.is_empty())
+        .map(|s| {
+            let (held, _) = s.knee();
+            MeasuredKnee::judge(held, s.broke, &plan_knee)
+        });
+    report.stopped = session.stop.reason();
+    report.spend_usd = planned.price.as_ref().map(|_| session.spent_usd);
+    report.in_progress = false;
+    let json = write_report(args, &report)?;
     if args.json {
         println!("{json}");
     } else {
@@ -309,7 +394,12 @@ struct Session {
 }
 
 impl Session {
-    async fn open(args: &VerifyArgs, planned: &Planned, run_dir: &RunDir) -> Result<Session> {
+    async fn open(
+        args: &VerifyArgs,
+        planned: &Planned,
+        run_dir: &RunDir,
+        resumed: &Resumed,
+    ) -> Result<Session> {
         let most = match args.users {
             VerifyUsers::Fixed(u) => u,
             VerifyUsers::Auto => KneeSearch::from_plan(planned.knee.knee).limit,
@@ -340,8 +430,8 @@ impl Session {
             sizing,
             nonce,
             stop,
-            appender: run_dir.appender(&[])?,
-            spent_usd: 0.0,
+            appender: run_dir.appender(&resumed.records)?,
+            spent_usd: resumed.spent_usd,
             interrupt,
         })
     }
@@ -352,9 +442,11 @@ impl Session {
         &mut self,
         args: &VerifyArgs,
         planned: &Planned,
+        step: u32,
         users: u32,
     ) -> Result<Vec<RequestRecord>> {
         let population = Population {
+            step,
             users,
             workload: planned.workload.clone(),
             context_window: planned.context_window,

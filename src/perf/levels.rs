@@ -36,6 +36,8 @@ pub struct Sample {
     pub ttft_s: f64,
     /// `None` when fewer than two tokens came back (TPOT is undefined).
     pub tpot_s: Option<f64>,
+    /// Prompt tokens the server reported it took from its prefix cache (0: none reported).
+    pub cached_tokens: f64,
 }
 
 /// Medians at one operating point (concurrency × prompt size × output size).
@@ -51,6 +53,8 @@ pub struct Level {
     /// Requests the benchmark sent in all when the source says it measured a short run from a
     /// synchronised start (means over every request, first wave included); `None`: steady state.
     pub run_requests: Option<usize>,
+    /// Mean prompt tokens the server took from its prefix cache (0: none reported).
+    pub cached_tokens: f64,
 }
 
 /// Groups samples by (concurrency, nominal prompt size) and takes medians.
@@ -83,6 +87,9 @@ pub fn levels_from_samples(samples: &[Sample]) -> Result<Vec<Level>, PerfError> 
                 ttft_s: column(&|s| Some(s.ttft_s)),
                 samples: group.len(),
                 run_requests: None,
+                // A mean: the compute a level's prefills saved is linear in it.
+                cached_tokens: group.iter().map(|s| s.cached_tokens).sum::<f64>()
+                    / group.len() as f64,
             }
         })
         .collect();
@@ -281,6 +288,7 @@ mod tests {
             ttft_s: Some(0.3),
             samples: 0,
             run_requests: None,
+            cached_tokens: 0.0,
         }
     }
 

@@ -218,6 +218,12 @@ pub fn knee(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<KneeEstimate
     })
 }
 
+/// What the option bills a token (Bedrock's standard tier; `None` for a fleet, billed by the
+/// instance-hour, or a model the price catalog lacks).
+pub fn price(inputs: &Inputs, option: &str) -> Result<Option<TokenPrice>, PlanError> {
+    with_option(inputs, option, 1, |live| Ok(live.price.clone()))
+}
+
 /// One simulation of the live run at `users`, seed `seed` of its runs.
 fn live_config(
     sim: &super::simulate::PeakSimulator,

@@ -13,16 +13,10 @@ fn value(name: &str, v: f64) -> String {
         crate::format::percent(v)
     } else if name.contains("(s)") {
         format!("{v:.3}")
+    } else if name.contains("in flight") {
+        format!("{v:.1}")
     } else {
         crate::format::thousands(v)
-    }
-}
-
-pub fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Inside => "inside",
-        Verdict::Above => "above",
-        Verdict::Below => "below",
     }
 }
 
@@ -178,6 +172,12 @@ pub fn markdown(r: &VerifyReport) -> String {
         r.simulated_runs,
         plan_knee_sentence(&r.plan_knee)
     );
+    if r.in_progress {
+        md += &format!(
+            "\n**Under way, or cut off:** {} population(s) measured so far. The same command with `--resume` continues the run.\n",
+            r.steps.len()
+        );
+    }
     if let Some(m) = &r.measured_knee {
         md += &format!("\n{}\n", measured_knee_sentence(m, &r.plan_knee));
         md += "\n| users | requests | p95 TTFT (s) | p95 TPOT (s) | errors | SLO | figures inside the plan's intervals |\n| --- | --- | --- | --- | --- | --- | --- |\n";

@@ -62,8 +62,10 @@ struct Engine<'a> {
     model_max_tokens: f64,
     /// Tokens of each prompt read from the prompt cache (Bedrock with prompt caching).
     cached_prefix_tokens: f64,
-    /// The servers reuse a cacheable prefix's KV (`FleetConfig::prefix_cache`).
-    server_prefix_cache: bool,
+    /// The servers reuse a cacheable prefix's KV (`FleetConfig::prefix_cache`): `Some` of the
+    /// tokens every prompt begins with that the profile's server held cached (its chat
+    /// template, `ServerModel::shared_prefix_tokens`), ahead of each class's `cached_prefix`.
+    server_prefix_cache: Option<f64>,
     timeout_s: Option<f64>,
     /// Deadlines of the attempts sent, as (time, attempt, its send time). Every attempt gets
     /// the same limit and attempts are sent in time order, so the deadlines come in order: a
@@ -86,6 +88,10 @@ pub fn run(config: &SimConfig) -> Result<SimResult, SimError> {
 pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimResult, SimError> {
     config.validate()?;
     let model = config.effective_model();
+    let shared_prefix_tokens = model
+        .server
+        .as_ref()
+        .map_or(0.0, |s| s.shared_prefix_tokens);
     let mut cached_prefix_tokens = 0.0;
     let (endpoint, model_max_tokens, invocation_limit): (Box<dyn Endpoint>, f64, Option<f64>) =
         match &config.endpoint {
@@ -138,7 +144,10 @@ pub fn run_controlled(config: &SimConfig, control: &RunControl) -> Result<SimRes
         next_arrival_s: f64::INFINITY,
         model_max_tokens,
         cached_prefix_tokens,
-        server_prefix_cache: matches!(&config.endpoint, EndpointSpec::SageMaker(f) if f.prefix_cache),
+        server_prefix_cache: match &config.endpoint {
+            EndpointSpec::SageMaker(f) if f.prefix_cache => Some(shared_prefix_tokens),
+            _ => None,
+        },
         timeout_s,
         deadlines: VecDeque::new(),
         in_flight: 0,
@@ -330,14 +339,12 @@ impl Engine<'_> {
             attempt: 1,
             first_sent_s: self.now,
             cache_read: self.cached_prefix_tokens.min(prompt),
-            prefix_hit: if self.server_prefix_cache {
+            prefix_hit: match self.server_prefix_cache {
                 // At least one token is always computed: the first output needs a forward pass.
-                workload.classes[class]
-                    .cached_prefix
+                Some(shared) => (shared + workload.classes[class].cached_prefix)
                     .min(prompt - 1.0)
-                    .max(0.0)
-            } else {
-                0.0
+                    .max(0.0),
+                None => 0.0,
             },
             class: class as u32,
             ..Attempt::default()

@@ -199,11 +199,7 @@ impl BatchServer {
     ) -> f64 {
         // A prefix whose KV the server holds is not computed again; the rest attends to it.
         let hit = attempt.prefix_hit.clamp(0.0, prompt);
-        let compute = if hit > 0.0 {
-            server.prefill_s_per_request + server.prefill_chunk_s(hit, prompt - hit)
-        } else {
-            server.prefill_s(prompt)
-        };
+        let compute = server.prefill_part_s(hit, hit, prompt - hit);
         let prompt = prompt - hit;
         let decoding = self.step_s.is_finite();
         let step = if decoding {

@@ -21,11 +21,16 @@ pub struct RunFigures {
     pub tokens_per_minute: f64,
     pub error_rate: f64,
     pub throttle_rate: f64,
+    /// Requests in flight (sent, not yet answered), averaged over the measured window.
+    #[serde(default)]
+    pub in_flight: f64,
 }
 
 impl RunFigures {
-    /// From the live run's records: those sent after the warm-up.
-    pub fn measured(records: &[RequestRecord], duration_s: f64) -> RunFigures {
+    /// From the live run's records: those sent after the warm-up (`warmup_s` on the run's
+    /// clock), for latencies, rates and counts; every request's time in flight within the
+    /// measured window, for the mean in flight (as the simulator's time average counts it).
+    pub fn measured(records: &[RequestRecord], warmup_s: f64, duration_s: f64) -> RunFigures {
         let measured: Vec<&RequestRecord> = records.iter().filter(|r| !r.warmup).collect();
         let ok: Vec<&&RequestRecord> = measured.iter().filter(|r| r.is_ok()).collect();
         let pct = |f: fn(&RequestRecord) -> Option<f64>, q: f64| {
@@ -48,6 +53,14 @@ impl RunFigures {
             tokens_per_minute: tokens / minutes,
             error_rate: (measured.len() - ok.len()) as f64 / n,
             throttle_rate: measured.iter().filter(|r| r.status == "throttled").count() as f64 / n,
+            in_flight: records
+                .iter()
+                .map(|r| {
+                    let (from, to) = (r.sent_s, r.sent_s + r.e2e_s);
+                    (to.min(warmup_s + duration_s) - from.max(warmup_s)).max(0.0)
+                })
+                .sum::<f64>()
+                / duration_s.max(1e-9),
         }
     }
 
@@ -67,6 +80,7 @@ impl RunFigures {
             } else {
                 0.0
             },
+            in_flight: r.littles_law.l,
         }
     }
 }
@@ -103,7 +117,7 @@ pub struct FitBands {
 pub fn compare(measured: &RunFigures, simulated: &[RunFigures], bands: FitBands) -> Vec<Figure> {
     type Get = fn(&RunFigures) -> f64;
     type Band = Option<(f64, f64)>;
-    let figures: [(&str, Get, Band); 8] = [
+    let figures: [(&str, Get, Band); 9] = [
         ("p50 TTFT (s)", |f| f.ttft_p50_s, bands.ttft),
         ("p95 TTFT (s)", |f| f.ttft_p95_s, bands.ttft),
         ("p50 TPOT (s)", |f| f.tpot_p50_s, bands.tpot),
@@ -112,6 +126,7 @@ pub fn compare(measured: &RunFigures, simulated: &[RunFigures], bands: FitBands)
         ("tokens a minute", |f| f.tokens_per_minute, None),
         ("error rate", |f| f.error_rate, None),
         ("throttle rate", |f| f.throttle_rate, None),
+        ("requests in flight (mean)", |f| f.in_flight, None),
     ];
     figures
         .iter()

@@ -26,6 +26,8 @@ use crate::workload::WorkloadSpec;
 /// What the users do and for how long.
 #[derive(Clone, Debug)]
 pub struct Population {
+    /// Which population of the run this is (its records' `level`).
+    pub step: u32,
     pub users: u32,
     pub workload: WorkloadSpec,
     pub context_window: f64,
@@ -107,7 +109,7 @@ async fn user(
         let context = RequestContext {
             request_id: id,
             level: LevelSpec {
-                index: 0,
+                index: p.step,
                 concurrency: p.users,
                 rate: None,
                 prompt_tokens: prompt.round() as u32,
@@ -172,6 +174,7 @@ mod tests {
 
     fn population() -> Population {
         Population {
+            step: 0,
             users: 1,
             workload: crate::workload::profiles::builtin().remove(0),
             context_window: 8_192.0,

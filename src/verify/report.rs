@@ -89,6 +89,34 @@ pub struct VerifyReport {
     /// Bedrock: what the requests sent cost at the catalog's standard price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spend_usd: Option<f64>,
+    /// Written after a population while more were to come: the run is under way, or was cut
+    /// off (`--resume` continues it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_progress: bool,
+}
+
+impl VerifyReport {
+    /// Why this report cannot be continued by a run of `scenario`, `option`, `warmup_s` and
+    /// `duration_s`: the first that differs, named as its flag.
+    pub fn mismatch(
+        &self,
+        scenario: &str,
+        option: &str,
+        warmup_s: f64,
+        duration_s: f64,
+    ) -> Option<String> {
+        if self.scenario != scenario {
+            Some(format!("it verified scenario {}", self.scenario))
+        } else if self.option != option {
+            Some(format!("it verified --option {}", self.option))
+        } else if (self.warmup_s - warmup_s).abs() > 1e-9 {
+            Some(format!("its warm-up was --warmup {}", self.warmup_s))
+        } else if (self.duration_s - duration_s).abs() > 1e-9 {
+            Some(format!("it measured --duration {}", self.duration_s))
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,12 @@ fn apply_usage(usage: Option<&Value>, recorder: &mut ExchangeRecorder) {
     if let Some(n) = usage.get("prompt_tokens").and_then(Value::as_u64) {
         recorder.input_tokens(n);
     }
+    if let Some(n) = usage
+        .pointer("/prompt_tokens_details/cached_tokens")
+        .and_then(Value::as_u64)
+    {
+        recorder.cached_tokens(n);
+    }
     if let Some(n) = usage.get("completion_tokens").and_then(Value::as_u64) {
         recorder.output_tokens(n);
     }

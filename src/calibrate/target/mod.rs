@@ -107,6 +107,9 @@ pub struct Exchange {
     /// The last byte of the response (or the failure).
     pub end: Instant,
     pub input_tokens: Option<u64>,
+    /// Of the input, tokens the server took from its prefix cache, where it says
+    /// (`usage.prompt_tokens_details.cached_tokens`).
+    pub cached_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     /// Characters of generated text, for the client-side token estimate.
     pub output_chars: usize,
@@ -132,6 +135,7 @@ impl ExchangeRecorder {
                 chunk_times: Vec::new(),
                 end: now,
                 input_tokens: None,
+                cached_tokens: None,
                 output_tokens: None,
                 output_chars: 0,
                 failure: None,
@@ -157,6 +161,10 @@ impl ExchangeRecorder {
 
     pub fn input_tokens(&mut self, tokens: u64) {
         self.exchange.input_tokens = Some(tokens);
+    }
+
+    pub fn cached_tokens(&mut self, tokens: u64) {
+        self.exchange.cached_tokens = Some(tokens);
     }
 
     pub fn output_tokens(&mut self, tokens: u64) {

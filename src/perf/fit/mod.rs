@@ -117,9 +117,19 @@ pub fn fit_levels_of(
                 ttft_s: l.ttft_s.map(|v| v / shift(&ttft_noise)),
                 tpot_s: l.tpot_s.map(|v| v / shift(&tpot_noise)),
                 run_requests: l.run_requests,
+                cached_tokens: l.cached_tokens,
             }
         })
         .collect();
+    // What a prompt takes from the server's cache, for predictions: the levels' median.
+    let mut cached: Vec<f64> = levels.iter().map(|l| l.cached_tokens).collect();
+    let served = Served {
+        shared_prefix_tokens: crate::stats::quantile(&mut cached, 0.5)
+            .filter(|c| c.is_finite())
+            .unwrap_or(0.0)
+            .max(0.0),
+        ..served
+    };
     let server_fit = server_fit::fit(&targets, served);
     let mut server_candidates = server_fit
         .as_ref()
@@ -345,6 +355,7 @@ fn thin(levels: &[Level], k: usize) -> Vec<Level> {
                 ttft_s: med(&|l| l.ttft_s),
                 samples: group.iter().map(|l| l.samples).sum(),
                 run_requests: group[0].run_requests,
+                cached_tokens: med(&|l| Some(l.cached_tokens)).unwrap_or(0.0),
             }
         })
         .collect()

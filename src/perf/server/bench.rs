@@ -225,6 +225,8 @@ fn run_steps(
 ) -> LevelOutcome {
     let output = output_tokens.round().max(1.0) as u64;
     let prompt = prompt_tokens.max(0.0);
+    // The prefix every prompt shares is in the server's cache: a prefill starts after it.
+    let cached = model.cached_of(prompt);
     let slots = model
         .max_batch
         .map_or(usize::MAX, |b| b.floor().max(1.0) as usize);
@@ -261,7 +263,7 @@ fn run_steps(
         requests.push(Request {
             arrival_s: at + model.overhead_s,
             admitted_s: f64::NAN,
-            prefilled: 0.0,
+            prefilled: cached,
             first_token_s: f64::NAN,
             output: reply,
         });
@@ -344,7 +346,8 @@ fn run_steps(
                     true
                 } else {
                     for &id in &prefilling {
-                        prefill_cost += model.prefill_chunk_s(requests[id].prefilled, prompt);
+                        let from = requests[id].prefilled;
+                        prefill_cost += model.prefill_part_s(cached, from, prompt - from);
                         requests[id].prefilled = prompt;
                     }
                     finished_prefill = prefilling.len();
@@ -359,7 +362,7 @@ fn run_steps(
                     }
                     let r = &mut requests[id];
                     let chunk = (prompt - r.prefilled).min(budget);
-                    prefill_cost += model.prefill_chunk_s(r.prefilled, chunk);
+                    prefill_cost += model.prefill_part_s(cached, r.prefilled, chunk);
                     r.prefilled += chunk;
                     budget -= chunk;
                     if r.prefilled >= prompt {
@@ -475,6 +478,7 @@ mod tests {
             experts: None,
             floors: None,
             reply_spread: 0.0,
+            shared_prefix_tokens: 0.0,
         }
     }
 

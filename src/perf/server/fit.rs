@@ -284,6 +284,7 @@ pub fn fit(targets: &[Target], served: Served) -> Option<ServerFit> {
                 experts,
                 floors,
                 reply_spread,
+                shared_prefix_tokens: served.shared_prefix_tokens,
             };
             // From the prior's centre: with every parameter held near it, the other starting
             // points reached the same fits on every published table at three times the cost.

@@ -52,5 +52,6 @@ pub fn server_from_hardware(
         }),
         floors: Some(Floors::of(roofline)),
         reply_spread: 0.0,
+        shared_prefix_tokens: 0.0,
     })
 }

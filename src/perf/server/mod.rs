@@ -87,6 +87,9 @@ impl Floors {
 pub struct Served {
     pub experts: Option<Experts>,
     pub floors: Option<Floors>,
+    /// Tokens every measured prompt began with that the server reported cached
+    /// (`ServerModel::shared_prefix_tokens`).
+    pub shared_prefix_tokens: f64,
 }
 
 /// The routed experts' share of a decode step: `step_s_all_experts` is the time to read every
@@ -137,6 +140,13 @@ pub struct ServerModel {
     /// levels came from, chosen by the fit; the simulator's users are independent anyway.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reply_spread: f64,
+    /// Tokens at the start of every calibration prompt that the server reported cached (the
+    /// chat template, which a prefix-caching server such as llama-server or vLLM computes
+    /// once): a prefill computes the rest, attending to them. Measured (`cached_tokens` in the
+    /// run's records), never fitted; 0 for a server that reported none and for published
+    /// tables.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shared_prefix_tokens: f64,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -232,6 +242,24 @@ impl ServerModel {
             + self.attention_s_per_token2 * chunk * (from + chunk / 2.0)
     }
 
+    /// Of a prompt of `prompt` tokens, those the server holds cached: the shared prefix, less
+    /// the one token a first output needs computed.
+    pub fn cached_of(&self, prompt: f64) -> f64 {
+        self.shared_prefix_tokens.min(prompt - 1.0).max(0.0)
+    }
+
+    /// Compute time of `chunk` prompt tokens from position `from` of a prompt whose first
+    /// `cached` tokens came from the prefix cache: the request's fixed cost comes with its
+    /// first computed chunk.
+    pub fn prefill_part_s(&self, cached: f64, from: f64, chunk: f64) -> f64 {
+        let first = if cached > 0.0 && from <= cached {
+            self.prefill_s_per_request
+        } else {
+            0.0
+        };
+        first + self.prefill_chunk_s(from, chunk)
+    }
+
     /// Compute time of a whole prompt alone.
     pub fn prefill_s(&self, prompt_tokens: f64) -> f64 {
         self.prefill_chunk_s(0.0, prompt_tokens)
@@ -239,7 +267,10 @@ impl ServerModel {
 
     /// TTFT of a request alone on an idle server: overhead, one step's fixed cost, its prefill.
     pub fn unloaded_ttft_s(&self, prompt_tokens: f64) -> f64 {
-        self.overhead_s + self.step.t0_s + self.prefill_s(prompt_tokens)
+        let cached = self.cached_of(prompt_tokens);
+        self.overhead_s
+            + self.step.t0_s
+            + self.prefill_part_s(cached, cached, prompt_tokens - cached)
     }
 
     /// Every parameter finite and non-negative, the step time positive, B ≥ 1.

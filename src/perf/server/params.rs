@@ -43,6 +43,8 @@ pub struct Target {
     pub tpot_s: Option<f64>,
     /// Requests the run sent in all (a short run from a synchronised start); `None`: steady.
     pub run_requests: Option<usize>,
+    /// Mean prompt tokens the server reported taking from its prefix cache at this level.
+    pub cached_tokens: f64,
 }
 
 /// The fixed, discrete part of a candidate.
@@ -56,6 +58,8 @@ pub struct Shape {
     pub floors: Option<Floors>,
     /// The benchmark's reply spread (`ServerModel::reply_spread`).
     pub reply_spread: f64,
+    /// Measured, not fitted (`ServerModel::shared_prefix_tokens`).
+    pub shared_prefix_tokens: f64,
 }
 
 impl Shape {
@@ -67,6 +71,7 @@ impl Shape {
             experts: model.experts.map(|e| e.experts),
             floors: model.floors,
             reply_spread: model.reply_spread,
+            shared_prefix_tokens: model.shared_prefix_tokens,
         }
     }
 }
@@ -96,6 +101,7 @@ pub fn model_from(u: &[f64], shape: Shape) -> ServerModel {
         }),
         floors: shape.floors,
         reply_spread: shape.reply_spread,
+        shared_prefix_tokens: shape.shared_prefix_tokens,
     }
 }
 
@@ -133,6 +139,17 @@ pub const TTFT_SCATTER: f64 = 0.15;
 pub fn residuals(model: &ServerModel, targets: &[Target]) -> Vec<f64> {
     let mut out = Vec::with_capacity(2 * targets.len());
     for t in targets {
+        // Each level as it ran: its prompts' cached share is what the server reported there.
+        let at_level;
+        let model = if t.cached_tokens == model.shared_prefix_tokens {
+            model
+        } else {
+            at_level = ServerModel {
+                shared_prefix_tokens: t.cached_tokens,
+                ..model.clone()
+            };
+            &at_level
+        };
         let sim = closed_run(
             model,
             t.concurrency,
