@@ -126,7 +126,9 @@ pub fn compare(measured: &RunFigures, simulated: &[RunFigures], bands: FitBands)
         ("tokens a minute", |f| f.tokens_per_minute, None),
         ("error rate", |f| f.error_rate, None),
         ("throttle rate", |f| f.throttle_rate, None),
-        ("requests in flight (mean)", |f| f.in_flight, None),
+        // A request is in flight for its TTFT and its decode, mostly the decode: as uncertain
+        // as the TPOT the fit gives.
+        ("requests in flight (mean)", |f| f.in_flight, bands.tpot),
     ];
     figures
         .iter()

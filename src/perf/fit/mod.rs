@@ -92,6 +92,29 @@ pub fn fit_levels(
     fit_levels_of(levels, tpot_noise, ttft_noise, Served::default())
 }
 
+/// The prefix every prompt of the run shared that the server held in its cache (the chat
+/// template): what it reported cached at the lowest concurrency measured, the median over
+/// those levels. The template is the same in every request, but a server juggling many may
+/// not say so: llama-server reported 0 cached on most requests at 6–8 in flight, yet their
+/// TTFT showed none of the extra prefill (24 tokens each, ~0.17 s on the CPU it was seen on)
+/// that would mean; read as computed, those counts made a linear prefill look quadratic. So a
+/// level's own count under load is not taken as what it computed.
+fn shared_prefix(levels: &[Level]) -> f64 {
+    let lowest = levels
+        .iter()
+        .map(|l| l.concurrency)
+        .fold(f64::INFINITY, f64::min);
+    let mut cached: Vec<f64> = levels
+        .iter()
+        .filter(|l| l.concurrency <= lowest * 1.001)
+        .map(|l| l.cached_tokens)
+        .collect();
+    crate::stats::quantile(&mut cached, 0.5)
+        .filter(|c| c.is_finite())
+        .unwrap_or(0.0)
+        .max(0.0)
+}
+
 /// Fits level medians with the given noise model; `served`: the served model's routed experts
 /// when it is a mixture of experts (from the model catalog) and the hardware's roofline floors.
 pub fn fit_levels_of(
@@ -106,6 +129,7 @@ pub fn fit_levels_of(
     let tpot_points = points(levels, |l| l.tpot_s, &tpot_noise);
     let ttft_points = points(levels, |l| l.ttft_s, &ttft_noise);
     let range = fitted_range(levels);
+    let shared_prefix_tokens = shared_prefix(levels);
     let targets: Vec<Target> = thin(levels, MAX_SERVER_LEVELS)
         .iter()
         .map(|l| {
@@ -117,17 +141,12 @@ pub fn fit_levels_of(
                 ttft_s: l.ttft_s.map(|v| v / shift(&ttft_noise)),
                 tpot_s: l.tpot_s.map(|v| v / shift(&tpot_noise)),
                 run_requests: l.run_requests,
-                cached_tokens: l.cached_tokens,
+                cached_tokens: shared_prefix_tokens,
             }
         })
         .collect();
-    // What a prompt takes from the server's cache, for predictions: the levels' median.
-    let mut cached: Vec<f64> = levels.iter().map(|l| l.cached_tokens).collect();
     let served = Served {
-        shared_prefix_tokens: crate::stats::quantile(&mut cached, 0.5)
-            .filter(|c| c.is_finite())
-            .unwrap_or(0.0)
-            .max(0.0),
+        shared_prefix_tokens,
         ..served
     };
     let server_fit = server_fit::fit(&targets, served);
