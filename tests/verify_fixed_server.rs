@@ -149,6 +149,15 @@ fn a_profile_fitted_on_the_endpoint_predicts_what_the_scenarios_users_measure() 
     );
     let rate = figure("requests a minute");
     assert_eq!(rate["verdict"], "inside", "{rate}");
+    // Requests in flight, counted two independent ways: from the records' send and end times
+    // over the measured window, and from the simulator's time average over the same window.
+    let in_flight = figure("requests in flight (mean)");
+    assert_eq!(in_flight["verdict"], "inside", "{in_flight}");
+    let (m, s) = (
+        in_flight["measured"].as_f64().unwrap(),
+        in_flight["simulated"].as_f64().unwrap(),
+    );
+    assert!((m / s - 1.0).abs() < 0.2, "{in_flight}");
     for name in ["p50 TTFT (s)", "p50 TPOT (s)"] {
         let f = figure(name);
         let (m, s) = (

@@ -240,9 +240,80 @@ fn open_run(args: &VerifyArgs, warmup_s: f64) -> Result<(RunDir, Resumed)> {
     ))
 }
 
-/// Writes verify.json and verify.md (after every population, so an interrupted run keeps
-/// what it measured).
+/// The charts of the populations so far: p95 latencies by users, and requests in flight over
+/// the run (each population's records on its own clock, laid end to end).
+fn write_charts(args: &VerifyArgs, report: &VerifyReport) -> Result<()> {
+    use crate::report::charts::verify::{
+        InFlightOverTime, Judged, LatencyByUsers, Population, Stretch,
+    };
+    use crate::verify::compare::{IN_FLIGHT, TPOT_P95, TTFT_P95};
+    let judged = |s: &StepReport, name: &str| {
+        s.figure(name).map(|f| Judged {
+            measured: f.measured,
+            simulated: f.simulated,
+            low: f.interval[0],
+            high: f.interval[1],
+        })
+    };
+    let latency = LatencyByUsers {
+        title: format!("{}: p95 latencies measured against the plan", report.option),
+        slo_ttft_s: report.slo_ttft_p95_s,
+        slo_tpot_s: report.slo_tpot_p95_s,
+        populations: report
+            .steps
+            .iter()
+            .filter_map(|s| {
+                Some(Population {
+                    users: s.users,
+                    ttft_p95: judged(s, TTFT_P95)?,
+                    tpot_p95: judged(s, TPOT_P95)?,
+                })
+            })
+            .collect(),
+    };
+    let records = crate::calibrate::run_dir::read_records(&args.out.join("requests.csv"))?;
+    let span = report.warmup_s + report.duration_s;
+    let mut measured = Vec::new();
+    let mut stretches = Vec::new();
+    for (i, s) in report.steps.iter().enumerate() {
+        let offset = i as f64 * span;
+        let own: Vec<RequestRecord> = records
+            .iter()
+            .filter(|r| r.level == i as u32)
+            .cloned()
+            .collect();
+        measured.extend(
+            crate::verify::timeline::in_flight_each_second(&own, span)
+                .into_iter()
+                .map(|(t, n)| (t + offset, n)),
+        );
+        if let Some(plan) = judged(s, IN_FLIGHT) {
+            stretches.push(Stretch {
+                users: s.users,
+                from_s: offset + report.warmup_s,
+                to_s: offset + span,
+                plan,
+            });
+        }
+    }
+    let in_flight = InFlightOverTime {
+        title: format!(
+            "{}: requests in flight, measured against the plan",
+            report.option
+        ),
+        measured,
+        stretches,
+    };
+    let dir = args.out.join("charts");
+    crate::report::charts::render(&latency, &dir, "verify_latency")?;
+    crate::report::charts::render(&in_flight, &dir, "verify_in_flight")?;
+    Ok(())
+}
+
+/// Writes verify.json, verify.md and the charts (after every population, so an interrupted
+/// run keeps what it measured).
 fn write_report(args: &VerifyArgs, report: &VerifyReport) -> Result<String> {
+    write_charts(args, report)?;
     let json = serde_json::to_string_pretty(report)?;
     write_atomically(&args.out.join("verify.json"), &json)?;
     write_atomically(

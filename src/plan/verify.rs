@@ -255,7 +255,7 @@ pub fn simulate(inputs: &Inputs, option: &str, run: &LiveRun) -> Result<Simulate
             .collect::<Result<Vec<_>, _>>()?;
         // The operating point: requests in flight per server, mean prompt and reply.
         let n = runs.len().max(1) as f64;
-        let in_flight = runs.iter().map(|r| r.littles_law.l).sum::<f64>() / n / live.servers;
+        let in_flight = runs.iter().map(SimResult::mean_in_flight).sum::<f64>() / n / live.servers;
         let mean = |f: fn(&SimResult) -> f64| {
             runs.iter()
                 .map(|r| f(r) / r.completed.max(1) as f64)

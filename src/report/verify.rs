@@ -154,7 +154,7 @@ pub fn terminal(r: &VerifyReport, out: &std::path::Path) -> String {
     }
     text += &footer(r);
     text += &format!(
-        "written: {}/requests.csv, verify.md, verify.json\n",
+        "written: {}/requests.csv, verify.md, verify.json, charts/verify_latency.svg and verify_in_flight.svg (and .png)\n",
         out.display()
     );
     text
@@ -208,6 +208,9 @@ pub fn markdown(r: &VerifyReport) -> String {
         for f in &s.figures {
             md += &format!("| {} |\n", row(f).join(" | "));
         }
+    }
+    if !r.steps.is_empty() {
+        md += "\n![p95 latencies by users](charts/verify_latency.svg)\n\n![requests in flight over the run](charts/verify_in_flight.svg)\n";
     }
     md += "\nEach request asks for exactly its reply (its max_tokens is the reply length drawn from the workload, so a server returns the workload's lengths); the simulations here do the same, so a quota reserves less at admission than the plan's own peak (which reserves each class's max_tokens).\n";
     md += "\nThe interval is the 5th to 95th percentile of each figure over the simulations (the spread a run of this length shows when the plan's model of the server is right), a latency's widened by the profile's 90 % band for a median at the run's operating point (how far its fit leaves it uncertain). A figure outside says the endpoint differs from the profile, or the run was disturbed.\n";

@@ -102,6 +102,17 @@ impl SimResult {
     }
 
     /// Minutes while traffic was being sent (the drain after it would dilute percentiles).
+    /// Requests in the system averaged over the measured window (its minutes' areas over its
+    /// length), as a live run's records count them. Little's `l` spans the warm-up and
+    /// everything to the last event as well, which in a short run is not the same.
+    pub fn mean_in_flight(&self) -> f64 {
+        self.minutes
+            .iter()
+            .map(|m| m.concurrency_mean * 60.0)
+            .sum::<f64>()
+            / self.duration_s.max(1e-9)
+    }
+
     pub fn load_minutes(&self) -> &[MinuteRow] {
         let n = ((self.duration_s / 60.0).ceil() as usize).clamp(1, self.minutes.len().max(1));
         &self.minutes[..n.min(self.minutes.len())]

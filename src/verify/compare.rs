@@ -80,7 +80,7 @@ impl RunFigures {
             } else {
                 0.0
             },
-            in_flight: r.littles_law.l,
+            in_flight: r.mean_in_flight(),
         }
     }
 }
@@ -92,6 +92,11 @@ pub enum Verdict {
     Above,
     Below,
 }
+
+/// The names of the figures the charts draw (each step's `figures` lists every one).
+pub const TTFT_P95: &str = "p95 TTFT (s)";
+pub const TPOT_P95: &str = "p95 TPOT (s)";
+pub const IN_FLIGHT: &str = "requests in flight (mean)";
 
 /// One figure: measured against the simulations.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,16 +124,16 @@ pub fn compare(measured: &RunFigures, simulated: &[RunFigures], bands: FitBands)
     type Band = Option<(f64, f64)>;
     let figures: [(&str, Get, Band); 9] = [
         ("p50 TTFT (s)", |f| f.ttft_p50_s, bands.ttft),
-        ("p95 TTFT (s)", |f| f.ttft_p95_s, bands.ttft),
+        (TTFT_P95, |f| f.ttft_p95_s, bands.ttft),
         ("p50 TPOT (s)", |f| f.tpot_p50_s, bands.tpot),
-        ("p95 TPOT (s)", |f| f.tpot_p95_s, bands.tpot),
+        (TPOT_P95, |f| f.tpot_p95_s, bands.tpot),
         ("requests a minute", |f| f.requests_per_minute, None),
         ("tokens a minute", |f| f.tokens_per_minute, None),
         ("error rate", |f| f.error_rate, None),
         ("throttle rate", |f| f.throttle_rate, None),
         // A request is in flight for its TTFT and its decode, mostly the decode: as uncertain
         // as the TPOT the fit gives.
-        ("requests in flight (mean)", |f| f.in_flight, bands.tpot),
+        (IN_FLIGHT, |f| f.in_flight, bands.tpot),
     ];
     figures
         .iter()

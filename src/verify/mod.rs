@@ -5,3 +5,4 @@
 pub mod compare;
 pub mod drive;
 pub mod report;
+pub mod timeline;

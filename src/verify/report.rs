@@ -20,6 +20,13 @@ pub struct StepReport {
     pub agrees_with_plan: bool,
 }
 
+impl StepReport {
+    /// The figure called `name` (one of `compare`'s names).
+    pub fn figure(&self, name: &str) -> Option<&Figure> {
+        self.figures.iter().find(|f| f.name == name)
+    }
+}
+
 /// The plan's knee for the endpoint driven, and its interval: the knee were the server as
 /// slow (`low`) or as fast (`high`) as the ends of the profile's 90 % fit bands.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

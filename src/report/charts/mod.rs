@@ -9,6 +9,7 @@ pub mod calibration;
 pub mod error;
 pub mod forecast;
 pub mod plan;
+pub mod verify;
 
 pub use error::{drawing, ChartError};
 
@@ -219,6 +220,34 @@ mod tests {
                 }],
             };
             assert!(svg(&tornado).is_ok(), "{v}");
+            let judged = verify::Judged {
+                measured: v,
+                simulated: 1.0,
+                low: -v,
+                high: v,
+            };
+            let latency = verify::LatencyByUsers {
+                title: "t".into(),
+                slo_ttft_s: v,
+                slo_tpot_s: 0.1,
+                populations: vec![verify::Population {
+                    users: 3,
+                    ttft_p95: judged,
+                    tpot_p95: judged,
+                }],
+            };
+            assert!(svg(&latency).is_ok(), "{v}");
+            let in_flight = verify::InFlightOverTime {
+                title: "t".into(),
+                measured: vec![(0.5, v), (v, 1.0)],
+                stretches: vec![verify::Stretch {
+                    users: 3,
+                    from_s: 0.0,
+                    to_s: v,
+                    plan: judged,
+                }],
+            };
+            assert!(svg(&in_flight).is_ok(), "{v}");
         }
     }
 }
