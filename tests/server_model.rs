@@ -38,6 +38,34 @@ fn truth() -> ServerModel {
     }
 }
 
+/// Levels of `server` at every prompt size and concurrency, each figure with ±2 % uniform
+/// measurement noise drawn from `seed`.
+fn measured(
+    server: &ServerModel,
+    prompts: &[f64],
+    concurrencies: &[f64],
+    output: f64,
+    seed: u64,
+) -> Vec<Target> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut noisy = |x: f64| x * (1.0 + 0.02 * (2.0 * rng.random::<f64>() - 1.0));
+    let mut targets = Vec::new();
+    for &prompt in prompts {
+        for &c in concurrencies {
+            let level = closed_loop(server, c, prompt, output);
+            targets.push(Target {
+                concurrency: c,
+                prompt_tokens: prompt,
+                output_tokens: output,
+                ttft_s: Some(noisy(level.ttft_s)),
+                tpot_s: level.tpot_s.map(&mut noisy),
+                run_requests: None,
+            });
+        }
+    }
+    targets
+}
+
 /// A mixture-of-experts server (256 routed experts, 8 a token): its step grows while a batch
 /// touches more experts and flattens once it touches them all. Fitted on four levels with 1 %
 /// noise, the fit recovers the experts' share of the step and predicts the levels between,
@@ -68,7 +96,6 @@ fn recovers_the_experts_a_batch_touches() {
                 ttft_s: Some(noisy(level.ttft_s)),
                 tpot_s: level.tpot_s.map(&mut noisy),
                 run_requests: None,
-                cached_tokens: 0.0,
             }
         })
         .collect();
@@ -114,33 +141,9 @@ fn a_cached_template_is_not_read_as_attention() {
         shared_prefix_tokens: 24.0,
         ..truth()
     };
-    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-    let mut noisy = |x: f64| x * (1.0 + 0.02 * (2.0 * rng.random::<f64>() - 1.0));
-    let mut targets = Vec::new();
-    for prompt in [46.0, 126.0] {
-        for c in [1.0, 2.0, 4.0, 8.0] {
-            let level = closed_loop(&server, c, prompt, 48.0);
-            targets.push(Target {
-                concurrency: c,
-                prompt_tokens: prompt,
-                output_tokens: 48.0,
-                ttft_s: Some(noisy(level.ttft_s)),
-                tpot_s: level.tpot_s.map(&mut noisy),
-                run_requests: None,
-                cached_tokens: 0.0,
-            });
-        }
-    }
-    // Told: each level's cached count, as the records report it.
-    let told_targets: Vec<Target> = targets
-        .iter()
-        .map(|t| Target {
-            cached_tokens: 24.0,
-            ..*t
-        })
-        .collect();
+    let targets = measured(&server, &[46.0, 126.0], &[1.0, 2.0, 4.0, 8.0], 48.0, 5);
     let told = fit(
-        &told_targets,
+        &targets,
         llmcap::perf::server::Served {
             shared_prefix_tokens: 24.0,
             ..Default::default()
@@ -169,23 +172,13 @@ fn a_cached_template_is_not_read_as_attention() {
 #[test]
 fn recovers_a_known_server_from_its_levels() {
     let server = truth();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let mut noisy = |x: f64| x * (1.0 + 0.02 * (2.0 * rng.random::<f64>() - 1.0));
-    let mut targets = Vec::new();
-    for prompt in [256.0, 2_048.0] {
-        for c in [1.0, 4.0, 8.0, 16.0, 32.0, 48.0] {
-            let level = closed_loop(&server, c, prompt, 128.0);
-            targets.push(Target {
-                concurrency: c,
-                prompt_tokens: prompt,
-                output_tokens: 128.0,
-                ttft_s: Some(noisy(level.ttft_s)),
-                tpot_s: level.tpot_s.map(&mut noisy),
-                run_requests: None,
-                cached_tokens: 0.0,
-            });
-        }
-    }
+    let targets = measured(
+        &server,
+        &[256.0, 2_048.0],
+        &[1.0, 4.0, 8.0, 16.0, 32.0, 48.0],
+        128.0,
+        7,
+    );
     let fitted = fit(&targets, Default::default())
         .expect("enough levels")
         .model;

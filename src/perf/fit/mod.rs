@@ -141,7 +141,6 @@ pub fn fit_levels_of(
                 ttft_s: l.ttft_s.map(|v| v / shift(&ttft_noise)),
                 tpot_s: l.tpot_s.map(|v| v / shift(&tpot_noise)),
                 run_requests: l.run_requests,
-                cached_tokens: shared_prefix_tokens,
             }
         })
         .collect();

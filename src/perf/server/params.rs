@@ -43,8 +43,6 @@ pub struct Target {
     pub tpot_s: Option<f64>,
     /// Requests the run sent in all (a short run from a synchronised start); `None`: steady.
     pub run_requests: Option<usize>,
-    /// Mean prompt tokens the server reported taking from its prefix cache at this level.
-    pub cached_tokens: f64,
 }
 
 /// The fixed, discrete part of a candidate.
@@ -139,17 +137,6 @@ pub const TTFT_SCATTER: f64 = 0.15;
 pub fn residuals(model: &ServerModel, targets: &[Target]) -> Vec<f64> {
     let mut out = Vec::with_capacity(2 * targets.len());
     for t in targets {
-        // Each level as it ran: its prompts' cached share is what the server reported there.
-        let at_level;
-        let model = if t.cached_tokens == model.shared_prefix_tokens {
-            model
-        } else {
-            at_level = ServerModel {
-                shared_prefix_tokens: t.cached_tokens,
-                ..model.clone()
-            };
-            &at_level
-        };
         let sim = closed_run(
             model,
             t.concurrency,

@@ -124,6 +124,9 @@ impl Chart for LatencyByUsers {
     }
 }
 
+/// Which of a [`Judged`]'s values to draw.
+type Pick = fn(&Judged) -> f64;
+
 /// One population's stretch of the run, on the run's clock (populations end to end).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stretch {
@@ -188,36 +191,26 @@ impl Chart for InFlightOverTime {
             .legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 16, y + 5)], plan.mix(0.2).filled())
             });
-        chart
-            .draw_series(self.stretches.iter().map(|s| {
-                PathElement::new(
-                    vec![
-                        (drawable(s.from_s), drawable(s.plan.simulated)),
-                        (drawable(s.to_s), drawable(s.plan.simulated)),
-                    ],
-                    plan.stroke_width(2),
-                )
-            }))
-            .map_err(drawing)?
-            .label("plan: mean")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], plan.stroke_width(2))
-            });
-        chart
-            .draw_series(self.stretches.iter().map(|s| {
-                PathElement::new(
-                    vec![
-                        (drawable(s.from_s), drawable(s.plan.measured)),
-                        (drawable(s.to_s), drawable(s.plan.measured)),
-                    ],
-                    measured.stroke_width(2),
-                )
-            }))
-            .map_err(drawing)?
-            .label("measured: mean")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], measured.stroke_width(2))
-            });
+        // Each population's mean, planned and measured, across its measured window.
+        let means: [(&str, RGBColor, Pick); 2] = [
+            ("plan: mean", plan, |j| j.simulated),
+            ("measured: mean", measured, |j| j.measured),
+        ];
+        for (label, c, value) in means {
+            chart
+                .draw_series(self.stretches.iter().map(|s| {
+                    let y = drawable(value(&s.plan));
+                    PathElement::new(
+                        vec![(drawable(s.from_s), y), (drawable(s.to_s), y)],
+                        c.stroke_width(2),
+                    )
+                }))
+                .map_err(drawing)?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                });
+        }
         chart
             .draw_series(LineSeries::new(
                 self.measured
